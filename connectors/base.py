@@ -1,0 +1,369 @@
+"""The connector interface: what every provider module implements.
+
+A connector knows one provider's wire format and nothing of Odoo.  Odoo-side
+code hands it the channel account's settings (:class:`ChannelConfig`) and gets
+back plain dataclasses (:class:`InboundMessage`, :class:`DeliveryStatus`, ...),
+so that the journal, identity rules, conversations and leads are written once
+for every provider.
+
+Errors are raised as the exceptions below; the webhook controller turns them
+into HTTP answers (403, 400, ...) without storing anything.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+class ConnectorError(Exception):
+    """Base class of the errors a connector raises."""
+
+
+class SignatureError(ConnectorError):
+    """The request is not from the provider (forged or missing signature)."""
+
+
+class PayloadError(ConnectorError):
+    """The request body is not what the provider sends (malformed)."""
+
+
+class SendError(ConnectorError):
+    """The provider refused or failed to deliver an outbound message.
+
+    ``retryable`` tells whether trying again later may succeed (provider down,
+    rate limit) or not (the user blocked the bot, invalid recipient).
+    ``blocks_recipient`` tells that the recipient can no longer be reached on
+    this channel at all (blocked bot, unsubscribed) until they write again.
+    """
+
+    def __init__(self, message, code=None, retryable=False, blocks_recipient=False):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retryable = retryable
+        self.blocks_recipient = blocks_recipient
+
+
+# ---------------------------------------------------------------------------
+# Normalized events
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Contact:
+    """A person as the provider describes them."""
+    user_id: str = ''
+    name: str = ''
+    username: str = ''
+    phone: str = ''
+    email: str = ''
+    language: str = ''
+
+
+@dataclass
+class Attachment:
+    """A file the customer sent; either inline ``data`` (base64) or a
+    provider reference (``file_id`` / ``url``) fetched later by
+    :meth:`Connector.fetch_media`, during processing and not in the webhook."""
+    kind: str = 'document'          # image, document, audio, voice, video, sticker
+    file_id: str = ''
+    url: str = ''
+    filename: str = ''
+    mimetype: str = ''
+    size: int = 0
+    data: str = ''                  # base64, for providers that send the bytes inline
+
+
+@dataclass
+class Location:
+    latitude: float = 0.0
+    longitude: float = 0.0
+    title: str = ''
+
+
+@dataclass
+class InboundMessage:
+    """A message a customer sent (or edited)."""
+    event_id: str
+    message_id: str
+    sender: Contact
+    chat_id: str = ''               # where replies go; defaults to sender.user_id
+    date: float = 0.0               # provider timestamp (epoch seconds)
+    text: str = ''
+    message_type: str = 'text'      # text, image, document, audio, voice, video, location, contact, sticker
+    attachments: list = field(default_factory=list)
+    location: Location | None = None
+    shared_contact: Contact | None = None
+    is_edit: bool = False
+    command: str = ''               # bot command such as "start"
+    note: str = ''                  # provider-specific remark shown with the message
+    account_ref: str = ''           # provider account addressed, when one webhook serves several (Meta apps)
+
+    kind: ClassVar[str] = 'message'
+
+
+@dataclass
+class DeliveryStatus:
+    """The provider tells what happened to a message we sent."""
+    event_id: str
+    message_id: str
+    status: str                     # sent, delivered, read, failed
+    date: float = 0.0
+    error_code: str = ''
+    error_text: str = ''
+    recipient_id: str = ''
+    account_ref: str = ''           # see InboundMessage.account_ref
+
+    kind: ClassVar[str] = 'status'
+
+
+@dataclass
+class IgnoredEvent:
+    """A provider event we accept but do not act on (journaled as ignored)."""
+    event_id: str
+    reason: str = ''
+    sender: Contact | None = None
+    account_ref: str = ''           # see InboundMessage.account_ref
+
+    kind: ClassVar[str] = 'ignored'
+
+
+@dataclass
+class SubscriptionEvent:
+    """The customer (un)subscribed from the channel (Viber, bots blocked)."""
+    event_id: str
+    sender: Contact
+    subscribed: bool = True
+    date: float = 0.0
+
+    kind: ClassVar[str] = 'subscription'
+
+
+@dataclass
+class ContactUpdate:
+    """The provider tells of a person who sent no message (Viber
+    conversation_started, subscribed): their identity is created or
+    refreshed; ``reachable`` True clears an unreachable mark."""
+    event_id: str
+    sender: Contact
+    date: float = 0.0
+    reachable: bool | None = None
+    note: str = ''
+
+    kind: ClassVar[str] = 'contact_update'
+
+
+EVENT_CLASSES = {cls.kind: cls for cls in (InboundMessage, DeliveryStatus, IgnoredEvent, SubscriptionEvent,
+                                           ContactUpdate)}
+_NESTED = {'sender': Contact, 'shared_contact': Contact, 'location': Location}
+
+
+def register_event_class(cls):
+    """Let another family of events (calls, forms) be journaled the same way."""
+    EVENT_CLASSES[cls.kind] = cls
+    return cls
+
+
+def event_to_dict(event) -> dict:
+    data = dataclasses.asdict(event)
+    data['kind'] = event.kind
+    return data
+
+
+def event_from_dict(data: dict):
+    data = dict(data)
+    cls = EVENT_CLASSES[data.pop('kind')]
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        if key in _NESTED and isinstance(value, dict):
+            value = _NESTED[key](**value)
+        elif key == 'attachments':
+            value = [Attachment(**a) if isinstance(a, dict) else a for a in value or []]
+        values[key] = value
+    return cls(**values)
+
+
+# ---------------------------------------------------------------------------
+# Outbound
+# ---------------------------------------------------------------------------
+
+@dataclass
+class OutboundAttachment:
+    filename: str
+    mimetype: str
+    data: bytes
+    url: str = ''                   # public address of the file, for providers that fetch media by URL (Viber, SMS)
+
+
+@dataclass
+class OutboundMessage:
+    recipient_id: str               # provider chat / user id
+    text: str = ''
+    attachments: list = field(default_factory=list)
+    idempotency_key: str = ''       # stable per message: providers that dedupe (VK random_id) use it
+    template: dict | None = None    # provider message template (WhatsApp), when free text is not allowed
+    tag: str = ''                   # provider message tag outside the standard window (Meta HUMAN_AGENT)
+
+
+@dataclass
+class SendResult:
+    message_id: str
+    status: str = 'sent'
+
+
+# ---------------------------------------------------------------------------
+# Channel settings handed to the connector
+# ---------------------------------------------------------------------------
+
+@dataclass
+class ChannelConfig:
+    """What a connector may know of a channel account.  Secrets live here only
+    for the time of a call; connectors never log them."""
+    token: str = ''                 # bot token / access token
+    secret: str = ''                # webhook secret (Telegram secret token, VK secret, ...)
+    app_secret: str = ''            # signing key of webhook bodies (Meta app secret, Viber token)
+    verify_token: str = ''          # handshake token (Meta hub.verify_token, VK confirmation code)
+    account_ref: str = ''           # provider-side account id: phone number id, page id, group id
+    base_url: str = ''              # provider API root; overridable so tests talk to a fake server
+    webhook_url: str = ''           # our public URL for this account
+    extra: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        # Never let a secret reach a log line through repr().
+        return 'ChannelConfig(account_ref=%r, base_url=%r)' % (self.account_ref, self.base_url)
+
+
+@dataclass
+class HttpAnswer:
+    """An answer a connector wants returned to the provider (handshakes)."""
+    status: int = 200
+    body: str = ''
+    content_type: str = 'text/plain'
+
+
+# ---------------------------------------------------------------------------
+# The interface
+# ---------------------------------------------------------------------------
+
+class Connector:
+    """One provider.  Subclasses set ``code``/``label`` and implement what
+    their provider supports; the defaults refuse clearly."""
+
+    code: ClassVar[str] = ''
+    label: ClassVar[str] = ''
+    #: provider user ids are the same person across accounts of this type
+    #: (Telegram, WhatsApp, VK) - unlike page-scoped ids (Messenger).
+    user_ids_are_global: ClassVar[bool] = False
+    #: what the webhook answers once the events are journaled
+    ack: ClassVar[HttpAnswer] = HttpAnswer(200, 'ok')
+
+    def __init__(self, config: ChannelConfig):
+        self.config = config
+
+    # -- inbound ----------------------------------------------------------
+    def handshake(self, method: str, headers, query: dict, body: bytes) -> HttpAnswer | None:
+        """Answer a provider's verification request (Meta GET challenge, VK
+        confirmation).  None means: not a handshake, continue normally."""
+        return None
+
+    def verify(self, headers, body: bytes, query: dict) -> None:
+        """Raise :class:`SignatureError` unless the request is the provider's."""
+        raise SignatureError('this channel cannot verify requests')
+
+    def parse(self, headers, body: bytes, query: dict) -> list:
+        """Return the normalized events of a verified request, or raise
+        :class:`PayloadError`."""
+        raise PayloadError('this channel does not accept webhooks')
+
+    def fetch_media(self, attachment: Attachment) -> tuple[bytes, str, str]:
+        """Download an attachment: (data, mimetype, filename)."""
+        raise ConnectorError('this channel cannot download media')
+
+    def fetch_profile(self, user_id: str) -> Contact | None:
+        """The person behind ``user_id`` as the provider describes them, for
+        providers whose webhooks carry no name (VK, Messenger, Instagram).  None: nothing known."""
+        return None
+
+    # -- outbound ---------------------------------------------------------
+    def send(self, message: OutboundMessage) -> SendResult:
+        raise SendError('this channel cannot send messages')
+
+    # -- administration ---------------------------------------------------
+    def register_webhook(self) -> str:
+        raise ConnectorError('this channel has no webhook to register')
+
+    def webhook_info(self) -> dict:
+        raise ConnectorError('this channel cannot report its webhook status')
+
+    # -- helpers shared by connectors -------------------------------------
+    @staticmethod
+    def load_json(body: bytes):
+        try:
+            return json.loads(body.decode('utf-8'))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise PayloadError('the body is not valid JSON: %s' % exc) from None
+
+    @staticmethod
+    def secrets_equal(expected: str, given: str) -> bool:
+        """Constant-time comparison that refuses an empty expected secret:
+        a channel without a secret accepts nothing."""
+        if not expected or given is None:
+            return False
+        return hmac.compare_digest(expected.encode(), str(given).encode())
+
+    @staticmethod
+    def header(headers, name: str) -> str:
+        value = headers.get(name) if headers is not None else None
+        return value or ''
+
+    @staticmethod
+    def http(method: str, url: str, timeout: float = 15, **kwargs):
+        """One HTTP exchange with the provider (``requests``).  A network
+        failure becomes a retryable :class:`SendError`; callers never put a
+        secret in ``url`` (tokens travel in headers or bodies), so the error
+        text is safe to show and log."""
+        import requests
+        try:
+            return requests.request(method, url, timeout=timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise SendError('could not reach the provider (%s)' % exc.__class__.__name__,
+                            code='network', retryable=True) from None
+
+    @staticmethod
+    def json_answer(response, provider: str):
+        """The JSON body of a provider's answer.  Unavailability (5xx, 429)
+        and an answer that is not JSON are retryable SendErrors; the caller
+        reads the provider's own error format from what is returned."""
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise SendError('%s is unavailable (HTTP %s)' % (provider, status), code='http_%s' % status, retryable=True)
+        try:
+            return response.json()
+        except ValueError:
+            raise SendError('%s answered HTTP %s without JSON' % (provider, status), code='http_%s' % status,
+                            retryable=True) from None
+
+    def download(self, url: str, max_bytes: int = 25 * 1024 * 1024, **kwargs) -> tuple[bytes, str]:
+        """Fetch a media file by URL: (data, content type).  Refuses files
+        larger than ``max_bytes`` without reading them whole."""
+        response = self.http('GET', url, stream=True, **kwargs)
+        with response:
+            if response.status_code != 200:
+                raise ConnectorError('the provider answered %s for the file' % response.status_code)
+            chunks, size = [], 0
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ConnectorError('the file is larger than %d MB' % (max_bytes // (1024 * 1024)))
+                chunks.append(chunk)
+            content_type = (response.headers.get('Content-Type') or '').split(';')[0].strip()
+        return b''.join(chunks), content_type

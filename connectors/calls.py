@@ -1,0 +1,121 @@
+"""Phone calls as journal events, and what every telephony connector shares.
+
+A call is reported by the PBX or the telephony provider as a series of events
+(ringing, answered, ended, recording ready...), each one journaled like a
+message.  All events of one call carry the same provider call id; Odoo merges
+them into one ``omnichannel.call`` whatever order they arrive in, so an event
+only says what it knows and leaves every other field empty.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import ClassVar
+
+import requests
+
+from .base import Connector, ConnectorError, SendError, register_event_class
+
+#: statuses a call event may report; '' means "details only"
+CALL_STATUSES = ('ringing', 'answered', 'ended', 'missed', 'voicemail', 'recording', '')
+#: recordings above this size are not downloaded (a note says so instead)
+MAX_RECORDING_BYTES = 50 * 1024 * 1024
+#: seconds to wait for a provider's API or a recording server
+HTTP_TIMEOUT = 20
+
+
+@register_event_class
+@dataclass
+class CallEvent:
+    """One thing a telephony provider said about a call."""
+    event_id: str
+    call_id: str                    # the provider's id of the call, shared by all its events
+    status: str = ''                # one of CALL_STATUSES
+    date: float = 0.0               # provider time of this event (epoch seconds)
+    direction: str = ''             # 'in' (the customer calls) or 'out' (we call); '' unknown here
+    customer_number: str = ''       # the outside party, as the provider writes it
+    customer_name: str = ''         # caller id name, when the provider has one
+    our_number: str = ''            # the company's number that was called / that calls
+    extension: str = ''             # the employee's internal number ringing, answering or calling
+    started: float = 0.0            # when the call began, if the provider says so
+    duration: int = 0               # talk time in seconds (0: unknown)
+    answered: bool = False          # an end event telling that the call had been answered
+    hangup_by: str = ''             # 'customer' or 'employee'
+    recording_url: str = ''         # where the recording can be downloaded
+    recording_ref: str = ''         # provider id to ask a recording link with (Zadarma)
+    disposition: str = ''           # the provider's own word for the outcome ("busy", "no answer")
+
+    kind: ClassVar[str] = 'call'
+
+
+@dataclass
+class OriginateResult:
+    """The provider accepted a click-to-call request."""
+    call_id: str = ''               # the provider call id the call will have, when known in advance
+    message: str = ''
+
+
+class PhoneConnector(Connector):
+    """Base of the telephony connectors: recordings, click-to-call, test."""
+
+    #: a phone number is the same person on every line
+    user_ids_are_global = True
+    #: seconds to wait after the call before asking for its recording
+    recording_delay: ClassVar[int] = 0
+
+    def originate(self, extension: str, number: str) -> OriginateResult:
+        """Ring the employee's ``extension`` first, then connect ``number``.
+        Raise :class:`SendError` with the provider's reason when refused."""
+        raise SendError('this phone line cannot place calls from Odoo')
+
+    def test_connection(self) -> str:
+        """Check the settings against the provider; return what it said."""
+        raise ConnectorError('this phone line has nothing to test')
+
+    def fetch_media(self, attachment):
+        if not attachment.url:
+            raise ConnectorError('the provider gave no recording address')
+        return self.download(attachment.url, filename=attachment.filename)
+
+    # -- helpers --------------------------------------------------------------
+    def extension_digits(self):
+        try:
+            return max(1, int(self.config.extra.get('extension_digits') or 4))
+        except (TypeError, ValueError):
+            return 4
+
+    def is_extension(self, number):
+        """Internal numbers are short digit strings ("101"); anything longer
+        is an outside number."""
+        number = (number or '').strip()
+        return number.isdigit() and len(number) <= self.extension_digits()
+
+    def download(self, url, headers=None, filename=''):
+        """GET ``url`` with a timeout and a size limit: (data, mimetype, filename)."""
+        max_bytes = int(self.config.extra.get('max_recording_bytes') or MAX_RECORDING_BYTES)
+        try:
+            with requests.get(url, headers=headers or {}, timeout=HTTP_TIMEOUT, stream=True) as response:
+                if response.status_code != 200:
+                    raise ConnectorError('the recording server answered HTTP %s' % response.status_code)
+                length = int(response.headers.get('Content-Length') or 0)
+                if length > max_bytes:
+                    raise ConnectorError('the recording is larger than %d MB' % (max_bytes // 1048576))
+                chunks, size = [], 0
+                for chunk in response.iter_content(65536):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ConnectorError('the recording is larger than %d MB' % (max_bytes // 1048576))
+                    chunks.append(chunk)
+                mimetype = (response.headers.get('Content-Type') or 'audio/mpeg').split(';')[0].strip()
+        except requests.RequestException as exc:
+            raise ConnectorError('the recording could not be downloaded: %s' % exc.__class__.__name__) from None
+        if not size:
+            raise ConnectorError('the recording is empty')
+        if not filename:
+            filename = url.split('?')[0].rstrip('/').rsplit('/', 1)[-1] or 'recording'
+        return b''.join(chunks), mimetype, filename
+
+
+def hmac_sha256_hex(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

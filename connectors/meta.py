@@ -1,0 +1,141 @@
+"""What every Meta webhook and Graph API call has in common (WhatsApp Cloud
+API, Messenger, Instagram Direct).
+
+* The subscription handshake: Meta GETs the callback URL with
+  ``hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`` and expects the
+  challenge back, only when the verify token is the one we gave it.
+* The signature: every POST carries ``X-Hub-Signature-256: sha256=<hex>``, the
+  HMAC-SHA256 of the raw body keyed with the app secret.  Compared in constant
+  time; a channel without an app secret accepts nothing.
+* The Graph API: ``<base>/<node>/<edge>`` with the access token as a Bearer
+  header, errors as ``{"error": {"message", "type", "code", "error_subcode",
+  "error_data", "is_transient", "fbtrace_id"}}``.  ``config.base_url`` (the
+  channel's API address) replaces https://graph.facebook.com/v21.0, which is
+  how tests talk to a fake Graph API on 127.0.0.1.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+from .base import Connector, ConnectorError, HttpAnswer, IgnoredEvent, PayloadError, SendError, SignatureError
+
+DEFAULT_GRAPH_API = 'https://graph.facebook.com/v21.0'
+SIGNATURE_HEADER = 'X-Hub-Signature-256'
+TIMEOUT = 30
+#: Meta's own ceiling for a media file (WhatsApp documents); a bigger body is refused.
+MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
+
+#: Graph error codes worth trying again later: temporary faults and rate limits.
+RETRYABLE_CODES = {1, 2, 4, 17, 32, 341, 613, 80007, 130429, 131000, 131016, 131048, 131056, 133004}
+#: Codes meaning the person cannot be reached on this account any more
+#: (Messenger: "This person isn't available right now").
+UNREACHABLE_CODES = {551}
+UNREACHABLE_SUBCODES = {1545041, 2018001}
+
+
+def _lt(text):
+    """Mark a fixed English note for Odoo's translation extractor; Odoo
+    translates it when it shows the message (connectors import no Odoo)."""
+    return text
+
+
+def signature_of(app_secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value Meta sends with ``body``."""
+    return 'sha256=' + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def event_id_of(data) -> str:
+    """A stable id for a webhook item that has none of its own, so that
+    Meta's redelivery of it is recognised."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+class MetaConnector(Connector):
+    """Base of the Meta connectors; not a channel type by itself."""
+
+    #: value of the ``object`` key of this product's webhook bodies
+    webhook_object = ''
+
+    # -- inbound ------------------------------------------------------------
+    def handshake(self, method, headers, query, body):
+        if method != 'GET' or 'hub.mode' not in query:
+            return None
+        if query.get('hub.mode') != 'subscribe' or not self.secrets_equal(
+                self.config.verify_token, query.get('hub.verify_token')):
+            raise SignatureError('wrong hub.verify_token (or no verify token set on this channel)')
+        challenge = query.get('hub.challenge') or ''
+        if not challenge or len(challenge) > 200:
+            raise PayloadError('hub.challenge is missing')
+        return HttpAnswer(200, challenge, 'text/plain')
+
+    def verify(self, headers, body, query):
+        given = self.header(headers, SIGNATURE_HEADER)
+        if not self.config.app_secret:
+            raise SignatureError('no app secret is set on this channel')
+        if not self.secrets_equal(signature_of(self.config.app_secret, body), given):
+            raise SignatureError('wrong or missing %s header' % SIGNATURE_HEADER)
+
+    def load_entries(self, body):
+        """The ``entry`` list of a webhook body of this product."""
+        data = self.load_json(body)
+        if not isinstance(data, dict):
+            raise PayloadError('a Meta webhook body is a JSON object')
+        if data.get('object') != self.webhook_object:
+            raise PayloadError('expected object "%s", got %r' % (self.webhook_object, data.get('object')))
+        entries = data.get('entry')
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise PayloadError('entry must be a list of objects')
+        return entries
+
+    @staticmethod
+    def ignored(item, reason, account_ref=''):
+        return IgnoredEvent('ignored:%s' % event_id_of(item), reason=reason, account_ref=account_ref)
+
+    # -- Graph API ------------------------------------------------------------
+    def _api_root(self):
+        return (self.config.base_url or DEFAULT_GRAPH_API).rstrip('/')
+
+    def graph(self, method, path, *, params=None, json_body=None, data=None, files=None):
+        """One Graph API call; returns the decoded JSON answer or raises
+        :class:`SendError` carrying Meta's code and message."""
+        if not self.config.token:
+            raise SendError('The access token is not set on this channel.', code='no_token')
+        url = path if path.startswith(('http://', 'https://')) else '%s/%s' % (self._api_root(), path.lstrip('/'))
+        # The token travels in a header, never in the URL (error texts show the URL).
+        response = self.http(method, url, timeout=TIMEOUT, params=params, json=json_body, data=data, files=files,
+                             headers={'Authorization': 'Bearer %s' % self.config.token})
+        payload = self.json_answer(response, 'Meta')
+        if response.status_code >= 400 or (isinstance(payload, dict) and isinstance(payload.get('error'), dict)):
+            raise self.graph_error(response.status_code, payload)
+        return payload
+
+    @staticmethod
+    def graph_error(status, payload):
+        error = payload.get('error') if isinstance(payload, dict) else None
+        if not isinstance(error, dict):
+            return SendError('Meta answered HTTP %s.' % status, code=str(status), retryable=status >= 500 or status == 429)
+        code = error.get('code')
+        subcode = error.get('error_subcode')
+        message = error.get('error_user_msg') or error.get('message') or 'Meta refused the request.'
+        details = (error.get('error_data') or {}).get('details') if isinstance(error.get('error_data'), dict) else ''
+        if details and details not in message:
+            message = '%s: %s' % (message, details)
+        retryable = bool(error.get('is_transient')) or code in RETRYABLE_CODES or status >= 500
+        return SendError(message, code='%s/%s' % (code, subcode) if subcode else str(code or status),
+                         retryable=retryable,
+                         blocks_recipient=code in UNREACHABLE_CODES or subcode in UNREACHABLE_SUBCODES)
+
+    def download_media(self, url, with_token=False):
+        """Fetch a file: (bytes, content type).  WhatsApp media URLs need the
+        token; Messenger attachment URLs are signed CDN links and get none."""
+        headers = {'Authorization': 'Bearer %s' % self.config.token} if with_token else {}
+        return self.download(url, max_bytes=MAX_DOWNLOAD_BYTES, timeout=TIMEOUT, headers=headers)
+
+    # -- administration -------------------------------------------------------
+    def account_info(self, fields):
+        """GET the channel's own node (phone number, page, Instagram account)."""
+        if not self.config.account_ref:
+            raise ConnectorError('the provider account ID is not set on this channel')
+        return self.graph('GET', self.config.account_ref, params={'fields': fields})

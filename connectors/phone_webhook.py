@@ -1,0 +1,186 @@
+"""The generic phone webhook: any PBX, telephony provider or script can report
+its calls to Odoo with it, and optionally place calls for click-to-call.
+
+Inbound (the PBX calls Odoo)::
+
+    POST <channel webhook URL>
+    Content-Type: application/json
+    X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the webhook secret>
+
+    {"event_id": "pbx-1718000000.42-answer",   # unique per event; a retry reuses it (required)
+     "call_id": "1718000000.42",               # the same for every event of one call (required)
+     "event": "ringing",                       # ringing | answered | ended | missed | voicemail | recording
+     "timestamp": 1718000000,                  # when it happened: epoch seconds or ISO 8601 with offset
+     "direction": "in",                        # in (the customer calls) | out (we call)
+     "customer_number": "+79123456789",        # the outside party, any national or international format
+     "customer_name": "Anna",                  # optional caller id name
+     "our_number": "+74951234567",             # optional: the company's number called / calling
+     "extension": "101",                       # the employee's internal number ringing / answering / calling
+     "started_at": 1717999990,                 # optional: when the call began
+     "duration": 125,                          # ended: talk time in seconds
+     "answered": true,                         # ended: the call had been answered
+     "hangup_by": "customer",                  # ended: customer | employee
+     "recording_url": "https://pbx/rec/42.mp3",# recording: where to download it (may come with "ended")
+     "disposition": "NO ANSWER"}               # optional: the PBX's own word for the outcome
+
+or ``{"events": [<event>, ...]}`` (at most 100) to report several at once.
+Every field but ``event_id``, ``call_id`` and ``event`` is optional in each
+event: they are merged into one call record whatever their order.
+
+Click-to-call (Odoo calls the PBX), when the channel's API address is set::
+
+    POST <API address>   (same signature header, keyed with the webhook secret)
+    {"action": "originate", "request_id": "...", "extension": "101", "number": "+79123456789"}
+
+The PBX answers 2xx (optionally ``{"call_id": "<id its events will carry>"}``)
+once it rings the extension, or an error status with ``{"error": "<reason>"}``.
+``{"action": "ping"}`` is sent by the "Test connection" button.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+import requests
+
+from . import register
+from .base import ConnectorError, PayloadError, SendError, SignatureError
+from .calls import CALL_STATUSES, HTTP_TIMEOUT, CallEvent, OriginateResult, PhoneConnector, hmac_sha256_hex
+
+SIGNATURE_HEADER = 'X-Omnichannel-Signature'
+MAX_EVENTS = 100
+_TEXT_FIELDS = {'customer_number': 64, 'customer_name': 200, 'our_number': 64, 'extension': 64,
+                'disposition': 100, 'recording_url': 2000}
+
+
+def parse_timestamp(value, field_name='timestamp'):
+    """Epoch seconds (number or numeric string) or ISO 8601 with an offset."""
+    if value in (None, ''):
+        return 0.0
+    if isinstance(value, bool):
+        raise PayloadError('%s must be a number or an ISO 8601 date' % field_name)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(value.replace('Z', '+00:00'))
+        except ValueError:
+            raise PayloadError('%s is not a date: %r' % (field_name, value[:40])) from None
+        if parsed.tzinfo is None:
+            raise PayloadError('%s needs a UTC offset' % field_name)
+        return parsed.timestamp()
+    raise PayloadError('%s must be a number or an ISO 8601 date' % field_name)
+
+
+class SignedJsonMixin:
+    """HMAC-SHA256 of the raw body in ``X-Omnichannel-Signature``, keyed with
+    the channel's webhook secret: the generic webhook and the Asterisk bridge."""
+
+    def verify(self, headers, body, query):
+        given = self.header(headers, SIGNATURE_HEADER)
+        if given.startswith('sha256='):
+            given = given[len('sha256='):]
+        expected = hmac_sha256_hex(self.config.secret, body) if self.config.secret else ''
+        if not self.secrets_equal(expected, given.lower()):
+            raise SignatureError('wrong or missing %s header' % SIGNATURE_HEADER)
+
+    def signed_post(self, url, payload):
+        body = json.dumps(payload).encode()
+        headers = {'Content-Type': 'application/json',
+                   SIGNATURE_HEADER: 'sha256=' + hmac_sha256_hex(self.config.secret, body)}
+        return requests.post(url, data=body, headers=headers, timeout=HTTP_TIMEOUT)
+
+    def events_of(self, body, what='event'):
+        data = self.load_json(body)
+        items = data.get('events') if isinstance(data, dict) and 'events' in data else [data]
+        if not isinstance(items, list) or not items or len(items) > MAX_EVENTS:
+            raise PayloadError('"events" must be a list of 1 to %d %ss' % (MAX_EVENTS, what))
+        if not all(isinstance(item, dict) for item in items):
+            raise PayloadError('each %s is a JSON object' % what)
+        return items
+
+
+@register
+class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
+    code = 'phone_webhook'
+    label = 'Phone: generic PBX webhook'
+
+    def parse(self, headers, body, query):
+        return [self._parse_event(item) for item in self.events_of(body)]
+
+    def _parse_event(self, item):
+        def text(key, limit=100, required=False):
+            value = item.get(key)
+            if value is None or value == '':
+                if required:
+                    raise PayloadError('%s is required' % key)
+                return ''
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str) or len(value) > limit:
+                raise PayloadError('%s must be a string of at most %d characters' % (key, limit))
+            return value.strip()
+
+        event_id, call_id = text('event_id', required=True), text('call_id', required=True)
+        status = text('event', required=True).lower()
+        if status not in CALL_STATUSES or not status:
+            raise PayloadError('event must be one of %s' % ', '.join(s for s in CALL_STATUSES if s))
+        direction = text('direction').lower()
+        if direction not in ('in', 'out', ''):
+            raise PayloadError('direction must be "in" or "out"')
+        hangup_by = text('hangup_by').lower()
+        if hangup_by not in ('customer', 'employee', ''):
+            raise PayloadError('hangup_by must be "customer" or "employee"')
+        duration = item.get('duration') or 0
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration < 10 ** 6:
+            raise PayloadError('duration must be a number of seconds')
+        answered = item.get('answered', False)
+        if not isinstance(answered, bool):
+            raise PayloadError('answered must be true or false')
+        values = {key: text(key, limit) for key, limit in _TEXT_FIELDS.items()}
+        if values['recording_url'] and not values['recording_url'].startswith(('https://', 'http://')):
+            raise PayloadError('recording_url must be an http(s) address')
+        if status == 'recording' and not values['recording_url']:
+            raise PayloadError('a recording event needs recording_url')
+        return CallEvent(
+            event_id=event_id, call_id=call_id, status=status, direction=direction,
+            date=parse_timestamp(item.get('timestamp')), started=parse_timestamp(item.get('started_at'), 'started_at'),
+            duration=int(duration), answered=answered, hangup_by=hangup_by, **values)
+
+    def originate(self, extension, number):
+        if not self.config.base_url:
+            raise SendError('no click-to-call address is set on this phone line')
+        try:
+            response = self.signed_post(self.config.base_url, {
+                'action': 'originate', 'request_id': uuid.uuid4().hex, 'extension': extension, 'number': number})
+        except requests.RequestException as exc:
+            raise SendError('the PBX could not be reached (%s)' % exc.__class__.__name__, retryable=True) from None
+        data = self._json(response)
+        if not 200 <= response.status_code < 300:
+            raise SendError(data.get('error') or 'the PBX answered HTTP %s' % response.status_code,
+                            code=str(response.status_code))
+        return OriginateResult(call_id=str(data.get('call_id') or ''), message=str(data.get('message') or ''))
+
+    def test_connection(self):
+        if not self.config.base_url:
+            raise ConnectorError('this line only receives events: set the click-to-call address to test it')
+        try:
+            response = self.signed_post(self.config.base_url, {'action': 'ping'})
+        except requests.RequestException as exc:
+            raise ConnectorError('the PBX could not be reached (%s)' % exc.__class__.__name__) from None
+        if not 200 <= response.status_code < 300:
+            raise ConnectorError(self._json(response).get('error') or 'the PBX answered HTTP %s' % response.status_code)
+        return 'The PBX answered the signed ping.'
+
+    @staticmethod
+    def _json(response):
+        try:
+            data = response.json()
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
