@@ -1,0 +1,3 @@
+from . import webhook
+from . import sandbox
+from . import website

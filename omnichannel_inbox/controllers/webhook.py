@@ -1,0 +1,94 @@
+import json
+import logging
+import urllib.parse
+
+from odoo import http
+from odoo.http import request
+
+from odoo.addons.omnichannel_inbox import connectors
+
+_logger = logging.getLogger(__name__)
+
+
+def json_answer(status, message, **extra):
+    body = dict(extra, error=message) if status >= 400 else dict(extra, status=message)
+    return request.make_response(json.dumps(body), headers=[('Content-Type', 'application/json')], status=status)
+
+
+def accept_events(channel, events):
+    """Journal ``events`` of ``channel`` and commit, then process the new
+    ones now or wake the cron; return the new journal rows.  Every entry
+    point that receives something from outside (webhooks, the website
+    contact form) goes through here, after its own checks."""
+    Journal = request.env['omnichannel.inbound.event'].sudo()
+    new_events = Journal._journal(channel, events)
+    # The journal is durable before any processing starts.
+    request.env.cr.commit()
+    if new_events:
+        if Journal._inline_processing():
+            new_events._process(commit=True)
+        else:
+            Journal._trigger_processing()
+    return new_events
+
+
+class OmnichannelWebhook(http.Controller):
+    """The one entry point of every provider.
+
+    1. find the channel account by its unguessable key     -> 404
+    2. refuse oversized bodies                               -> 413
+    3. connector.verify (signature, secret header)           -> 403, nothing stored
+    4. connector.parse into normalized events                -> 400, nothing stored
+    5. journal the events (dedup on provider event id), commit
+    6. process them now or wake the cron                     -> the provider's ack
+
+    Steps 1-4 store nothing; once step 5 committed, nothing the customer sent
+    can be lost whatever happens to processing."""
+
+    @http.route('/omnichannel/webhook/<string:key>', type='http', auth='public', methods=['GET', 'POST'],
+                csrf=False, save_session=False)
+    def webhook(self, key, **query):
+        channel = request.env['omnichannel.channel'].sudo()._find_by_webhook_key(key)
+        if not channel:
+            return json_answer(404, 'unknown channel')
+        httprequest = request.httprequest
+        max_bytes = channel._max_webhook_bytes()
+        if (httprequest.content_length or 0) > max_bytes:
+            return json_answer(413, 'body larger than %d bytes' % max_bytes)
+        body = httprequest.get_data(cache=True)
+        if not body and httprequest.form:
+            # Odoo parsed a form body (Twilio) before this route ran, and
+            # werkzeug keeps no raw copy of it: hand the connector the same
+            # fields, encoded again (form signatures cover fields, not bytes).
+            body = urllib.parse.urlencode(list(httprequest.form.items(multi=True))).encode()
+        if len(body) > max_bytes:
+            return json_answer(413, 'body larger than %d bytes' % max_bytes)
+        connector = channel._get_connector()
+        headers = httprequest.headers
+        query = httprequest.args.to_dict()
+        try:
+            answer = connector.handshake(httprequest.method, headers, query, body)
+        except connectors.SignatureError as exc:
+            return json_answer(403, str(exc))
+        except connectors.PayloadError as exc:
+            return json_answer(400, str(exc))
+        if answer is not None:
+            return request.make_response(answer.body, headers=[('Content-Type', answer.content_type)],
+                                         status=answer.status)
+        if httprequest.method != 'POST':
+            return json_answer(405, 'POST only')
+        try:
+            connector.verify(headers, body, query)
+        except connectors.SignatureError as exc:
+            _logger.info('Omnichannel: refused a webhook of channel %s: %s', channel.id, exc)
+            return json_answer(403, str(exc))
+        try:
+            events = connector.parse(headers, body, query)
+        except connectors.PayloadError as exc:
+            return json_answer(400, str(exc))
+        except Exception:  # noqa: BLE001 - a body the connector chokes on is the sender's fault
+            _logger.info('Omnichannel: unreadable webhook body for channel %s', channel.id, exc_info=True)
+            return json_answer(400, 'unreadable body')
+        new_events = accept_events(channel, events)
+        ack = channel._webhook_answer(connector, events, new_events)
+        return request.make_response(ack.body, headers=[('Content-Type', ack.content_type)], status=ack.status)

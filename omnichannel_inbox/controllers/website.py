@@ -1,0 +1,77 @@
+import uuid
+
+from odoo import http
+from odoo.http import request
+
+from odoo.addons.omnichannel_inbox import connectors
+from odoo.addons.omnichannel_inbox.connectors.website import FIELDS, WebsiteConnector
+
+from .webhook import accept_events, json_answer
+
+#: Hidden field people never fill and form robots do.
+HONEYPOT = 'website'
+PASSED_ON = ('page_url', 'utm_source', 'utm_medium', 'utm_campaign')
+
+
+class OmnichannelWebsite(http.Controller):
+    """The public side of the website channel: a contact page (standalone or
+    in an iframe of any site) whose submissions go through the same checks,
+    journal and identity rules as the lead API, and the data of the
+    messenger widget."""
+
+    def _website_channel(self, key):
+        channel = request.env['omnichannel.channel'].sudo()._find_by_webhook_key(key)
+        return channel if channel and channel.channel_type == 'website' else None
+
+    def _render_form(self, channel, values, error=None, status=200):
+        return request.render('omnichannel_inbox.contact_page', {
+            'channel': channel,
+            'values': values,
+            'error': error,
+            # A new id per displayed form: submitting it twice stores it once.
+            'submission_id': values.get('submission_id') or uuid.uuid4().hex,
+            'widget_url': '/omnichannel/widget/%s' % channel.company_id.id,
+        }, status=status)
+
+    @http.route('/omnichannel/contact/<string:key>', type='http', auth='public', methods=['GET'])
+    def contact_page(self, key, **params):
+        channel = self._website_channel(key)
+        if not channel:
+            return request.not_found()
+        values = {name: (params.get(name) or '')[:FIELDS[name]] for name in PASSED_ON}
+        if not values['page_url'] and request.httprequest.referrer:
+            values['page_url'] = request.httprequest.referrer[:FIELDS['page_url']]
+        return self._render_form(channel, values)
+
+    # No CSRF token: the form is anonymous and is meant to be embedded in
+    # other sites, where Odoo's session cookie is not sent.
+    @http.route('/omnichannel/contact/<string:key>', type='http', auth='public', methods=['POST'], csrf=False,
+                save_session=False)
+    def contact_submit(self, key, **post):
+        channel = self._website_channel(key)
+        if not channel:
+            return request.not_found()
+        values = {name: post.get(name) or '' for name in FIELDS}
+        if post.get(HONEYPOT):
+            # A robot: thank it and store nothing.
+            return request.render('omnichannel_inbox.contact_thanks', {'channel': channel})
+        try:
+            event = WebsiteConnector.parse_submission(values)
+        except connectors.PayloadError as exc:
+            if not values['email'].strip() and not values['phone'].strip():
+                error = request.env._('Leave an email address or a phone number so that we can answer you.')
+            else:
+                error = request.env._('Please check the form: %s', exc)
+            return self._render_form(channel, values, error=error, status=400)
+        accept_events(channel, [event])
+        return request.render('omnichannel_inbox.contact_thanks', {'channel': channel})
+
+    @http.route('/omnichannel/widget/<int:company_id>', type='http', auth='public', methods=['GET'], cors='*',
+                save_session=False)
+    def widget_data(self, company_id):
+        """The channels the website widget offers (public: deep links only)."""
+        company = request.env['res.company'].sudo().browse(company_id).exists()
+        if not company:
+            return json_answer(404, 'unknown company')
+        data = request.env['omnichannel.channel'].sudo()._widget_data(company)
+        return request.make_json_response(data, headers={'Cache-Control': 'public, max-age=300'})

@@ -1,0 +1,80 @@
+from odoo import api, fields, models
+
+
+class CrmLead(models.Model):
+    _inherit = 'crm.lead'
+
+    omnichannel_conversation_ids = fields.One2many(
+        'omnichannel.conversation', 'lead_id', string='Conversations')
+    omnichannel_conversation_count = fields.Integer(compute='_compute_omnichannel_conversation_count')
+    omnichannel_auto_created = fields.Boolean(
+        'Created from a conversation', readonly=True, copy=False,
+        help='Opened automatically for a customer message; merged away if the customer turns out to be known.')
+
+    def _compute_omnichannel_conversation_count(self):
+        counts = dict(self.env['omnichannel.conversation'].sudo()._read_group(
+            [('lead_id', 'in', self.ids)], ['lead_id'], ['__count']))
+        for lead in self:
+            lead.omnichannel_conversation_count = counts.get(lead, 0)
+
+    @api.model
+    def _omnichannel_lead_type(self):
+        # Same choice CRM makes: leads when the qualification step is on.
+        use_leads = self.env.ref('crm.group_use_lead', raise_if_not_found=False)
+        return 'lead' if use_leads and use_leads in self.env.ref('base.group_user').all_implied_ids else 'opportunity'
+
+    @api.model
+    def _omnichannel_create_for(self, conversation):
+        """The lead of a customer's first message (utm source = the channel)."""
+        channel = conversation.channel_id
+        partner = conversation.partner_id
+        identity = conversation.identity_id
+        medium = channel._lead_medium()
+        lead = self.sudo().with_context(mail_create_nosubscribe=True).create({
+            'name': self.env._('%(channel)s: %(customer)s', channel=channel.name, customer=partner.name),
+            'type': self._omnichannel_lead_type(),
+            'partner_id': partner.id,
+            'contact_name': partner.name if not partner.is_company else False,
+            'phone': partner.phone or identity.phone or False,
+            'email_from': partner.email or identity.email or False,
+            'team_id': conversation.team_id.id or channel.team_id.id or False,
+            'user_id': False,
+            'company_id': channel.company_id.id,
+            'source_id': channel.source_id.id,
+            'medium_id': medium.id if medium else False,
+            'omnichannel_auto_created': True,
+        })
+        lead._message_log(body=self.env._('Lead created from a message received on %s.', channel.name))
+        return lead
+
+    @api.model
+    def _omnichannel_merge_duplicates(self, partner, candidates):
+        """After a customer was recognised as ``partner``, merge the leads that
+        were opened automatically for them (``candidates``) into the open lead
+        the customer already had, keeping every message."""
+        candidates = candidates.filtered(
+            lambda l: l.omnichannel_auto_created and l.active and l.won_status == 'pending')
+        if not candidates:
+            return self.browse()
+        keeper = self.sudo().search([('partner_id', '=', partner.id), ('active', '=', True),
+                                     ('won_status', '=', 'pending'), ('id', 'not in', candidates.ids)],
+                                    order='create_date, id', limit=1)
+        if not keeper:
+            return candidates[:1]
+        keeper._merge_dependences(candidates)
+        self.env['omnichannel.conversation'].sudo().search([('lead_id', 'in', candidates.ids)]).write(
+            {'lead_id': keeper.id})
+        self.env['omnichannel.message'].sudo().search([('lead_id', 'in', candidates.ids)]).write(
+            {'lead_id': keeper.id})
+        keeper._message_log(body=self.env._(
+            'Merged %(count)s lead(s) opened automatically for this customer before they were recognised: %(names)s',
+            count=len(candidates), names=', '.join(candidates.mapped('name'))))
+        candidates.unlink()
+        return keeper
+
+    def action_view_omnichannel_conversations(self):
+        self.ensure_one()
+        action = self.env['ir.actions.act_window']._for_xml_id('omnichannel_inbox.omnichannel_conversation_action')
+        action['domain'] = [('lead_id', '=', self.id)]
+        action['context'] = {'create': False}
+        return action

@@ -1,0 +1,345 @@
+import logging
+from datetime import timedelta
+from urllib.parse import quote as url_quote
+
+from odoo import api, fields, models, modules
+from odoo.exceptions import UserError
+from odoo.tools import html2plaintext
+
+from odoo.addons.omnichannel_inbox import connectors
+
+_logger = logging.getLogger(__name__)
+
+#: Waits between automatic re-sends of a message the provider could not take
+#: (provider down, rate limited); after the last one the message is failed.
+SEND_RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60)]
+STATUS_RANK = {'queued': 0, 'sent': 1, 'delivered': 2, 'read': 3}
+PANEL_PAGE = 30
+
+
+class OmnichannelMessage(models.Model):
+    """Channel metadata of a message of the customer's history.
+
+    The content (body, attachments, author) is an ordinary ``mail.message``
+    posted on the conversation; this record adds what mail does not know:
+    direction, provider message id, delivery status and the provider's
+    error.  The customer (``partner_id``) is stored so that the history of a
+    customer across all their channels is one indexed query."""
+    _name = 'omnichannel.message'
+    _description = 'Channel Message'
+    _order = 'date desc, id desc'
+    _rec_name = 'provider_message_id'
+
+    conversation_id = fields.Many2one('omnichannel.conversation', required=True, ondelete='cascade', index=True)
+    channel_id = fields.Many2one(related='conversation_id.channel_id', store=True, index=True)
+    channel_type = fields.Selection(related='conversation_id.channel_type', store=True)
+    company_id = fields.Many2one(related='conversation_id.company_id', store=True, index=True)
+    partner_id = fields.Many2one('res.partner', string='Customer', compute='_compute_partner_id', store=True,
+                                 readonly=False, index=True)
+    lead_id = fields.Many2one('crm.lead', index='btree_not_null', ondelete='set null',
+                              help='The lead the customer had when the message was exchanged.')
+    mail_message_id = fields.Many2one('mail.message', string='Message', ondelete='cascade', index=True)
+    body = fields.Html(related='mail_message_id.body', related_sudo=True)
+    attachment_ids = fields.Many2many(related='mail_message_id.attachment_ids', related_sudo=True)
+    direction = fields.Selection([('in', 'Incoming'), ('out', 'Outgoing')], required=True, index=True)
+    author_kind = fields.Selection([
+        ('customer', 'Customer'),
+        ('employee', 'Employee'),
+        ('auto', 'Automatic reply'),
+        ('system', 'System'),
+    ], required=True, default='customer')
+    author_user_id = fields.Many2one('res.users', string='Sent by', index='btree_not_null')
+    message_type = fields.Selection([
+        ('text', 'Text'), ('image', 'Image'), ('document', 'Document'), ('audio', 'Audio'),
+        ('voice', 'Voice message'), ('video', 'Video'), ('location', 'Location'), ('contact', 'Contact'),
+        ('sticker', 'Sticker'), ('call', 'Call'), ('email', 'Email'), ('form', 'Form'),
+    ], default='text', required=True)
+    provider_message_id = fields.Char('Provider message ID', copy=False)
+    status = fields.Selection([
+        ('received', 'Received'),
+        ('queued', 'Queued'),
+        ('sent', 'Sent'),
+        ('delivered', 'Delivered'),
+        ('read', 'Read'),
+        ('failed', 'Failed'),
+    ], required=True, default='received', index=True)
+    error_code = fields.Char('Provider error code')
+    error_message = fields.Char('Provider error')
+    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    sent_date = fields.Datetime()
+    send_attempts = fields.Integer()
+    next_send_date = fields.Datetime(index='btree_not_null')
+    provider_template = fields.Json(
+        'Provider template', copy=False,
+        help='The message template (WhatsApp) this message was sent as, in the provider\'s format.')
+    is_edited = fields.Boolean('Edited')
+    edit_date = fields.Datetime()
+    call_id = fields.Many2one('omnichannel.call', string='Call', index='btree_not_null', ondelete='cascade')
+
+    _provider_message_unique = models.UniqueIndex(
+        '(channel_id, provider_message_id) WHERE provider_message_id IS NOT NULL',
+        'A provider message is stored once per channel account.')
+    _partner_history_idx = models.Index('(partner_id, date DESC, id DESC)')
+
+    @api.depends('conversation_id.partner_id')
+    def _compute_partner_id(self):
+        for message in self:
+            message.partner_id = message.conversation_id.partner_id
+
+    # ------------------------------------------------------------------
+    # Provider events
+    # ------------------------------------------------------------------
+    def _apply_edit(self, body):
+        self.ensure_one()
+        self.mail_message_id.sudo().write({'body': body})
+        self.write({'is_edited': True, 'edit_date': fields.Datetime.now()})
+        self.conversation_id._notify_panel()
+
+    def _apply_status(self, status, error_code='', error_text='', date=None):
+        """A delivery report.  Reports arrive out of order (read before
+        delivered): a status never goes backwards, and failed is final."""
+        self.ensure_one()
+        if self.status == 'failed' or status not in STATUS_RANK and status != 'failed':
+            return
+        if status != 'failed' and STATUS_RANK.get(self.status, -1) >= STATUS_RANK[status]:
+            return
+        vals = {'status': status}
+        if status == 'failed':
+            vals.update(error_code=error_code or False, error_message=error_text or self.env._('The provider could not deliver the message.'),
+                        next_send_date=False)
+        self.write(vals)
+        self.conversation_id._notify_panel()
+
+    # ------------------------------------------------------------------
+    # Sending
+    # ------------------------------------------------------------------
+    def _outbound_payload(self):
+        self.ensure_one()
+        conversation = self.conversation_id
+        identity = conversation.identity_id
+        return connectors.OutboundMessage(
+            recipient_id=identity.chat_id or identity.provider_user_id,
+            text=html2plaintext(self.body or '').strip() if self.body else '',
+            attachments=[connectors.OutboundAttachment(a.name, a.mimetype or 'application/octet-stream', a.raw,
+                                                       url=self._public_attachment_url(a))
+                         for a in self.attachment_ids.sudo()],
+            idempotency_key='odoo-%s-%s' % (self.env.cr.dbname, self.id),
+            template=self.provider_template or None,
+        )
+
+    def _public_attachment_url(self, attachment):
+        """An address the provider can download the file from (Viber, SMS
+        links): Odoo's own /web/content route with the attachment's access
+        token, on the public web.base.url."""
+        token = attachment.access_token or attachment.generate_access_token()[0]
+        return '%s/web/content/%s/%s?access_token=%s' % (
+            self.get_base_url().rstrip('/'), attachment.id, url_quote(attachment.name or 'file', safe=''), token)
+
+    def _send(self):
+        """Hand each message to its channel.  Provider refusals are stored on
+        the message (visible in the chat); transient failures are retried
+        with backoff by the cron; nothing is silently dropped."""
+        for message in self:
+            channel = message.channel_id
+            try:
+                result = channel._send_outbound(message)
+            except connectors.SendError as exc:
+                message._send_failed(exc)
+            except Exception as exc:  # noqa: BLE001 - an unexpected fault is retried, not lost
+                _logger.exception('Omnichannel: sending message %s failed unexpectedly', message.id)
+                message._send_failed(connectors.SendError(str(exc), code='error', retryable=True))
+            else:
+                message.write({'status': result.status or 'sent', 'provider_message_id': result.message_id or False,
+                               'sent_date': fields.Datetime.now(), 'error_code': False, 'error_message': False,
+                               'next_send_date': False, 'send_attempts': message.send_attempts + 1})
+            message.conversation_id._notify_panel()
+
+    def _send_failed(self, exc):
+        self.ensure_one()
+        attempts = self.send_attempts + 1
+        retry = exc.retryable and attempts <= len(SEND_RETRY_DELAYS)
+        vals = {'send_attempts': attempts, 'error_code': exc.code or False, 'error_message': exc.message or str(exc)}
+        if retry:
+            vals.update(status='queued', next_send_date=fields.Datetime.now() + SEND_RETRY_DELAYS[attempts - 1])
+        else:
+            vals.update(status='failed', next_send_date=False)
+        self.write(vals)
+        if retry:
+            self.env.ref('omnichannel_inbox.ir_cron_send_queued_messages').sudo()._trigger(vals['next_send_date'])
+        if exc.blocks_recipient:
+            self.conversation_id.identity_id.sudo().write({'unreachable': True, 'unreachable_reason': exc.message})
+        if not retry:
+            self.conversation_id._message_log(body=self.env._(
+                'A message could not be delivered through %(channel)s: %(error)s',
+                channel=self.channel_id.name, error=exc.message))
+
+    @api.model
+    def _cron_send_queued(self):
+        self.flush_model(['status', 'direction', 'next_send_date'])
+        self.env.cr.execute("""
+            SELECT id FROM omnichannel_message
+             WHERE status = 'queued' AND direction = 'out' AND next_send_date <= %s
+             ORDER BY next_send_date LIMIT 100 FOR UPDATE SKIP LOCKED
+        """, [fields.Datetime.now()])
+        messages = self.browse([r[0] for r in self.env.cr.fetchall()])
+        auto_commit = not modules.module.current_test
+        for message in messages:
+            message._send()
+            if auto_commit:
+                self.env.cr.commit()
+        return messages
+
+    def action_resend(self):
+        """Try a failed or waiting message again now."""
+        for message in self.filtered(lambda m: m.direction == 'out' and m.status in ('failed', 'queued')):
+            message.sudo().write({'status': 'queued', 'send_attempts': 0})
+            message.sudo()._send()
+        return True
+
+    # ------------------------------------------------------------------
+    # Chat panel API
+    # ------------------------------------------------------------------
+    @api.model
+    def _panel_scope(self, res_model, res_id):
+        """Return (record, customers, domain): which history a form shows.
+
+        Reading a lead, partner or conversation gives its customer's whole
+        history across channels - that is the point of the panel - so the
+        history itself is read with sudo once the form's record passed its
+        own access check."""
+        if res_model not in ('crm.lead', 'res.partner', 'omnichannel.conversation'):
+            raise UserError(self.env._('The chat panel is not available on %s.', res_model))
+        record = self.env[res_model].browse(int(res_id)).exists()
+        if not record:
+            raise UserError(self.env._('This record does not exist any more.'))
+        record.check_access('read')
+        if res_model == 'res.partner':
+            partners = self.env['res.partner'].sudo().with_context(active_test=False).search(
+                [('id', 'child_of', record.id)])
+            domain = [('partner_id', 'in', partners.ids)]
+        elif res_model == 'crm.lead':
+            partners = record.sudo().partner_id
+            domain = [('partner_id', '=', partners.id)] if partners else [('lead_id', '=', record.id)]
+            if not partners:
+                partners = record.sudo().omnichannel_conversation_ids.partner_id
+                if partners:
+                    domain = ['|', ('lead_id', '=', record.id), ('partner_id', 'in', partners.ids)]
+        else:
+            partners = record.sudo().partner_id
+            domain = [('partner_id', '=', partners.id)]
+        return record, partners, domain
+
+    @api.model
+    def panel_fetch(self, res_model, res_id, before_id=None, limit=PANEL_PAGE):
+        """One page of the customer's history, newest first (the client shows
+        it oldest -> newest), plus the conversations a reply can go to."""
+        record, partners, domain = self._panel_scope(res_model, res_id)
+        limit = max(1, min(int(limit or PANEL_PAGE), 200))
+        Message = self.sudo()
+        if before_id:
+            anchor = Message.browse(int(before_id)).exists()
+            if anchor:
+                domain = domain + ['|', ('date', '<', anchor.date), '&', ('date', '=', anchor.date), ('id', '<', anchor.id)]
+        messages = Message.search(domain, order='date desc, id desc', limit=limit + 1)
+        has_more = len(messages) > limit
+        messages = messages[:limit]
+        result = {
+            'messages': messages._panel_values(),
+            'has_more': has_more,
+        }
+        if not before_id:
+            result.update(self._panel_reply_targets(res_model, record, partners))
+        return result
+
+    @api.model
+    def _panel_reply_targets(self, res_model, record, partners):
+        Conversation = self.env['omnichannel.conversation'].sudo()
+        conversations = Conversation.search([('partner_id', 'in', partners.ids)], order='last_customer_message_date desc, id desc') \
+            if partners else Conversation.browse()
+        if res_model == 'crm.lead' and not partners:
+            conversations = record.sudo().omnichannel_conversation_ids
+        # Phone lines carry calls, not text: they are no reply target.
+        conversations = conversations.filtered(lambda c: c.channel_id._can_send_text())
+        default = conversations[:1]
+        if res_model == 'omnichannel.conversation' and record.sudo().channel_id._can_send_text():
+            default = record.sudo()
+        return {
+            'conversations': [{
+                'id': c.id,
+                'channel_name': c.channel_id.name,
+                'channel_type': c.channel_type,
+                'identity': c.identity_id.display_name,
+                'unreachable': c.identity_id.unreachable,
+                'unreachable_reason': c.identity_id.unreachable_reason or '',
+                'state': c.state,
+            } for c in conversations],
+            'default_conversation_id': default.id or False,
+            'customer_name': partners[:1].name or '',
+            'can_call': self.env['omnichannel.call']._can_click_to_call(),
+        }
+
+    def _panel_values(self):
+        status_labels = dict(self._fields['status']._description_selection(self.env))
+        values = []
+        for message in self:
+            mail_message = message.mail_message_id
+            attachments = []
+            for attachment in mail_message.attachment_ids.sudo():
+                token = attachment.access_token or attachment.generate_access_token()[0]
+                attachments.append({
+                    'id': attachment.id,
+                    'name': attachment.name,
+                    'mimetype': attachment.mimetype or '',
+                    'url': '/web/content/%s?access_token=%s' % (attachment.id, token),
+                    'download_url': '/web/content/%s?access_token=%s&download=true' % (attachment.id, token),
+                    'is_image': (attachment.mimetype or '').startswith('image/'),
+                })
+            values.append({
+                'id': message.id,
+                'date': fields.Datetime.to_string(message.date),
+                'direction': message.direction,
+                'author_kind': message.author_kind,
+                'author_name': mail_message.author_id.name or '',
+                'channel_id': message.channel_id.id,
+                'channel_name': message.channel_id.name,
+                'channel_type': message.channel_type,
+                'conversation_id': message.conversation_id.id,
+                'body': mail_message.body or '',
+                'attachments': attachments,
+                'message_type': message.message_type,
+                'status': message.status,
+                'status_label': status_labels.get(message.status, message.status),
+                'error': message.error_message or '',
+                'is_edited': message.is_edited,
+                'call': message.call_id._panel_values() if message.call_id else False,
+            })
+        return values
+
+    @api.model
+    def _panel_conversation(self, res_model, res_id, conversation_id):
+        """The conversation (sudo) a reply from a form's chat panel goes
+        through: one of the customer's of that form, or refused."""
+        record, partners, _domain = self._panel_scope(res_model, res_id)
+        conversation = self.env['omnichannel.conversation'].sudo().browse(int(conversation_id or 0)).exists()
+        allowed = conversation and (conversation.partner_id in partners or (
+            res_model == 'crm.lead' and conversation.lead_id == record) or (
+            res_model == 'omnichannel.conversation' and conversation == record))
+        if not allowed:
+            raise UserError(self.env._('Choose one of this customer\'s channels to reply.'))
+        return conversation
+
+    @api.model
+    def panel_send(self, res_model, res_id, conversation_id, text='', files=None):
+        """Send a reply from a form's chat panel through the chosen
+        conversation (by default the channel the customer last wrote from).
+        ``files``: [{'name', 'mimetype', 'datas' (base64)}]."""
+        conversation = self._panel_conversation(res_model, res_id, conversation_id)
+        attachments = self.env['ir.attachment'].sudo().create([{
+            'name': f.get('name') or 'file',
+            'mimetype': f.get('mimetype') or False,
+            'datas': f['datas'],
+            'res_model': 'omnichannel.conversation',
+            'res_id': conversation.id,
+        } for f in files or [] if f.get('datas')])
+        message = conversation._post_reply(text, attachments, user=self.env.user)
+        return message._panel_values()[0]

@@ -1,0 +1,6 @@
+from . import omnichannel_report_mixin
+from . import omnichannel_report_response
+from . import omnichannel_report_conversation
+from . import omnichannel_report_lead
+from . import omnichannel_dashboard
+from . import omnichannel_report_demo

@@ -1,0 +1,1 @@
+# Small pure-Python services used by the models; they import no Odoo.

@@ -1,0 +1,341 @@
+import { Component, markup, onMounted, onWillStart, onWillUnmount, onWillUpdateProps, useRef, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
+import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
+import { registry } from "@web/core/registry";
+import { useService } from "@web/core/utils/hooks";
+import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
+import { CannedResponseList, useCannedResponses } from "@omnichannel_inbox/canned_response/canned_responses";
+
+export const CHANNEL_ICONS = {
+    telegram: "fa-telegram",
+    sandbox: "fa-flask",
+    whatsapp: "fa-whatsapp",
+    messenger: "fa-facebook",
+    instagram: "fa-instagram",
+    viber: "fa-phone-square",
+    vk: "fa-vk",
+    sms: "fa-commenting-o",
+    email: "fa-envelope-o",
+    website: "fa-globe",
+    livechat: "fa-comments-o",
+    phone: "fa-phone",
+    phone_webhook: "fa-phone",
+    asterisk: "fa-phone",
+    zadarma: "fa-phone",
+};
+
+const STATUS_ICONS = {
+    queued: "fa-clock-o",
+    sent: "fa-check",
+    delivered: "fa-check-circle-o",
+    read: "fa-check-circle text-primary",
+    failed: "fa-exclamation-triangle text-danger",
+};
+
+/**
+ * The customer's whole history across channels, inside the lead, partner and
+ * conversation forms, with a composer that replies through the channel the
+ * customer last wrote from (or another of theirs).  Newest page first, older
+ * pages on scroll; new messages arrive through the bus.
+ */
+export class OmnichannelChatPanel extends Component {
+    static template = "omnichannel_inbox.ChatPanel";
+    static props = { ...standardWidgetProps };
+    static components = { CannedResponseList };
+
+    setup() {
+        this.orm = useService("orm");
+        this.notification = useService("notification");
+        this.busService = useService("bus_service");
+        this.listRef = useRef("list");
+        this.fileRef = useRef("file");
+        this.inputRef = useRef("input");
+        this.canned = useCannedResponses({
+            input: this.inputRef,
+            conversationId: () => this.state.conversationId,
+            setText: (text) => (this.state.text = text),
+        });
+        this.state = useState({
+            messages: [],
+            hasMore: false,
+            loading: false,
+            loaded: false,
+            conversations: [],
+            conversationId: false,
+            text: "",
+            files: [],
+            sending: false,
+            canCall: false,
+            calling: false,
+            templateId: false,
+        });
+        this.onBusUpdate = (payload) => this.onUpdate(payload);
+        onWillStart(() => this.load(this.props.record));
+        onWillUpdateProps(async (nextProps) => {
+            if (nextProps.record.resId !== this.props.record.resId) {
+                await this.load(nextProps.record);
+            }
+        });
+        onMounted(() => {
+            this.busService.subscribe("omnichannel/update", this.onBusUpdate);
+            this.scrollToBottom();
+        });
+        onWillUnmount(() => this.busService.unsubscribe("omnichannel/update", this.onBusUpdate));
+    }
+
+    get channelIcons() {
+        return CHANNEL_ICONS;
+    }
+
+    get statusIcons() {
+        return STATUS_ICONS;
+    }
+
+    get selectedConversation() {
+        return this.state.conversations.find((c) => c.id === this.state.conversationId);
+    }
+
+    /** Free text cannot go now (a messaging window closed, the customer
+     * unreachable): the server says why in ``reply_refusal``. */
+    get freeTextBlocked() {
+        return Boolean(this.selectedConversation?.reply_refusal);
+    }
+
+    /** The WhatsApp template chosen in the picker (the first by default). */
+    get selectedTemplate() {
+        const templates = this.selectedConversation?.templates || [];
+        return templates.find((t) => t.id === this.state.templateId) || templates[0];
+    }
+
+    // Template expressions cannot call parseInt (not an OWL global): handlers do.
+    onTargetChange(ev) {
+        this.state.conversationId = parseInt(ev.target.value);
+    }
+
+    onTemplateChange(ev) {
+        this.state.templateId = parseInt(ev.target.value);
+    }
+
+    /** Send the chosen approved WhatsApp template (outside the 24-hour window). */
+    async sendTemplate() {
+        const template = this.selectedTemplate;
+        if (this.state.sending || !template) {
+            return;
+        }
+        await this.callSend("panel_send_template", [template.id]);
+    }
+
+    /** Call one of the panel's send methods for the selected conversation,
+     * then show the message (and its failure if the provider refused it). */
+    async callSend(method, extraArgs, kwargs = {}) {
+        this.state.sending = true;
+        try {
+            const record = this.props.record;
+            const message = await this.orm.call(
+                "omnichannel.message",
+                method,
+                [record.resModel, record.resId, this.state.conversationId, ...extraArgs],
+                kwargs
+            );
+            if (!this.state.messages.some((m) => m.id === message.id)) {
+                this.state.messages.push(this.prepare(message));
+            }
+            // Keep replying where this one went (a first email opens a new conversation).
+            this.state.conversationId = message.conversation_id;
+            if (!this.state.conversations.some((c) => c.id === message.conversation_id)) {
+                await this.refreshNewest();
+            }
+            if (message.status === "failed") {
+                this.notification.add(_t("The message was not delivered: %s", message.error), { type: "danger" });
+            }
+            this.scrollToBottom();
+            return message;
+        } finally {
+            this.state.sending = false;
+        }
+    }
+
+    prepare(message) {
+        return {
+            ...message,
+            body: markup(message.body || ""),
+            dateLabel: formatDateTime(deserializeDateTime(message.date)),
+        };
+    }
+
+    async fetch(record, beforeId = false) {
+        return this.orm.call("omnichannel.message", "panel_fetch", [record.resModel, record.resId], {
+            before_id: beforeId,
+        });
+    }
+
+    async load(record) {
+        if (!record.resId) {
+            Object.assign(this.state, { messages: [], conversations: [], loaded: true });
+            return;
+        }
+        const data = await this.fetch(record);
+        this.state.messages = data.messages.map((m) => this.prepare(m)).reverse();
+        this.state.hasMore = data.has_more;
+        this.state.conversations = data.conversations;
+        this.state.canCall = Boolean(data.can_call);
+        if (!this.state.conversations.some((c) => c.id === this.state.conversationId)) {
+            this.state.conversationId = data.default_conversation_id;
+        }
+        this.state.loaded = true;
+        this.scrollToBottom();
+    }
+
+    async loadOlder() {
+        if (this.state.loading || !this.state.hasMore || !this.state.messages.length) {
+            return;
+        }
+        this.state.loading = true;
+        const list = this.listRef.el;
+        const previousHeight = list ? list.scrollHeight : 0;
+        try {
+            const data = await this.fetch(this.props.record, this.state.messages[0].id);
+            const known = new Set(this.state.messages.map((m) => m.id));
+            const older = data.messages.filter((m) => !known.has(m.id)).map((m) => this.prepare(m)).reverse();
+            this.state.messages.unshift(...older);
+            this.state.hasMore = data.has_more;
+        } finally {
+            this.state.loading = false;
+        }
+        // Keep the message the user was reading where it was.
+        requestAnimationFrame(() => {
+            if (list) {
+                list.scrollTop = list.scrollHeight - previousHeight;
+            }
+        });
+    }
+
+    /** Merge the newest page: new messages are appended, known ones updated
+     * (delivery status, edits). */
+    async refreshNewest() {
+        const data = await this.fetch(this.props.record);
+        const byId = new Map(this.state.messages.map((m, index) => [m.id, index]));
+        let appended = false;
+        for (const raw of data.messages.slice().reverse()) {
+            const message = this.prepare(raw);
+            if (byId.has(message.id)) {
+                this.state.messages[byId.get(message.id)] = message;
+            } else {
+                this.state.messages.push(message);
+                appended = true;
+            }
+        }
+        this.state.messages.sort((a, b) => (a.date === b.date ? a.id - b.id : a.date < b.date ? -1 : 1));
+        this.state.conversations = data.conversations;
+        if (!this.state.conversationId) {
+            this.state.conversationId = data.default_conversation_id;
+        }
+        if (appended) {
+            this.scrollToBottom();
+        }
+    }
+
+    onUpdate(payload) {
+        const record = this.props.record;
+        if (!record.resId) {
+            return;
+        }
+        const concerned =
+            (record.resModel === "crm.lead" && payload.lead_ids?.includes(record.resId)) ||
+            (record.resModel === "res.partner" && payload.partner_ids?.includes(record.resId)) ||
+            (record.resModel === "omnichannel.conversation" && payload.conversation_ids?.includes(record.resId)) ||
+            this.state.messages.some((m) => payload.conversation_ids?.includes(m.conversation_id)) ||
+            this.state.conversations.some((c) => payload.conversation_ids?.includes(c.id));
+        if (concerned) {
+            this.refreshNewest();
+        }
+    }
+
+    onTargetChange(ev) {
+        // A method: globals such as parseInt are not reachable from a template expression.
+        this.state.conversationId = parseInt(ev.target.value);
+    }
+
+    onScroll(ev) {
+        if (ev.target.scrollTop < 40) {
+            this.loadOlder();
+        }
+    }
+
+    scrollToBottom() {
+        requestAnimationFrame(() => {
+            const list = this.listRef.el;
+            if (list) {
+                list.scrollTop = list.scrollHeight;
+            }
+        });
+    }
+
+    onKeydown(ev) {
+        if (this.canned.onKeydown(ev)) {
+            return;
+        }
+        if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+            ev.preventDefault();
+            this.send();
+        }
+    }
+
+    async onFileChange(ev) {
+        const files = [...ev.target.files];
+        for (const file of files) {
+            const datas = await new Promise((resolve, reject) => {
+                const reader = new FileReader();
+                reader.onload = () => resolve(String(reader.result).split(",")[1] || "");
+                reader.onerror = () => reject(reader.error);
+                reader.readAsDataURL(file);
+            });
+            this.state.files.push({ name: file.name, mimetype: file.type, datas });
+        }
+        ev.target.value = "";
+    }
+
+    removeFile(index) {
+        this.state.files.splice(index, 1);
+    }
+
+    /** The phone button: the phone system rings the user's phone, then the
+     * customer; the call then appears in the history through the bus. */
+    async call() {
+        if (this.state.calling) {
+            return;
+        }
+        this.state.calling = true;
+        try {
+            const record = this.props.record;
+            const result = await this.orm.call("omnichannel.call", "panel_call", [record.resModel, record.resId]);
+            this.notification.add(result.message, {
+                type: result.ok ? "success" : "danger",
+                sticky: !result.ok,
+            });
+            if (result.ok) {
+                await this.refreshNewest();
+            }
+        } finally {
+            this.state.calling = false;
+        }
+    }
+
+    async send() {
+        if (this.state.sending || (!this.state.text.trim() && !this.state.files.length)) {
+            return;
+        }
+        if (!this.state.conversationId) {
+            this.notification.add(_t("This customer has no channel to reply to."), { type: "warning" });
+            return;
+        }
+        await this.callSend("panel_send", [], { text: this.state.text, files: this.state.files });
+        this.state.text = "";
+        this.state.files = [];
+        this.canned.close();
+    }
+}
+
+registry.category("view_widgets").add("omnichannel_chat_panel", {
+    component: OmnichannelChatPanel,
+});

@@ -1,0 +1,126 @@
+import { rpc } from "@web/core/network/rpc";
+import { registry } from "@web/core/registry";
+
+function callKw(model, method, args, kwargs = {}) {
+    return rpc(`/web/dataset/call_kw/${model}/${method}`, { model, method, args, kwargs });
+}
+
+/* A salesperson opens a lead with Telegram history, reads it and answers. */
+registry.category("web_tour.tours").add("omnichannel_lead_chat_tour", {
+    steps: () => [
+        {
+            content: "The customer's Telegram message is in the lead's chat panel",
+            trigger: ".o_omnichannel_chat_panel .o_omnichannel_message_in .o_omnichannel_body:contains(Сколько стоит доставка)",
+        },
+        {
+            content: "It shows the channel it came from",
+            trigger: ".o_omnichannel_message_in .fa-telegram",
+        },
+        {
+            content: "The reply goes to the Telegram conversation by default",
+            trigger: ".o_omnichannel_target:contains(Tour bot)",
+        },
+        {
+            content: "Write a reply",
+            trigger: ".o_omnichannel_input",
+            run: "edit Доставка бесплатная",
+        },
+        {
+            content: "Send it",
+            trigger: ".o_omnichannel_send:enabled",
+            run: "click",
+        },
+        {
+            content: "The reply is in the history, marked sent",
+            trigger: ".o_omnichannel_message_out[data-status=sent] .o_omnichannel_body:contains(Доставка бесплатная)",
+        },
+        {
+            content: "with its status label",
+            trigger: ".o_omnichannel_message_out[data-status=sent] .o_omnichannel_status_label:contains(Sent)",
+        },
+    ],
+});
+
+/* A visitor writes on the Sandbox page, as a customer would in a messenger. */
+registry.category("web_tour.tours").add("omnichannel_sandbox_customer_tour", {
+    steps: () => [
+        {
+            content: "Say who you are",
+            trigger: ".o_sandbox_identity input[name=name]",
+            run: "edit Tour Visitor",
+        },
+        {
+            content: "Write a message",
+            trigger: ".o_sandbox_composer input[name=text]",
+            run: "edit Hello from the Sandbox page",
+        },
+        {
+            content: "Send it",
+            trigger: ".o_sandbox_send",
+            run: "click",
+        },
+        {
+            content: "It appears in the chat",
+            trigger: ".o_sandbox_message_mine .o_sandbox_text:contains(Hello from the Sandbox page)",
+        },
+    ],
+});
+
+/* The Sandbox message is in the lead, live; the salesperson answers it. */
+registry.category("web_tour.tours").add("omnichannel_sandbox_lead_tour", {
+    steps: () => [
+        {
+            content: "The Sandbox message is in the lead",
+            trigger: ".o_omnichannel_message_in .o_omnichannel_body:contains(Hello from the Sandbox page)",
+        },
+        {
+            content: "Meanwhile the visitor writes again, posted exactly as the Sandbox page posts it",
+            trigger: ".o_omnichannel_message_in .o_omnichannel_body:contains(Hello from the Sandbox page)",
+            run: async () => {
+                const [channel] = await callKw("omnichannel.channel", "search_read", [
+                    [["name", "=", "Tour Sandbox"]], ["sandbox_url"],
+                ]);
+                const html = await (await fetch(channel.sandbox_url)).text();
+                const page = new DOMParser().parseFromString(html, "text/html");
+                const root = page.querySelector(".o_omnichannel_sandbox");
+                const [identity] = await callKw("omnichannel.identity", "search_read", [
+                    [["name", "=", "Tour Visitor"]], ["provider_user_id"],
+                ]);
+                const response = await fetch(root.dataset.webhookUrl, {
+                    method: "POST",
+                    headers: {
+                        "Content-Type": "application/json",
+                        "X-Omnichannel-Sandbox-Secret": root.dataset.secret,
+                    },
+                    body: JSON.stringify({
+                        event_id: "tour-second-message",
+                        session: identity.provider_user_id,
+                        name: "Tour Visitor",
+                        text: "Are you there?",
+                    }),
+                });
+                if (!response.ok) {
+                    throw new Error(`webhook answered ${response.status}`);
+                }
+            },
+        },
+        {
+            content: "The second message appears without reloading the lead",
+            trigger: ".o_omnichannel_message_in .o_omnichannel_body:contains(Are you there)",
+        },
+        {
+            content: "Answer",
+            trigger: ".o_omnichannel_input",
+            run: "edit Yes, how can I help?",
+        },
+        {
+            content: "Send",
+            trigger: ".o_omnichannel_send:enabled",
+            run: "click",
+        },
+        {
+            content: "Sent",
+            trigger: ".o_omnichannel_message_out[data-status=sent] .o_omnichannel_body:contains(Yes, how can I help?)",
+        },
+    ],
+});
