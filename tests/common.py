@@ -1,0 +1,176 @@
+"""Shared test tools: a fake provider HTTP server on 127.0.0.1 and helpers to
+create channels and post webhooks the way providers do.
+
+Providers are never patched: each fake server speaks the provider's real
+wire format over real HTTP, and our code reaches it through the channel's
+``api_base_url`` exactly as it reaches the real provider in production."""
+import json
+import threading
+import time
+import urllib.parse
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from odoo.tests import HttpCase, TransactionCase
+
+
+class RecordedRequest:
+    def __init__(self, method, path, query, headers, body):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.fields = {}
+        self.files = {}
+        self._parse_body()
+
+    def _parse_body(self):
+        ctype = self.headers.get('Content-Type', '')
+        if not self.body:
+            return
+        if ctype.startswith('application/json'):
+            try:
+                self.fields = json.loads(self.body)
+            except ValueError:
+                self.fields = {}
+        elif ctype.startswith('application/x-www-form-urlencoded'):
+            self.fields = {k: v[0] for k, v in urllib.parse.parse_qs(self.body.decode(), keep_blank_values=True).items()}
+        elif ctype.startswith('multipart/form-data'):
+            message = BytesParser(policy=HTTP).parsebytes(
+                b'Content-Type: ' + ctype.encode() + b'\r\n\r\n' + self.body)
+            for part in message.iter_parts():
+                name = part.get_param('name', header='content-disposition')
+                filename = part.get_filename()
+                payload = part.get_payload(decode=True)
+                if filename:
+                    self.files[name] = (filename, payload, part.get_content_type())
+                else:
+                    self.fields[name] = payload.decode() if payload is not None else ''
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class FakeProviderServer:
+    """A small threaded HTTP server on 127.0.0.1.
+
+    ``routes`` maps (method, path prefix) to a handler ``f(request) ->
+    (status, headers dict, body bytes|str|dict)``; every request is
+    recorded in ``requests``.  Subclasses implement one provider."""
+
+    def __init__(self):
+        self.requests = []
+        self.routes = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def _handle(self):
+                parsed = urllib.parse.urlsplit(self.path)
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length) if length else b''
+                query = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+                recorded = RecordedRequest(self.command, urllib.parse.unquote(parsed.path), query, dict(self.headers), body)
+                server.requests.append(recorded)
+                status, headers, payload = server.dispatch(recorded)
+                if isinstance(payload, (dict, list)):
+                    payload = json.dumps(payload).encode()
+                    headers = dict({'Content-Type': 'application/json'}, **(headers or {}))
+                elif isinstance(payload, str):
+                    payload = payload.encode()
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header('Content-Length', str(len(payload or b'')))
+                self.end_headers()
+                self.wfile.write(payload or b'')
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%s' % self.httpd.server_address[1]
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def route(self, method, prefix, handler):
+        """Register (or override, the latest wins) a handler."""
+        self.routes.insert(0, (method, prefix, handler))
+
+    def dispatch(self, request):
+        for method, prefix, handler in self.routes:
+            if request.method == method and request.path.startswith(prefix):
+                return handler(request)
+        return 404, {}, {'error': 'no fake route for %s %s' % (request.method, request.path)}
+
+    def find(self, path_part):
+        return [r for r in self.requests if path_part in r.path]
+
+
+class OmnichannelTestMixin:
+    """Helpers shared by the addon's test cases."""
+
+    @classmethod
+    def _setup_company(cls):
+        # Phone numbers in tests are Russian, as in the seed articles.
+        cls.env.company.country_id = cls.env.ref('base.ru')
+
+    @classmethod
+    def _create_channel(cls, channel_type='sandbox', **vals):
+        values = {'name': '%s test' % channel_type.title(), 'channel_type': channel_type}
+        values.update(vals)
+        return cls.env['omnichannel.channel'].sudo().create(values)
+
+    def _journal_and_process(self, channel, events):
+        rows = self.env['omnichannel.inbound.event'].sudo()._journal(channel, events)
+        rows._process()
+        return rows
+
+    def _sandbox_event(self, session, text='Hello', event_id=None, **contact):
+        from odoo.addons.omnichannel_inbox import connectors
+        return connectors.InboundMessage(
+            event_id=event_id or 'ev-%s-%s' % (session, time.monotonic_ns()),
+            message_id=event_id or 'msg-%s-%s' % (session, time.monotonic_ns()),
+            sender=connectors.Contact(user_id=session, name=contact.get('name', 'Visitor %s' % session),
+                                      phone=contact.get('phone', ''), email=contact.get('email', '')),
+            chat_id=session, date=time.time(), text=text)
+
+
+class OmnichannelTransactionCase(OmnichannelTestMixin, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_company()
+
+
+class OmnichannelHttpCase(OmnichannelTestMixin, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_company()
+
+    def post_webhook(self, channel, body, headers=None, method='POST'):
+        """POST ``body`` (dict -> JSON, or raw bytes) to the channel's webhook."""
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        headers = dict({'Content-Type': 'application/json'}, **(headers or {}))
+        url = '/omnichannel/webhook/%s' % channel.sudo().webhook_key
+        if method == 'GET':
+            return self.url_open(url, headers=headers, allow_redirects=False)
+        return self.url_open(url, data=body, headers=headers, allow_redirects=False)

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Run the whole test suite of omnichannel_inbox inside real Odoo 19 on a fresh
+# PostgreSQL database: model tests, webhook tests against fake provider
+# servers on 127.0.0.1, and the browser tours in headless Chromium.
+#
+#   bash tests/run.sh                      # everything
+#   bash tests/run.sh /omnichannel_inbox:TestTelegramWebhook   # one class (Odoo --test-tags syntax)
+#
+# Needs: Odoo 19 importable by $PYTHON (default python3), PostgreSQL reachable
+# with the usual PG* variables (or Odoo's --db_* defaults), Chromium on PATH,
+# and the packages of requirements.txt.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+TAGS="${1:-/omnichannel_inbox}"
+
+fail() { echo "ERROR: $*" >&2; exit 2; }
+
+if ! "$PYTHON" - <<'PY' >/dev/null 2>&1
+import odoo.release, odoo.cli
+assert odoo.release.version_info[0] == 19
+PY
+then
+    fail "Odoo 19 is not importable by '$PYTHON'. Install Odoo 19 Community (and its requirements.txt) so that '$PYTHON -c \"import odoo\"' works, or set PYTHON to an interpreter that has it. Tests are never skipped for want of Odoo."
+fi
+if ! command -v chromium >/dev/null && ! command -v google-chrome >/dev/null && ! command -v chromium-browser >/dev/null; then
+    fail "Chromium is not installed: the browser tours need it (Debian: apt-get install chromium)."
+fi
+"$PYTHON" -c "import telegram, phonenumbers, requests, websocket" 2>/dev/null \
+    || fail "Python packages missing: $PYTHON -m pip install -r $HERE/requirements.txt"
+
+ADDONS="$(mktemp -d)"
+LOG="$(mktemp)"
+DB="${OMNICHANNEL_TEST_DB:-omnichannel_test_$$}"
+# The addon must sit in an addons path under its technical name, whatever
+# this checkout is called.
+ln -s "$HERE" "$ADDONS/omnichannel_inbox"
+PORT="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+
+cleanup() {
+    "$PYTHON" - "$DB" <<'PY' >/dev/null 2>&1
+import sys, odoo.tools.config as c, odoo.service.db as db
+c.config._parse_config([])
+db.exp_drop(sys.argv[1])
+PY
+    rm -rf "$ADDONS"
+}
+[ -n "${KEEP_DB:-}" ] || trap cleanup EXIT
+
+echo "Running omnichannel_inbox tests on database $DB (tags: $TAGS)"
+"$PYTHON" -m odoo server \
+    --database "$DB" \
+    --addons-path "$ADDONS" \
+    --init omnichannel_inbox \
+    --test-enable --test-tags "$TAGS" \
+    --http-interface 127.0.0.1 --http-port "$PORT" \
+    --stop-after-init --log-level test \
+    --max-cron-threads 0 2>&1 | tee "$LOG"
+RC=${PIPESTATUS[0]}
+
+# Odoo ends with "N failed, N error(s) of N tests"; say it the plain way too.
+SUMMARY="$(grep -E 'odoo.tests.result: [0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests' "$LOG" | tail -1)"
+if [ -z "$SUMMARY" ]; then
+    echo "ERROR: Odoo ran no test (installation failed, or no test matched '$TAGS')." >&2
+    exit 1
+fi
+FAILED="$(echo "$SUMMARY" | sed -E 's/.*: ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests.*/\1 \2 \3/')"
+read -r F E T <<<"$FAILED"
+BAD=$((F + E))
+if [ "$T" -eq 0 ]; then
+    echo "ERROR: no test ran." >&2
+    exit 1
+fi
+# A skipped test hides a missing tool (Chromium, websocket-client): not a pass.
+SKIPPED="$(grep -cE 'odoo\.addons\.omnichannel_inbox\.tests\.[a-z_]+: skipped ' "$LOG")"
+if [ "$SKIPPED" -ne 0 ]; then
+    echo "ERROR: $SKIPPED test(s) were skipped:" >&2
+    grep -E 'odoo\.addons\.omnichannel_inbox\.tests\.[a-z_]+: skipped ' "$LOG" >&2
+fi
+echo "$((T - BAD - SKIPPED)) passed, $BAD failed, $SKIPPED skipped"
+if [ "$RC" -ne 0 ] || [ "$BAD" -ne 0 ] || [ "$SKIPPED" -ne 0 ] || grep -qE ' (ERROR|CRITICAL) ' "$LOG"; then
+    echo "FAILED: see the errors above." >&2
+    exit 1
+fi
+exit 0
