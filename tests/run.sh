@@ -7,8 +7,8 @@
 #   bash tests/run.sh /omnichannel_inbox:TestTelegramWebhook   # one class (Odoo --test-tags syntax)
 #
 # Needs: Odoo 19 importable by $PYTHON (default python3), PostgreSQL reachable
-# with the usual PG* variables (or Odoo's --db_* defaults), Chromium on PATH,
-# and the packages of requirements.txt.
+# over TCP (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 as the current user),
+# Chromium on PATH, and the packages of requirements.txt.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +30,17 @@ fi
 "$PYTHON" -c "import telegram, phonenumbers, requests, websocket" 2>/dev/null \
     || fail "Python packages missing: $PYTHON -m pip install -r $HERE/requirements.txt"
 
+# Talk to PostgreSQL over TCP with explicit settings rather than libpq's
+# socket defaults, and wait for a server that is still starting: a run that
+# cannot reach the database must say so, not die inside Odoo's traceback.
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-$(id -un)}"
+DB_ARGS=(--db_host "$PGHOST" --db_port "$PGPORT" --db_user "$PGUSER")
+for i in $(seq 1 60); do
+    "$PYTHON" -c "import psycopg2; psycopg2.connect(dbname='postgres').close()" 2>/dev/null && break
+    [ "$i" -eq 60 ] && fail "PostgreSQL is not reachable at $PGHOST:$PGPORT as '$PGUSER' (waited 60 s). Start it, or set PGHOST/PGPORT/PGUSER."
+    sleep 1
+done
+
 ADDONS="$(mktemp -d)"
 LOG="$(mktemp)"
 DB="${OMNICHANNEL_TEST_DB:-omnichannel_test_$$}"
@@ -41,7 +52,8 @@ PORT="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0))
 cleanup() {
     "$PYTHON" - "$DB" <<'PY' >/dev/null 2>&1
 import sys, odoo.tools.config as c, odoo.service.db as db
-c.config._parse_config([])
+import os
+c.config._parse_config(["--db_host", os.environ["PGHOST"], "--db_port", os.environ["PGPORT"], "--db_user", os.environ["PGUSER"]])
 db.exp_drop(sys.argv[1])
 PY
     rm -rf "$ADDONS"
@@ -50,7 +62,7 @@ PY
 
 echo "Running omnichannel_inbox tests on database $DB (tags: $TAGS)"
 "$PYTHON" -m odoo server \
-    --database "$DB" \
+    --database "$DB" "${DB_ARGS[@]}" \
     --addons-path "$ADDONS" \
     --init omnichannel_inbox \
     --test-enable --test-tags "$TAGS" \
