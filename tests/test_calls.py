@@ -68,7 +68,7 @@ class CallsCase(OmnichannelHttpCase):
 
     def _line(self, channel_type, **vals):
         vals.setdefault('team_id', self.team.id)
-        vals.setdefault('phone_calendar_id', self.calendar.id)
+        vals.setdefault('business_calendar_id', self.calendar.id)
         vals.setdefault('phone_timezone', 'Europe/Moscow')
         return self._create_channel(channel_type, **vals)
 

@@ -19,7 +19,8 @@ class OmnichannelChannel(models.Model):
     business_calendar_id = fields.Many2one(
         'resource.calendar', string='Business hours',
         default=lambda self: self.env.company.resource_calendar_id,
-        help='When the team answers; outside it, the out-of-hours reply is sent.')
+        help='When the team answers. Outside it the out-of-hours reply is sent (when automatic replies are on), '
+             'and calls are flagged, their call back due at the next opening.')
     autoreply_ack_text = fields.Text(
         'Acknowledgement', translate=True,
         default=lambda self: self.env._('Thank you for your message! A manager has received it and will join this '

@@ -36,10 +36,6 @@ class OmnichannelChannel(models.Model):
     phone_timezone = fields.Selection(
         _tz_get, string='Provider time zone', default=lambda self: self.env.user.tz or 'UTC',
         help='Time zone of the telephony account: Zadarma reports call times in it.')
-    phone_calendar_id = fields.Many2one(
-        'resource.calendar', string='Business hours',
-        help='Calls outside these hours are flagged and their call back is due at the next opening. '
-             'Empty: the company\'s working hours.')
     phone_callback_minutes = fields.Integer(
         'Call back within (minutes)', default=30,
         help='Deadline of the call-back activity of a missed call, counted from the call '
@@ -87,7 +83,10 @@ class OmnichannelChannel(models.Model):
 
     # -- business hours -------------------------------------------------------
     def _phone_calendar(self):
-        return self.phone_calendar_id or self.company_id.resource_calendar_id
+        # One notion of business hours per channel (business_calendar_id, also
+        # used by automatic replies): calls outside it are flagged and their
+        # call back is due at the next opening.
+        return self.business_calendar_id or self.company_id.resource_calendar_id
 
     def _phone_work_intervals(self, date, days=14):
         calendar = self._phone_calendar()
