@@ -28,3 +28,4 @@ from . import test_inbox_tour
 from . import test_call_figures
 from . import test_email_figures
 from . import test_translation
+from . import test_faults

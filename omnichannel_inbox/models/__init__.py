@@ -1,5 +1,6 @@
 from . import omnichannel_channel
 from . import omnichannel_identity
+from . import omnichannel_customer_lock
 from . import omnichannel_conversation
 from . import omnichannel_message
 from . import omnichannel_inbound_event

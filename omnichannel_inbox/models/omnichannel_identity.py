@@ -12,7 +12,7 @@ class OmnichannelIdentity(models.Model):
     number, a Sandbox visitor), linked to the partner they are in Odoo.
 
     The identity rules live here: who is this person, and which partner do
-    they become.  They run under advisory locks so that two messages of the
+    they become.  They run under key locks (omnichannel.customer.lock) so that two messages of the
     same new person processed at the same moment (two workers, two channels)
     make one partner, not two."""
     _name = 'omnichannel.identity'
@@ -69,9 +69,10 @@ class OmnichannelIdentity(models.Model):
 
     @api.model
     def _lock(self, *parts):
-        """Transaction-wide advisory lock on a business key."""
-        key = ':'.join(str(p) for p in parts)
-        self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+        """Serialize on a business key until the end of the transaction, and
+        make sure this transaction sees what the previous holder committed
+        (see omnichannel.customer.lock)."""
+        self.env['omnichannel.customer.lock'].sudo()._acquire(':'.join(str(p) for p in parts))
 
     def _is_blacklisted(self):
         self.ensure_one()

@@ -1,7 +1,10 @@
 import json
 import logging
+import time
 import traceback
 from datetime import datetime, timedelta
+
+from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
@@ -17,6 +20,11 @@ _logger = logging.getLogger(__name__)
 RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
 #: At most this many events per cron run, the cron re-triggers itself if more.
 CRON_BATCH = 200
+#: Another worker was handling the same customer at the same moment: the row
+#: is run again this many times in a fresh transaction before it counts as a
+#: failure (and then waits for the ordinary retry).
+CONFLICT_RETRIES = 5
+CONCURRENCY_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
 class OmnichannelInboundEvent(models.Model):
@@ -119,16 +127,35 @@ class OmnichannelInboundEvent(models.Model):
         """Process the rows of ``self`` that are due and not taken by another
         worker.  Each row runs in its own savepoint: one failure does not
         undo the others.  With ``commit``, each row's outcome is committed
-        (cron, webhook after its journal commit)."""
+        (cron, webhook after its journal commit), and a row that ran into
+        another worker handling the same customer is run again in a fresh
+        transaction, which sees what that worker committed."""
         done = self.browse()
         for event in self._claim(limit=max(len(self), 1) if self else None):
-            event._process_one()
+            if commit and done:
+                # The previous commit released the row locks of the claim:
+                # take this row again, unless another worker has taken it.
+                event = event._claim(limit=1)
+                if not event:
+                    continue
+            for retry in range(CONFLICT_RETRIES + 1):
+                try:
+                    event._process_one(raise_conflicts=commit and retry < CONFLICT_RETRIES)
+                    break
+                except CONCURRENCY_ERRORS:
+                    self.env.cr.rollback()
+                    time.sleep(0.05 * (retry + 1))
+                    event = event._claim(limit=1)
+                    if not event:
+                        break
+            if not event:
+                continue
             done |= event
             if commit:
                 self.env.cr.commit()
         return done
 
-    def _process_one(self):
+    def _process_one(self, raise_conflicts=False):
         self.ensure_one()
         attempt = self.attempts + 1
         try:
@@ -140,6 +167,8 @@ class OmnichannelInboundEvent(models.Model):
                 vals.update(result or {})
                 self.write(vals)
         except Exception as exc:  # noqa: BLE001 - any failure is kept on the row, never lost
+            if raise_conflicts and isinstance(exc, CONCURRENCY_ERRORS):
+                raise
             _logger.warning('Omnichannel: event %s of channel %s failed (attempt %s): %s',
                             self.provider_event_id, self.channel_id.id, attempt, exc)
             delay = RETRY_DELAYS[attempt - 1] if attempt <= len(RETRY_DELAYS) else None

@@ -1,0 +1,244 @@
+"""Faults: concurrent workers, killed workers, out-of-order deliveries.
+
+The concurrency tests need what production has: several database
+connections, each in its own transaction, committing for real.  A
+TransactionCase shares one cursor between everything, so these tests use
+their own connections (and remove what they committed afterwards)."""
+import random
+import threading
+import time
+import uuid
+
+from odoo import SUPERUSER_ID, api
+from odoo.modules.registry import Registry
+from odoo.orm.registry import DummyRLock
+from odoo.sql_db import db_connect
+from odoo.tests import tagged
+from odoo.tests.common import BaseCase, get_db_name
+
+from odoo.addons.omnichannel_inbox import connectors
+
+from .common import OmnichannelHttpCase
+from .fake_telegram import tg_update, tg_user
+
+
+def sandbox_message(session, text, phone='', name='Marina'):
+    return connectors.InboundMessage(
+        event_id='ev-%s' % uuid.uuid4().hex, message_id='msg-%s' % uuid.uuid4().hex,
+        sender=connectors.Contact(user_id=session, name=name, phone=phone),
+        chat_id=session, date=time.time(), text=text)
+
+
+@tagged('post_install', '-at_install')
+class TestConcurrentWorkers(BaseCase):
+    """Several workers on one journal, each with its own committed transaction."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dbname = get_db_name()
+        cls.registry = Registry(cls.dbname)
+
+    def setUp(self):
+        super().setUp()
+        self.channel_ids = []
+        self.addCleanup(self._remove_committed_data)
+        # The test runner's thread holds the registry lock while tests run;
+        # worker threads opening environments would wait for it forever.
+        # Odoo's own HttpCase lifts it the same way for its server threads.
+        self.patch(Registry, '_lock', DummyRLock())
+
+    # -- helpers ---------------------------------------------------------------
+    def cursor(self):
+        # A real connection of its own, as a worker has (not the test cursor).
+        return db_connect(self.dbname).cursor()
+
+    def run_in_env(self, func):
+        with self.cursor() as cr:
+            result = func(api.Environment(cr, SUPERUSER_ID, {}))
+            cr.commit()
+            return result
+
+    def new_channel(self, name):
+        def create(env):
+            env.company.country_id = env.ref('base.ru')
+            return env['omnichannel.channel'].create({'name': name, 'channel_type': 'sandbox'}).id
+        channel_id = self.run_in_env(create)
+        self.channel_ids.append(channel_id)
+        return channel_id
+
+    def journal(self, channel_id, events):
+        return self.run_in_env(lambda env: env['omnichannel.inbound.event']._journal(
+            env['omnichannel.channel'].browse(channel_id), events).ids)
+
+    def in_parallel(self, *workers):
+        """Run each ``worker(env)`` in its own thread and transaction, all
+        released at the same moment; re-raise the first error."""
+        barrier = threading.Barrier(len(workers))
+        errors = []
+
+        def run(worker):
+            try:
+                with self.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    barrier.wait(timeout=30)
+                    worker(env)
+                    cr.commit()
+            except Exception as exc:  # noqa: BLE001 - reported by the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(worker,)) for worker in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        self.assertFalse([t for t in threads if t.is_alive()], 'a worker hung')
+        if errors:
+            raise errors[0]
+
+    def _remove_committed_data(self):
+        def remove(env):
+            channels = env['omnichannel.channel'].with_context(active_test=False).browse(self.channel_ids).exists()
+            conversations = env['omnichannel.conversation'].with_context(active_test=False).search(
+                [('channel_id', 'in', channels.ids)])
+            identities = env['omnichannel.identity'].search([('channel_id', 'in', channels.ids)])
+            partners = identities.partner_id | conversations.partner_id
+            leads = env['crm.lead'].with_context(active_test=False).search([('partner_id', 'in', partners.ids)])
+            env['omnichannel.inbound.event'].search([('channel_id', 'in', channels.ids)]).unlink()
+            env['omnichannel.message'].search([('channel_id', 'in', channels.ids)]).unlink()
+            conversations.unlink()
+            leads.unlink()
+            identities.unlink()
+            partners.unlink()
+            channels.unlink()
+        self.run_in_env(remove)
+
+    def read(self, func):
+        with self.cursor() as cr:
+            return func(api.Environment(cr, SUPERUSER_ID, {}))
+
+    # -- tests -----------------------------------------------------------------
+    def test_two_workers_never_handle_a_row_twice(self):
+        channel_id = self.new_channel('Two workers')
+        events = [sandbox_message('visitor-%s' % (i % 7), 'message %s' % i) for i in range(30)]
+        row_ids = self.journal(channel_id, events)
+        self.assertEqual(len(row_ids), 30)
+
+        def worker(env):
+            # What the cron of each Odoo worker does: take the due rows, commit each.
+            env['omnichannel.inbound.event']._process(commit=True)
+
+        self.in_parallel(worker, worker)
+
+        def check(env):
+            rows = env['omnichannel.inbound.event'].browse(row_ids)
+            self.assertEqual(set(rows.mapped('state')), {'done'}, [(r.id, r.state, r.error_message) for r in rows])
+            self.assertEqual(set(rows.mapped('attempts')), {1}, 'no row was handled twice')
+            messages = env['omnichannel.message'].search([('channel_id', '=', channel_id)])
+            self.assertEqual(len(messages), 30, 'each message stored once')
+            self.assertEqual(len(set(messages.mapped('provider_message_id'))), 30)
+            conversations = env['omnichannel.conversation'].search([('channel_id', '=', channel_id)])
+            self.assertEqual(len(conversations), 7, 'one conversation per visitor')
+            self.assertEqual(len(conversations.partner_id), 7)
+            self.assertEqual(len(conversations.lead_id), 7, 'one lead per visitor')
+        self.read(check)
+
+    def test_first_messages_on_two_channels_at_once_make_one_customer(self):
+        """The same new customer writes on two channels at the same moment
+        (a phone number on both): one partner, one lead, two identities."""
+        first, second = self.new_channel('Shop chat A'), self.new_channel('Shop chat B')
+        phone = '+7 912 %03d-%02d-%02d' % (random.randrange(1000), random.randrange(100), random.randrange(100))
+        rows_a = self.journal(first, [sandbox_message('anna-a', 'Hello from A', phone=phone, name='Anna')])
+        rows_b = self.journal(second, [sandbox_message('anna-b', 'Hello from B', phone=phone, name='Anna')])
+
+        def process(row_ids):
+            return lambda env: env['omnichannel.inbound.event'].browse(row_ids)._process(commit=True)
+
+        self.in_parallel(process(rows_a), process(rows_b))
+
+        def check(env):
+            rows = env['omnichannel.inbound.event'].browse(rows_a + rows_b)
+            self.assertEqual(set(rows.mapped('state')), {'done'}, [(r.state, r.error_message) for r in rows])
+            identities = env['omnichannel.identity'].search([('channel_id', 'in', [first, second])])
+            self.assertEqual(len(identities), 2)
+            self.assertEqual(len(identities.partner_id), 1, 'one partner for one customer')
+            partner = identities.partner_id
+            self.assertEqual(env['res.partner'].search_count([('phone_sanitized', '=', partner.phone_sanitized)]), 1)
+            leads = env['crm.lead'].search([('partner_id', '=', partner.id)])
+            self.assertEqual(len(leads), 1, 'one lead for one customer')
+            conversations = env['omnichannel.conversation'].search([('channel_id', 'in', [first, second])])
+            self.assertEqual(conversations.lead_id, leads, 'both conversations feed the same lead')
+        self.read(check)
+
+    def test_killed_worker_leaves_the_row_to_the_next_one(self):
+        """A worker dies in the middle of processing (its connection is cut):
+        nothing it did remains, and the next worker processes the row once."""
+        channel_id = self.new_channel('Killed worker')
+        row_ids = self.journal(channel_id, [sandbox_message('oleg', 'Do you deliver to Kazan?', name='Oleg')])
+        victim = self.cursor()
+        try:
+            env = api.Environment(victim, SUPERUSER_ID, {})
+            claimed = env['omnichannel.inbound.event'].browse(row_ids)._claim()
+            self.assertEqual(claimed.ids, row_ids)
+            # Half-way: the identity and its partner exist in its transaction.
+            env['omnichannel.identity']._resolve(env['omnichannel.channel'].browse(channel_id),
+                                                 connectors.Contact(user_id='oleg', name='Oleg'))
+            env.flush_all()
+            victim.execute('SELECT pg_backend_pid()')
+            pid = victim.fetchone()[0]
+            # Meanwhile the row is taken: another worker skips it.
+            self.assertFalse(self.read(lambda env2: env2['omnichannel.inbound.event'].browse(row_ids)._claim()))
+            self.read(lambda env2: env2.cr.execute('SELECT pg_terminate_backend(%s)', [pid]))
+        finally:
+            try:
+                victim.close()
+            except Exception:  # noqa: BLE001 - its connection is gone, as intended
+                pass
+
+        self.assertEqual(self.read(lambda env: env['omnichannel.identity'].search_count(
+            [('channel_id', '=', channel_id)])), 0, 'nothing half-done remains')
+        self.run_in_env(lambda env: env['omnichannel.inbound.event']._process(commit=True))
+
+        def check(env):
+            row = env['omnichannel.inbound.event'].browse(row_ids)
+            self.assertEqual((row.state, row.attempts), ('done', 1))
+            messages = env['omnichannel.message'].search([('channel_id', '=', channel_id)])
+            self.assertEqual(len(messages), 1)
+            self.assertIn('Kazan', messages.body)
+            self.assertTrue(messages.lead_id)
+        self.read(check)
+
+
+@tagged('post_install', '-at_install')
+class TestDeliveryOrder(OmnichannelHttpCase):
+    """Providers retry and deliver out of order: the history follows the
+    provider's timestamps, and a retry adds nothing."""
+
+    def setUp(self):
+        super().setUp()
+        self.channel = self._create_channel('telegram', name='Order bot', token='77:ORDER',
+                                            webhook_secret='order-secret')
+
+    def send(self, update):
+        response = self.post_webhook(self.channel, update, headers={'X-Telegram-Bot-Api-Secret-Token': 'order-secret'})
+        self.assertEqual(response.status_code, 200)
+
+    def test_out_of_order_and_retried_updates(self):
+        user = tg_user(880001, first_name='Pavel')
+        now = int(time.time())
+        first = tg_update(901, user=user, text='1. I need a sofa', date=now - 120)
+        second = tg_update(902, user=user, text='2. Grey, 2 metres', date=now - 60)
+        third = tg_update(903, user=user, text='3. Delivery on Friday?', date=now)
+        for update in (third, first, second, first, third):   # reversed, then retried
+            self.send(update)
+        Message = self.env['omnichannel.message'].sudo()
+        messages = Message.search([('channel_id', '=', self.channel.id)])
+        self.assertEqual(len(messages), 3, 'retries are not stored twice')
+        lead = messages.conversation_id.lead_id
+        history = Message.panel_fetch('crm.lead', lead.id)['messages']
+        texts = [m['body'] for m in reversed(history)]   # the panel shows oldest -> newest
+        self.assertEqual(len(texts), 3)
+        for position, expected in enumerate(('1. I need a sofa', '2. Grey, 2 metres', '3. Delivery on Friday?')):
+            self.assertIn(expected, texts[position])
+        self.assertEqual(messages.conversation_id.last_customer_message_date,
+                         max(messages.mapped('date')), 'the latest message by time is the last one')
