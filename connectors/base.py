@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import json
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -161,6 +162,29 @@ class ContactUpdate:
 
 EVENT_CLASSES = {cls.kind: cls for cls in (InboundMessage, DeliveryStatus, IgnoredEvent, SubscriptionEvent,
                                            ContactUpdate)}
+#: Deeper bodies are refused: no provider sends more than a dozen levels,
+#: and deep nesting is a way to exhaust the parser's recursion.
+MAX_NESTING = 64
+
+
+def clean_input(value, depth=0):
+    """``value`` (decoded JSON or a form field) as PostgreSQL can store it:
+    no NUL characters, no lone surrogates (which JSON's ``\\ud800`` escapes
+    allow, and UTF-8 cannot encode).  Refuses nesting deeper than
+    :data:`MAX_NESTING`."""
+    if depth > MAX_NESTING:
+        raise PayloadError('the body is nested more than %d levels deep' % MAX_NESTING)
+    if isinstance(value, str):
+        if not value.isascii():
+            value = value.encode('utf-8', 'replace').decode('utf-8')
+        return value.replace('\x00', '') if '\x00' in value else value
+    if isinstance(value, list):
+        return [clean_input(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {clean_input(key, depth + 1): clean_input(item, depth + 1) for key, item in value.items()}
+    return value
+
+
 _NESTED = {'sender': Contact, 'shared_contact': Contact, 'location': Location}
 
 
@@ -307,10 +331,24 @@ class Connector:
     # -- helpers shared by connectors -------------------------------------
     @staticmethod
     def load_json(body: bytes):
+        """The JSON of a request body, made safe to store (see
+        :func:`clean_input`); :class:`PayloadError` when it is not JSON."""
         try:
-            return json.loads(body.decode('utf-8'))
+            data = json.loads(body.decode('utf-8'))
         except (UnicodeDecodeError, ValueError) as exc:
             raise PayloadError('the body is not valid JSON: %s' % exc) from None
+        except RecursionError:
+            raise PayloadError('the body is nested more than %d levels deep' % MAX_NESTING) from None
+        return clean_input(data)
+
+    @staticmethod
+    def load_form(body: bytes) -> list:
+        """The (name, value) pairs of a form-encoded body, made safe to store."""
+        try:
+            pairs = urllib.parse.parse_qsl(body.decode('utf-8'), keep_blank_values=True)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise PayloadError('the body is not a valid form: %s' % exc) from None
+        return [(clean_input(k), clean_input(v)) for k, v in pairs]
 
     @staticmethod
     def secrets_equal(expected: str, given: str) -> bool:

@@ -97,11 +97,13 @@ class TwilioSmsConnector(Connector):
                             blocks_recipient=code in BLOCKING_ERRORS)
         return data
 
-    @staticmethod
-    def _form(body):
+    @classmethod
+    def _form(cls, body):
         try:
-            return urllib.parse.parse_qsl(body.decode('utf-8'), keep_blank_values=True, strict_parsing=bool(body))
-        except (UnicodeDecodeError, ValueError):
+            # Strict first: a body that is not a form at all is refused.
+            urllib.parse.parse_qsl(body.decode('utf-8'), keep_blank_values=True, strict_parsing=bool(body))
+            return cls.load_form(body)
+        except (UnicodeDecodeError, ValueError, PayloadError):
             return None
 
     def _signed_url(self, query):

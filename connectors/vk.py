@@ -78,11 +78,11 @@ class VkConnector(Connector):
             raise SendError('VK answered without a response', code='bad_answer', retryable=True)
         return data['response']
 
-    @staticmethod
-    def _body(body):
+    @classmethod
+    def _body(cls, body):
         try:
-            data = json.loads(body.decode('utf-8'))
-        except (UnicodeDecodeError, ValueError):
+            data = cls.load_json(body)
+        except PayloadError:
             return None
         return data if isinstance(data, dict) else None
 
@@ -183,7 +183,7 @@ class VkConnector(Connector):
         if isinstance(payload, str) and payload:
             try:
                 command = json.loads(payload).get('command')
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 command = None
             if command == 'start':
                 # The "Start" button of a community chat.

@@ -85,13 +85,12 @@ class ZadarmaConnector(PhoneConnector):
             return HttpAnswer(200, query['zd_echo'])
         return None
 
-    @staticmethod
-    def _form(body):
-        try:
-            text = body.decode('utf-8')
-        except UnicodeDecodeError:
-            raise PayloadError('the body is not UTF-8') from None
-        return {k: v[0] for k, v in urllib.parse.parse_qs(text, keep_blank_values=True).items()}
+    @classmethod
+    def _form(cls, body):
+        form = {}
+        for key, value in cls.load_form(body):
+            form.setdefault(key, value)   # the first value of a repeated field, as before
+        return form
 
     def verify(self, headers, body, query):
         data = self._form(body)

@@ -29,3 +29,4 @@ from . import test_call_figures
 from . import test_email_figures
 from . import test_translation
 from . import test_faults
+from . import test_fuzz
