@@ -30,3 +30,4 @@ from . import test_email_figures
 from . import test_translation
 from . import test_faults
 from . import test_fuzz
+from . import test_access_model

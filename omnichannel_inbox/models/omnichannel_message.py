@@ -3,7 +3,7 @@ from datetime import timedelta
 from urllib.parse import quote as url_quote
 
 from odoo import api, fields, models, modules
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
 from odoo.addons.omnichannel_inbox import connectors
@@ -217,6 +217,14 @@ class OmnichannelMessage(models.Model):
             partners = self.env['res.partner'].sudo().with_context(active_test=False).search(
                 [('id', 'child_of', record.id)])
             domain = [('partner_id', 'in', partners.ids)]
+            # Every employee may open any contact; the history is for those
+            # who work this customer: one of its conversations or leads.
+            Conversation = self.env['omnichannel.conversation']
+            if Conversation.sudo().search_count(domain, limit=1) and \
+                    not Conversation.search_count(domain, limit=1) and \
+                    not self.env['crm.lead'].search_count(domain, limit=1):
+                raise AccessError(self.env._(
+                    'You do not work with this customer: their conversations are not yours to read.'))
         elif res_model == 'crm.lead':
             partners = record.sudo().partner_id
             domain = [('partner_id', '=', partners.id)] if partners else [('lead_id', '=', record.id)]

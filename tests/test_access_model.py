@@ -1,0 +1,160 @@
+"""The access model, group by group, and a second company.
+
+One office: team North (leader Lena; salespeople Sasha and Sveta), team
+South (salesperson Stas), a manager, an Omnichannel administrator, and a
+second company with its own manager.  Each sees exactly the conversations,
+messages, identities, files, calls and journal entries of their role."""
+import base64
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from .common import OmnichannelTransactionCase
+
+
+@tagged('post_install', '-at_install')
+class TestAccessModel(OmnichannelTransactionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env
+        cls.company_a = env.company
+        cls.company_b = env['res.company'].create({'name': 'Second Shop LLC', 'country_id': env.ref('base.ru').id})
+
+        def user(login, groups, company=None):
+            company = company or cls.company_a
+            return new_test_user(env, login='am_%s' % login, name=login.title(), groups=groups,
+                                 company_id=company.id, company_ids=[Command.set(company.ids)])
+
+        salesman = 'sales_team.group_sale_salesman'
+        cls.sasha = user('sasha', salesman)
+        cls.sveta = user('sveta', salesman)
+        cls.stas = user('stas', salesman)
+        cls.lena = user('lena', salesman + ',omnichannel_inbox.group_omnichannel_team_leader')
+        cls.manager = user('manager', 'omnichannel_inbox.group_omnichannel_manager')
+        cls.admin = user('ocadmin', 'omnichannel_inbox.group_omnichannel_admin')
+        cls.manager_b = user('manager_b', 'omnichannel_inbox.group_omnichannel_manager', company=cls.company_b)
+        cls.north = env['crm.team'].create({'name': 'North', 'user_id': cls.lena.id,
+                                            'member_ids': [Command.set((cls.sasha | cls.sveta).ids)]})
+        cls.south = env['crm.team'].create({'name': 'South', 'member_ids': [Command.set(cls.stas.ids)]})
+
+        cls.channel_a = cls._create_channel('sandbox', name='Shop A chat', team_id=cls.north.id, token='A-SECRET-TOKEN')
+        cls.channel_b = cls._create_channel('sandbox', name='Shop B chat', company_id=cls.company_b.id)
+        cls.line_a = cls._create_channel('phone_webhook', name='Shop A phone', webhook_secret='pbx-secret')
+
+        def conversation(session, owner, team, channel=None):
+            rows = cls.env['omnichannel.inbound.event'].sudo()._journal(
+                channel or cls.channel_a, [cls._sandbox_event(cls, session, 'Hello from %s' % session,
+                                                              name='Customer %s' % session)])
+            rows._process()
+            conv = rows.conversation_id
+            conv.sudo().write({'user_id': owner.id if owner else False, 'team_id': team.id if team else False})
+            conv.lead_id.sudo().write({'user_id': owner.id if owner else False, 'team_id': team.id if team else False})
+            # A file the customer sent, on the conversation's message.
+            message = rows.message_id
+            attachment = cls.env['ir.attachment'].sudo().create({
+                'name': '%s.txt' % session, 'raw': b'private file of ' + session.encode(),
+                'res_model': 'omnichannel.conversation', 'res_id': conv.id})
+            message.mail_message_id.sudo().attachment_ids = [Command.link(attachment.id)]
+            return conv
+
+        cls.c_sasha = conversation('sasha-customer', cls.sasha, cls.north)
+        cls.c_sveta = conversation('sveta-customer', cls.sveta, cls.north)
+        cls.c_north_free = conversation('north-waiting', None, cls.north)
+        cls.c_stas = conversation('stas-customer', cls.stas, cls.south)
+        cls.c_company_b = conversation('b-customer', None, None, channel=cls.channel_b)
+
+        # A recorded call of Sveta's customer.
+        cls.call_sveta = env['omnichannel.call'].sudo().create({
+            'channel_id': cls.line_a.id, 'provider_call_id': 'call-sveta', 'conversation_id': cls.c_sveta.id,
+            'user_id': cls.sveta.id, 'direction': 'in', 'customer_number': '+79125550001'})
+        cls.recording = env['ir.attachment'].sudo().create({
+            'name': 'call-sveta.mp3', 'raw': b'ID3 recording', 'res_model': 'omnichannel.call',
+            'res_id': cls.call_sveta.id})
+        cls.all_conversations = cls.c_sasha | cls.c_sveta | cls.c_north_free | cls.c_stas | cls.c_company_b
+
+    def visible(self, user, model, records):
+        return self.env[model].with_user(user).search([('id', 'in', records.ids)])
+
+    def assert_sees(self, user, expected):
+        """``user`` sees exactly ``expected`` among the test's conversations,
+        and likewise their messages, identities and files."""
+        conversations = self.visible(user, 'omnichannel.conversation', self.all_conversations)
+        self.assertEqual(conversations, expected, 'conversations of %s' % user.name)
+        messages = self.env['omnichannel.message'].sudo().search([('conversation_id', 'in', self.all_conversations.ids)])
+        self.assertEqual(self.visible(user, 'omnichannel.message', messages).conversation_id, expected,
+                         'channel messages of %s' % user.name)
+        self.assertEqual(self.visible(user, 'omnichannel.identity', self.all_conversations.identity_id),
+                         expected.identity_id, 'identities of %s' % user.name)
+        files = self.env['ir.attachment'].sudo().search([('res_model', '=', 'omnichannel.conversation'),
+                                                        ('res_id', 'in', self.all_conversations.ids)])
+        for attachment in files:
+            conversation = self.env['omnichannel.conversation'].browse(attachment.res_id)
+            if conversation in expected:
+                self.assertTrue(attachment.with_user(user).raw, 'file of %s' % conversation.display_name)
+            else:
+                with self.assertRaises(AccessError, msg='%s reads a file of %s' % (user.name, conversation.name)):
+                    attachment.with_user(user).read(['raw'])
+
+    # -- per group -------------------------------------------------------------
+    def test_inbox_user_sees_own_and_unassigned_of_own_team(self):
+        self.assert_sees(self.sasha, self.c_sasha | self.c_north_free)
+        self.assert_sees(self.stas, self.c_stas)
+        with self.assertRaises(AccessError):
+            self.c_sveta.with_user(self.sasha).read(['name'])
+        # The lead panel of a colleague's lead, and the partner panel of a
+        # colleague's customer, are refused too.
+        Message = self.env['omnichannel.message'].with_user(self.sasha)
+        with self.assertRaises(AccessError):
+            Message.panel_fetch('crm.lead', self.c_sveta.lead_id.id)
+        with self.assertRaises(AccessError):
+            Message.panel_fetch('res.partner', self.c_sveta.partner_id.id)
+        self.assertTrue(Message.panel_fetch('res.partner', self.c_sasha.partner_id.id)['messages'])
+
+    def test_team_leader_sees_the_team(self):
+        self.assert_sees(self.lena, self.c_sasha | self.c_sveta | self.c_north_free)
+
+    def test_manager_sees_all_of_the_company(self):
+        self.assert_sees(self.manager, self.c_sasha | self.c_sveta | self.c_north_free | self.c_stas)
+
+    def test_recordings_follow_their_call(self):
+        self.assertEqual(self.recording.with_user(self.sveta).raw, b'ID3 recording')
+        self.assertEqual(self.recording.with_user(self.lena).raw, b'ID3 recording')
+        for intruder in (self.sasha, self.stas, self.manager_b):
+            with self.assertRaises(AccessError, msg=intruder.name):
+                self.recording.with_user(intruder).read(['raw'])
+            self.assertFalse(self.visible(intruder, 'omnichannel.call', self.call_sveta))
+
+    def test_journal_is_for_managers_and_administrators(self):
+        Journal = self.env['omnichannel.inbound.event']
+        rows = Journal.sudo().search([('channel_id', 'in', (self.channel_a | self.channel_b).ids)])
+        for user in (self.sasha, self.lena):
+            with self.assertRaises(AccessError, msg=user.name):
+                Journal.with_user(user).search([])
+        self.assertEqual(Journal.with_user(self.manager).search([('id', 'in', rows.ids)]),
+                         rows.filtered(lambda r: r.channel_id == self.channel_a))
+        with self.assertRaises(UserError, msg="only administrators change the journal"):
+            rows.filtered(lambda r: r.channel_id == self.channel_a)[:1].with_user(self.manager).action_retry()
+
+    def test_secrets_only_for_administrators(self):
+        for user in (self.sasha, self.lena, self.manager):
+            with self.assertRaises(AccessError, msg=user.name):
+                self.channel_a.with_user(user).read(['token'])
+        self.assertEqual(self.channel_a.with_user(self.admin).token, 'A-SECRET-TOKEN')
+
+    # -- second company --------------------------------------------------------
+    def test_second_company_sees_only_its_own(self):
+        self.assert_sees(self.manager_b, self.c_company_b)
+        self.assertEqual(self.visible(self.manager_b, 'omnichannel.channel', self.channel_a | self.channel_b),
+                         self.channel_b)
+        self.assertFalse(self.visible(self.manager_b, 'crm.lead', self.c_sasha.lead_id))
+        rows = self.env['omnichannel.inbound.event'].sudo().search([('channel_id', '=', self.channel_a.id)])
+        self.assertFalse(self.visible(self.manager_b, 'omnichannel.inbound.event', rows))
+        report = self.env['omnichannel.report.conversation'].with_user(self.manager_b)
+        self.assertFalse(report.search([('channel_id', '=', self.channel_a.id)]),
+                         'reports show only the own company')
+        # ... and company A's manager sees nothing of company B.
+        self.assertFalse(self.visible(self.manager, 'omnichannel.conversation', self.c_company_b))
+        self.assertFalse(self.visible(self.manager, 'omnichannel.channel', self.channel_b))
