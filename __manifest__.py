@@ -66,6 +66,8 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/omnichannel_whatsapp_template_views.xml',
         'views/omnichannel_report_views.xml',
         'views/omnichannel_journal_views.xml',
+        'data/omnichannel_privacy_data.xml',
+        'views/omnichannel_privacy_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',

@@ -31,3 +31,4 @@ from . import test_translation
 from . import test_faults
 from . import test_fuzz
 from . import test_access_model
+from . import test_privacy

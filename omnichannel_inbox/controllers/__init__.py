@@ -1,3 +1,4 @@
 from . import webhook
 from . import sandbox
 from . import website
+from . import privacy

@@ -49,3 +49,8 @@ from . import omnichannel_conversation_seen
 from . import omnichannel_conversation_inbox
 from . import mail_canned_response
 from . import omnichannel_call_figures
+from . import omnichannel_access_log
+from . import omnichannel_privacy_log
+from . import omnichannel_conversation_privacy
+from . import res_partner_privacy
+from . import res_config_settings_privacy

@@ -257,6 +257,7 @@ class OmnichannelMessage(models.Model):
         }
         if not before_id:
             result.update(self._panel_reply_targets(res_model, record, partners))
+            self.env['omnichannel.access.log']._log(messages.conversation_id, 'panel')
         return result
 
     @api.model

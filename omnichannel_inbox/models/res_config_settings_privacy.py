@@ -1,0 +1,13 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = 'res.config.settings'
+
+    omnichannel_retention_months = fields.Integer(
+        'Keep conversations (months)', config_parameter='omnichannel_inbox.retention_months', default=0,
+        help='Conversations silent for longer are anonymized or purged by a daily scheduled action. '
+             '0: kept forever.')
+    omnichannel_retention_action = fields.Selection(
+        [('anonymize', 'Anonymize (keep the figures)'), ('purge', 'Delete entirely')],
+        string='Then', config_parameter='omnichannel_inbox.retention_action', default='anonymize')

@@ -1,0 +1,113 @@
+from odoo import fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import html2plaintext
+
+FORGOTTEN_NAME = 'Forgotten customer #%s'
+
+
+class ResPartner(models.Model):
+    """A customer's privacy requests: export everything the inbox holds of
+    them, or forget them."""
+    _inherit = 'res.partner'
+
+    def _omnichannel_family(self):
+        return self.env['res.partner'].sudo().with_context(active_test=False).search([('id', 'child_of', self.ids)])
+
+    def _omnichannel_check_privacy_right(self, group):
+        if not self.env.user.has_group(group):
+            raise AccessError(self.env._('Only Omnichannel managers may export, and administrators forget, '
+                                         'a customer\'s conversations.'))
+
+    def _omnichannel_export_data(self):
+        """Everything the inbox holds of this customer, as a JSON-ready dict."""
+        self.ensure_one()
+        self._omnichannel_check_privacy_right('omnichannel_inbox.group_omnichannel_manager')
+        partners = self._omnichannel_family()
+        Conversation = self.env['omnichannel.conversation'].sudo().with_context(active_test=False)
+        conversations = Conversation.search([('partner_id', 'in', partners.ids)], order='id')
+        identities = self.env['omnichannel.identity'].sudo().search([('partner_id', 'in', partners.ids)], order='id')
+        Message = self.env['omnichannel.message'].sudo()
+        Call = self.env['omnichannel.call'].sudo()
+
+        def when(value):
+            return fields.Datetime.to_string(value) if value else None
+
+        data = {
+            'customer': {'id': self.id, 'name': self.name, 'email': self.email or None, 'phone': self.phone or None},
+            'exported_at': when(fields.Datetime.now()),
+            'exported_by': self.env.user.name,
+            'identities': [{
+                'channel': identity.channel_id.name, 'channel_type': identity.channel_type,
+                'provider_user_id': identity.provider_user_id, 'name': identity.name,
+                'username': identity.username or None, 'phone': identity.phone or None,
+                'email': identity.email or None, 'last_message': when(identity.last_seen_date),
+            } for identity in identities],
+            'conversations': [],
+        }
+        for conversation in conversations:
+            messages = Message.search([('conversation_id', '=', conversation.id)], order='date, id')
+            calls = Call.search([('conversation_id', '=', conversation.id)], order='start_date, id')
+            data['conversations'].append({
+                'id': conversation.id, 'channel': conversation.channel_id.name,
+                'channel_type': conversation.channel_type, 'state': conversation.state,
+                'salesperson': conversation.user_id.name or None, 'lead': conversation.lead_id.name or None,
+                'messages': [{
+                    'date': when(message.date), 'direction': message.direction, 'author': message.author_kind,
+                    'type': message.message_type, 'text': html2plaintext(message.body or '').strip(),
+                    'status': message.status, 'files': message.attachment_ids.mapped('name'),
+                } for message in messages if not message.call_id],
+                'calls': [{
+                    'start': when(call.start_date), 'direction': call.direction, 'number': call.customer_number,
+                    'employee': call.user_id.name or None, 'duration_seconds': call.duration, 'state': call.state,
+                } for call in calls],
+            })
+        self.env['omnichannel.privacy.log'].sudo().create({
+            'action': 'export', 'partner_id': self.id, 'partner_ref': str(self.id),
+            'conversation_count': len(conversations), 'message_count': sum(len(c['messages']) for c in data['conversations']),
+        })
+        return data
+
+    def action_omnichannel_export(self):
+        self.ensure_one()
+        self._omnichannel_check_privacy_right('omnichannel_inbox.group_omnichannel_manager')
+        return {'type': 'ir.actions.act_url', 'target': 'download',
+                'url': '/omnichannel/privacy/export/%s' % self.id}
+
+    def action_omnichannel_forget(self):
+        """Erase what the inbox holds of this customer: message texts, files,
+        recordings, channel identities and contact details.  Dates,
+        directions and response times stay, anonymous, for the reports."""
+        self._omnichannel_check_privacy_right('omnichannel_inbox.group_omnichannel_admin')
+        for partner in self:
+            partners = partner._omnichannel_family()
+            conversations = self.env['omnichannel.conversation'].sudo().with_context(active_test=False).search(
+                [('partner_id', 'in', partners.ids)])
+            message_count = self.env['omnichannel.message'].sudo().search_count(
+                [('conversation_id', 'in', conversations.ids)])
+            conversations._privacy_erase_content()
+            # What the customer wrote elsewhere in Odoo (emails on the lead).
+            authored = self.env['mail.message'].sudo().search([('author_id', 'in', partners.ids)])
+            authored.attachment_ids.unlink()
+            authored.write({'body': '', 'subject': False, 'email_from': False})
+            identities = self.env['omnichannel.identity'].sudo().search([('partner_id', 'in', partners.ids)])
+            for identity in identities:
+                # A new provider user id: the same person writing again is a
+                # new, unknown customer, as they asked.
+                identity.write({'provider_user_id': 'forgotten-%s' % identity.id, 'chat_id': False,
+                                'name': FORGOTTEN_NAME % partner.id, 'username': False, 'phone': False,
+                                'phone_sanitized': False, 'email': False, 'email_normalized': False,
+                                'language': False, 'blocked': True})
+            leads = self.env['crm.lead'].sudo().with_context(active_test=False).search(
+                [('partner_id', 'in', partners.ids)])
+            leads.write({'name': FORGOTTEN_NAME % partner.id, 'contact_name': False, 'partner_name': False,
+                         'email_from': False, 'phone': False, 'street': False, 'street2': False, 'city': False,
+                         'zip': False, 'website': False, 'description': False})
+            partners.write({'name': FORGOTTEN_NAME % partner.id, 'email': False, 'phone': False,
+                            'street': False, 'street2': False, 'city': False, 'zip': False, 'website': False,
+                            'comment': False, 'vat': False, 'function': False, 'image_1920': False,
+                            'active': False})
+            self.env['omnichannel.privacy.log'].sudo().create({
+                'action': 'forget', 'partner_id': partner.id, 'partner_ref': str(partner.id),
+                'conversation_count': len(conversations), 'message_count': message_count,
+            })
+        return True
