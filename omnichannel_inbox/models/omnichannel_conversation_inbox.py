@@ -153,11 +153,10 @@ class OmnichannelConversation(models.Model):
         self.env['omnichannel.message'].flush_model(['conversation_id'])
         self.env.cr.execute(SQL("""
             INSERT INTO omnichannel_conversation_seen (conversation_id, user_id, message_id)
-                 SELECT c.id, %(uid)s, COALESCE(MAX(m.id), 0)
+                 SELECT c.id, %(uid)s, COALESCE((SELECT MAX(m.id) FROM omnichannel_message m
+                                                   WHERE m.conversation_id = c.id), 0)
                    FROM omnichannel_conversation c
-              LEFT JOIN omnichannel_message m ON m.conversation_id = c.id
                   WHERE c.id = ANY(%(ids)s)
-               GROUP BY c.id
             ON CONFLICT (conversation_id, user_id)
               DO UPDATE SET message_id = GREATEST(omnichannel_conversation_seen.message_id, EXCLUDED.message_id)
         """, uid=user.id, ids=self.ids))

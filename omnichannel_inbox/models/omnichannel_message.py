@@ -80,6 +80,9 @@ class OmnichannelMessage(models.Model):
         '(channel_id, provider_message_id) WHERE provider_message_id IS NOT NULL',
         'A provider message is stored once per channel account.')
     _partner_history_idx = models.Index('(partner_id, date DESC, id DESC)')
+    # The newest message of a conversation (what "seen" records, on every
+    # panel load) in one index probe, however long the history.
+    _conversation_newest_idx = models.Index('(conversation_id, id)')
 
     @api.depends('conversation_id.partner_id')
     def _compute_partner_id(self):
