@@ -1,0 +1,487 @@
+#!/usr/bin/env python3
+"""Benchmarks of omnichannel_inbox, run by hand (never in CI).
+
+    python3 bench/bench.py                       # everything, on a fresh database
+    python3 bench/bench.py --only ingest,panel   # some of: ingest, panel, sla, pivot
+
+Each benchmark prints figures measured in one run on the same Odoo and the
+same database, and the ratio the issue sets a target for:
+
+ingest  Telegram-format updates posted by 8 concurrent senders to a
+        multi-worker Odoo: acknowledgement throughput and p50/p99 latency of
+        the webhook against a bare Odoo JSON route that only parses the body
+        (rounds interleaved, so both see the same machine), then end-to-end
+        throughput to stored messages linked to partner, conversation and lead.
+panel   the lead chat panel's data call with 10 and with 10,000 messages.
+sla     the SLA scheduled action with 100,000 open conversations, 5 due.
+pivot   the response-time pivot (as the pivot view reads it) over 1,000,000
+        messages.
+
+Needs what the tests need (Odoo 19 importable by python3, PostgreSQL; see
+README).  The database (default omnichannel_bench) is dropped and created."""
+import argparse
+import getpass
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SENDERS = 8
+
+
+def log(*args):
+    print(*args, flush=True)
+
+
+# -- Odoo around the benchmarks ------------------------------------------------
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.db = args.db
+        self.addons = tempfile.mkdtemp(prefix='omnichannel_bench_')
+        os.symlink(REPO, os.path.join(self.addons, 'omnichannel_inbox'))
+        os.symlink(os.path.join(REPO, 'bench', 'bench_bare_route'), os.path.join(self.addons, 'bench_bare_route'))
+        self.db_args = ['--db_host', args.db_host, '--db_port', str(args.db_port), '--db_user', args.db_user]
+        # Odoo's multi-worker server starts its websocket process again from
+        # sys.argv[0]: it must be a script, not "python3 -m odoo".
+        self.launcher = os.path.join(self.addons, 'odoo_server.py')
+        with open(self.launcher, 'w') as f:
+            f.write('from odoo.cli.command import main\nmain()\n')
+        self.registry = None
+
+    def odoo(self, *extra, **popen):
+        cmd = [sys.executable, self.launcher, 'server', '-d', self.db, '--addons-path', self.addons,
+               '--db-filter', '^%s$' % self.db] + self.db_args + list(extra)
+        return subprocess.Popen(cmd, **popen)
+
+    def create_database(self):
+        import odoo.service.db
+        from odoo.tools import config
+        config._parse_config(['--addons-path', self.addons] + self.db_args)
+        if self.db in odoo.service.db.list_dbs(force=True):
+            odoo.service.db.exp_drop(self.db)
+        log('Installing omnichannel_inbox on a fresh database %r ...' % self.db)
+        started = time.monotonic()
+        proc = self.odoo('-i', 'omnichannel_inbox,bench_bare_route', '--stop-after-init', '--log-level', 'warn')
+        if proc.wait() != 0:
+            sys.exit('installation failed')
+        log('  installed in %.0f s' % (time.monotonic() - started))
+
+    def env(self):
+        """(cursor, env) as superuser; the caller commits and closes."""
+        import odoo
+        from odoo.modules.registry import Registry
+        if self.registry is None:
+            self.registry = Registry(self.db)
+        cr = self.registry.cursor()
+        return cr, odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+
+    def cleanup(self):
+        shutil.rmtree(self.addons, ignore_errors=True)
+
+
+def timed(func, runs):
+    """Median wall time of ``func()`` over ``runs`` runs, in seconds."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def percentile(values, pct):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(pct / 100.0 * (len(values) - 1))))]
+
+
+def columns(cr, table, without=()):
+    cr.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+               [table])
+    return [c for (c,) in cr.fetchall() if c not in without and c != 'id']
+
+
+def clone_rows(cr, table, source_id, count, replace):
+    """Insert ``count`` copies of row ``source_id`` of ``table``, with the SQL
+    expressions of ``replace`` (they may use ``g``, 1..count); return ids."""
+    cols = columns(cr, table)
+    select = [replace.get(c, 's.%s' % c) for c in cols]
+    cr.execute('INSERT INTO {t} ({cols}) SELECT {sel} FROM {t} s, generate_series(1, %s) g WHERE s.id = %s '
+               'RETURNING id'.format(t=table, cols=', '.join('"%s"' % c for c in cols), sel=', '.join(select)),
+               [count, source_id])
+    return [r[0] for r in cr.fetchall()]
+
+
+def sandbox_history(env, session, text='Hello'):
+    """A customer's first message through the real pipeline: returns its
+    conversation (with partner, lead)."""
+    from odoo.addons.omnichannel_inbox import connectors
+    channel = env['omnichannel.channel'].search([('channel_type', '=', 'sandbox')], limit=1) or \
+        env['omnichannel.channel'].create({'name': 'Bench sandbox', 'channel_type': 'sandbox'})
+    event = connectors.InboundMessage(
+        event_id='bench-%s' % uuid.uuid4().hex, message_id='bench-%s' % uuid.uuid4().hex,
+        sender=connectors.Contact(user_id=session, name='Customer %s' % session),
+        chat_id=session, date=time.time(), text=text)
+    rows = env['omnichannel.inbound.event']._journal(channel, [event])
+    rows._process()
+    return rows.conversation_id
+
+
+def clone_messages(cr, conversation, count, spacing='1 minute'):
+    """Give ``conversation`` ``count`` more messages (mail and channel rows),
+    copies of its first one spaced back in time."""
+    cr.execute('SELECT id, mail_message_id FROM omnichannel_message WHERE conversation_id = %s ORDER BY id LIMIT 1',
+               [conversation.id])
+    message_id, mail_id = cr.fetchone()
+    mail_cols = columns(cr, 'mail_message')
+    mail_select = [{'date': "s.date - g * interval '%s'" % spacing,
+                    'message_id': "s.message_id || '-' || g"}.get(c, 's.%s' % c) for c in mail_cols]
+    cols = columns(cr, 'omnichannel_message')
+    select = [{'mail_message_id': 'ins.id', 'date': 'ins.date',
+               'provider_message_id': "'bench-' || ins.id"}.get(c, 's.%s' % c) for c in cols]
+    cr.execute("""
+        WITH ins AS (
+            INSERT INTO mail_message ({mail_cols}) SELECT {mail_select}
+              FROM mail_message s, generate_series(1, %s) g WHERE s.id = %s
+            RETURNING id, date)
+        INSERT INTO omnichannel_message ({cols}) SELECT {select} FROM ins, omnichannel_message s WHERE s.id = %s
+    """.format(mail_cols=', '.join('"%s"' % c for c in mail_cols), mail_select=', '.join(mail_select),
+               cols=', '.join('"%s"' % c for c in cols), select=', '.join(select)), [count, mail_id, message_id])
+
+
+# -- (a) ingestion ---------------------------------------------------------------
+def bench_ingest(bench):
+    log('\n(a) Webhook ingestion: %d concurrent senders, Telegram updates' % SENDERS)
+    cr, env = bench.env()
+    channel = env['omnichannel.channel'].create({
+        'name': 'Bench bot', 'channel_type': 'telegram', 'token': '1:BENCH', 'webhook_secret': 'bench-secret',
+        'api_base_url': 'http://127.0.0.1:9'})
+    key = channel.webhook_key
+    params = env['ir.config_parameter']
+    params.set_param('omnichannel_inbox.deferred_processing', 'True')
+    cr.commit()
+    cr.close()
+
+    port = free_port()
+    workers = max(2, min(8, (os.cpu_count() or 2) * 2))
+    server = bench.odoo('--workers', str(workers), '--max-cron-threads', '1', '--http-port', str(port),
+                        '--http-interface', '127.0.0.1', '--log-level', 'warn', '--limit-time-real', '600',
+                        stdout=subprocess.DEVNULL, stderr=open(os.path.join(bench.addons, 'server.log'), 'w'))
+    base = 'http://127.0.0.1:%s' % port
+    try:
+        wait_http(base + '/web/health')
+        log('  Odoo with %d HTTP workers and 1 cron worker at %s' % (workers, base))
+        counter = iter(range(1, 10 ** 9))
+        lock = threading.Lock()
+
+        def update():
+            with lock:
+                n = next(counter)
+            user = {'id': 700000 + n % 3000, 'is_bot': False, 'first_name': 'Customer %s' % (n % 3000)}
+            return {'update_id': n, 'message': {'message_id': n, 'from': user, 'date': int(time.time()),
+                                                'chat': {'id': user['id'], 'type': 'private'},
+                                                'text': 'Do you have sofa #%s in stock?' % n}}
+
+        def run(url, total, headers):
+            latencies = []
+            per_sender = total // SENDERS
+
+            def sender():
+                session = requests.Session()
+                mine = []
+                for _ in range(per_sender):
+                    body = json.dumps(update()).encode()
+                    started = time.perf_counter()
+                    response = session.post(url, data=body, headers=headers, timeout=60)
+                    mine.append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        raise SystemExit('%s answered %s: %s' % (url, response.status_code, response.text[:200]))
+                with lock:
+                    latencies.extend(mine)
+
+            threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
+            started = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.perf_counter() - started
+            return len(latencies) / elapsed, latencies
+
+        webhook_url = base + '/omnichannel/webhook/%s' % key
+        headers = {'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': 'bench-secret'}
+        bare_url = base + '/bench/bare'
+        # Warm both routes up (workers, registry, caches), then interleave.
+        run(bare_url, SENDERS * 10, headers)
+        run(webhook_url, SENDERS * 10, headers)
+        wait_processed(bench, channel.id)
+        results = {'bare': ([], []), 'webhook': ([], [])}
+        per_round = bench.args.requests
+        for _round in range(bench.args.rounds):
+            for name, url in (('bare', bare_url), ('webhook', webhook_url)):
+                rate, latencies = run(url, per_round, headers)
+                results[name][0].append(rate)
+                results[name][1].extend(latencies)
+            wait_processed(bench, channel.id)
+        bare_rate = statistics.median(results['bare'][0])
+        hook_rate = statistics.median(results['webhook'][0])
+        for name, (rates, latencies) in results.items():
+            log('  %-8s %7.0f req/s   p50 %6.1f ms   p99 %6.1f ms   (%d requests)' % (
+                name, statistics.median(rates), 1000 * percentile(latencies, 50), 1000 * percentile(latencies, 99),
+                len(latencies)))
+        p99 = 1000 * percentile(results['webhook'][1], 99)
+        log('  acknowledgement throughput, webhook / bare route: %.2f (target >= 0.70)' % (hook_rate / bare_rate))
+        log('  webhook p99: %.1f ms (target <= 100 ms)' % p99)
+
+        # End to end: journaled updates processed by the cron into messages
+        # linked to partner, conversation and lead.
+        total = bench.args.requests
+        started = time.perf_counter()
+        first_id = max_event_id(bench)
+        run(webhook_url, total, headers)
+        acked = time.perf_counter() - started
+        wait_processed(bench, channel.id, timeout=1800)
+        elapsed = time.perf_counter() - started
+        linked = count_linked(bench, first_id)
+        log('  end to end: %d updates acknowledged in %.1f s, all stored and linked after %.1f s: '
+            '%.0f messages/s (%d linked to partner, conversation and lead)' % (
+                total, acked, elapsed, linked / elapsed, linked))
+
+        # The same, processed inside the webhook request (the default).
+        cr, env = bench.env()
+        env['ir.config_parameter'].set_param('omnichannel_inbox.deferred_processing', '')
+        cr.commit()
+        cr.close()
+        time.sleep(2)   # workers re-read the parameter on their next request
+        rate, latencies = run(webhook_url, total, headers)
+        log('  processing inside the request (default setting): %.0f messages/s, p50 %.1f ms, p99 %.1f ms' % (
+            rate, 1000 * percentile(latencies, 50), 1000 * percentile(latencies, 99)))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    sys.exit('Odoo did not start at %s' % url)
+
+
+def max_event_id(bench):
+    cr, env = bench.env()
+    try:
+        cr.execute('SELECT COALESCE(MAX(id), 0) FROM omnichannel_inbound_event')
+        return cr.fetchone()[0]
+    finally:
+        cr.close()
+
+
+def wait_processed(bench, channel_id, timeout=600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cr, env = bench.env()
+        try:
+            cr.execute("SELECT count(*) FROM omnichannel_inbound_event WHERE channel_id = %s AND state = 'pending'",
+                       [channel_id])
+            if not cr.fetchone()[0]:
+                return
+        finally:
+            cr.close()
+        time.sleep(0.2)
+    sys.exit('the journal was not processed within %s s' % timeout)
+
+
+def count_linked(bench, after_id):
+    cr, env = bench.env()
+    try:
+        cr.execute("""
+            SELECT count(*) FROM omnichannel_inbound_event e
+              JOIN omnichannel_message m ON m.id = e.message_id
+              JOIN omnichannel_conversation c ON c.id = m.conversation_id
+             WHERE e.id > %s AND e.state = 'done' AND m.partner_id IS NOT NULL AND m.lead_id IS NOT NULL
+        """, [after_id])
+        return cr.fetchone()[0]
+    finally:
+        cr.close()
+
+
+# -- (b) the chat panel ----------------------------------------------------------
+def bench_panel(bench):
+    log('\n(b) Chat panel data call (first page of the lead panel)')
+    cr, env = bench.env()
+    small = sandbox_history(env, 'panel-small')
+    page = sandbox_history(env, 'panel-page')
+    large = sandbox_history(env, 'panel-large')
+    clone_messages(cr, small, 9)
+    clone_messages(cr, page, 29)
+    clone_messages(cr, large, 9999)
+    cr.commit()
+    Message = env['omnichannel.message']
+    figures = {}
+    for name, conversation in (('10', small), ('30', page), ('10,000', large)):
+        count = Message.search_count([('conversation_id', '=', conversation.id)])
+
+        def call():
+            env.invalidate_all()
+            Message.panel_fetch('crm.lead', conversation.lead_id.id)
+        call()
+        figures[name] = timed(call, 30)
+        log('  lead with %6d messages: %.1f ms (median of 30)' % (count, 1000 * figures[name]))
+    log('  10,000 / 10 messages: %.2f (target <= 1.2)' % (figures['10,000'] / figures['10']))
+    # The first page holds 30 messages: a lead with 10 renders a third of
+    # what every longer history renders, whatever its length.
+    log('  10,000 / 30 messages (one full page): %.2f' % (figures['10,000'] / figures['30']))
+    cr.close()
+
+
+# -- (c) the SLA scheduled action -------------------------------------------------
+def bench_sla(bench):
+    log('\n(c) SLA scheduled action with 100,000 open conversations, 5 due')
+    cr, env = bench.env()
+    template = sandbox_history(env, 'sla-template')
+    cr.commit()
+    identity = template.identity_id
+    id_cols = columns(cr, 'omnichannel_identity')
+    id_select = [{'provider_user_id': "'sla-' || g", 'chat_id': "'sla-' || g"}.get(c, 's.%s' % c) for c in id_cols]
+    cols = columns(cr, 'omnichannel_conversation')
+    select = [{'identity_id': 'ins.id', 'state': "'open'",
+               'sla_next_action_date': "now() AT TIME ZONE 'UTC' + interval '1 day' + ins.id * interval '1 second'",
+               }.get(c, 's.%s' % c) for c in cols]
+    cr.execute("""
+        WITH ins AS (
+            INSERT INTO omnichannel_identity ({id_cols}) SELECT {id_select}
+              FROM omnichannel_identity s, generate_series(1, 99999) g WHERE s.id = %s
+            RETURNING id)
+        INSERT INTO omnichannel_conversation ({cols}) SELECT {select} FROM ins, omnichannel_conversation s
+         WHERE s.id = %s RETURNING id
+    """.format(id_cols=', '.join('"%s"' % c for c in id_cols), id_select=', '.join(id_select),
+               cols=', '.join('"%s"' % c for c in cols), select=', '.join(select)), [identity.id, template.id])
+    ids = [r[0] for r in cr.fetchall()]
+    cr.execute('ANALYZE omnichannel_conversation')
+    cr.commit()
+    Conversation = env['omnichannel.conversation']
+    log('  open conversations: %d' % Conversation.search_count([('state', '=', 'open')]))
+
+    def make_due():
+        cr.execute("UPDATE omnichannel_conversation SET sla_next_action_date = now() AT TIME ZONE 'UTC' - "
+                   "interval '1 minute' WHERE id = ANY(%s)", [ids[:5]])
+        cr.commit()
+        env.invalidate_all()
+
+    times = []
+    for _ in range(7):
+        make_due()
+        started = time.perf_counter()
+        handled = Conversation._cron_sla()
+        times.append(time.perf_counter() - started)
+    log('  SLA action: %.0f ms (median of 7; %d conversations handled in the last run; target < 500 ms)' % (
+        1000 * statistics.median(times), len(handled or [])))
+    cr.close()
+
+
+# -- (d) the response-time pivot --------------------------------------------------
+def bench_pivot(bench):
+    log('\n(d) Response-time pivot over 1,000,000 messages')
+    cr, env = bench.env()
+    conversation = sandbox_history(env, 'pivot-template')
+    cr.commit()
+    cr.execute('SELECT id FROM omnichannel_message WHERE conversation_id = %s LIMIT 1', [conversation.id])
+    source = cr.fetchone()[0]
+    channel_ids = env['omnichannel.channel'].search([]).ids
+    started = time.monotonic()
+    # Half customer messages, half answers carrying their figures, over a year.
+    clone_rows(cr, 'omnichannel_message', source, 1000000, {
+        'mail_message_id': 'NULL', 'provider_message_id': "'pivot-' || g",
+        'channel_id': '(ARRAY%s)[1 + g %%%% %d]' % (channel_ids, len(channel_ids)),
+        'direction': "CASE WHEN g %% 2 = 0 THEN 'out' ELSE 'in' END",
+        'date': "now() AT TIME ZONE 'UTC' - (g %% 525600) * interval '1 minute'",
+        'response_from': "CASE WHEN g %% 2 = 0 THEN now() AT TIME ZONE 'UTC' - (g %% 525600) * interval '1 minute' "
+                         "- (g %% 7200) * interval '1 second' END",
+        'response_seconds': "CASE WHEN g %% 2 = 0 THEN g %% 7200 END",
+        'response_business_seconds': "CASE WHEN g %% 2 = 0 THEN g %% 3600 END",
+        'response_sla_status': "CASE WHEN g %% 2 = 0 THEN (CASE WHEN g %% 7200 < 900 THEN 'met' ELSE 'breached' END) END",
+    })
+    cr.execute('ANALYZE omnichannel_message')
+    cr.commit()
+    log('  generated in %.0f s' % (time.monotonic() - started))
+    Report = env['omnichannel.report.response']
+    measures = ['response_hours:avg', 'response_hours_median:avg', 'business_hours:avg', 'sla_compliance:avg']
+    year_ago = time.strftime('%Y-%m-%d', time.gmtime(time.time() - 365 * 86400))
+    month_ago = time.strftime('%Y-%m-%d', time.gmtime(time.time() - 31 * 86400))
+    for label, domain in (('last month', [('date', '>=', month_ago)]), ('whole year', [('date', '>=', year_ago)])):
+        def read(measures=measures):
+            env.invalidate_all()
+            Report.formatted_read_group(domain, ['channel_id', 'date:month'], measures)
+        read()
+        with_median = timed(read, 5)
+        without = timed(lambda: read([m for m in measures if 'median' not in m]), 5)
+        log('  %-10s by channel and month: %.2f s with medians, %.2f s without (median of 5; target < 1 s)' % (
+            label, with_median, without))
+    cr.close()
+
+
+def machine():
+    cpu = ''
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), '')
+    except OSError:
+        pass
+    mem = ''
+    try:
+        with open('/proc/meminfo') as f:
+            mem = '%.0f GiB' % (int(f.readline().split()[1]) / 1024 / 1024)
+    except OSError:
+        pass
+    try:
+        pg = subprocess.run(['psql', '--version'], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pg = ''
+    return '%s cores (%s), %s RAM, Python %s, %s' % (os.cpu_count(), cpu, mem, platform.python_version(), pg)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--only', default='ingest,panel,sla,pivot')
+    parser.add_argument('--db', default='omnichannel_bench')
+    parser.add_argument('--db-host', default=os.environ.get('PGHOST', '127.0.0.1'))
+    parser.add_argument('--db-port', default=int(os.environ.get('PGPORT', 5432)), type=int)
+    parser.add_argument('--db-user', default=os.environ.get('PGUSER') or getpass.getuser())
+    parser.add_argument('--requests', default=800, type=int, help='requests per round and route (ingest)')
+    parser.add_argument('--rounds', default=3, type=int, help='interleaved rounds per route (ingest)')
+    args = parser.parse_args()
+    log('Machine: %s' % machine())
+    bench = Bench(args)
+    try:
+        bench.create_database()
+        for name in args.only.split(','):
+            {'ingest': bench_ingest, 'panel': bench_panel, 'sla': bench_sla, 'pivot': bench_pivot}[name.strip()](bench)
+    finally:
+        bench.cleanup()
+
+
+if __name__ == '__main__':
+    main()
