@@ -30,6 +30,7 @@ from .fake_zadarma import sign as zadarma_sign
 PER_WEBHOOK = int(os.environ.get('OMNICHANNEL_FUZZ_PER_WEBHOOK', 150))
 DEAD_URL = 'http://127.0.0.1:9'   # nothing listens: media downloads fail fast, kept for retry
 
+DEFAULT_SEED = 20261123
 APP_SECRET = 'fuzz-app-secret'
 PBX_SECRET = 'fuzz-pbx-secret'
 ZADARMA_NOTIFY_FIELDS = ('caller_id', 'called_did', 'call_start')
@@ -300,7 +301,10 @@ class TestWebhookFuzz(OmnichannelHttpCase):
                 yield 'content-type #%s' % number, body, headers
 
     def test_every_webhook_survives_hostile_payloads(self):
-        seed = int(os.environ.get('OMNICHANNEL_FUZZ_SEED') or random.SystemRandom().randrange(2 ** 32))
+        # A fixed seed by default, so that a CI run is reproducible; set
+        # OMNICHANNEL_FUZZ_SEED=random (or a number) to explore further.
+        seed = os.environ.get('OMNICHANNEL_FUZZ_SEED') or DEFAULT_SEED
+        seed = random.SystemRandom().randrange(2 ** 32) if seed == 'random' else int(seed)
         _logger.info('webhook fuzz seed %s (replay with OMNICHANNEL_FUZZ_SEED=%s)', seed, seed)
         self.rnd = random.Random(seed)
         statuses = {}
