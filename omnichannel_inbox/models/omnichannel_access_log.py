@@ -29,6 +29,9 @@ class OmnichannelAccessLog(models.Model):
         """Record that the current user opened ``conversations``."""
         if not conversations or self.env.su or not self.env.user._is_internal():
             return
+        # On a database with a read-only replica, a form is read there; this
+        # write makes Odoo run the read again on the primary, so the audit
+        # row is never skipped (at the cost of that second read).
         since = fields.Datetime.now() - ACCESS_LOG_THROTTLE
         Log = self.sudo()
         recent = Log.search([('user_id', '=', self.env.uid), ('conversation_id', 'in', conversations.ids),
