@@ -242,3 +242,54 @@ class TestDeliveryOrder(OmnichannelHttpCase):
             self.assertIn(expected, texts[position])
         self.assertEqual(messages.conversation_id.last_customer_message_date,
                          max(messages.mapped('date')), 'the latest message by time is the last one')
+
+
+@tagged('post_install', '-at_install')
+class TestBurstWakeUp(OmnichannelHttpCase):
+    """Processing in the background: a burst of webhooks wakes the cron
+    once, and nothing journaled meanwhile is left waiting."""
+
+    def setUp(self):
+        super().setUp()
+        self.channel = self._create_channel('telegram', name='Burst bot', token='78:BURST', webhook_secret='burst')
+        self.env['ir.config_parameter'].sudo().set_param('omnichannel_inbox.deferred_processing', 'True')
+        self.cron = self.env.ref('omnichannel_inbox.ir_cron_process_inbound_events')
+        self.Journal = self.env['omnichannel.inbound.event'].sudo()
+
+    def wake_ups(self):
+        return self.env['ir.cron.trigger'].sudo().search_count([('cron_id', '=', self.cron.id)])
+
+    def send(self, update_id):
+        response = self.post_webhook(self.channel, tg_update(update_id, user=tg_user(880100 + update_id % 3),
+                                                             text='burst %s' % update_id),
+                                     headers={'X-Telegram-Bot-Api-Secret-Token': 'burst'})
+        self.assertEqual(response.status_code, 200)
+
+    def test_one_wake_up_per_burst_and_nothing_left_behind(self):
+        self.env['ir.cron.trigger'].sudo().search([('cron_id', '=', self.cron.id)]).unlink()
+        for update_id in range(1, 6):
+            self.send(update_id)
+        rows = self.Journal.search([('channel_id', '=', self.channel.id)])
+        self.assertEqual(set(rows.mapped('state')), {'pending'})
+        self.assertEqual(len(rows), 5)
+        self.assertEqual(self.wake_ups(), 1, 'the first webhook of the burst woke the cron; the others did not')
+
+        # The cron runs; everything due is stored, and it does not wake itself for nothing.
+        self.env['ir.cron.trigger'].sudo().search([('cron_id', '=', self.cron.id)]).unlink()
+        self.Journal._cron_process()
+        self.assertEqual(set(rows.mapped('state')), {'done'})
+        self.assertEqual(self.env['omnichannel.message'].sudo().search_count([('channel_id', '=', self.channel.id)]), 5)
+        self.assertEqual(self.wake_ups(), 0)
+
+        # A webhook arriving while the cron is busy with an earlier row
+        # (that row is still pending) leaves the wake-up to the cron, which
+        # finds the new row when it finishes its run.
+        self.send(10)
+        busy_with = self.Journal.search([('channel_id', '=', self.channel.id), ('state', '=', 'pending')])
+        self.env['ir.cron.trigger'].sudo().search([('cron_id', '=', self.cron.id)]).unlink()
+        self.send(11)
+        self.assertEqual(self.wake_ups(), 0, 'an earlier row is still due: no second wake-up')
+        busy_with._process()                     # the cron's run, which had only the earlier row
+        self.assertTrue(self.Journal._due_rows_remain())
+        self.Journal._cron_process()
+        self.assertEqual(set(self.Journal.search([('channel_id', '=', self.channel.id)]).mapped('state')), {'done'})

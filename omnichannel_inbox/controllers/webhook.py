@@ -28,7 +28,7 @@ def accept_events(channel, events):
         if Journal._inline_processing():
             new_events._process(commit=True)
         else:
-            Journal._trigger_processing()
+            Journal._trigger_processing(new_events)
     return new_events
 
 

@@ -270,12 +270,34 @@ class OmnichannelInboundEvent(models.Model):
     def _cron_process(self):
         # Commit each row's outcome, as crons do (not inside a test's transaction).
         events = self.browse()._process(commit=not modules.module.current_test)
-        if len(events) >= CRON_BATCH:
+        if len(events) >= CRON_BATCH or (events and self._due_rows_remain()):
+            # More to do, or rows journaled while this run was busy whose
+            # webhooks left the wake-up to us (see _trigger_processing).
             self.env.ref('omnichannel_inbox.ir_cron_process_inbound_events')._trigger()
         return events
 
     @api.model
-    def _trigger_processing(self):
+    def _due_rows_remain(self, before_id=None):
+        query = """SELECT 1 FROM omnichannel_inbound_event
+                    WHERE state = 'pending' AND next_attempt_date <= %s"""
+        params = [fields.Datetime.now()]
+        if before_id:
+            query += " AND id < %s"
+            params.append(before_id)
+        self.env.cr.execute(query + " LIMIT 1", params)
+        return bool(self.env.cr.fetchone())
+
+    @api.model
+    def _trigger_processing(self, new_events=None):
+        """Wake the cron for ``new_events`` (just journaled and committed).
+
+        A burst of webhooks needs one wake-up, not one each (each is a
+        trigger row, a NOTIFY and a cron run): when rows journaled before
+        these are still due, their webhook has asked for a wake-up already,
+        or the cron has them in hand and looks for due rows again when it
+        finishes (_cron_process), after these were committed."""
+        if new_events and self._due_rows_remain(before_id=min(new_events.ids)):
+            return
         self.env.ref('omnichannel_inbox.ir_cron_process_inbound_events').sudo()._trigger()
 
     def action_retry(self):
