@@ -3,7 +3,11 @@
 One office: team North (leader Lena; salespeople Sasha and Sveta), team
 South (salesperson Stas), a manager, an Omnichannel administrator, and a
 second company with its own manager.  Each sees exactly the conversations,
-messages, identities, files, calls and journal entries of their role."""
+messages, identities, files, calls and journal entries of their role.
+
+Conversations without a team (a channel without one, a routing rule that
+names only a person) belong to their assignee: a team leader sees those of
+their team's members, not those of another team's salesperson."""
 import base64
 
 from odoo import Command
@@ -64,6 +68,9 @@ class TestAccessModel(OmnichannelTransactionCase):
         cls.c_sveta = conversation('sveta-customer', cls.sveta, cls.north)
         cls.c_north_free = conversation('north-waiting', None, cls.north)
         cls.c_stas = conversation('stas-customer', cls.stas, cls.south)
+        cls.c_south_free = conversation('south-waiting', None, cls.south)
+        cls.c_sveta_direct = conversation('sveta-direct', cls.sveta, None)
+        cls.c_stas_direct = conversation('stas-direct', cls.stas, None)
         cls.c_company_b = conversation('b-customer', None, None, channel=cls.channel_b)
 
         # A recorded call of Sveta's customer.
@@ -73,7 +80,9 @@ class TestAccessModel(OmnichannelTransactionCase):
         cls.recording = env['ir.attachment'].sudo().create({
             'name': 'call-sveta.mp3', 'raw': b'ID3 recording', 'res_model': 'omnichannel.call',
             'res_id': cls.call_sveta.id})
-        cls.all_conversations = cls.c_sasha | cls.c_sveta | cls.c_north_free | cls.c_stas | cls.c_company_b
+        cls.company_a_conversations = (cls.c_sasha | cls.c_sveta | cls.c_north_free | cls.c_stas | cls.c_south_free
+                                       | cls.c_sveta_direct | cls.c_stas_direct)
+        cls.all_conversations = cls.company_a_conversations | cls.c_company_b
 
     def visible(self, user, model, records):
         return self.env[model].with_user(user).search([('id', 'in', records.ids)])
@@ -101,7 +110,8 @@ class TestAccessModel(OmnichannelTransactionCase):
     # -- per group -------------------------------------------------------------
     def test_inbox_user_sees_own_and_unassigned_of_own_team(self):
         self.assert_sees(self.sasha, self.c_sasha | self.c_north_free)
-        self.assert_sees(self.stas, self.c_stas)
+        self.assert_sees(self.sveta, self.c_sveta | self.c_north_free | self.c_sveta_direct)
+        self.assert_sees(self.stas, self.c_stas | self.c_south_free | self.c_stas_direct)
         with self.assertRaises(AccessError):
             self.c_sveta.with_user(self.sasha).read(['name'])
         # The lead panel of a colleague's lead, and the partner panel of a
@@ -113,11 +123,46 @@ class TestAccessModel(OmnichannelTransactionCase):
             Message.panel_fetch('res.partner', self.c_sveta.partner_id.id)
         self.assertTrue(Message.panel_fetch('res.partner', self.c_sasha.partner_id.id)['messages'])
 
+    def test_lead_of_another_teams_waiting_customer_shows_no_history(self):
+        """Odoo lets every salesperson open any unassigned lead; the chat
+        panel of that lead must not show another team's waiting customer."""
+        lead = self.c_south_free.lead_id
+        self.assertFalse(lead.user_id)
+        self.assertTrue(lead.with_user(self.sasha).name, "Odoo's own rule: unassigned leads are open to all")
+        Message = self.env['omnichannel.message'].with_user(self.sasha)
+        for model, record in (('crm.lead', lead), ('res.partner', self.c_south_free.partner_id)):
+            with self.assertRaises(AccessError, msg=model):
+                Message.panel_fetch(model, record.id)
+            with self.assertRaises(AccessError, msg=model):
+                Message.panel_send(model, record.id, self.c_south_free.id, text='Not my customer')
+        self.assertFalse(self.c_south_free.message_ids.filtered(lambda m: 'Not my customer' in (m.body or '')))
+        # South's own salesperson works it, and so does a salesperson who
+        # takes the lead: then its history is theirs.
+        self.assertTrue(self.env['omnichannel.message'].with_user(self.stas).panel_fetch('crm.lead', lead.id)['messages'])
+        lead.sudo().user_id = self.sasha
+        self.assertTrue(Message.panel_fetch('crm.lead', lead.id)['messages'])
+
     def test_team_leader_sees_the_team(self):
-        self.assert_sees(self.lena, self.c_sasha | self.c_sveta | self.c_north_free)
+        north = self.c_sasha | self.c_sveta | self.c_north_free | self.c_sveta_direct
+        self.assert_sees(self.lena, north)
+        # The figures follow the same line.
+        report = self.env['omnichannel.report.conversation'].with_user(self.lena)
+        self.assertEqual(report.search([('conversation_id', 'in', self.all_conversations.ids)]).conversation_id, north)
+        # Sveta's recorded call (her customer, her team) is Lena's to hear.
+        self.assertEqual(self.visible(self.lena, 'omnichannel.call', self.call_sveta), self.call_sveta)
 
     def test_manager_sees_all_of_the_company(self):
-        self.assert_sees(self.manager, self.c_sasha | self.c_sveta | self.c_north_free | self.c_stas)
+        self.assert_sees(self.manager, self.company_a_conversations)
+        report = self.env['omnichannel.report.conversation'].with_user(self.manager)
+        self.assertEqual(report.search([('conversation_id', 'in', self.all_conversations.ids)]).conversation_id,
+                         self.company_a_conversations)
+
+    def test_administrator_sees_all_of_the_company_and_the_secrets(self):
+        self.assert_sees(self.admin, self.company_a_conversations)
+        self.assertEqual(self.recording.with_user(self.admin).raw, b'ID3 recording')
+        rows = self.env['omnichannel.inbound.event'].with_user(self.admin).search([('channel_id', '=', self.channel_a.id)])
+        self.assertEqual(rows.conversation_id, self.c_sasha | self.c_sveta | self.c_north_free | self.c_stas
+                         | self.c_south_free | self.c_sveta_direct | self.c_stas_direct)
 
     def test_recordings_follow_their_call(self):
         self.assertEqual(self.recording.with_user(self.sveta).raw, b'ID3 recording')
@@ -155,6 +200,18 @@ class TestAccessModel(OmnichannelTransactionCase):
         report = self.env['omnichannel.report.conversation'].with_user(self.manager_b)
         self.assertFalse(report.search([('channel_id', '=', self.channel_a.id)]),
                          'reports show only the own company')
+        # Configuration and logs of company A stay in company A.
+        routing = self.env['omnichannel.routing.rule'].sudo().create({'name': 'VIP to Lena', 'company_id': self.company_a.id})
+        policy = self.env['omnichannel.sla.policy'].sudo().create({'name': 'A promise', 'company_id': self.company_a.id})
+        self.env['omnichannel.access.log'].with_user(self.manager)._log(self.c_sasha, 'form')
+        access_log = self.env['omnichannel.access.log'].sudo().search([('conversation_id', '=', self.c_sasha.id)])
+        privacy_log = self.env['omnichannel.privacy.log'].sudo().create({
+            'action': 'export', 'partner_id': self.c_sasha.partner_id.id, 'company_id': self.company_a.id})
+        for model, records in (('omnichannel.routing.rule', routing), ('omnichannel.sla.policy', policy),
+                               ('omnichannel.access.log', access_log), ('omnichannel.privacy.log', privacy_log)):
+            self.assertTrue(records, model)
+            self.assertEqual(self.visible(self.manager, model, records), records, model)
+            self.assertFalse(self.visible(self.manager_b, model, records), model)
         # ... and company A's manager sees nothing of company B.
         self.assertFalse(self.visible(self.manager, 'omnichannel.conversation', self.c_company_b))
         self.assertFalse(self.visible(self.manager, 'omnichannel.channel', self.channel_b))

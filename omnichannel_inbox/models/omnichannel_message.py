@@ -220,14 +220,6 @@ class OmnichannelMessage(models.Model):
             partners = self.env['res.partner'].sudo().with_context(active_test=False).search(
                 [('id', 'child_of', record.id)])
             domain = [('partner_id', 'in', partners.ids)]
-            # Every employee may open any contact; the history is for those
-            # who work this customer: one of its conversations or leads.
-            Conversation = self.env['omnichannel.conversation']
-            if Conversation.sudo().search_count(domain, limit=1) and \
-                    not Conversation.search_count(domain, limit=1) and \
-                    not self.env['crm.lead'].search_count(domain, limit=1):
-                raise AccessError(self.env._(
-                    'You do not work with this customer: their conversations are not yours to read.'))
         elif res_model == 'crm.lead':
             partners = record.sudo().partner_id
             domain = [('partner_id', '=', partners.id)] if partners else [('lead_id', '=', record.id)]
@@ -238,7 +230,28 @@ class OmnichannelMessage(models.Model):
         else:
             partners = record.sudo().partner_id
             domain = [('partner_id', '=', partners.id)]
+        if res_model != 'omnichannel.conversation':
+            self._panel_check_works_with(record, domain)
         return record, partners, domain
+
+    @api.model
+    def _panel_check_works_with(self, record, domain):
+        """Refuse the history of a customer the user does not work with.
+
+        Every employee may open any contact, and every salesperson any
+        unassigned lead (Odoo's own lead rule), so reading the form is not
+        enough: the history is for whoever may read one of the customer's
+        conversations, or handles one of its leads."""
+        Conversation = self.env['omnichannel.conversation']
+        if not Conversation.sudo().search_count(domain, limit=1) or Conversation.search_count(domain, limit=1):
+            return
+        if record._name == 'crm.lead':
+            handled = record.sudo().user_id == self.env.user
+        else:
+            handled = self.env['crm.lead'].search_count(domain + [('user_id', '=', self.env.uid)], limit=1)
+        if not handled:
+            raise AccessError(self.env._(
+                'You do not work with this customer: their conversations are not yours to read.'))
 
     @api.model
     def panel_fetch(self, res_model, res_id, before_id=None, limit=PANEL_PAGE):
