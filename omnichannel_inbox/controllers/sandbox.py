@@ -36,8 +36,9 @@ class OmnichannelSandbox(http.Controller):
         if not identity:
             return {'messages': []}
         try:
-            after_id = int(after_id or 0)
-        except (TypeError, ValueError):
+            # Within PostgreSQL's 32-bit ids, or the query fails.
+            after_id = min(max(int(after_id or 0), 0), 2 ** 31 - 1)
+        except (TypeError, ValueError, OverflowError):
             after_id = 0
         messages = request.env['omnichannel.message'].sudo().search([
             ('conversation_id.identity_id', '=', identity.id), ('id', '>', after_id),
