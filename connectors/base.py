@@ -227,6 +227,13 @@ def provider_id(value, name='id'):
     raise PayloadError('%s must be a string or an integer' % name)
 
 
+def is_storable_id(value) -> bool:
+    """Whether ``value`` can be a provider id as :func:`check_event` accepts
+    one; for entry points that look an id up rather than journal it."""
+    return (isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
+            and not _CONTROL_CHARACTERS.search(value) and not any('\ud800' <= c <= '\udfff' for c in value))
+
+
 def _check_text(owner, name, value):
     where = '%s.%s' % (owner, name)
     if isinstance(value, int) and not isinstance(value, bool):

@@ -2,6 +2,8 @@ from odoo import fields, http
 from odoo.http import request
 from odoo.tools import html2plaintext
 
+from odoo.addons.omnichannel_inbox import connectors
+
 
 class OmnichannelSandbox(http.Controller):
     """The Sandbox channel's customer side: a public page where a person
@@ -29,7 +31,7 @@ class OmnichannelSandbox(http.Controller):
     def sandbox_messages(self, key, session='', after_id=0, **kwargs):
         """Messages of this visitor's conversation, after ``after_id``."""
         channel = self._sandbox_channel(key)
-        if not channel or not isinstance(session, str) or not session or len(session) > 100:
+        if not channel or not connectors.is_storable_id(session) or len(session) > 100:
             return {'messages': []}
         identity = request.env['omnichannel.identity'].sudo().search(
             [('channel_id', '=', channel.id), ('provider_user_id', '=', session)], limit=1)
