@@ -23,7 +23,7 @@ from typing import ClassVar
 from . import register
 from .base import (
     Attachment, ConnectorError, Contact, DeliveryStatus, InboundMessage, Location, PayloadError, SendError,
-    SendResult, register_event_class,
+    SendResult, provider_id, register_event_class,
 )
 from .meta import MetaConnector, _lt, event_id_of
 
@@ -57,7 +57,7 @@ class MessagingPlatformConnector(MetaConnector):
     def parse(self, headers, body, query):
         events = []
         for entry in self.load_entries(body):
-            account = str(entry.get('id') or '')
+            account = provider_id(entry.get('id') or '', 'entry.id')
             items = entry.get('messaging')
             if items is None:
                 # Comments, mentions in posts, standby (handover) events...
@@ -81,7 +81,7 @@ class MessagingPlatformConnector(MetaConnector):
             raise PayloadError('timestamp must be a number') from None
 
     def _item_events(self, item, account):
-        sender_id = str(item['sender']['id'])
+        sender_id = provider_id(item['sender']['id'], 'sender.id')
         date = self._seconds(item.get('timestamp'))
         message = item.get('message')
         if isinstance(message, dict):
@@ -94,27 +94,29 @@ class MessagingPlatformConnector(MetaConnector):
             edit = item['message_edit']
             if not edit.get('mid'):
                 raise PayloadError('message_edit needs a mid')
-            return [InboundMessage(event_id='edit:%s:%s' % (edit['mid'], edit.get('num_edit') or event_id_of(edit)),
-                                   message_id=str(edit['mid']), sender=Contact(user_id=sender_id), chat_id=sender_id,
+            mid = provider_id(edit['mid'], 'message_edit.mid')
+            return [InboundMessage(event_id='edit:%s:%s' % (mid, edit.get('num_edit') or event_id_of(edit)),
+                                   message_id=mid, sender=Contact(user_id=sender_id), chat_id=sender_id,
                                    date=date, text=edit.get('text') or '', is_edit=True, account_ref=account)]
         if isinstance(item.get('delivery'), dict):
             delivery = item['delivery']
             # Delivery and read reports travel from the customer to us: the
             # customer is the sender of the report.
             if delivery.get('mids'):
-                return [DeliveryStatus(event_id='delivered:%s' % mid, message_id=str(mid), status='delivered',
+                return [DeliveryStatus(event_id='delivered:%s' % mid, message_id=provider_id(mid, 'delivery.mids'), status='delivered',
                                        date=self._seconds(delivery.get('watermark')), recipient_id=sender_id,
                                        account_ref=account) for mid in delivery['mids']]
             return [self._watermark(sender_id, 'delivered', delivery.get('watermark'), account)]
         if isinstance(item.get('read'), dict):
             read = item['read']
             if read.get('mid'):      # Instagram names the message read
-                return [DeliveryStatus(event_id='read:%s' % read['mid'], message_id=str(read['mid']), status='read',
+                mid = provider_id(read['mid'], 'read.mid')
+                return [DeliveryStatus(event_id='read:%s' % mid, message_id=mid, status='read',
                                        date=date, recipient_id=sender_id, account_ref=account)]
             return [self._watermark(sender_id, 'read', read.get('watermark'), account)]
         if isinstance(item.get('postback'), dict):
             postback = item['postback']
-            mid = str(postback.get('mid') or 'postback:%s' % event_id_of(item))
+            mid = provider_id(postback.get('mid') or 'postback:%s' % event_id_of(item), 'postback.mid')
             return [InboundMessage(event_id=mid, message_id=mid, sender=Contact(user_id=sender_id), chat_id=sender_id,
                                    date=date, text=postback.get('title') or postback.get('payload') or '',
                                    note=_lt('Button pressed'), account_ref=account)]
@@ -137,7 +139,8 @@ class MessagingPlatformConnector(MetaConnector):
     def _message_event(self, item, message, sender_id, date, account):
         if not message.get('mid'):
             raise PayloadError('a message needs a mid')
-        event = InboundMessage(event_id=str(message['mid']), message_id=str(message['mid']),
+        mid = provider_id(message['mid'], 'message.mid')
+        event = InboundMessage(event_id=mid, message_id=mid,
                                sender=Contact(user_id=sender_id), chat_id=sender_id, date=date,
                                text=message.get('text') or '', account_ref=account)
         notes, links = [], []

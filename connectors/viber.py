@@ -24,7 +24,7 @@ from . import register
 from .base import (
     Attachment, Connector, Contact, ContactUpdate, DeliveryStatus, HttpAnswer,
     IgnoredEvent, InboundMessage, Location, PayloadError, SendError, SendResult, SignatureError,
-    SubscriptionEvent,
+    SubscriptionEvent, provider_id,
 )
 
 DEFAULT_API_ROOT = 'https://chatapi.viber.com/pa'
@@ -100,6 +100,8 @@ class ViberConnector(Connector):
         kind = data['event']
         date = _seconds(data.get('timestamp'))
         token = data.get('message_token')
+        if token is not None:
+            token = provider_id(token, 'message_token')
         event_id = '%s:%s' % (kind, token if token is not None else data.get('timestamp', ''))
         if kind == 'message':
             return [self._message_event(event_id, data, date)]
@@ -108,7 +110,7 @@ class ViberConnector(Connector):
                 raise PayloadError('a %s callback needs a message_token' % kind)
             return [DeliveryStatus(event_id, str(token), DELIVERY_EVENTS[kind], date=date,
                                    error_text=str(data.get('desc') or '') if kind == 'failed' else '',
-                                   recipient_id=str(data.get('user_id') or ''))]
+                                   recipient_id=provider_id(data.get('user_id') or '', 'user_id'))]
         if kind == 'unsubscribed':
             user_id = data.get('user_id')
             if not isinstance(user_id, str) or not user_id:

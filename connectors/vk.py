@@ -28,6 +28,7 @@ from . import register
 from .base import (
     Attachment, Connector, ConnectorError, Contact, DeliveryStatus, HttpAnswer, IgnoredEvent,
     InboundMessage, Location, PayloadError, SendError, SendResult, SignatureError, SubscriptionEvent,
+    provider_id,
 )
 
 DEFAULT_API_ROOT = 'https://api.vk.com/method'
@@ -150,32 +151,34 @@ class VkConnector(Connector):
             event_id = self._event_id(data, obj)
             if not obj.get('id'):
                 return [IgnoredEvent(event_id, reason='reply without a message id')]
-            return [DeliveryStatus(event_id, str(obj['id']), 'sent', date=float(_int(obj.get('date'))),
-                                   recipient_id=str(obj.get('peer_id') or ''))]
+            return [DeliveryStatus(event_id, provider_id(obj['id'], 'object.id'), 'sent', date=float(_int(obj.get('date'))),
+                                   recipient_id=provider_id(obj.get('peer_id') or '', 'object.peer_id'))]
         if kind in ('message_allow', 'message_deny'):
             user_id = _int(obj.get('user_id'))
             event_id = data.get('event_id') or '%s:%s:%s' % (kind, user_id, obj.get('key', ''))
             if user_id <= 0:
                 raise PayloadError('%s needs a user_id' % kind)
-            return [SubscriptionEvent(str(event_id), Contact(user_id=str(user_id)), subscribed=kind == 'message_allow')]
+            return [SubscriptionEvent(provider_id(event_id, 'event_id'), Contact(user_id=str(user_id)), subscribed=kind == 'message_allow')]
         event_id = data.get('event_id') or '%s:%s' % (kind, hashlib.sha256(body).hexdigest()[:32])
-        return [IgnoredEvent(str(event_id), reason='VK event %s is not handled' % kind)]
+        return [IgnoredEvent(provider_id(event_id, 'event_id'), reason='VK event %s is not handled' % kind)]
 
     @staticmethod
     def _event_id(data, message, suffix=None):
         if data.get('event_id'):
-            return str(data['event_id'])
+            return provider_id(data['event_id'], 'event_id')
         # API versions before 5.103 send no event_id.
         parts = [data['type'], message.get('id') or message.get('conversation_message_id'), message.get('peer_id')]
         if suffix:
             parts.append(suffix)
-        return ':'.join(str(p) for p in parts)
+        return ':'.join(provider_id(p, 'message id') if p is not None else 'None' for p in parts)
 
     def _message_event(self, event_id, msg):
         from_id, peer_id = _int(msg.get('from_id')), _int(msg.get('peer_id'))
         if from_id <= 0:
             raise PayloadError('a message needs a from_id')
-        message_id = str(msg['id']) if msg.get('id') else '%s:%s' % (peer_id, msg.get('conversation_message_id'))
+        message_id = (provider_id(msg['id'], 'message.id') if msg.get('id')
+                      else '%s:%s' % (peer_id, provider_id(msg['conversation_message_id'], 'conversation_message_id')
+                                      if msg.get('conversation_message_id') is not None else None))
         event = InboundMessage(event_id=event_id, message_id=message_id, sender=Contact(user_id=str(from_id)),
                                chat_id=str(peer_id or from_id), date=float(_int(msg.get('date'))),
                                text=str(msg.get('text') or ''))

@@ -18,7 +18,7 @@ import re
 from . import register
 from .base import (
     Attachment, ConnectorError, Contact, DeliveryStatus, InboundMessage, Location, PayloadError, SendError,
-    SendResult,
+    SendResult, provider_id,
 )
 from .meta import MetaConnector, _lt
 
@@ -59,11 +59,11 @@ class WhatsAppConnector(MetaConnector):
 
     def _parse_value(self, value):
         metadata = value.get('metadata') or {}
-        account = str(metadata.get('phone_number_id') or '')
+        account = provider_id(metadata.get('phone_number_id') or '', 'metadata.phone_number_id')
         names = {}
         for contact in value.get('contacts') or []:
             if isinstance(contact, dict) and contact.get('wa_id'):
-                names[str(contact['wa_id'])] = ((contact.get('profile') or {}).get('name') or '').strip()
+                names[provider_id(contact['wa_id'], 'contacts.wa_id')] = ((contact.get('profile') or {}).get('name') or '').strip()
         events = []
         for message in value.get('messages') or []:
             events.append(self._message_event(message, names, account))
@@ -86,7 +86,7 @@ class WhatsAppConnector(MetaConnector):
     def _message_event(self, msg, names, account):
         if not isinstance(msg, dict) or not msg.get('id') or not msg.get('from'):
             raise PayloadError('a WhatsApp message needs an id and a sender')
-        wa_id = str(msg['from'])
+        wa_id = provider_id(msg['from'], 'message.from')
         kind = msg.get('type') or 'unknown'
         if kind == 'system':
             system = msg.get('system') or {}
@@ -96,7 +96,8 @@ class WhatsAppConnector(MetaConnector):
             date = float(msg.get('timestamp') or 0)
         except (TypeError, ValueError):
             raise PayloadError('timestamp must be a number') from None
-        event = InboundMessage(event_id=str(msg['id']), message_id=str(msg['id']), sender=sender, chat_id=wa_id,
+        message_id = provider_id(msg['id'], 'message.id')
+        event = InboundMessage(event_id=message_id, message_id=message_id, sender=sender, chat_id=wa_id,
                                date=date, account_ref=account)
         notes = []
         content = msg.get(kind) if isinstance(msg.get(kind), (dict, list)) else {}
@@ -167,7 +168,7 @@ class WhatsAppConnector(MetaConnector):
             kind, str(message_id)[-12:].replace('=', ''), mimetypes.guess_extension(mimetype or '') or '')
         event.message_type = kind
         event.text = content.get('caption') or ''
-        event.attachments.append(Attachment(kind, file_id=str(content['id']), filename=filename,
+        event.attachments.append(Attachment(kind, file_id=provider_id(content['id'], 'media id'), filename=filename,
                                             mimetype=mimetype or 'application/octet-stream'))
 
     @staticmethod
@@ -182,7 +183,7 @@ class WhatsAppConnector(MetaConnector):
             emails = [e.get('email') for e in card.get('emails') or [] if isinstance(e, dict) and e.get('email')]
             lines.append(', '.join(p for p in [name] + [p['phone'] for p in phones] + emails if p))
             if event.shared_contact is None and (phones or emails):
-                event.shared_contact = Contact(user_id=str(phones[0].get('wa_id') or '') if phones else '',
+                event.shared_contact = Contact(user_id=provider_id(phones[0].get('wa_id') or '', 'wa_id') if phones else '',
                                                name=name, phone=phones[0]['phone'] if phones else '',
                                                email=emails[0] if emails else '')
         # The first card is the shared contact (shown by the conversation);
@@ -198,12 +199,13 @@ class WhatsAppConnector(MetaConnector):
             date = float(status.get('timestamp') or 0)
         except (TypeError, ValueError):
             date = 0.0
+        message_id = provider_id(status['id'], 'status.id')
         return DeliveryStatus(
-            event_id='status:%s:%s' % (status['id'], status['status']),
-            message_id=str(status['id']), status=status['status'], date=date,
+            event_id='status:%s:%s' % (message_id, status['status']),
+            message_id=message_id, status=status['status'], date=date,
             error_code=str(error.get('code') or '') if error else '',
             error_text=self._error_text(error) if error else '',
-            recipient_id=str(status.get('recipient_id') or ''), account_ref=account)
+            recipient_id=provider_id(status.get('recipient_id') or '', 'status.recipient_id'), account_ref=account)
 
     def fetch_media(self, attachment):
         info = self.graph('GET', attachment.file_id)

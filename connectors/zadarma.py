@@ -110,7 +110,10 @@ class ZadarmaConnector(PhoneConnector):
         if not pbx_call_id or len(pbx_call_id) > 200:
             raise PayloadError('pbx_call_id is required')
         if event == 'NOTIFY_IVR':
-            return [IgnoredEvent('%s:%s:%s' % (pbx_call_id, event, time.time()), 'voice menu step')]
+            # A call passes several menu steps; the body tells them apart,
+            # and a retry of the same step is the same event.
+            step = hashlib.sha256(body).hexdigest()[:32]
+            return [IgnoredEvent('%s:%s:%s' % (pbx_call_id, event, step), 'voice menu step')]
         started = self._time(data.get('call_start', '')) if event != 'NOTIFY_RECORD' else 0.0
         event_id = '%s:%s' % (pbx_call_id, event)
         base = dict(call_id=pbx_call_id, date=time.time(), started=started)

@@ -2,6 +2,8 @@ from odoo import fields, http
 from odoo.http import request
 from odoo.tools import html2plaintext
 
+from odoo.addons.omnichannel_inbox import connectors
+
 
 class OmnichannelSandbox(http.Controller):
     """The Sandbox channel's customer side: a public page where a person
@@ -29,15 +31,16 @@ class OmnichannelSandbox(http.Controller):
     def sandbox_messages(self, key, session='', after_id=0, **kwargs):
         """Messages of this visitor's conversation, after ``after_id``."""
         channel = self._sandbox_channel(key)
-        if not channel or not isinstance(session, str) or not session or len(session) > 100:
+        if not channel or not connectors.is_storable_id(session) or len(session) > 100:
             return {'messages': []}
         identity = request.env['omnichannel.identity'].sudo().search(
             [('channel_id', '=', channel.id), ('provider_user_id', '=', session)], limit=1)
         if not identity:
             return {'messages': []}
         try:
-            after_id = int(after_id or 0)
-        except (TypeError, ValueError):
+            # Within PostgreSQL's 32-bit ids, or the query fails.
+            after_id = min(max(int(after_id or 0), 0), 2 ** 31 - 1)
+        except (TypeError, ValueError, OverflowError):
             after_id = 0
         messages = request.env['omnichannel.message'].sudo().search([
             ('conversation_id.identity_id', '=', identity.id), ('id', '>', after_id),

@@ -51,13 +51,16 @@ class OmnichannelWebsite(http.Controller):
         channel = self._website_channel(key)
         if not channel:
             return request.not_found()
+        # A file posted in place of a text field is kept as it is, for the
+        # submission check to refuse by name.
         values = {name: post.get(name) or '' for name in FIELDS}
         if post.get(HONEYPOT):
             # A robot: thank it and store nothing.
             return request.render('omnichannel_inbox.contact_thanks', {'channel': channel})
         try:
-            event = WebsiteConnector.parse_submission(values)
+            event = connectors.check_event(WebsiteConnector.parse_submission(values))
         except connectors.PayloadError as exc:
+            values = {name: value if isinstance(value, str) else '' for name, value in values.items()}
             if not values['email'].strip() and not values['phone'].strip():
                 error = request.env._('Leave an email address or a phone number so that we can answer you.')
             else:
@@ -70,7 +73,8 @@ class OmnichannelWebsite(http.Controller):
                 save_session=False)
     def widget_data(self, company_id):
         """The channels the website widget offers (public: deep links only)."""
-        company = request.env['res.company'].sudo().browse(company_id).exists()
+        # PostgreSQL ids are 32-bit: a larger number would fail the query.
+        company = request.env['res.company'].sudo().browse(company_id).exists() if 0 < company_id < 2 ** 31 else None
         if not company:
             return json_answer(404, 'unknown company')
         data = request.env['omnichannel.channel'].sudo()._widget_data(company)

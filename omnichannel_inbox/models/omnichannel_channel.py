@@ -1,4 +1,5 @@
 import logging
+import re
 import secrets
 
 from odoo import api, fields, models
@@ -9,6 +10,11 @@ from odoo.addons.omnichannel_inbox import connectors
 _logger = logging.getLogger(__name__)
 
 ADMIN = 'omnichannel_inbox.group_omnichannel_admin'
+
+
+#: What a webhook key is made of (token_urlsafe); any other address is
+#: unknown without asking the database (which refuses NUL characters).
+WEBHOOK_KEY = re.compile(r'[A-Za-z0-9_-]{1,128}')
 
 
 def _new_key(*_args):
@@ -203,7 +209,7 @@ class OmnichannelChannel(models.Model):
     @api.model
     def _find_by_webhook_key(self, key):
         """The active channel account a webhook address points to (sudo)."""
-        if not key or len(key) > 128:
+        if not isinstance(key, str) or not WEBHOOK_KEY.fullmatch(key):
             return self.browse()
         return self.sudo().search([('webhook_key', '=', key)], limit=1)
 
