@@ -1,11 +1,13 @@
 """Privacy requests: export, forget, retention, and the access log."""
 from datetime import timedelta
+from email.utils import formatdate
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from .common import OmnichannelHttpCase
+from . import test_email
+from .common import OmnichannelHttpCase, OmnichannelTransactionCase
 
 
 @tagged('post_install', '-at_install')
@@ -18,7 +20,7 @@ class TestPrivacy(OmnichannelHttpCase):
         cls.seller = new_test_user(cls.env, login='pv_seller', groups='sales_team.group_sale_salesman')
         cls.manager = new_test_user(cls.env, login='pv_manager', password='pv_manager_pass',
                                     groups='omnichannel_inbox.group_omnichannel_manager')
-        cls.admin = new_test_user(cls.env, login='pv_admin', groups='omnichannel_inbox.group_omnichannel_admin')
+        cls.inbox_user = new_test_user(cls.env, login='pv_inbox', groups='omnichannel_inbox.group_omnichannel_user')
         cls.Message = cls.env['omnichannel.message'].sudo()
 
     def receive(self, session, text, **contact):
@@ -61,18 +63,42 @@ class TestPrivacy(OmnichannelHttpCase):
         self.assertFalse(self.logs('export', anna.partner_id))
 
     # -- forget ----------------------------------------------------------------
+    def figures(self, conversation):
+        """What the reports show of a conversation."""
+        self.env.flush_all()
+        responses = self.env['omnichannel.report.response'].sudo().search(
+            [('conversation_id', '=', conversation.id)], order='id')
+        row = self.env['omnichannel.report.conversation'].sudo().search([('conversation_id', '=', conversation.id)])
+        return (responses.mapped(lambda r: (r.date, r.request_date, r.response_hours, r.is_first_response)),
+                row.mapped(lambda r: (r.date, r.answered_count, r.first_response_hours, r.channel_type)),
+                self.Message.search_count([('conversation_id', '=', conversation.id), ('direction', '=', 'in')]))
+
+    def forget(self, partner, user):
+        """Forget as a person does: the button, then the confirmation."""
+        action = partner.with_user(user).action_omnichannel_forget()
+        wizard = self.env[action['res_model']].with_user(user).browse(action['res_id'])
+        return wizard
+
     def test_forget_erases_content_and_keeps_anonymous_figures(self):
         conversation = self.receive('olga', 'I live at Tverskaya 1', name='Olga Ivanova', phone='+79125550022',
                                     email='olga@example.com')
         attachment = self.add_file(conversation)
         partner, lead = conversation.partner_id, conversation.lead_id
+        self.assertTrue(partner.omnichannel_auto_created)
         self.Message.panel_send('crm.lead', lead.id, conversation.id, text='We will deliver on Monday')
         messages = self.Message.search([('conversation_id', '=', conversation.id)])
         self.assertEqual(len(messages), 2)
+        figures = self.figures(conversation)
+        self.assertTrue(figures[0] and figures[1], 'the reports count the conversation and its reply')
         with self.assertRaises(AccessError):
-            partner.with_user(self.manager).action_omnichannel_forget()
+            partner.with_user(self.seller).action_omnichannel_forget()
 
-        partner.with_user(self.admin).action_omnichannel_forget()
+        wizard = self.forget(partner, self.manager)
+        self.assertEqual((wizard.conversation_count, wizard.message_count, wizard.identity_count), (1, 2, 1),
+                         'the confirmation says what will be erased')
+        self.assertTrue(wizard.contact_erased)
+        self.assertIn('Tverskaya', messages[-1].body, 'nothing is erased before the confirmation')
+        wizard.action_forget()
         self.env.invalidate_all()
         self.assertEqual(self.Message.search([('conversation_id', '=', conversation.id)]), messages,
                          'the messages stay as anonymous figures')
@@ -90,15 +116,42 @@ class TestPrivacy(OmnichannelHttpCase):
         journal = self.env['omnichannel.inbound.event'].sudo().search([('conversation_id', '=', conversation.id)])
         self.assertTrue(journal)
         self.assertNotIn('Tverskaya', ''.join(journal.mapped('payload')), 'the journal copy is erased')
-        self.assertEqual(len(self.logs('forget', partner)), 1)
-        # The report still counts the conversation's messages.
-        report = self.env['omnichannel.report.response'].sudo()
-        self.assertTrue(report.search_count([('conversation_id', '=', conversation.id)]))
+        log = self.logs('forget', partner)
+        self.assertEqual((len(log), log.user_id, log.message_count), (1, self.manager, 2))
+        self.assertEqual(self.figures(conversation), figures, 'the reports count exactly what they counted')
 
         # The same person writing again is a new, unknown customer.
         again = self.receive('olga', 'Hello again', name='Olga')
         self.assertNotEqual(again.partner_id, partner)
         self.assertNotEqual(again.identity_id, identity)
+        self.assertEqual(again.identity_id.provider_user_id, 'olga')
+        self.assertNotIn('Tverskaya', str(self.env['res.partner'].with_user(self.manager).browse(
+            again.partner_id.id)._omnichannel_export_data()), 'the new customer inherits nothing')
+
+    def test_forget_keeps_the_details_of_a_contact_entered_by_hand(self):
+        conversation = self.receive('pavel', 'My card number is 4111 1111', name='Pavel', phone='+79125550033')
+        partner = conversation.partner_id
+        # A customer the company entered itself (the inbox only linked to it).
+        partner.sudo().write({'omnichannel_auto_created': False, 'name': 'Pavel Petrov',
+                              'email': 'pavel@example.com'})
+        wizard = self.forget(partner, self.manager)
+        self.assertFalse(wizard.contact_erased)
+        wizard.action_forget()
+        self.env.invalidate_all()
+        self.assertFalse(self.Message.search([('conversation_id', '=', conversation.id)]).body)
+        self.assertNotEqual(conversation.identity_id.provider_user_id, 'pavel')
+        self.assertEqual((partner.name, partner.email, partner.active), ('Pavel Petrov', 'pavel@example.com', True),
+                         'the company\'s own contact record stays')
+        self.assertTrue(self.logs('forget', partner).note)
+
+    def test_privacy_log_is_for_managers(self):
+        anna = self.receive('anna3', 'Hello', name='Anna')
+        anna.partner_id.with_user(self.manager)._omnichannel_export_data()
+        Log = self.env['omnichannel.privacy.log']
+        self.assertEqual(Log.with_user(self.manager).search([('partner_id', '=', anna.partner_id.id)]).action,
+                         'export')
+        with self.assertRaises(AccessError):
+            Log.with_user(self.inbox_user).search([])
 
     # -- retention -------------------------------------------------------------
     def age(self, conversation, days):
@@ -156,4 +209,50 @@ class TestPrivacy(OmnichannelHttpCase):
         self.assertEqual(self.env['omnichannel.access.log'].with_user(self.manager).search_count(
             [('conversation_id', '=', conversation.id)]), 2)
         with self.assertRaises(AccessError):
-            self.env['omnichannel.access.log'].with_user(self.seller).search([])
+            self.env['omnichannel.access.log'].with_user(self.inbox_user).search([])
+
+
+@tagged('post_install', '-at_install')
+class TestPrivacyEmail(OmnichannelTransactionCase):
+    """Forgetting a customer who wrote by email: the emails live on the
+    lead, not on the conversation, and must be erased too."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        domain = cls.env['mail.alias.domain'].create({
+            'name': 'shop.example.com', 'catchall_alias': 'catchall', 'bounce_alias': 'bounce',
+            'default_from': 'notifications', 'company_ids': [Command.link(cls.env.company.id)],
+        })
+        cls.env.company.alias_domain_id = domain
+        team = cls.env.ref('sales_team.team_sales_department')
+        team.alias_id.sudo().write({'alias_domain_id': domain.id, 'alias_name': 'sales'})
+        cls.manager = new_test_user(cls.env, login='pve_manager', groups='omnichannel_inbox.group_omnichannel_manager')
+        cls.Message = cls.env['omnichannel.message'].sudo()
+
+    def test_forget_erases_the_emails_on_the_lead(self):
+        raw = test_email.INCOMING.format(
+            date=formatdate(), email='irina@client.example.org', sender='Irina Smirnova', to='sales@shop.example.com',
+            subject='Delivery to Nevsky 28', msg_id='<irina-1@client.example.org>', extra='',
+            body='Please deliver to Nevsky prospekt 28, flat 4.')
+        self.env['mail.thread'].message_process(None, raw.encode())
+        question = self.env['mail.message'].search([('message_id', '=', '<irina-1@client.example.org>')])
+        lead = self.env['crm.lead'].browse(question.res_id)
+        conversation = self.Message.search([('mail_message_id', '=', question.id)]).conversation_id
+        sent = self.Message.panel_send('crm.lead', lead.id, conversation.id, text='We deliver to Nevsky 28 tomorrow.')
+        reply = self.env['mail.message'].search([('message_id', '=', self.Message.browse(sent['id']).provider_message_id)])
+        self.assertEqual((reply.model, reply.res_id), ('crm.lead', lead.id), 'the reply is an email on the lead')
+        self.assertIn('Nevsky', reply.body)
+
+        self.env['res.partner'].with_user(self.manager).browse(lead.partner_id.id).action_omnichannel_forget()
+        wizard = self.env['omnichannel.privacy.forget.wizard'].with_user(self.manager).search(
+            [('partner_id', '=', lead.partner_id.id)])
+        wizard.action_forget()
+        self.env.invalidate_all()
+        self.assertFalse(question.body or question.subject, 'the customer\'s email is erased')
+        self.assertFalse(reply.body or reply.subject, 'our answer quoting them is erased')
+        queued = self.env['mail.mail'].sudo().search([('mail_message_id', '=', reply.id)])
+        self.assertNotIn('Nevsky', ''.join(queued.mapped(lambda m: m.body_html or '')),
+                         'nor is it left in the outgoing mail queue')
+        self.assertEqual(self.Message.search_count([('conversation_id', '=', conversation.id)]), 2,
+                         'both stay counted')

@@ -54,3 +54,4 @@ from . import omnichannel_privacy_log
 from . import omnichannel_conversation_privacy
 from . import res_partner_privacy
 from . import res_config_settings_privacy
+from . import omnichannel_privacy_forget_wizard

@@ -35,13 +35,24 @@ class OmnichannelConversation(models.Model):
         conversations = self.sudo()
         if not conversations:
             return
+        messages = self.env['omnichannel.message'].sudo().search([('conversation_id', 'in', conversations.ids)])
+        # The texts live in mail messages: on the conversation for chats, on
+        # the lead or the contact for emails, on the live chat session.
         mail_messages = self.env['mail.message'].sudo().search(
-            [('model', '=', self._name), ('res_id', 'in', conversations.ids)])
+            [('model', '=', self._name), ('res_id', 'in', conversations.ids)]) | messages.mail_message_id
+        # A reply by email is also sent as an email on the lead, known by
+        # the provider message id it was sent with.
+        sent_emails = messages.filtered(lambda m: m.channel_type == 'email' and m.provider_message_id)
+        if sent_emails:
+            mail_messages |= self.env['mail.message'].sudo().search(
+                [('message_id', 'in', sent_emails.mapped('provider_message_id'))])
         mail_messages.attachment_ids.unlink()
         mail_messages.write({'body': '', 'subject': False, 'email_from': False})
+        # The copies of an email kept in the outgoing queue.
+        self.env['mail.mail'].sudo().search([('mail_message_id', 'in', mail_messages.ids)]).write(
+            {'body_html': False})
         self.env['ir.attachment'].sudo().search(
             [('res_model', '=', self._name), ('res_id', 'in', conversations.ids)]).unlink()
-        messages = self.env['omnichannel.message'].sudo().search([('conversation_id', 'in', conversations.ids)])
         messages.write({'error_message': False, 'provider_template': False})
         calls = self.env['omnichannel.call'].sudo().search([('conversation_id', 'in', conversations.ids)])
         self.env['ir.attachment'].sudo().search(

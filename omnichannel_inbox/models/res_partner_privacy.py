@@ -15,8 +15,8 @@ class ResPartner(models.Model):
 
     def _omnichannel_check_privacy_right(self, group):
         if not self.env.user.has_group(group):
-            raise AccessError(self.env._('Only Omnichannel managers may export, and administrators forget, '
-                                         'a customer\'s conversations.'))
+            raise AccessError(self.env._('Only Omnichannel managers may export or forget a customer\'s '
+                                         'conversations.'))
 
     def _omnichannel_export_data(self):
         """Everything the inbox holds of this customer, as a JSON-ready dict."""
@@ -74,40 +74,74 @@ class ResPartner(models.Model):
                 'url': '/omnichannel/privacy/export/%s' % self.id}
 
     def action_omnichannel_forget(self):
+        """Ask for a confirmation first: forgetting cannot be undone."""
+        self.ensure_one()
+        self._omnichannel_check_privacy_right('omnichannel_inbox.group_omnichannel_manager')
+        wizard = self.env['omnichannel.privacy.forget.wizard'].create({'partner_id': self.id})
+        return {
+            'type': 'ir.actions.act_window', 'name': self.env._('Forget this customer'),
+            'res_model': wizard._name, 'res_id': wizard.id, 'view_mode': 'form', 'views': [(False, 'form')],
+            'target': 'new',
+        }
+
+    def _omnichannel_forget_scope(self):
+        """What forgetting this customer touches: their contacts, the
+        conversations, identities and leads of the inbox."""
+        self.ensure_one()
+        partners = self._omnichannel_family()
+        return {
+            'partners': partners,
+            'conversations': self.env['omnichannel.conversation'].sudo().with_context(active_test=False).search(
+                [('partner_id', 'in', partners.ids)]),
+            'identities': self.env['omnichannel.identity'].sudo().with_context(active_test=False).search(
+                [('partner_id', 'in', partners.ids)]),
+            'leads': self.env['crm.lead'].sudo().with_context(active_test=False).search(
+                [('partner_id', 'in', partners.ids)]),
+        }
+
+    def _omnichannel_forget(self):
         """Erase what the inbox holds of this customer: message texts, files,
-        recordings, channel identities and contact details.  Dates,
-        directions and response times stay, anonymous, for the reports."""
-        self._omnichannel_check_privacy_right('omnichannel_inbox.group_omnichannel_admin')
+        recordings and channel identities; their contact details too when
+        the inbox created the contact (a contact entered by hand is the
+        company's own record and keeps them).  Dates, directions and
+        response times stay, anonymous, for the reports."""
+        self._omnichannel_check_privacy_right('omnichannel_inbox.group_omnichannel_manager')
         for partner in self:
-            partners = partner._omnichannel_family()
-            conversations = self.env['omnichannel.conversation'].sudo().with_context(active_test=False).search(
-                [('partner_id', 'in', partners.ids)])
+            scope = partner._omnichannel_forget_scope()
+            partners, conversations, leads = scope['partners'], scope['conversations'], scope['leads']
             message_count = self.env['omnichannel.message'].sudo().search_count(
                 [('conversation_id', 'in', conversations.ids)])
             conversations._privacy_erase_content()
-            # What the customer wrote elsewhere in Odoo (emails on the lead).
-            authored = self.env['mail.message'].sudo().search([('author_id', 'in', partners.ids)])
+            # What the customer wrote on their leads and cards (emails), even
+            # where no conversation recorded it.
+            authored = self.env['mail.message'].sudo().search([
+                ('author_id', 'in', partners.ids),
+                '|', '&', ('model', '=', 'crm.lead'), ('res_id', 'in', leads.ids),
+                '&', ('model', '=', 'res.partner'), ('res_id', 'in', partners.ids),
+            ])
             authored.attachment_ids.unlink()
             authored.write({'body': '', 'subject': False, 'email_from': False})
-            identities = self.env['omnichannel.identity'].sudo().search([('partner_id', 'in', partners.ids)])
-            for identity in identities:
+            forgotten_name = FORGOTTEN_NAME % partner.id
+            for identity in scope['identities']:
                 # A new provider user id: the same person writing again is a
                 # new, unknown customer, as they asked.
                 identity.write({'provider_user_id': 'forgotten-%s' % identity.id, 'chat_id': False,
-                                'name': FORGOTTEN_NAME % partner.id, 'username': False, 'phone': False,
+                                'name': forgotten_name, 'username': False, 'phone': False,
                                 'phone_sanitized': False, 'email': False, 'email_normalized': False,
                                 'language': False, 'blocked': True})
-            leads = self.env['crm.lead'].sudo().with_context(active_test=False).search(
-                [('partner_id', 'in', partners.ids)])
-            leads.write({'name': FORGOTTEN_NAME % partner.id, 'contact_name': False, 'partner_name': False,
-                         'email_from': False, 'phone': False, 'street': False, 'street2': False, 'city': False,
-                         'zip': False, 'website': False, 'description': False})
-            partners.write({'name': FORGOTTEN_NAME % partner.id, 'email': False, 'phone': False,
-                            'street': False, 'street2': False, 'city': False, 'zip': False, 'website': False,
-                            'comment': False, 'vat': False, 'function': False, 'image_1920': False,
-                            'active': False})
+            created = partners.filtered('omnichannel_auto_created')
+            leads.filtered(lambda lead: lead.omnichannel_auto_created or lead.partner_id in created).write({
+                'name': forgotten_name, 'contact_name': False, 'partner_name': False, 'email_from': False,
+                'phone': False, 'street': False, 'street2': False, 'city': False, 'zip': False,
+                'website': False, 'description': False})
+            created.write({'name': forgotten_name, 'email': False, 'phone': False,
+                           'street': False, 'street2': False, 'city': False, 'zip': False, 'website': False,
+                           'comment': False, 'vat': False, 'function': False, 'image_1920': False,
+                           'active': False})
             self.env['omnichannel.privacy.log'].sudo().create({
                 'action': 'forget', 'partner_id': partner.id, 'partner_ref': str(partner.id),
                 'conversation_count': len(conversations), 'message_count': message_count,
+                'note': False if partner in created else self.env._(
+                    'Contact entered by hand: its contact details were kept.'),
             })
         return True
