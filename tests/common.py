@@ -165,6 +165,12 @@ class OmnichannelHttpCase(OmnichannelTestMixin, HttpCase):
         super().setUpClass()
         cls._setup_company()
 
+    def start_tour(self, url_path, tour_name, step_delay=None, **kwargs):
+        # A whole tour may take longer than Odoo's 60 s on a loaded CI
+        # machine; a real failure still fails, only later.
+        kwargs.setdefault('timeout', 180)
+        return super().start_tour(url_path, tour_name, step_delay=step_delay, **kwargs)
+
     def post_webhook(self, channel, body, headers=None, method='POST'):
         """POST ``body`` (dict -> JSON, or raw bytes) to the channel's webhook."""
         if isinstance(body, (dict, list)):

@@ -3,6 +3,8 @@ import { registry } from "@web/core/registry";
 /* A salesperson opens a lead: the customer's call is in the history with its
  * outcome, talk time and recording; the phone button calls the customer back. */
 registry.category("web_tour.tours").add("omnichannel_call_panel_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "The call is an entry of the lead's chat panel",

@@ -3,6 +3,8 @@ import { registry } from "@web/core/registry";
 /* A salesperson works the inbox: filters their conversations, opens one,
  * answers with a canned response, and sees their counter drop. */
 registry.category("web_tour.tours").add("omnichannel_inbox_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "Two conversations wait for me",

@@ -2,6 +2,8 @@ import { registry } from "@web/core/registry";
 
 /* A salesperson answers a WhatsApp customer from the lead form. */
 registry.category("web_tour.tours").add("omnichannel_whatsapp_reply_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "The WhatsApp message is in the lead's chat panel, with the WhatsApp icon",
@@ -54,6 +56,8 @@ registry.category("web_tour.tours").add("omnichannel_whatsapp_reply_tour", {
 /* Two days after the customer's last message: the composer explains the
  * WhatsApp rule and offers approved templates, filled for this customer. */
 registry.category("web_tour.tours").add("omnichannel_whatsapp_template_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "The composer explains why free text cannot go",
@@ -90,6 +94,8 @@ registry.category("web_tour.tours").add("omnichannel_whatsapp_template_tour", {
 
 /* An admin connects a WhatsApp number from the channel form. */
 registry.category("web_tour.tours").add("omnichannel_whatsapp_setup_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "Name the account",
@@ -153,6 +159,8 @@ registry.category("web_tour.tours").add("omnichannel_whatsapp_setup_tour", {
 
 /* The admin checks the connection and reads the templates from Meta. */
 registry.category("web_tour.tours").add("omnichannel_whatsapp_check_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "Check the connection",

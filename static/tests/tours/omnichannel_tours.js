@@ -7,6 +7,8 @@ function callKw(model, method, args, kwargs = {}) {
 
 /* A salesperson opens a lead with Telegram history, reads it and answers. */
 registry.category("web_tour.tours").add("omnichannel_lead_chat_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "The customer's Telegram message is in the lead's chat panel",
@@ -43,6 +45,8 @@ registry.category("web_tour.tours").add("omnichannel_lead_chat_tour", {
 
 /* A visitor writes on the Sandbox page, as a customer would in a messenger. */
 registry.category("web_tour.tours").add("omnichannel_sandbox_customer_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "Say who you are",
@@ -68,6 +72,8 @@ registry.category("web_tour.tours").add("omnichannel_sandbox_customer_tour", {
 
 /* The Sandbox message is in the lead, live; the salesperson answers it. */
 registry.category("web_tour.tours").add("omnichannel_sandbox_lead_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "The Sandbox message is in the lead",

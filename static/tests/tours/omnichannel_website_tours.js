@@ -3,6 +3,8 @@ import { registry } from "@web/core/registry";
 /* A visitor of the contact page looks at the messenger buttons, then
  * leaves a message with the form. */
 registry.category("web_tour.tours").add("omnichannel_contact_form_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "The widget offers to write to us",
@@ -73,6 +75,8 @@ registry.category("web_tour.tours").add("omnichannel_contact_form_tour", {
 
 /* A salesperson answers a customer by email from the lead's chat panel. */
 registry.category("web_tour.tours").add("omnichannel_reply_by_email_tour", {
+    // Steps may wait longer than the default 10 s on a loaded CI machine.
+    timeout: 30000,
     steps: () => [
         {
             content: "The customer's email is in the history, with its subject",
