@@ -10,6 +10,7 @@ from .base import (  # noqa: F401 - the public interface of the package
     SendError, SendResult, SignatureError, SubscriptionEvent, event_from_dict, event_to_dict,
     register_event_class,
 )
+from .base import MessageRevoked, Referral, utm_from_payload  # noqa: F401 - what providers say beyond messages
 from .base import check_event, check_events, is_storable_id, provider_id  # noqa: F401 - the shared input checks
 
 _REGISTRY = {}

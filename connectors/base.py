@@ -107,6 +107,11 @@ class InboundMessage:
     command: str = ''               # bot command such as "start"
     note: str = ''                  # provider-specific remark shown with the message
     account_ref: str = ''           # provider account addressed, when one webhook serves several (Meta apps)
+    # Where the customer came from, when the provider says it (Telegram
+    # /start payload, Meta ad referral): the UTM of the lead they open.
+    utm_source: str = ''
+    utm_medium: str = ''
+    utm_campaign: str = ''
 
     kind: ClassVar[str] = 'message'
 
@@ -162,8 +167,52 @@ class ContactUpdate:
     kind: ClassVar[str] = 'contact_update'
 
 
+@dataclass
+class MessageRevoked:
+    """The customer deleted ("unsent", revoked) one of their messages:
+    it is marked deleted, its text kept for the record."""
+    event_id: str
+    message_id: str                 # the provider id of the deleted message
+    sender: Contact
+    date: float = 0.0
+    account_ref: str = ''           # see InboundMessage.account_ref
+
+    kind: ClassVar[str] = 'revoke'
+
+
+@dataclass
+class Referral:
+    """The customer came through an ad, a link or an opt-in without
+    writing (Messenger ``referral``/``optin``): where they came from
+    describes their lead."""
+    event_id: str
+    sender: Contact
+    date: float = 0.0
+    utm_source: str = ''
+    utm_medium: str = ''
+    utm_campaign: str = ''
+    note: str = ''                  # what the provider said, for the history
+    account_ref: str = ''           # see InboundMessage.account_ref
+
+    kind: ClassVar[str] = 'referral'
+
+
 EVENT_CLASSES = {cls.kind: cls for cls in (InboundMessage, DeliveryStatus, IgnoredEvent, SubscriptionEvent,
-                                           ContactUpdate)}
+                                           ContactUpdate, MessageRevoked, Referral)}
+
+
+#: Parts of a link payload, in order: "<source>__<medium>__<campaign>".
+UTM_SEPARATOR = '__'
+
+
+def utm_from_payload(payload):
+    """(source, medium, campaign) written in a link's payload (Telegram
+    ``?start=``, Meta ``ref``) as ``source__medium__campaign``; missing
+    parts are empty.  Each part is cut at 100 characters."""
+    if not isinstance(payload, str):
+        return '', '', ''
+    parts = [p.strip(' _-')[:100] for p in payload.strip().split(UTM_SEPARATOR)]
+    return tuple((parts + ['', '', ''])[:3])
 #: Deeper bodies are refused: no provider sends more than a dozen levels,
 #: and deep nesting is a way to exhaust the parser's recursion.
 MAX_NESTING = 64
@@ -207,7 +256,7 @@ ID_FIELDS = frozenset({
 })
 URL_FIELDS = frozenset({'url', 'recording_url', 'page_url'})
 #: What the customer wrote: long, but bounded.
-TEXT_FIELDS = frozenset({'text'})
+TEXT_FIELDS = frozenset({'text', 'transcript'})
 #: Inline base64 file data: bounded by the webhook's body size only.
 UNBOUNDED_FIELDS = frozenset({'data'})
 #: Descriptions our connectors compose (reasons, notes, provider error

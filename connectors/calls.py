@@ -49,6 +49,21 @@ class CallEvent:
     kind: ClassVar[str] = 'call'
 
 
+@register_event_class
+@dataclass
+class CallTranscript:
+    """The provider's speech recognition of a call's recording (Zadarma
+    ``SPEECH_RECOGNITION``): stored on the call, shown in its history."""
+    event_id: str
+    call_id: str                    # the provider's id of the call
+    transcript: str = ''
+    language: str = ''
+    voicemail: bool = False         # the recording is a voicemail the customer left
+    date: float = 0.0
+
+    kind: ClassVar[str] = 'call_transcript'
+
+
 @dataclass
 class OriginateResult:
     """The provider accepted a click-to-call request."""

@@ -22,10 +22,10 @@ from typing import ClassVar
 
 from . import register
 from .base import (
-    Attachment, ConnectorError, Contact, DeliveryStatus, InboundMessage, Location, PayloadError, SendError,
-    SendResult, provider_id, register_event_class,
+    Attachment, ConnectorError, Contact, DeliveryStatus, IgnoredEvent, InboundMessage, Location, MessageRevoked,
+    PayloadError, Referral, SendError, SendResult, provider_id, register_event_class,
 )
-from .meta import MetaConnector, _lt, event_id_of
+from .meta import MetaConnector, _lt, event_id_of, referral_utm
 
 DOWNLOADED = {'image': 'image', 'video': 'video', 'audio': 'audio', 'file': 'document', 'story_mention': 'image'}
 SHARED = ('share', 'ig_reel', 'reel', 'ig_post', 'fallback', 'template')
@@ -88,16 +88,28 @@ class MessagingPlatformConnector(MetaConnector):
             if message.get('is_echo'):
                 return [self.ignored(item, 'echo of a message sent from the page', account)]
             if message.get('is_deleted'):
-                return [self.ignored(item, 'the customer deleted a message', account)]
+                if not message.get('mid'):
+                    return [self.ignored(item, 'the customer deleted a message', account)]
+                mid = provider_id(message['mid'], 'message.mid')
+                return [MessageRevoked(event_id='deleted:%s' % mid, message_id=mid, sender=Contact(user_id=sender_id),
+                                       date=date, account_ref=account)]
             return [self._message_event(item, message, sender_id, date, account)]
         if isinstance(item.get('message_edit'), dict):
             edit = item['message_edit']
             if not edit.get('mid'):
                 raise PayloadError('message_edit needs a mid')
             mid = provider_id(edit['mid'], 'message_edit.mid')
-            return [InboundMessage(event_id='edit:%s:%s' % (mid, edit.get('num_edit') or event_id_of(edit)),
+            event_id = 'edit:%s:%s' % (mid, edit.get('num_edit') or event_id_of(edit))
+            if not isinstance(edit.get('text'), str) or not edit['text'].strip():
+                # Instagram reports edits of what has no text (num_edit 0,
+                # no text): the original is kept as it is.
+                return [IgnoredEvent(event_id, reason='edit without a new text: the original message is kept',
+                                     account_ref=account)]
+            return [InboundMessage(event_id=event_id,
                                    message_id=mid, sender=Contact(user_id=sender_id), chat_id=sender_id,
-                                   date=date, text=edit.get('text') or '', is_edit=True, account_ref=account)]
+                                   date=date, text=edit['text'], is_edit=True, account_ref=account)]
+        if isinstance(item.get('referral'), dict) or isinstance(item.get('optin'), dict):
+            return [self._referral_event(item, sender_id, date, account)]
         if isinstance(item.get('delivery'), dict):
             delivery = item['delivery']
             # Delivery and read reports travel from the customer to us: the
@@ -117,9 +129,12 @@ class MessagingPlatformConnector(MetaConnector):
         if isinstance(item.get('postback'), dict):
             postback = item['postback']
             mid = provider_id(postback.get('mid') or 'postback:%s' % event_id_of(item), 'postback.mid')
-            return [InboundMessage(event_id=mid, message_id=mid, sender=Contact(user_id=sender_id), chat_id=sender_id,
+            event = InboundMessage(event_id=mid, message_id=mid, sender=Contact(user_id=sender_id), chat_id=sender_id,
                                    date=date, text=postback.get('title') or postback.get('payload') or '',
-                                   note=_lt('Button pressed'), account_ref=account)]
+                                   note=_lt('Button pressed'), account_ref=account)
+            # "Get started" pressed after an ad or an m.me link.
+            event.utm_source, event.utm_medium, event.utm_campaign, _description = referral_utm(postback.get('referral'))
+            return [event]
         if isinstance(item.get('reaction'), dict):
             reaction = item['reaction']
             key = 'reaction:%s' % event_id_of(item)
@@ -130,6 +145,23 @@ class MessagingPlatformConnector(MetaConnector):
                                    note=_lt('Reaction removed') if removed else _lt('Reaction to an earlier message'))]
         kinds = sorted(k for k in item if k not in ('sender', 'recipient', 'timestamp'))
         return [self.ignored(item, 'event of kind %s is not handled' % (', '.join(kinds) or 'unknown'), account)]
+
+    def _referral_event(self, item, sender_id, date, account):
+        """A customer who came through an ad or an m.me link into an
+        existing thread (``referral``), or who opted in to messages
+        (``optin``: checkbox plugin, recurring notifications)."""
+        if isinstance(item.get('referral'), dict):
+            source, medium, campaign, description = referral_utm(item['referral'])
+            note = _lt('Came from an ad or a link')
+        else:
+            optin = item['optin']
+            source, medium, campaign, description = referral_utm({'ref': optin.get('ref') or ''})
+            title = optin.get('title') if isinstance(optin.get('title'), str) else ''
+            medium, campaign = medium or 'Opt-in', campaign or title[:100]
+            note = _lt('Opted in to messages')
+        return Referral(event_id='referral:%s' % event_id_of(item), sender=Contact(user_id=sender_id), date=date,
+                        utm_source=source, utm_medium=medium, utm_campaign=campaign,
+                        note='\n'.join(p for p in (note, description) if p), account_ref=account)
 
     def _watermark(self, sender_id, status, watermark, account):
         seconds = self._seconds(watermark)
@@ -144,6 +176,10 @@ class MessagingPlatformConnector(MetaConnector):
                                sender=Contact(user_id=sender_id), chat_id=sender_id, date=date,
                                text=message.get('text') or '', account_ref=account)
         notes, links = [], []
+        if isinstance(message.get('referral'), dict):
+            # Click-to-Messenger / Instagram ad: the lead's source, medium and campaign.
+            event.utm_source, event.utm_medium, event.utm_campaign, _description = referral_utm(message['referral'])
+            notes.append(_lt('Came from an ad or a link'))
         if message.get('quick_reply'):
             notes.append(_lt('Quick reply'))
         story = (message.get('reply_to') or {}).get('story')

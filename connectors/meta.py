@@ -19,7 +19,9 @@ import hashlib
 import hmac
 import json
 
-from .base import Connector, ConnectorError, HttpAnswer, IgnoredEvent, PayloadError, SendError, SignatureError
+from .base import (
+    Connector, ConnectorError, HttpAnswer, IgnoredEvent, PayloadError, SendError, SignatureError, utm_from_payload,
+)
 
 DEFAULT_GRAPH_API = 'https://graph.facebook.com/v21.0'
 SIGNATURE_HEADER = 'X-Hub-Signature-256'
@@ -39,6 +41,42 @@ def _lt(text):
     """Mark a fixed English note for Odoo's translation extractor; Odoo
     translates it when it shows the message (connectors import no Odoo)."""
     return text
+
+
+#: Meta's names of where a referral came from -> the lead's UTM medium.
+REFERRAL_MEDIUMS = {'ad': 'Ad', 'ads': 'Ad', 'post': 'Post', 'shortlink': 'Link', 'customer_chat_plugin': 'Website',
+                    'messenger_code': 'QR code', 'discover_tab': 'Discover'}
+
+
+def referral_utm(referral):
+    """(source, medium, campaign, description) of a Meta ``referral``
+    (Click-to-WhatsApp / Click-to-Messenger ads, m.me links, opt-ins).
+
+    A ``ref`` written as ``source__medium__campaign`` (the convention of
+    Telegram deep links) says it all; otherwise an ad gives medium "Ad" and
+    its title (or id) as campaign, and the ad's address tells whether it ran
+    on Instagram or Facebook.  Empty parts leave the channel's defaults."""
+    if not isinstance(referral, dict):
+        return '', '', '', ''
+
+    def text(key):
+        value = referral.get(key)
+        return value.strip() if isinstance(value, str) else str(value) if isinstance(value, int) else ''
+
+    source, medium, campaign = utm_from_payload(text('ref'))
+    kind = (text('source_type') or text('source') or text('type')).lower()
+    context = referral.get('ads_context_data') if isinstance(referral.get('ads_context_data'), dict) else {}
+    title = text('headline') or (context.get('ad_title') if isinstance(context.get('ad_title'), str) else '')
+    ad_id = text('ad_id') or (text('source_id') if kind in ('ad', 'ads') else '')
+    url = text('source_url').lower()
+    is_ad = kind in ('ad', 'ads') or bool(ad_id) or bool(text('ctwa_clid'))
+    if not source and url:
+        source = 'Instagram' if 'instagram.' in url else 'Facebook' if ('facebook.' in url or 'fb.' in url) else ''
+    medium = medium or ('Ad' if is_ad else REFERRAL_MEDIUMS.get(kind, ''))
+    if is_ad:
+        campaign = campaign or title or ('Ad %s' % ad_id if ad_id else '')
+    description = ' '.join(p for p in (title, text('body'), text('source_url')) if p)
+    return source[:100], medium[:100], campaign[:100], description[:500]
 
 
 def signature_of(app_secret: str, body: bytes) -> str:

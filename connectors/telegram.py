@@ -17,7 +17,7 @@ from . import register
 from .base import (
     Attachment, Connector, ConnectorError, Contact, HttpAnswer, IgnoredEvent,
     InboundMessage, Location, PayloadError, SendError, SendResult, SignatureError,
-    SubscriptionEvent,
+    SubscriptionEvent, utm_from_payload,
 )
 
 DEFAULT_API_ROOT = 'https://api.telegram.org'
@@ -41,7 +41,64 @@ for _name in ('httpx', 'httpcore', 'telegram'):
     if not any(isinstance(f, _RedactBotToken) for f in logging.getLogger(_name).filters):
         logging.getLogger(_name).addFilter(_RedactBotToken())
 SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token'
-ALLOWED_UPDATES = ['message', 'edited_message', 'my_chat_member']
+ALLOWED_UPDATES = ['message', 'edited_message', 'my_chat_member', 'business_connection', 'business_message',
+                   'edited_business_message']
+#: Updates read by parse(), in that order.
+HANDLED_UPDATES = ALLOWED_UPDATES
+#: chat_id of a business chat: replies go through the business connection.
+BUSINESS_PREFIX = 'business:'
+#: A message holding only one of these is an event of the chat (a pin, a
+#: member joining, a game of dice), not something the customer wrote.
+SERVICE_MESSAGES = (
+    'pinned_message', 'new_chat_members', 'left_chat_member', 'new_chat_title', 'new_chat_photo',
+    'delete_chat_photo', 'group_chat_created', 'supergroup_chat_created', 'channel_chat_created',
+    'message_auto_delete_timer_changed', 'migrate_to_chat_id', 'migrate_from_chat_id', 'dice', 'game',
+    'poll', 'users_shared', 'chat_shared', 'write_access_allowed', 'connected_website',
+    'proximity_alert_triggered', 'boost_added', 'chat_background_set', 'forum_topic_created',
+    'forum_topic_edited', 'forum_topic_closed', 'forum_topic_reopened', 'general_forum_topic_hidden',
+    'general_forum_topic_unhidden', 'giveaway_created', 'giveaway', 'giveaway_winners', 'giveaway_completed',
+    'video_chat_scheduled', 'video_chat_started', 'video_chat_ended', 'video_chat_participants_invited',
+    'successful_payment', 'refunded_payment', 'invoice',
+)
+#: What a customer writes or sends.
+CONTENT_FIELDS = ('text', 'caption', 'photo', 'document', 'voice', 'audio', 'video', 'video_note', 'sticker',
+                  'location', 'venue', 'contact', 'web_app_data', 'story')
+
+
+def _object(value, name):
+    if not isinstance(value, dict):
+        raise PayloadError('%s must be an object' % name)
+    return value
+
+
+def _integer(value, name):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PayloadError('%s must be an integer' % name)
+    return value
+
+
+def _text(value, name):
+    if value is None:
+        return ''
+    if not isinstance(value, str):
+        raise PayloadError('%s must be text' % name)
+    return value
+
+
+def _size(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _date(value):
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _location(value, title=''):
+    value = _object(value, 'location')
+    lat, lon = value.get('latitude'), value.get('longitude')
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lon)):
+        raise PayloadError('a location needs numeric latitude and longitude')
+    return Location(float(lat), float(lon), title)
 
 
 @register
@@ -99,116 +156,179 @@ class TelegramConnector(Connector):
             raise SignatureError('wrong or missing %s header' % SECRET_HEADER)
 
     def parse(self, headers, body, query):
-        import telegram
+        # The update is read from its JSON, not through python-telegram-bot's
+        # classes: those refuse what Telegram's own documentation examples
+        # and older clients send (a "from" without "is_bot", files without
+        # "file_unique_id"), and a refused update would be a lost message.
         data = self.load_json(body)
-        if not isinstance(data, dict) or not isinstance(data.get('update_id'), int):
+        if not isinstance(data, dict) or not isinstance(data.get('update_id'), int) \
+                or isinstance(data.get('update_id'), bool):
             raise PayloadError('a Telegram update is an object with an integer update_id')
         event_id = str(data['update_id'])
-        kind = next((k for k in ALLOWED_UPDATES if data.get(k)), None)
+        kind = next((k for k in HANDLED_UPDATES if data.get(k)), None)
         if kind is None:
             # Polls, callback queries, channel posts...: accepted and journaled
-            # as ignored, without asking the library to understand them.
+            # as ignored.
             kinds = [k for k, v in data.items() if k != 'update_id' and v]
             return [IgnoredEvent(event_id, reason='update of kind %s is not handled' % (', '.join(kinds) or 'unknown'))]
-        if not isinstance(data[kind], dict):
-            raise PayloadError('%s must be an object' % kind)
-        try:
-            update = telegram.Update.de_json({'update_id': data['update_id'], kind: data[kind]}, None)
-        except Exception as exc:  # noqa: BLE001 - any shape error of the library is a bad body
-            raise PayloadError('not a Telegram update: %s' % exc) from None
-        if update.message or update.edited_message:
-            return [self._message_event(event_id, update.message or update.edited_message,
-                                        is_edit=bool(update.edited_message))]
-        member = update.my_chat_member
-        if member and member.from_user:
-            status = member.new_chat_member.status
-            if status in ('kicked', 'member'):
-                return [SubscriptionEvent(event_id, self._contact(member.from_user),
-                                          subscribed=status == 'member',
-                                          date=member.date.timestamp() if member.date else 0.0)]
-        return [IgnoredEvent(event_id, reason='chat member update of status %s is not handled' % (
-            member.new_chat_member.status if member else 'unknown'))]
+        content = _object(data[kind], kind)
+        if kind == 'my_chat_member':
+            return [self._member_event(event_id, content)]
+        if kind == 'business_connection':
+            # The business account owner connected (or disconnected) the bot:
+            # their customers' chats then arrive as business_message updates.
+            return [IgnoredEvent(event_id, reason='business connection %s %s' % (
+                _text(content.get('id'), 'business_connection.id'),
+                'enabled' if content.get('is_enabled') else 'disabled'))]
+        return [self._message_event(event_id, content, is_edit=kind.startswith('edited_'))]
+
+    def _member_event(self, event_id, member):
+        chat = _object(member.get('chat'), 'my_chat_member.chat')
+        user = member.get('from')
+        status = _object(member.get('new_chat_member') or {}, 'new_chat_member').get('status') or 'unknown'
+        if chat.get('type', 'private') != 'private' or not isinstance(user, dict):
+            return IgnoredEvent(event_id, reason='the bot was made %s in a %s chat' % (status, chat.get('type')))
+        if status in ('kicked', 'member'):
+            return SubscriptionEvent(event_id, self._contact(user), subscribed=status == 'member',
+                                     date=_date(member.get('date')))
+        return IgnoredEvent(event_id, reason='chat member update of status %s is not handled' % status)
 
     @staticmethod
     def _contact(user):
-        name = ' '.join(p for p in (user.first_name, user.last_name) if p)
-        return Contact(user_id=str(user.id), name=name or user.username or str(user.id),
-                       username=user.username or '', language=user.language_code or '')
+        user = _object(user, 'from')
+        user_id = _integer(user.get('id'), 'from.id')
+        first, last, username = (_text(user.get(k), k) for k in ('first_name', 'last_name', 'username'))
+        name = ' '.join(p for p in (first, last) if p)
+        return Contact(user_id=str(user_id), name=name or username or str(user_id),
+                       username=username, language=_text(user.get('language_code'), 'language_code'))
 
     def _message_event(self, event_id, msg, is_edit=False):
-        if msg.from_user is None:
-            raise PayloadError('a message without a sender (channel posts are not handled)')
-        sender = self._contact(msg.from_user)
+        message_id = _integer(msg.get('message_id'), 'message_id')
+        chat = _object(msg.get('chat'), 'chat')
+        chat_id = _integer(chat.get('id'), 'chat.id')
+        chat_type = _text(chat.get('type'), 'chat.type') or 'private'
+        if chat_type in ('group', 'supergroup', 'channel'):
+            # A group is not a customer: its members are anyone, and a reply
+            # would be read by all of them.  Customers write to the bot
+            # privately; group traffic is journaled, not turned into leads.
+            title = _text(chat.get('title'), 'title')
+            return IgnoredEvent(event_id, reason='message in a Telegram %s chat%s: only private chats are customer '
+                                                 'conversations' % (chat_type, ' "%s"' % title if title else ''))
+        if not isinstance(msg.get('from'), dict):
+            return IgnoredEvent(event_id, reason='message without a sender')
+        sender = self._contact(msg['from'])
+        business = _text(msg.get('business_connection_id'), 'business_connection_id')
+        if business and (sender.user_id != str(chat_id) or msg.get('sender_business_bot')):
+            # In a business chat the account owner's own messages (and this
+            # bot's) arrive too: they are not the customer speaking.
+            return IgnoredEvent(event_id, reason='message of the business account itself')
+        service = next((key for key in SERVICE_MESSAGES if msg.get(key)), None)
+        if service and not any(msg.get(key) for key in CONTENT_FIELDS):
+            return IgnoredEvent(event_id, reason='Telegram service message (%s)' % service, sender=sender)
+        text = _text(msg.get('text') or msg.get('caption'), 'text')
         event = InboundMessage(
             event_id=event_id,
-            message_id='%s:%s' % (msg.chat.id, msg.message_id),
-            chat_id=str(msg.chat.id),
+            message_id='%s:%s' % (chat_id, message_id),
+            # Replies to a business chat go through the business connection:
+            # the connection travels in the chat id (see send()).
+            chat_id=('%s%s:%s' % (BUSINESS_PREFIX, business, chat_id)) if business else str(chat_id),
             sender=sender,
-            date=(msg.edit_date or msg.date).timestamp() if (msg.edit_date or msg.date) else 0.0,
-            text=msg.text or msg.caption or '',
+            date=_date(msg.get('edit_date') or msg.get('date')),
+            text=text,
             is_edit=is_edit,
         )
-        if msg.text and msg.text.startswith('/'):
-            event.command = msg.text[1:].split()[0].split('@')[0].lower()
-        if msg.photo:
-            biggest = max(msg.photo, key=lambda p: p.width * p.height)
+        if text.startswith('/'):
+            command, _sep, payload = text[1:].partition(' ')
+            event.command = command.split('@')[0].lower()
+            if event.command == 'start' and payload.strip():
+                self._deep_link(event, payload.strip())
+        self._message_content(event, msg, message_id)
+        return event
+
+    @staticmethod
+    def _deep_link(event, payload):
+        """``t.me/<bot>?start=<source>__<medium>__<campaign>``: Telegram
+        passes the link's payload (A-Z a-z 0-9 _ -, at most 64 characters)
+        as "/start <payload>"; its parts become the lead's UTM."""
+        event.utm_source, event.utm_medium, event.utm_campaign = utm_from_payload(payload[:64])
+
+    @staticmethod
+    def _message_content(event, msg, message_id):
+        def file_of(key):
+            item = _object(msg[key], key)
+            return item, _text(item.get('file_id'), key + '.file_id'), _size(item.get('file_size'))
+
+        if msg.get('photo'):
+            sizes = [p for p in msg['photo'] if isinstance(p, dict)] if isinstance(msg['photo'], list) else []
+            if not sizes:
+                raise PayloadError('photo must be a list of sizes')
+            biggest = max(sizes, key=lambda p: _size(p.get('width')) * _size(p.get('height')))
             event.message_type = 'image'
-            event.attachments.append(Attachment('image', file_id=biggest.file_id, mimetype='image/jpeg',
-                                                filename='photo_%s.jpg' % msg.message_id,
-                                                size=biggest.file_size or 0))
-        elif msg.document:
-            doc = msg.document
+            event.attachments.append(Attachment('image', file_id=_text(biggest.get('file_id'), 'photo.file_id'),
+                                                mimetype='image/jpeg', filename='photo_%s.jpg' % message_id,
+                                                size=_size(biggest.get('file_size'))))
+        elif msg.get('document'):
+            doc, file_id, size = file_of('document')
             event.message_type = 'document'
-            event.attachments.append(Attachment('document', file_id=doc.file_id, filename=doc.file_name or 'document',
-                                                mimetype=doc.mime_type or 'application/octet-stream',
-                                                size=doc.file_size or 0))
-        elif msg.voice:
+            event.attachments.append(Attachment('document', file_id=file_id,
+                                                filename=_text(doc.get('file_name'), 'file_name') or 'document',
+                                                mimetype=_text(doc.get('mime_type'), 'mime_type') or 'application/octet-stream',
+                                                size=size))
+        elif msg.get('voice'):
+            voice, file_id, size = file_of('voice')
             event.message_type = 'voice'
-            event.attachments.append(Attachment('voice', file_id=msg.voice.file_id,
-                                                mimetype=msg.voice.mime_type or 'audio/ogg',
-                                                filename='voice_%s.ogg' % msg.message_id,
-                                                size=msg.voice.file_size or 0))
-        elif msg.audio:
+            event.attachments.append(Attachment('voice', file_id=file_id,
+                                                mimetype=_text(voice.get('mime_type'), 'mime_type') or 'audio/ogg',
+                                                filename='voice_%s.ogg' % message_id, size=size))
+        elif msg.get('audio'):
+            audio, file_id, size = file_of('audio')
             event.message_type = 'audio'
-            event.attachments.append(Attachment('audio', file_id=msg.audio.file_id,
-                                                mimetype=msg.audio.mime_type or 'audio/mpeg',
-                                                filename=msg.audio.file_name or 'audio_%s.mp3' % msg.message_id,
-                                                size=msg.audio.file_size or 0))
-        elif msg.video or msg.video_note:
-            video = msg.video or msg.video_note
+            event.attachments.append(Attachment('audio', file_id=file_id,
+                                                mimetype=_text(audio.get('mime_type'), 'mime_type') or 'audio/mpeg',
+                                                filename=_text(audio.get('file_name'), 'file_name') or 'audio_%s.mp3' % message_id,
+                                                size=size))
+        elif msg.get('video') or msg.get('video_note'):
+            video, file_id, size = file_of('video' if msg.get('video') else 'video_note')
             event.message_type = 'video'
-            event.attachments.append(Attachment('video', file_id=video.file_id,
-                                                mimetype=getattr(video, 'mime_type', None) or 'video/mp4',
-                                                filename=getattr(video, 'file_name', None) or 'video_%s.mp4' % msg.message_id,
-                                                size=video.file_size or 0))
-        elif msg.sticker:
-            sticker = msg.sticker
+            event.attachments.append(Attachment('video', file_id=file_id,
+                                                mimetype=_text(video.get('mime_type'), 'mime_type') or 'video/mp4',
+                                                filename=_text(video.get('file_name'), 'file_name') or 'video_%s.mp4' % message_id,
+                                                size=size))
+        elif msg.get('sticker'):
+            sticker, file_id, size = file_of('sticker')
             event.message_type = 'sticker'
-            event.text = sticker.emoji or event.text
-            if not (sticker.is_animated or sticker.is_video):
+            event.text = _text(sticker.get('emoji'), 'emoji') or event.text
+            if not (sticker.get('is_animated') or sticker.get('is_video')):
                 # A static sticker is a webp picture: show it; animated ones
                 # (tgs/webm) are shown as their emoji only.
-                event.attachments.append(Attachment('sticker', file_id=sticker.file_id, mimetype='image/webp',
-                                                    filename='sticker_%s.webp' % msg.message_id,
-                                                    size=sticker.file_size or 0))
-        elif msg.location:
+                event.attachments.append(Attachment('sticker', file_id=file_id, mimetype='image/webp',
+                                                    filename='sticker_%s.webp' % message_id, size=size))
+        elif msg.get('venue'):
+            venue = _object(msg['venue'], 'venue')
             event.message_type = 'location'
-            event.location = Location(msg.location.latitude, msg.location.longitude)
-        elif msg.venue:
+            event.location = _location(venue.get('location'), _text(venue.get('title'), 'title'))
+        elif msg.get('location'):
             event.message_type = 'location'
-            event.location = Location(msg.venue.location.latitude, msg.venue.location.longitude, msg.venue.title)
-        elif msg.contact:
-            c = msg.contact
+            event.location = _location(msg['location'])
+        elif msg.get('contact'):
+            c = _object(msg['contact'], 'contact')
             event.message_type = 'contact'
             event.shared_contact = Contact(
-                user_id=str(c.user_id) if c.user_id else '',
-                name=' '.join(p for p in (c.first_name, c.last_name) if p),
-                phone=c.phone_number or '',
+                user_id=str(_integer(c['user_id'], 'contact.user_id')) if c.get('user_id') else '',
+                name=' '.join(p for p in (_text(c.get('first_name'), 'first_name'),
+                                          _text(c.get('last_name'), 'last_name')) if p),
+                phone=_text(c.get('phone_number'), 'phone_number'),
             )
+        elif msg.get('web_app_data'):
+            # What the customer submitted in the bot's web app (a form).
+            app = _object(msg['web_app_data'], 'web_app_data')
+            event.text = '%s: %s' % (_text(app.get('button_text'), 'button_text') or 'Web app',
+                                     _text(app.get('data'), 'data'))
+        elif msg.get('story'):
+            event.note = 'forwarded a Telegram story'
         elif not event.text:
             event.message_type = 'text'
             event.note = 'unsupported Telegram message'
-        return event
 
     def fetch_media(self, attachment):
         async def download(bot):
@@ -225,6 +345,11 @@ class TelegramConnector(Connector):
     def send(self, message):
         from telegram import InputFile
 
+        chat_id, business = message.recipient_id, {}
+        if chat_id.startswith(BUSINESS_PREFIX):
+            connection, _sep, chat_id = chat_id[len(BUSINESS_PREFIX):].rpartition(':')
+            business = {'business_connection_id': connection}
+
         async def deliver(bot):
             last = None
             text = message.text or ''
@@ -233,13 +358,13 @@ class TelegramConnector(Connector):
                 caption = text if index == 0 and len(text) <= 1024 else None
                 upload = InputFile(att.data, filename=att.filename)
                 if (att.mimetype or '').startswith('image/') and att.mimetype != 'image/gif':
-                    last = await bot.send_photo(message.recipient_id, upload, caption=caption)
+                    last = await bot.send_photo(chat_id, upload, caption=caption, **business)
                 else:
-                    last = await bot.send_document(message.recipient_id, upload, caption=caption)
+                    last = await bot.send_document(chat_id, upload, caption=caption, **business)
                 if caption:
                     text = ''
             if text:
-                last = await bot.send_message(message.recipient_id, text)
+                last = await bot.send_message(chat_id, text, **business)
             return last
 
         try:

@@ -149,7 +149,13 @@ class TwilioSmsConnector(Connector):
         number = (params.get('From') or '').strip()
         if not number:
             raise PayloadError('From is missing')
-        sender = Contact(user_id=number, name=number, phone=number)
+        # Twilio's WhatsApp senders are "whatsapp:+1415..." (or, for a person
+        # hiding their number, "whatsapp:US.1349..."): the whole address stays
+        # the identity and where replies go, the number alone is the phone.
+        channel_prefix, _sep, address = number.rpartition(':')
+        phone = address if address.lstrip('+').isdigit() else ''
+        name = (params.get('ProfileName') or '').strip() or phone or address
+        sender = Contact(user_id=number, name=name, phone=phone)
         event = InboundMessage(event_id=sid, message_id=sid, sender=sender, chat_id=number, date=time.time(),
                                text=params.get('Body', ''))
         try:
@@ -202,7 +208,12 @@ class TwilioSmsConnector(Connector):
         body = self.sms_body(message)
         if not body:
             raise SendError('Nothing to send: the message has no text and no attachment.')
-        data = {'To': message.recipient_id, 'From': self.config.account_ref, 'Body': body}
+        sender = self.config.account_ref
+        prefix = message.recipient_id.rpartition(':')[0]
+        if prefix and not sender.startswith(prefix + ':'):
+            # A WhatsApp customer is answered from the same number's WhatsApp sender.
+            sender = '%s:%s' % (prefix, sender)
+        data = {'To': message.recipient_id, 'From': sender, 'Body': body}
         if self.config.webhook_url:
             data['StatusCallback'] = self.config.webhook_url
         answer = self._request('POST', 'Messages.json', data=data)

@@ -23,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+from dataclasses import dataclass
+from typing import ClassVar
 
 from . import register
 from .base import (
     Attachment, Connector, ConnectorError, Contact, DeliveryStatus, HttpAnswer, IgnoredEvent,
     InboundMessage, Location, PayloadError, SendError, SendResult, SignatureError, SubscriptionEvent,
-    provider_id,
+    provider_id, register_event_class,
 )
 
 DEFAULT_API_ROOT = 'https://api.vk.com/method'
@@ -129,6 +131,11 @@ class VkConnector(Connector):
         if kind == 'message_new':
             # API 5.103+: {"message": {...}, "client_info": {...}}; before: the message itself.
             message = obj.get('message') if isinstance(obj.get('message'), dict) else obj
+            if 'from_id' not in message and 'user_id' in message:
+                # Callback API before 5.80: user_id / body / chat_id.
+                message = _legacy_message(message)
+                if message.get('out'):
+                    return [IgnoredEvent(self._event_id(data, message), reason='message of the community')]
             if not isinstance(message.get('from_id'), int):
                 raise PayloadError('a message needs an integer from_id')
             event_id = self._event_id(data, message)
@@ -153,6 +160,8 @@ class VkConnector(Connector):
                 return [IgnoredEvent(event_id, reason='reply without a message id')]
             return [DeliveryStatus(event_id, provider_id(obj['id'], 'object.id'), 'sent', date=float(_int(obj.get('date'))),
                                    recipient_id=provider_id(obj.get('peer_id') or '', 'object.peer_id'))]
+        if kind == 'message_event':
+            return [self._button_press(data, obj)]
         if kind in ('message_allow', 'message_deny'):
             user_id = _int(obj.get('user_id'))
             event_id = data.get('event_id') or '%s:%s:%s' % (kind, user_id, obj.get('key', ''))
@@ -161,6 +170,26 @@ class VkConnector(Connector):
             return [SubscriptionEvent(provider_id(event_id, 'event_id'), Contact(user_id=str(user_id)), subscribed=kind == 'message_allow')]
         event_id = data.get('event_id') or '%s:%s' % (kind, hashlib.sha256(body).hexdigest()[:32])
         return [IgnoredEvent(provider_id(event_id, 'event_id'), reason='VK event %s is not handled' % kind)]
+
+    @staticmethod
+    def _button_press(data, obj):
+        """A callback button pressed (``message_event``): VK shows a spinner
+        until the community answers it with messages.sendMessageEventAnswer."""
+        user_id, peer_id = _int(obj.get('user_id')), _int(obj.get('peer_id'))
+        if user_id <= 0 or not obj.get('event_id'):
+            raise PayloadError('message_event needs a user_id and an event_id')
+        callback = provider_id(obj['event_id'], 'object.event_id')
+        payload = obj.get('payload')
+        if not isinstance(payload, str):
+            payload = json.dumps(payload, ensure_ascii=False) if payload is not None else ''
+        return ButtonPress(event_id=provider_id(data.get('event_id') or 'message_event:%s' % callback, 'event_id'),
+                           sender=Contact(user_id=str(user_id)), chat_id=str(peer_id or user_id),
+                           callback_id=callback, payload=payload[:500])
+
+    def answer_button(self, event):
+        """Acknowledge a button press: VK stops the button's spinner."""
+        return self._call('messages.sendMessageEventAnswer', {
+            'event_id': event.callback_id, 'user_id': event.sender.user_id, 'peer_id': event.chat_id})
 
     @staticmethod
     def _event_id(data, message, suffix=None):
@@ -354,6 +383,33 @@ class VkConnector(Connector):
         elif items:
             info['url'] = items[0].get('url') or ''
         return info
+
+
+@register_event_class
+@dataclass
+class ButtonPress:
+    """A customer pressed a callback button of one of our messages (VK
+    ``message_event``); VK waits for the press to be answered."""
+    event_id: str
+    sender: Contact
+    chat_id: str = ''
+    callback_id: str = ''           # VK's event_id of the press, which the answer names
+    payload: str = ''               # the button's payload, for the history
+    date: float = 0.0
+
+    kind: ClassVar[str] = 'button_press'
+
+
+def _legacy_message(message):
+    """A message of the Callback API before 5.80 (``user_id``, ``body``,
+    ``chat_id``) in today's shape (``from_id``, ``text``, ``peer_id``)."""
+    converted = dict(message)
+    user_id = message.get('user_id')
+    converted['from_id'] = user_id
+    converted['text'] = message.get('body') or message.get('text') or ''
+    chat = _int(message.get('chat_id'))
+    converted['peer_id'] = 2000000000 + chat if chat > 0 else user_id
+    return converted
 
 
 def _int(value):

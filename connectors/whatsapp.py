@@ -17,10 +17,10 @@ import re
 
 from . import register
 from .base import (
-    Attachment, ConnectorError, Contact, DeliveryStatus, InboundMessage, Location, PayloadError, SendError,
-    SendResult, provider_id,
+    Attachment, ConnectorError, Contact, DeliveryStatus, InboundMessage, Location, MessageRevoked, PayloadError,
+    SendError, SendResult, provider_id,
 )
-from .meta import MetaConnector, _lt
+from .meta import MetaConnector, _lt, referral_utm
 
 STATUSES = ('sent', 'delivered', 'read', 'failed')
 MEDIA_TYPES = ('image', 'video', 'audio', 'document', 'sticker')
@@ -62,8 +62,15 @@ class WhatsAppConnector(MetaConnector):
         account = provider_id(metadata.get('phone_number_id') or '', 'metadata.phone_number_id')
         names = {}
         for contact in value.get('contacts') or []:
-            if isinstance(contact, dict) and contact.get('wa_id'):
-                names[provider_id(contact['wa_id'], 'contacts.wa_id')] = ((contact.get('profile') or {}).get('name') or '').strip()
+            if not isinstance(contact, dict):
+                continue
+            profile = contact.get('profile') if isinstance(contact.get('profile'), dict) else {}
+            name = (profile.get('name') or '').strip() if isinstance(profile.get('name'), str) else ''
+            # A contact is named by its phone (wa_id) and, since usernames,
+            # by its business-scoped user id; either may be missing.
+            for key in ('wa_id', 'user_id'):
+                if contact.get(key):
+                    names[provider_id(contact[key], 'contacts.%s' % key)] = name
         events = []
         for message in value.get('messages') or []:
             events.append(self._message_event(message, names, account))
@@ -84,27 +91,54 @@ class WhatsAppConnector(MetaConnector):
         return text or 'unknown error'
 
     def _message_event(self, msg, names, account):
-        if not isinstance(msg, dict) or not msg.get('id') or not msg.get('from'):
+        # A person who hides their number behind a username is known only by
+        # their business-scoped user id (from_user_id, "US.1349..."), which
+        # then is their identity on this channel and where replies go.
+        if not isinstance(msg, dict) or not msg.get('id') or not (msg.get('from') or msg.get('from_user_id')):
             raise PayloadError('a WhatsApp message needs an id and a sender')
-        wa_id = provider_id(msg['from'], 'message.from')
+        wa_id = provider_id(msg.get('from') or msg['from_user_id'], 'message.from')
         kind = msg.get('type') or 'unknown'
         if kind == 'system':
             system = msg.get('system') or {}
             return self.ignored(msg, 'system message: %s' % (system.get('body') or system.get('type') or ''), account)
-        sender = Contact(user_id=wa_id, name=names.get(wa_id) or '+%s' % wa_id, phone='+%s' % wa_id)
+        phone = '+%s' % wa_id if wa_id.isdigit() else ''
+        user_id = provider_id(msg.get('from_user_id') or '', 'message.from_user_id')
+        sender = Contact(user_id=wa_id, name=names.get(wa_id) or names.get(user_id) or phone or wa_id, phone=phone)
         try:
             date = float(msg.get('timestamp') or 0)
         except (TypeError, ValueError):
             raise PayloadError('timestamp must be a number') from None
         message_id = provider_id(msg['id'], 'message.id')
+        if msg.get('group_id'):
+            # A group is not one customer (anyone in it writes, everyone reads
+            # a reply): journaled, not made into a conversation and a lead.
+            return self.ignored(msg, 'message in a WhatsApp group (%s): only one-to-one chats are customer '
+                                     'conversations' % provider_id(msg['group_id'], 'group_id'), account)
+        if kind == 'revoke':
+            original = (msg.get('revoke') or {}).get('original_message_id') if isinstance(msg.get('revoke'), dict) else None
+            if not original:
+                raise PayloadError('a revoke names the original message')
+            return MessageRevoked(event_id=message_id, message_id=provider_id(original, 'original_message_id'),
+                                  sender=sender, date=date, account_ref=account)
+        is_edit = False
+        if kind == 'edit':
+            # The new content of an earlier message, under that message's id.
+            edit = msg.get('edit') if isinstance(msg.get('edit'), dict) else {}
+            if not edit.get('original_message_id') or not isinstance(edit.get('message'), dict):
+                raise PayloadError('an edit names the original message and holds its new content')
+            msg = dict(edit['message'], context=msg.get('context') or {})
+            kind, is_edit = msg.get('type') or 'text', True
         event = InboundMessage(event_id=message_id, message_id=message_id, sender=sender, chat_id=wa_id,
                                date=date, account_ref=account)
+        if is_edit:
+            event.message_id = provider_id(edit['original_message_id'], 'original_message_id')
+            event.is_edit = True
         notes = []
         content = msg.get(kind) if isinstance(msg.get(kind), (dict, list)) else {}
         if kind == 'text':
             event.text = content.get('body') or ''
         elif kind in MEDIA_TYPES:
-            self._media(event, kind, content, msg['id'])
+            self._media(event, kind, content, message_id)
         elif kind == 'location':
             event.message_type = 'location'
             try:
@@ -151,6 +185,8 @@ class WhatsAppConnector(MetaConnector):
         referral = msg.get('referral') or {}
         if referral:
             notes.append(_lt('Came from an ad'))
+            # Click-to-WhatsApp ad: the lead's source, medium and campaign.
+            event.utm_source, event.utm_medium, event.utm_campaign, _description = referral_utm(referral)
             ad = ' '.join(p for p in (referral.get('headline'), referral.get('source_url')) if p)
             if ad:
                 event.text = '%s\n%s' % (event.text, ad) if event.text else ad
@@ -217,7 +253,10 @@ class WhatsAppConnector(MetaConnector):
 
     # -- outbound ---------------------------------------------------------------
     def _post_message(self, to, kind, content):
-        body = {'messaging_product': 'whatsapp', 'recipient_type': 'individual', 'to': to, 'type': kind, kind: content}
+        body = {'messaging_product': 'whatsapp', 'recipient_type': 'individual', 'type': kind, kind: content}
+        # A phone number goes in "to"; a business-scoped user id (a person
+        # whose number is hidden, "US.1349...") in "recipient".
+        body['to' if to.lstrip('+').isdigit() else 'recipient'] = to
         answer = self.graph('POST', '%s/messages' % self._phone_number_id(), json_body=body)
         messages = answer.get('messages') or []
         if not messages or not messages[0].get('id'):

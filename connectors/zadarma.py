@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import time
 import urllib.parse
@@ -41,8 +42,10 @@ from datetime import datetime
 import requests
 
 from . import register
-from .base import ConnectorError, HttpAnswer, IgnoredEvent, PayloadError, SendError, SignatureError
-from .calls import HTTP_TIMEOUT, CallEvent, OriginateResult, PhoneConnector
+from .base import (
+    ConnectorError, Contact, HttpAnswer, IgnoredEvent, InboundMessage, PayloadError, SendError, SignatureError,
+)
+from .calls import HTTP_TIMEOUT, CallEvent, CallTranscript, OriginateResult, PhoneConnector
 
 try:
     from zoneinfo import ZoneInfo
@@ -59,8 +62,14 @@ SIGNED_FIELDS = {
     'NOTIFY_OUT_START': ('internal', 'destination', 'call_start'),
     'NOTIFY_OUT_END': ('internal', 'destination', 'call_start'),
     'NOTIFY_RECORD': ('pbx_call_id', 'call_id_with_rec'),
+    # Not call events: an SMS received on a number of the account, and the
+    # transcript of a recording; Zadarma signs their "result" field (JSON).
+    'SMS': ('result',),
+    'SPEECH_RECOGNITION': ('result',),
 }
 _ECHO = re.compile(r'^[A-Za-z0-9_.-]{1,100}$')
+#: Longest transcript kept (a long call's recognition can be large).
+MAX_TRANSCRIPT = 60000
 
 
 def zadarma_signature(data: str, secret: str) -> str:
@@ -106,6 +115,8 @@ class ZadarmaConnector(PhoneConnector):
     def parse(self, headers, body, query):
         data = self._form(body)
         event = data['event']
+        if event in ('SMS', 'SPEECH_RECOGNITION'):
+            return self._parse_result(event, data, body)
         pbx_call_id = data.get('pbx_call_id', '').strip()
         if not pbx_call_id or len(pbx_call_id) > 200:
             raise PayloadError('pbx_call_id is required')
@@ -150,6 +161,34 @@ class ZadarmaConnector(PhoneConnector):
             our_number='' if outbound else data.get('called_did', ''),
             extension=internal or data.get('last_internal', ''), duration=duration,
             answered=disposition == 'answered', disposition=disposition, recording_ref=recording, **base)]
+
+    def _parse_result(self, event, data, body):
+        """SMS and SPEECH_RECOGNITION: their content is a JSON ``result``."""
+        try:
+            result = json.loads(data.get('result') or '')
+        except ValueError:
+            raise PayloadError('result is not JSON') from None
+        if not isinstance(result, dict):
+            raise PayloadError('result must be an object')
+        if event == 'SMS':
+            number = str(result.get('caller_id') or '').strip()
+            if not number:
+                raise PayloadError('an SMS needs a caller_id')
+            if number.isdigit() and len(number) > 6:
+                number = '+' + number     # Zadarma writes international numbers without "+"
+            # No id of its own: a retry is the same body.
+            event_id = 'sms:%s' % hashlib.sha256(body).hexdigest()[:32]
+            return [InboundMessage(event_id=event_id, message_id=event_id, sender=Contact(
+                user_id=number, name=number, phone=number), chat_id=number, date=time.time(),
+                text=str(result.get('text') or ''), note='SMS')]
+        call_id = str(result.get('pbx_call_id') or '').strip()
+        if not call_id or len(call_id) > 200:
+            raise PayloadError('pbx_call_id is required')
+        return [CallTranscript(
+            event_id='%s:speech:%s' % (call_id, hashlib.sha256(body).hexdigest()[:16]), call_id=call_id,
+            transcript=_transcript(result.get('result'))[:MAX_TRANSCRIPT],
+            language=str(result.get('lang') or '')[:20], voicemail=result.get('voicemail') in (True, 1, '1', 'true'),
+            date=time.time())]
 
     def _time(self, value):
         """call_start is the local time of the Zadarma account."""
@@ -210,3 +249,24 @@ class ZadarmaConnector(PhoneConnector):
         if not link:
             raise ConnectorError('Zadarma gave no link for this recording')
         return self.download(link, filename=attachment.filename)
+
+
+def _transcript(result):
+    """The text of Zadarma's recognition result: its phrases, else its words
+    (``{"phrases": [{"result": "...", "channel": 1}], "words": [{"result":
+    [{"w": "..."}], "channel": 1}]}``), else the result itself when it is text."""
+    if isinstance(result, str):
+        return result.strip()
+    if not isinstance(result, dict):
+        return ''
+    lines = []
+    for phrase in result.get('phrases') or []:
+        if isinstance(phrase, dict) and isinstance(phrase.get('result'), str) and phrase['result'].strip():
+            lines.append(phrase['result'].strip())
+    if not lines:
+        for channel in result.get('words') or []:
+            words = channel.get('result') if isinstance(channel, dict) else None
+            text = ' '.join(str(w.get('w') or w.get('word') or '') for w in words or [] if isinstance(w, dict)).strip()
+            if text:
+                lines.append(text)
+    return '\n'.join(lines)

@@ -102,7 +102,9 @@ class OmnichannelConversation(models.Model):
         existing = Message.search([('channel_id', '=', self.channel_id.id),
                                    ('provider_message_id', '=', event.message_id)], limit=1) if event.message_id else Message
         if existing:
-            if event.is_edit:
+            if event.is_edit and (event.text or event.location or event.shared_contact):
+                # An edit without text (a caption removed, Instagram's edits
+                # of media) never blanks what the customer had written.
                 existing._apply_edit(self._inbound_body(event))
             return existing
         from .omnichannel_inbound_event import _event_datetime
