@@ -132,8 +132,13 @@ class FakeGraphServer(FakeProviderServer):
         body = request.json()
         if body.get('messaging_product') != 'whatsapp':
             return 400, {}, meta_error(100, '(#100) The parameter messaging_product is required.')
-        answer = {'messaging_product': 'whatsapp', 'contacts': [{'input': body['to'], 'wa_id': body['to']}],
-                  'messages': [{'id': 'wamid.HBgL%s%04d' % (body['to'], next(self._ids))}]}
+        # A phone number in "to", or a business-scoped user id in "recipient" ("to" wins).
+        to = body.get('to') or body.get('recipient')
+        if not to:
+            return 400, {}, meta_error(100, '(#100) The parameter to is required.')
+        contact = {'input': to, 'wa_id': to} if body.get('to') else {'input': to, 'user_id': to}
+        answer = {'messaging_product': 'whatsapp', 'contacts': [contact],
+                  'messages': [{'id': 'wamid.HBgL%s%04d' % (to, next(self._ids))}]}
         if body.get('type') == 'template':
             answer['messages'][0]['message_status'] = 'accepted'
         return 200, {}, answer

@@ -28,6 +28,7 @@ class FakeVkServer(FakeProviderServer):
         super().__init__()
         self.token = token
         self.delivered = []            # messages.send params actually delivered
+        self.answered_presses = []     # messages.sendMessageEventAnswer params
         self.files = {}
         self.failures = {}             # method -> (error_code, error_msg) or 'gateway'
         self.callback_servers = []
@@ -85,6 +86,13 @@ class FakeVkServer(FakeProviderServer):
         self._by_random_id[key] = message_id
         self.delivered.append(dict(params, id=message_id))
         return self.ok(message_id)
+
+    def _m_messages_sendMessageEventAnswer(self, params):
+        # VK answers 1 once the press is acknowledged (the button stops waiting).
+        if not params.get('event_id') or not params.get('user_id') or not params.get('peer_id'):
+            return self.error(100, 'One of the parameters specified was missing or invalid', params)
+        self.answered_presses.append(dict(params))
+        return self.ok(1)
 
     def _m_users_get(self, params):
         return self.ok([USERS[u] for u in str(params.get('user_ids', '')).split(',') if u in USERS])

@@ -23,6 +23,8 @@ NOTIFY_SIGNED = {
     'NOTIFY_OUT_START': ('internal', 'destination', 'call_start'),
     'NOTIFY_OUT_END': ('internal', 'destination', 'call_start'),
     'NOTIFY_RECORD': ('pbx_call_id', 'call_id_with_rec'),
+    'SMS': ('result',),
+    'SPEECH_RECOGNITION': ('result',),
 }
 
 
