@@ -146,7 +146,7 @@ class TestWhatsAppRealPayloads(WhatsAppCase):
         self.assertEqual((identity.provider_user_id, identity.name), ('US.13491208655302741918', 'Kerry'))
         self.assertFalse(identity.phone, 'a username is no phone number')
         message.conversation_id._post_reply('Да, есть.')
-        sent = self.graph.calls('POST', '%s/messages' % PHONE_ID)[-1].json()
+        sent = self.graph.api_calls('POST', '%s/messages' % PHONE_ID)[-1].json()
         self.assertEqual(sent.get('recipient'), 'US.13491208655302741918')
         self.assertNotIn('to', sent)
 
