@@ -33,3 +33,4 @@ from . import test_fuzz
 from . import test_access_model
 from . import test_privacy
 from . import test_real_payloads
+from . import test_connector_payloads
