@@ -12,7 +12,7 @@ from odoo.tests import tagged
 
 from odoo.addons.omnichannel_inbox import connectors
 
-from .fake_meta import messaging_body, messaging_item, wa_body, wa_value
+from .fake_meta import wa_body, wa_value
 from .common import OmnichannelHttpCase
 from .fake_telegram import FakeTelegramServer, tg_update, tg_user
 from .fake_vk import GROUP_ID, vk_event
@@ -26,7 +26,9 @@ from .test_whatsapp import PHONE_ID, WhatsAppCase
 
 
 def lead_utm(lead):
-    return (lead.source_id.name or '', lead.medium_id.name or '', lead.campaign_id.name or '')
+    # utm records are found by name whatever the case ("vk" is the existing
+    # "VK" source): compared in lower case.
+    return tuple((name or '').lower() for name in (lead.source_id.name, lead.medium_id.name, lead.campaign_id.name))
 
 
 @tagged('post_install', '-at_install')
@@ -98,6 +100,16 @@ class TestTelegramRealUpdates(OmnichannelHttpCase):
         lead2 = self.last_message().conversation_id.lead_id
         self.assertEqual(lead_utm(lead2)[0], 'flyer')
         self.assertNotEqual(lead2, lead)
+
+    def test_edit_that_removes_the_caption_keeps_the_text(self):
+        self.bot_api.add_file('ph1', b'\xff\xd8\xff jpeg', 'photos/file_1.jpg')
+        photo = [{'file_id': 'ph1', 'file_unique_id': 'u1', 'width': 10, 'height': 10, 'file_size': 8}]
+        self.send(tg_update(520, message_id=88, caption='Моя кухня, 3 метра', photo=photo))
+        original = self.last_message()
+        self.send(tg_update(521, message_id=88, edited=True, photo=photo))
+        self.assertEqual(self.journal().mapped('state'), ['done', 'done'])
+        self.assertIn('Моя кухня, 3 метра', original.body)
+        self.assertEqual(len(self.Message.search([('channel_id', '=', self.channel.id)])), 1)
 
     def test_business_message_is_answered_through_the_connection(self):
         user = tg_user(5550003, 'Clara', 'Business', 'clara')
@@ -191,7 +203,7 @@ class TestWhatsAppRealPayloads(WhatsAppCase):
             'headline': 'Кресло Comfort -20%', 'body': 'Только неделю', 'media_type': 'image',
             'ctwa_clid': 'ARAkLkA8rmlFeiCktEJQ'})
         lead = message.conversation_id.lead_id
-        self.assertEqual(lead_utm(lead), ('Facebook', 'Ad', 'Кресло Comfort -20%'))
+        self.assertEqual(lead_utm(lead), ('facebook', 'ad', 'кресло comfort -20%'))
         self.assertIn('Came from an ad', message.body)
 
 
@@ -202,7 +214,7 @@ class TestMetaReferralsAndEdits(MessagingCase):
         message = self.page_event(message={'mid': 'm_ad1', 'text': 'Price?', 'referral': {
             'source': 'ADS', 'type': 'OPEN_THREAD', 'ad_id': '6045246247433',
             'ads_context_data': {'ad_title': 'Winter chairs', 'photo_url': 'https://example.com/p.jpg'}}})
-        self.assertEqual(lead_utm(message.conversation_id.lead_id)[1:], ('Ad', 'Winter chairs'))
+        self.assertEqual(lead_utm(message.conversation_id.lead_id)[1:], ('ad', 'winter chairs'))
 
     def test_get_started_with_mme_ref_and_later_referral(self):
         message = self.page_event(postback={'title': 'Get Started', 'payload': 'GET_STARTED', 'referral': {
