@@ -239,6 +239,20 @@ class TestMetaReferralsAndEdits(MessagingCase):
         self.assertTrue(all('no open lead' in note for note in rows.mapped('note')))
         self.assertFalse(self.messages(self.messenger))
 
+    def test_optin_before_the_first_message_describes_its_lead(self):
+        self.page_event(optin={'type': 'notification_messages', 'payload': '3456', 'title': 'Bird Facts',
+                               'notification_messages_token': 'tok'})
+        optin = self.Journal.search([('channel_id', '=', self.messenger.id)])
+        self.assertEqual(optin.state, 'ignored')
+        message = self.page_event(message={'mid': 'm_after_optin', 'text': 'Hello'})
+        self.assertEqual(lead_utm(message.conversation_id.lead_id)[1:], ('opt-in', 'bird facts'))
+        self.assertEqual((optin.state, optin.conversation_id), ('done', message.conversation_id))
+        # Taken once: the next message does not touch the lead again.
+        lead = message.conversation_id.lead_id
+        count = len(lead.message_ids)
+        self.page_event(message={'mid': 'm_after_optin2', 'text': 'Hello again'})
+        self.assertEqual(len(lead.message_ids), count)
+
     def test_instagram_edit_without_text_keeps_the_original_and_unsent_marks_it(self):
         original = self.page_event(self.instagram, sender=IGSID, message={'mid': 'ig_m1', 'text': 'Есть синий цвет?'})
         self.page_event(self.instagram, sender=IGSID, message_edit={'mid': 'ig_m1', 'num_edit': 0})

@@ -2,7 +2,10 @@
 from (UTM of deep links, ads, opt-ins), deleted messages, button presses,
 call transcripts.  Each event kind the connectors produce has its
 ``_process_<kind>`` here."""
-from odoo import models
+import json
+from datetime import timedelta
+
+from odoo import fields, models
 
 from odoo.addons.omnichannel_inbox import connectors
 
@@ -36,9 +39,15 @@ class OmnichannelInboundEvent(models.Model):
             [description] if description else []))))
 
     def _process_message(self, event, final_attempt=False):
-        """A message carrying UTM (Telegram /start payload, Meta ad referral):
-        the lead it opens takes them; an open lead without a campaign gets them."""
+        """A message carrying UTM (Telegram /start payload, Meta ad referral),
+        or following a referral that found no lead (an opt-in, an ad click
+        before any message): the lead it opens takes them; an open lead
+        without a campaign gets them."""
         values = self._utm_lead_values(event) if event.kind == 'message' else {}
+        referral_row = self.browse()
+        if not values and event.kind == 'message':
+            referral_row, referral = self._pending_referral(event.sender.user_id)
+            values = self._utm_lead_values(referral) if referral_row else {}
         if not values:
             return super()._process_message(event, final_attempt=final_attempt)
         context_values = dict(self.env.context.get('omnichannel_form_lead_values') or {}, **values)
@@ -48,7 +57,23 @@ class OmnichannelInboundEvent(models.Model):
         lead = conversation.lead_id
         if lead and any(lead[field].id != value for field, value in values.items()):
             self._apply_utm(lead, values)
+        if referral_row and conversation:
+            referral_row.sudo().write({'state': 'done', 'conversation_id': conversation.id, 'note': self.env._(
+                'applied to the lead of the next message')})
         return result
+
+    def _pending_referral(self, user_id, days=30):
+        """The latest referral of ``user_id`` on this channel that found no
+        lead (journaled as ignored) in the last ``days``: (row, event)."""
+        rows = self.sudo().search([
+            ('channel_id', '=', self.channel_id.id), ('event_kind', '=', 'referral'), ('state', '=', 'ignored'),
+            ('conversation_id', '=', False), ('received_date', '>=', fields.Datetime.now() - timedelta(days=days)),
+        ], order='id desc', limit=50)
+        for row in rows:
+            referral = connectors.event_from_dict(json.loads(row.payload))
+            if referral.sender and referral.sender.user_id == user_id:
+                return row, referral
+        return self.browse(), None
 
     def _process_referral(self, event, final_attempt=False):
         """An ad, a link or an opt-in brought a customer without a message
@@ -61,8 +86,8 @@ class OmnichannelInboundEvent(models.Model):
         lead = conversation.lead_id if conversation else None
         where = ' / '.join(getattr(event, key) for key in UTM_FIELDS if getattr(event, key)) or '-'
         if not lead or not lead.active or lead.won_status != 'pending':
-            # Nothing to describe yet: the referral of a first contact rides on
-            # the first message itself (ad referral, "Get started" postback).
+            # Nothing to describe yet (an opt-in, an ad click before any
+            # message): the customer's next message takes it (_pending_referral).
             return {'state': 'ignored', 'note': self.env._(
                 'came through %(where)s but has no open lead on this channel yet', where=where)[:255]}
         self._apply_utm(lead, values, description=self.env._(event.note.split('\n')[0]) if event.note else '')
