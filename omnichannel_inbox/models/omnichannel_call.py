@@ -11,6 +11,7 @@ from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.omnichannel_inbox import connectors
 from odoo.addons.omnichannel_inbox.connectors.calls import CallEvent
+from odoo.addons.omnichannel_inbox.connectors.safe_http import DownloadRefused
 
 from .omnichannel_inbound_event import _event_datetime
 
@@ -493,6 +494,10 @@ class OmnichannelCall(models.Model):
             kind='audio', url=call.recording_url or '', file_id=call.recording_ref or '')
         try:
             data, mimetype, filename = call.channel_id._get_connector().fetch_media(reference)
+        except DownloadRefused as exc:
+            # An address the server may not fetch: retrying cannot change that.
+            call._recording_failed(exc, final=True)
+            return False
         except Exception as exc:  # noqa: BLE001 - any failure keeps the call and is retried
             call._recording_failed(exc)
             return False
@@ -512,12 +517,12 @@ class OmnichannelCall(models.Model):
         call.conversation_id._notify_panel()
         return True
 
-    def _recording_failed(self, exc):
+    def _recording_failed(self, exc, final=False):
         attempts = self.recording_attempts + 1
         error = (str(exc) or exc.__class__.__name__)[:250]
         _logger.info('Omnichannel: recording of call %s not downloaded (attempt %s): %s', self.id, attempts, error)
         vals = {'recording_attempts': attempts, 'recording_error': error}
-        if attempts <= len(RECORDING_RETRY_DELAYS):
+        if not final and attempts <= len(RECORDING_RETRY_DELAYS):
             vals['recording_next_try'] = fields.Datetime.now() + RECORDING_RETRY_DELAYS[attempts - 1]
             self.write(vals)
             self.env.ref('omnichannel_inbox.ir_cron_fetch_call_recordings').sudo()._trigger(vals['recording_next_try'])
