@@ -73,8 +73,20 @@ class TestClickToCallAbuse(ClickToCallCase):
             self.portal.with_user(self.portal).write({'omnichannel_phone_extension': DIAL_STRING})
         with self.assertRaises(ValidationError, msg='an administrator cannot give a customer an extension either'):
             self.portal.write({'omnichannel_phone_extension': '555'})
-        # Even with an extension stored anyhow, a customer places no call.
+        # Even with an extension stored anyhow, a customer places no call,
+        # through whichever line (the Zadarma line is the conversation's own).
+        zadarma = FakeZadarmaServer(key='zd-key', secret='zd-secret').start()
+        self.addCleanup(zadarma.stop)
+        zd_line = self._line('zadarma', name='Zadarma', token='zd-key', app_secret='zd-secret', api_base_url=zadarma.url)
+        identity = self.env['omnichannel.identity'].sudo().create({
+            'channel_id': zd_line.id, 'provider_user_id': '+4990012345670', 'name': 'Mallory',
+            'partner_id': self.portal.partner_id.id})
+        conversation = self.env['omnichannel.conversation']._get_for_identity(zd_line, identity)
         self.set_extension_as_legacy_data(self.portal, DIAL_STRING)
+        result = self.env['omnichannel.call'].with_user(self.portal).panel_call('omnichannel.conversation',
+                                                                                conversation.id)
+        self.assertFalse(result['ok'])
+        self.assertFalse(zadarma.calls('/v1/request/callback/'), 'nothing reached Zadarma')
         Call = self.env['omnichannel.call'].with_user(self.portal)
         result = Call.panel_call('res.partner', self.portal.partner_id.id)
         self.assertFalse(result['ok'])
@@ -85,8 +97,8 @@ class TestClickToCallAbuse(ClickToCallCase):
         self.assertFalse(self.originates(), 'nothing reached the PBX')
         self.assertFalse(self.calls(self.line))
         log = self.log(self.portal)
-        self.assertEqual(log.mapped('result'), ['refused', 'refused'], 'each attempt is logged')
-        self.assertEqual(log[0].record_ref, 'res.partner,%s' % self.portal.partner_id.id)
+        self.assertEqual(log.mapped('result'), ['refused'] * 3, 'each attempt is logged')
+        self.assertEqual(log[1].record_ref, 'res.partner,%s' % self.portal.partner_id.id)
 
     def test_portal_user_over_json_rpc(self):
         self.authenticate('call_portal', 'call_portal_pw1')
