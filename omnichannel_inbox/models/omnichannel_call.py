@@ -588,7 +588,7 @@ class OmnichannelCall(models.Model):
 
         if not self._may_click_to_call(user):
             return refuse(self.env._('Only employees working the Omnichannel Inbox can place calls.'))
-        record = record.with_user(user).with_context(active_test=False)
+        record = record.with_user(user)
         lead = conversation = self.env['omnichannel.conversation']
         try:
             record.check_access('read')
