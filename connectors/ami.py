@@ -1,6 +1,6 @@
 """A small client of the Asterisk Manager Interface (AMI), standard library only.
 
-AMI is a line protocol over TCP (port 5038): the server greets with
+AMI is a line protocol over TCP (port 5038, or TLS on 5039): the server greets with
 ``Asterisk Call Manager/<version>``, then both sides exchange messages made of
 ``Key: Value`` lines ended by an empty line (CRLF).  We send actions
 (``Action: Login``, ``Ping``, ``Originate``, ``Logoff``) carrying an
@@ -13,9 +13,11 @@ on the PBX host.
 """
 import itertools
 import socket
+import ssl
 import time
 
 DEFAULT_PORT = 5038
+DEFAULT_TLS_PORT = 5039
 
 #: The AMI events a call is followed with; the bridge forwards only these.
 CALL_EVENTS = frozenset({
@@ -42,9 +44,13 @@ class AmiError(Exception):
 
 
 def parse_address(address):
-    """"pbx.example.com:5038", "tcp://10.0.0.5" -> (host, port)."""
+    """"pbx.example.com:5038", "tcp://10.0.0.5" -> (host, port, False);
+    "tls://pbx.example.com" -> (host, 5039, True): Asterisk's TLS manager
+    port (manager.conf ``tlsenable = yes``), which keeps the AMI secret and
+    the call events off the wire in clear text."""
     address = (address or '').strip()
-    for prefix in ('tcp://', 'ami://'):
+    tls = address.startswith(('tls://', 'amis://'))
+    for prefix in ('tcp://', 'ami://', 'tls://', 'amis://'):
         if address.startswith(prefix):
             address = address[len(prefix):]
     address = address.rstrip('/')
@@ -52,7 +58,7 @@ def parse_address(address):
         raise AmiError('no AMI address is set')
     host, _sep, port = address.rpartition(':') if ':' in address else (address, '', '')
     try:
-        return host, int(port) if port else DEFAULT_PORT
+        return host, int(port) if port else (DEFAULT_TLS_PORT if tls else DEFAULT_PORT), tls
     except ValueError:
         raise AmiError('the AMI port must be a number: %r' % port) from None
 
@@ -70,8 +76,12 @@ def encode(fields):
 class AmiClient:
     """One AMI connection.  ``timeout`` bounds every wait on the socket."""
 
-    def __init__(self, host, port=DEFAULT_PORT, timeout=10):
+    def __init__(self, host, port=DEFAULT_PORT, timeout=10, tls=False, cadata=None, cafile=None):
+        """``tls``: talk TLS (the certificate is checked against ``host``
+        with the system's authorities, or ``cadata``/``cafile``: the PBX's
+        own certificate or CA, PEM)."""
         self.host, self.port, self.timeout = host, port, timeout
+        self.tls, self.cadata, self.cafile = tls, cadata or None, cafile or None
         self.sock = None
         self.banner = ''
         self._buffer = b''
@@ -84,6 +94,15 @@ class AmiClient:
             self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
             raise AmiError('cannot connect to %s:%s (%s)' % (self.host, self.port, exc.strerror or exc)) from None
+        if self.tls:
+            try:
+                context = ssl.create_default_context(cafile=self.cafile, cadata=self.cadata)
+                self.sock = context.wrap_socket(self.sock, server_hostname=self.host)
+            except (ssl.SSLError, ssl.CertificateError, OSError, ValueError) as exc:
+                self.sock.close()
+                self.sock = None
+                raise AmiError('TLS with %s:%s failed (%s)' % (self.host, self.port,
+                                                               getattr(exc, 'reason', None) or exc)) from None
         self.banner = self._read_line(time.monotonic() + self.timeout)
         if not self.banner.startswith('Asterisk Call Manager'):
             self.close()

@@ -17,7 +17,9 @@ From Odoo to Asterisk (click-to-call, "Test connection") we open a short AMI
 connection: ``Login``, ``Originate`` (or ``Ping``), ``Logoff``.
 
 Settings (the channel's common fields, shown as "AMI address", "AMI user" and
-"AMI secret"): api_base_url = ``host:port``; account_ref = the AMI user; token =
+"AMI secret"): api_base_url = ``host:port``, or ``tls://host:port`` for
+Asterisk's TLS manager port (recommended: the secret and the Originate travel
+encrypted; a self-signed PBX certificate goes in "AMI certificate"); account_ref = the AMI user; token =
 its secret (``manager.conf``: ``read = call``, ``write = originate``);
 originate context, dial string of an extension, internal number length and
 an optional recording URL template live on the channel.
@@ -146,12 +148,12 @@ class AsteriskConnector(SignedJsonMixin, PhoneConnector):
     # -- outbound: AMI actions -------------------------------------------------
     def _client(self):
         try:
-            host, port = parse_address(self.config.base_url)
+            host, port, tls = parse_address(self.config.base_url)
         except AmiError as exc:
             raise ConnectorError(str(exc)) from None
         if not self.config.account_ref or not self.config.token:
             raise ConnectorError('set the AMI user (Provider account ID) and its secret (token)')
-        return AmiClient(host, port, timeout=10)
+        return AmiClient(host, port, timeout=10, tls=tls, cadata=self.config.extra.get('ami_ca') or None)
 
     def test_connection(self):
         client = self._client()

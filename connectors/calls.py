@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-import requests
-
-from .base import Connector, ConnectorError, SendError, register_event_class
+from .base import Connector, ConnectorError, SendError, SignatureError, register_event_class
 
 #: statuses a call event may report; '' means "details only"
 CALL_STATUSES = ('ringing', 'answered', 'ended', 'missed', 'voicemail', 'recording', '')
@@ -23,6 +22,8 @@ CALL_STATUSES = ('ringing', 'answered', 'ended', 'missed', 'voicemail', 'recordi
 MAX_RECORDING_BYTES = 50 * 1024 * 1024
 #: seconds to wait for a provider's API or a recording server
 HTTP_TIMEOUT = 20
+#: seconds a signed call notification stays acceptable, by default
+REPLAY_WINDOW = 600
 
 
 @register_event_class
@@ -106,30 +107,33 @@ class PhoneConnector(Connector):
         number = (number or '').strip()
         return number.isdigit() and len(number) <= self.extension_digits()
 
-    def download(self, url, headers=None, filename=''):
-        """GET ``url`` with a timeout and a size limit: (data, mimetype, filename)."""
+    def download(self, url, headers=None, filename='', **kwargs):
+        """The recording at ``url``, through the checked path of
+        :meth:`Connector.download`: (data, mimetype, filename)."""
         max_bytes = int(self.config.extra.get('max_recording_bytes') or MAX_RECORDING_BYTES)
-        try:
-            with requests.get(url, headers=headers or {}, timeout=HTTP_TIMEOUT, stream=True) as response:
-                if response.status_code != 200:
-                    raise ConnectorError('the recording server answered HTTP %s' % response.status_code)
-                length = int(response.headers.get('Content-Length') or 0)
-                if length > max_bytes:
-                    raise ConnectorError('the recording is larger than %d MB' % (max_bytes // 1048576))
-                chunks, size = [], 0
-                for chunk in response.iter_content(65536):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ConnectorError('the recording is larger than %d MB' % (max_bytes // 1048576))
-                    chunks.append(chunk)
-                mimetype = (response.headers.get('Content-Type') or 'audio/mpeg').split(';')[0].strip()
-        except requests.RequestException as exc:
-            raise ConnectorError('the recording could not be downloaded: %s' % exc.__class__.__name__) from None
-        if not size:
+        data, mimetype = super().download(url, max_bytes=max_bytes, headers=headers, **kwargs)
+        if not data:
             raise ConnectorError('the recording is empty')
         if not filename:
             filename = url.split('?')[0].rstrip('/').rsplit('/', 1)[-1] or 'recording'
-        return b''.join(chunks), mimetype, filename
+        return data, mimetype or 'audio/mpeg', filename
+
+    # -- replays ------------------------------------------------------------------
+    def replay_window(self):
+        """Seconds a signed notification stays acceptable (configurable)."""
+        try:
+            return max(60, int(self.config.extra.get('replay_window') or REPLAY_WINDOW))
+        except (TypeError, ValueError):
+            return REPLAY_WINDOW
+
+    def check_fresh(self, sent_at, what, slack=0):
+        """Refuse as a replay what was sent (``sent_at``, epoch seconds) more
+        than the window ago, or as far in the future (a wrong clock or zone)."""
+        window = self.replay_window()
+        age = time.time() - sent_at
+        if age > window + slack or age < -window:
+            raise SignatureError('%s is %s minutes away from now, outside the %s-minute window: refused as a '
+                                 'replay (or the clock or time zone is wrong)' % (what, int(age // 60), window // 60))
 
 
 def hmac_sha256_hex(secret: str, body: bytes) -> str:

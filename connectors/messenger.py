@@ -231,7 +231,7 @@ class MessagingPlatformConnector(MetaConnector):
 
     def fetch_profile(self, user_id):
         try:
-            info = self.graph('GET', user_id, params={'fields': self.profile_fields})
+            info = self.graph('GET', self.graph_node(user_id), params={'fields': self.profile_fields})
         except ConnectorError:
             return None     # not allowed (missing permission) or gone: the id stays the name
         name = info.get('name') or ' '.join(p for p in (info.get('first_name'), info.get('last_name')) if p)

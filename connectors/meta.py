@@ -18,12 +18,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import urllib.parse
 
 from .base import (
     Connector, ConnectorError, HttpAnswer, IgnoredEvent, PayloadError, SendError, SignatureError, utm_from_payload,
 )
 
 DEFAULT_GRAPH_API = 'https://graph.facebook.com/v21.0'
+#: what an id of the Graph API looks like (digits, or letters and digits for media)
+GRAPH_NODE = re.compile(r'[A-Za-z0-9_.:-]{1,255}')
 SIGNATURE_HEADER = 'X-Hub-Signature-256'
 TIMEOUT = 30
 #: Meta's own ceiling for a media file (WhatsApp documents); a bigger body is refused.
@@ -93,6 +97,9 @@ def event_id_of(data) -> str:
 class MetaConnector(Connector):
     """Base of the Meta connectors; not a channel type by itself."""
 
+    #: Meta's CDNs (WhatsApp media links, Messenger and Instagram attachments)
+    media_hosts = ('fbcdn.net', 'fbsbx.com', 'facebook.com', 'whatsapp.net', 'cdninstagram.com', 'instagram.com')
+
     #: value of the ``object`` key of this product's webhook bodies
     webhook_object = ''
 
@@ -140,7 +147,7 @@ class MetaConnector(Connector):
         :class:`SendError` carrying Meta's code and message."""
         if not self.config.token:
             raise SendError('The access token is not set on this channel.', code='no_token')
-        url = path if path.startswith(('http://', 'https://')) else '%s/%s' % (self._api_root(), path.lstrip('/'))
+        url = self._graph_url(path)
         # The token travels in a header, never in the URL (error texts show the URL).
         response = self.http(method, url, timeout=TIMEOUT, params=params, json=json_body, data=data, files=files,
                              headers={'Authorization': 'Bearer %s' % self.config.token})
@@ -148,6 +155,26 @@ class MetaConnector(Connector):
         if response.status_code >= 400 or (isinstance(payload, dict) and isinstance(payload.get('error'), dict)):
             raise self.graph_error(response.status_code, payload)
         return payload
+
+    def _graph_url(self, path):
+        """The address of a Graph call.  Absolute addresses are only Graph's
+        own paging links (same scheme and host as the API root): an address
+        taken from a payload would receive the access token."""
+        root = self._api_root()
+        if '://' in path:
+            if urllib.parse.urlsplit(path)[:2] != urllib.parse.urlsplit(root)[:2]:
+                raise SendError('refused to call %s with the access token: not the Graph API'
+                                % (urllib.parse.urlsplit(path).hostname or '?'), code='bad_address')
+            return path
+        return '%s/%s' % (root, path.lstrip('/'))
+
+    @staticmethod
+    def graph_node(value):
+        """``value`` (an id read from a payload: a media id, a user id) as
+        one node of a Graph path; anything that could change the path is refused."""
+        if not isinstance(value, str) or not GRAPH_NODE.fullmatch(value) or '..' in value:
+            raise ConnectorError('%r is not a Graph API id' % str(value)[:40])
+        return value
 
     @staticmethod
     def graph_error(status, payload):

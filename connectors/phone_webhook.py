@@ -5,7 +5,11 @@ Inbound (the PBX calls Odoo)::
 
     POST <channel webhook URL>
     Content-Type: application/json
-    X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the webhook secret>
+    X-Omnichannel-Timestamp: 1718000000       # when the request is sent, epoch seconds
+    X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>", keyed with the webhook secret>
+
+A request whose timestamp is outside the replay window (10 minutes by
+default, a setting) is refused with 403, like a wrong signature.
 
     {"event_id": "pbx-1718000000.42-answer",   # unique per event; a retry reuses it (required)
      "call_id": "1718000000.42",               # the same for every event of one call (required)
@@ -29,7 +33,8 @@ event: they are merged into one call record whatever their order.
 
 Click-to-call (Odoo calls the PBX), when the channel's API address is set::
 
-    POST <API address>   (same signature header, keyed with the webhook secret)
+    POST <API address>   (same timestamp and signature headers, keyed with the webhook secret:
+                          check both, and refuse a timestamp older than a few minutes)
     {"action": "originate", "request_id": "...", "extension": "101", "number": "+79123456789"}
 
 The PBX answers 2xx (optionally ``{"call_id": "<id its events will carry>"}``)
@@ -39,6 +44,7 @@ once it rings the extension, or an error status with ``{"error": "<reason>"}``.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime
 
@@ -49,6 +55,7 @@ from .base import ConnectorError, PayloadError, SendError, SignatureError
 from .calls import CALL_STATUSES, HTTP_TIMEOUT, CallEvent, OriginateResult, PhoneConnector, hmac_sha256_hex
 
 SIGNATURE_HEADER = 'X-Omnichannel-Signature'
+TIMESTAMP_HEADER = 'X-Omnichannel-Timestamp'
 MAX_EVENTS = 100
 _TEXT_FIELDS = {'customer_number': 64, 'customer_name': 200, 'our_number': 64, 'extension': 64,
                 'disposition': 100, 'recording_url': 2000}
@@ -77,22 +84,36 @@ def parse_timestamp(value, field_name='timestamp'):
     raise PayloadError('%s must be a number or an ISO 8601 date' % field_name)
 
 
+def signed_headers(secret, body, timestamp=None):
+    """The headers of a signed request: ``X-Omnichannel-Timestamp`` (epoch
+    seconds) and ``X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of
+    "<timestamp>.<body>">``, keyed with the webhook secret.  The timestamp is
+    signed so that a request seen once cannot be posted again later."""
+    timestamp = str(int(time.time() if timestamp is None else timestamp))
+    return {TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: 'sha256=' + hmac_sha256_hex(secret, timestamp.encode() + b'.' + body)}
+
+
 class SignedJsonMixin:
-    """HMAC-SHA256 of the raw body in ``X-Omnichannel-Signature``, keyed with
-    the channel's webhook secret: the generic webhook and the Asterisk bridge."""
+    """Signed JSON (see :func:`signed_headers`), keyed with the channel's
+    webhook secret: the generic webhook and the Asterisk bridge."""
 
     def verify(self, headers, body, query):
         given = self.header(headers, SIGNATURE_HEADER)
         if given.startswith('sha256='):
             given = given[len('sha256='):]
-        expected = hmac_sha256_hex(self.config.secret, body) if self.config.secret else ''
+        timestamp = self.header(headers, TIMESTAMP_HEADER).strip()
+        if not timestamp.isdigit() or len(timestamp) > 12:
+            raise SignatureError('missing or malformed %s header (epoch seconds, signed with the body)'
+                                 % TIMESTAMP_HEADER)
+        expected = hmac_sha256_hex(self.config.secret, timestamp.encode() + b'.' + body) if self.config.secret else ''
         if not self.secrets_equal(expected, given.lower()):
             raise SignatureError('wrong or missing %s header' % SIGNATURE_HEADER)
+        self.check_fresh(int(timestamp), TIMESTAMP_HEADER)
 
     def signed_post(self, url, payload):
         body = json.dumps(payload).encode()
-        headers = {'Content-Type': 'application/json',
-                   SIGNATURE_HEADER: 'sha256=' + hmac_sha256_hex(self.config.secret, body)}
+        headers = dict(signed_headers(self.config.secret, body), **{'Content-Type': 'application/json'})
         return requests.post(url, data=body, headers=headers, timeout=HTTP_TIMEOUT)
 
     def events_of(self, body, what='event'):

@@ -64,6 +64,8 @@ def twilio_signature(auth_token: str, url: str, params: list) -> str:
 @register
 class TwilioSmsConnector(Connector):
     code = 'sms'
+    #: Twilio's API (media of an MMS) and the CDN it redirects to
+    media_hosts = ('twilio.com', 'twiliocdn.com')
     label = 'SMS (Twilio)'
     user_ids_are_global = True
     ack = HttpAnswer(200, EMPTY_TWIML, 'text/xml')

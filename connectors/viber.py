@@ -59,6 +59,8 @@ MEDIA_MESSAGES = {
 @register
 class ViberConnector(Connector):
     code = 'viber'
+    #: Viber's media servers (dl-media.viber.com, ...)
+    media_hosts = ('viber.com', 'viber.io')
     label = 'Viber'
     user_ids_are_global = False
     ack = HttpAnswer(200, '', 'text/plain')

@@ -52,6 +52,9 @@ def random_id_for(key: str) -> int:
 @register
 class VkConnector(Connector):
     code = 'vk'
+    #: VK's file and photo servers
+    media_hosts = ('vk.com', 'vk.me', 'userapi.com', 'vkuser.net', 'vkuseraudio.net', 'vkuservideo.net', 'vk-cdn.net',
+                   'mycdn.me')
     label = 'VK'
     user_ids_are_global = True
     ack = HttpAnswer(200, 'ok', 'text/plain')

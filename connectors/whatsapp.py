@@ -244,7 +244,7 @@ class WhatsAppConnector(MetaConnector):
             recipient_id=provider_id(status.get('recipient_id') or '', 'status.recipient_id'), account_ref=account)
 
     def fetch_media(self, attachment):
-        info = self.graph('GET', attachment.file_id)
+        info = self.graph('GET', self.graph_node(attachment.file_id))
         if not info.get('url'):
             raise ConnectorError('Meta gave no download address for media %s' % attachment.file_id)
         data, content_type = self.download_media(info['url'], with_token=True)

@@ -70,6 +70,8 @@ SIGNED_FIELDS = {
 _ECHO = re.compile(r'^[A-Za-z0-9_.-]{1,100}$')
 #: Longest transcript kept (a long call's recognition can be large).
 MAX_TRANSCRIPT = 60000
+#: the talk time an end notification may add to the replay window (seconds)
+MAX_CALL_SECONDS = 4 * 3600
 
 
 def zadarma_signature(data: str, secret: str) -> str:
@@ -82,6 +84,8 @@ def zadarma_signature(data: str, secret: str) -> str:
 @register
 class ZadarmaConnector(PhoneConnector):
     code = 'zadarma'
+    #: recording links of the API (api.zadarma.com and its file servers)
+    media_hosts = ('zadarma.com',)
     label = 'Phone: Zadarma'
     #: Zadarma advises to ask for a recording 40 s after the call ended.
     recording_delay = 40
@@ -111,6 +115,32 @@ class ZadarmaConnector(PhoneConnector):
         expected = zadarma_signature(''.join(data.get(f, '') for f in fields), self.config.app_secret)
         if not self.secrets_equal(expected, self.header(headers, 'Signature')):
             raise SignatureError('wrong or missing Signature header')
+        self._check_fresh(data)
+
+    def _check_fresh(self, data):
+        """Zadarma signs neither a sending time nor a nonce: a notification
+        seen once (a log, a proxy) could be posted again as it is.  What it
+        signs is ``call_start``: a notification of a call that started outside
+        the replay window is refused; an end comes when the call is over, so
+        its talk time is added.  (NOTIFY_RECORD signs the call and recording
+        ids: posted again, it is the same journal event.)"""
+        if 'call_start' not in SIGNED_FIELDS[data['event']]:
+            return
+        slack = 0
+        if data['event'] in ('NOTIFY_END', 'NOTIFY_OUT_END'):
+            try:
+                slack = min(max(int(data.get('duration') or 0), 0), MAX_CALL_SECONDS)
+            except ValueError:
+                slack = 0
+        self.check_fresh(self._time(data.get('call_start', '')), 'call_start', slack)
+
+    @staticmethod
+    def _event_id(data):
+        """The journal key of a call notification, made of what Zadarma
+        signed: ``pbx_call_id`` is not signed, and a notification posted again
+        under another call id must still be one already seen."""
+        signed = '\x1f'.join(data.get(f, '') for f in SIGNED_FIELDS[data['event']])
+        return 'zd:%s:%s' % (data['event'], hashlib.sha256(signed.encode()).hexdigest()[:32])
 
     def parse(self, headers, body, query):
         data = self._form(body)
@@ -126,7 +156,7 @@ class ZadarmaConnector(PhoneConnector):
             step = hashlib.sha256(body).hexdigest()[:32]
             return [IgnoredEvent('%s:%s:%s' % (pbx_call_id, event, step), 'voice menu step')]
         started = self._time(data.get('call_start', '')) if event != 'NOTIFY_RECORD' else 0.0
-        event_id = '%s:%s' % (pbx_call_id, event)
+        event_id = self._event_id(data)
         base = dict(call_id=pbx_call_id, date=time.time(), started=started)
         internal = data.get('internal', '')
         if event == 'NOTIFY_START':

@@ -34,3 +34,4 @@ from . import test_access_model
 from . import test_privacy
 from . import test_real_payloads
 from . import test_connector_payloads
+from . import test_call_security

@@ -19,8 +19,11 @@ class FakeAmiServer:
     OriginateResponse Success), 'busy' (queued, then OriginateResponse Failure
     reason 5) or 'refused' (Response: Error, Permission denied)."""
 
-    def __init__(self, username='odoo', secret='ami-secret'):
+    def __init__(self, username='odoo', secret='ami-secret', ssl_context=None):
+        """``ssl_context``: a server-side SSLContext to speak TLS, as
+        Asterisk's TLS manager port does."""
         self.username, self.secret = username, secret
+        self.tls_handshakes = 0
         self.script = []
         self.originate_outcome = 'answered'
         self.actions = []            # every action received, as dicts
@@ -30,6 +33,12 @@ class FakeAmiServer:
         class Handler(socketserver.BaseRequestHandler):
             def handle(self):
                 sock = self.request
+                if ssl_context is not None:
+                    try:
+                        sock = ssl_context.wrap_socket(sock, server_side=True)
+                    except OSError:
+                        return      # the client refused our certificate
+                    server.tls_handshakes += 1
                 sock.sendall((BANNER + '\r\n').encode())
                 buffer = b''
                 while True:

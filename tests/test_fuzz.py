@@ -6,6 +6,7 @@ provider signs the body, signed again so that the parser - not only the
 signature check - meets the mutation.  Whatever comes in, the answer is
 never a 500, and a refused request stores nothing.  The random generator is
 seeded: a failure names the seed, the provider and the payload to replay."""
+import datetime
 import hashlib
 import hmac
 import json
@@ -14,6 +15,7 @@ import os
 import random
 import time
 import urllib.parse
+import zoneinfo
 
 from odoo.tests import tagged
 
@@ -234,7 +236,9 @@ class TestWebhookFuzz(OmnichannelHttpCase):
                     {'events': [{'Event': 'Hangup', 'Uniqueid': '1700000000.1', 'Linkedid': '1700000000.1',
                                  'Cause': '16', 'Timestamp': str(now + 30)}]}]
         if kind == 'zadarma':
-            return [{'event': 'NOTIFY_START', 'call_start': '2026-11-20 10:00:00', 'pbx_call_id': 'in-1',
+            # Within the replay window, in the line's time zone.
+            call_start = datetime.datetime.now(zoneinfo.ZoneInfo(self.channels['zadarma'].phone_timezone or 'UTC'))
+            return [{'event': 'NOTIFY_START', 'call_start': call_start.strftime('%Y-%m-%d %H:%M:%S'), 'pbx_call_id': 'in-1',
                      'caller_id': '79125550009', 'called_did': '74950000000'}]
         raise AssertionError(kind)
 
@@ -265,8 +269,10 @@ class TestWebhookFuzz(OmnichannelHttpCase):
         elif kind == 'website':
             headers['X-Omnichannel-Api-Key'] = 'site-key'
         elif kind in ('phone_webhook', 'asterisk'):
+            timestamp = str(int(time.time()))
+            headers['X-Omnichannel-Timestamp'] = timestamp
             headers['X-Omnichannel-Signature'] = 'sha256=' + hmac.new(
-                PBX_SECRET.encode(), body, hashlib.sha256).hexdigest()
+                PBX_SECRET.encode(), timestamp.encode() + b'.' + body, hashlib.sha256).hexdigest()
         return headers
 
     # -- the run ---------------------------------------------------------------

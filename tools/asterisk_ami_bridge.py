@@ -9,8 +9,16 @@ sent again with growing pauses; Odoo ignores an event it already has, so a
 re-post never duplicates a call.  A lost AMI connection is reopened.
 
     OMNICHANNEL_WEBHOOK_SECRET=... AMI_SECRET=... \\
-    python3 asterisk_ami_bridge.py --ami 127.0.0.1:5038 --ami-user odoo \\
+    python3 asterisk_ami_bridge.py --ami tls://pbx.example.com:5039 --ami-user odoo \\
         --webhook https://odoo.example.com/omnichannel/webhook/<key>
+
+Each post carries ``X-Omnichannel-Timestamp`` and an HMAC-SHA256 of
+"<timestamp>.<body>": Odoo refuses a post older than its replay window, so
+the bridge host's clock must be right (NTP).  The webhook address must be
+https (``--allow-http`` for a test on one machine only): the events name
+customers' phone numbers.  ``--ami tls://host:5039`` talks to Asterisk's TLS
+manager port (manager.conf ``tlsenable = yes``); ``--ami-ca`` names a PEM file
+for a self-signed PBX certificate.
 
 Asterisk's manager.conf needs a user with ``read = call`` (events) and, for
 click-to-call from Odoo, ``write = originate``; ``timestampevents = yes`` in
@@ -47,8 +55,13 @@ ami = _load_ami()
 
 class Bridge:
     def __init__(self, ami_address, ami_user, ami_secret, webhook_url, webhook_secret,
-                 batch_size=50, buffer_size=10000, post_timeout=15):
-        self.host, self.port = ami.parse_address(ami_address)
+                 batch_size=50, buffer_size=10000, post_timeout=15, allow_http=False, ami_cafile=None,
+                 ami_cadata=None):
+        if not webhook_url.startswith('https://') and not (allow_http and webhook_url.startswith('http://')):
+            raise ValueError('the webhook address must start with https:// (the events name customers\' '
+                             'phone numbers); --allow-http for a test on one machine only')
+        self.host, self.port, self.tls = ami.parse_address(ami_address)
+        self.ami_cafile, self.ami_cadata = ami_cafile, ami_cadata
         self.ami_user, self.ami_secret = ami_user, ami_secret
         self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
         self.batch_size, self.buffer_size, self.post_timeout = batch_size, buffer_size, post_timeout
@@ -62,7 +75,8 @@ class Bridge:
 
     # -- AMI side ---------------------------------------------------------------
     def connect(self):
-        client = ami.AmiClient(self.host, self.port, timeout=10).connect()
+        client = ami.AmiClient(self.host, self.port, timeout=10, tls=self.tls, cafile=self.ami_cafile,
+                               cadata=self.ami_cadata).connect()
         client.login(self.ami_user, self.ami_secret, events='call')
         _logger.info('connected to %s:%s (%s)', self.host, self.port, client.banner)
         return client
@@ -81,9 +95,13 @@ class Bridge:
     # -- Odoo side --------------------------------------------------------------
     def post(self, events):
         body = json.dumps({'events': events}).encode()
-        signature = hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+        # Signed with the time of this post (not of the events, which may
+        # have waited in the buffer): Odoo refuses a post replayed later.
+        timestamp = str(int(time.time()))
+        signature = hmac.new(self.webhook_secret.encode(), timestamp.encode() + b'.' + body, hashlib.sha256).hexdigest()
         request = urllib.request.Request(self.webhook_url, data=body, method='POST', headers={
-            'Content-Type': 'application/json', 'X-Omnichannel-Signature': 'sha256=' + signature})
+            'Content-Type': 'application/json', 'X-Omnichannel-Timestamp': timestamp,
+            'X-Omnichannel-Signature': 'sha256=' + signature})
         with urllib.request.urlopen(request, timeout=self.post_timeout) as response:
             return response.status
 
@@ -161,7 +179,12 @@ class Bridge:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--ami', default=os.environ.get('AMI_ADDRESS', '127.0.0.1:5038'),
-                        help='AMI host:port (default 127.0.0.1:5038)')
+                        help='AMI host:port (default 127.0.0.1:5038), or tls://host:port for the TLS manager '
+                             'port (5039 by default; recommended unless the bridge runs on the PBX itself)')
+    parser.add_argument('--ami-ca', default=os.environ.get('AMI_CA_FILE'),
+                        help='PEM file of the PBX certificate or its CA, for a self-signed TLS manager port')
+    parser.add_argument('--allow-http', action='store_true',
+                        help='accept an http:// webhook address (tests on one machine; never across a network)')
     parser.add_argument('--ami-user', default=os.environ.get('AMI_USER', 'odoo'))
     parser.add_argument('--webhook', default=os.environ.get('OMNICHANNEL_WEBHOOK_URL'),
                         help="the Asterisk channel's webhook URL in Odoo")
@@ -174,7 +197,12 @@ def main(argv=None):
     webhook_secret = os.environ.get('OMNICHANNEL_WEBHOOK_SECRET')
     if not (args.webhook and ami_secret and webhook_secret):
         parser.error('set --webhook, and AMI_SECRET and OMNICHANNEL_WEBHOOK_SECRET in the environment')
-    Bridge(args.ami, args.ami_user, ami_secret, args.webhook, webhook_secret).run()
+    try:
+        bridge = Bridge(args.ami, args.ami_user, ami_secret, args.webhook, webhook_secret,
+                        allow_http=args.allow_http, ami_cafile=args.ami_ca)
+    except (ValueError, ami.AmiError) as exc:
+        parser.error(str(exc))
+    bridge.run()
 
 
 if __name__ == '__main__':

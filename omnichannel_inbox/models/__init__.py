@@ -58,3 +58,5 @@ from . import omnichannel_privacy_forget_wizard
 from . import omnichannel_inbound_event_payloads
 from . import omnichannel_message_revoke
 from . import omnichannel_call_transcript
+from . import omnichannel_call_origination
+from . import res_config_settings_calls

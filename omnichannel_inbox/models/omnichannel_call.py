@@ -7,10 +7,11 @@ import pytz
 from markupsafe import Markup
 
 from odoo import api, fields, models, modules
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.omnichannel_inbox import connectors
 from odoo.addons.omnichannel_inbox.connectors.calls import CallEvent
+from odoo.addons.omnichannel_inbox.connectors.safe_http import DownloadRefused
 
 from .omnichannel_inbound_event import _event_datetime
 
@@ -257,9 +258,12 @@ class OmnichannelCall(models.Model):
     def _user_for_extension(self, extension):
         if not extension:
             return self.env['res.users']
-        return self.env['res.users'].sudo().search([
+        users = self.env['res.users'].sudo().search([
             ('omnichannel_phone_extension', '=', extension.strip()), ('share', '=', False),
-            ('company_ids', 'in', self.company_id.ids)], limit=1)
+            ('company_ids', 'in', self.company_id.ids)], limit=2)
+        # Extensions are unique per company; should two users still share one
+        # (data from before that rule), nobody gets the call rather than whoever copied it.
+        return users if len(users) == 1 else users.browse()
 
     # ------------------------------------------------------------------
     # The call in the customer's history
@@ -490,6 +494,10 @@ class OmnichannelCall(models.Model):
             kind='audio', url=call.recording_url or '', file_id=call.recording_ref or '')
         try:
             data, mimetype, filename = call.channel_id._get_connector().fetch_media(reference)
+        except DownloadRefused as exc:
+            # An address the server may not fetch: retrying cannot change that.
+            call._recording_failed(exc, final=True)
+            return False
         except Exception as exc:  # noqa: BLE001 - any failure keeps the call and is retried
             call._recording_failed(exc)
             return False
@@ -509,12 +517,12 @@ class OmnichannelCall(models.Model):
         call.conversation_id._notify_panel()
         return True
 
-    def _recording_failed(self, exc):
+    def _recording_failed(self, exc, final=False):
         attempts = self.recording_attempts + 1
         error = (str(exc) or exc.__class__.__name__)[:250]
         _logger.info('Omnichannel: recording of call %s not downloaded (attempt %s): %s', self.id, attempts, error)
         vals = {'recording_attempts': attempts, 'recording_error': error}
-        if attempts <= len(RECORDING_RETRY_DELAYS):
+        if not final and attempts <= len(RECORDING_RETRY_DELAYS):
             vals['recording_next_try'] = fields.Datetime.now() + RECORDING_RETRY_DELAYS[attempts - 1]
             self.write(vals)
             self.env.ref('omnichannel_inbox.ir_cron_fetch_call_recordings').sudo()._trigger(vals['recording_next_try'])
@@ -556,39 +564,76 @@ class OmnichannelCall(models.Model):
         return lines.filtered(lambda c: c._phone_can_originate())[:1]
 
     @api.model
+    def _may_click_to_call(self, user=None):
+        """Only employees working the inbox make the company's phone system
+        call someone (customers and portal users never do)."""
+        user = user or self.env.user
+        return user._is_internal() and user.has_group('omnichannel_inbox.group_omnichannel_user')
+
+    @api.model
     def _click_to_call(self, record):
         """Ring the current user's phone, then the customer of ``record`` (a
-        lead, a partner or a conversation).  Returns (ok, message, call)."""
-        record.check_access('read')
-        record = record.sudo()
-        lead = conversation = self.env['omnichannel.conversation']
-        if record._name == 'crm.lead':
-            lead, partner, number = record, record.partner_id, record.phone or record.partner_id.phone
-        elif record._name == 'omnichannel.conversation':
-            conversation, lead, partner = record, record.lead_id, record.partner_id
-            number = (record.channel_type in PHONE_TYPES and record.identity_id.phone_sanitized) or partner.phone
-        else:
-            partner, number = record, record.phone
-        if not number:
-            return False, self.env._('%s has no phone number.', record.display_name), self.browse()
+        lead, a partner or a conversation).  Returns (ok, message, call).
+
+        Every request is written to the click-to-call log with its result,
+        refusals included; the number is read from ``record`` with the user's
+        own rights and must be a valid phone number (E.164)."""
+        Origination = self.env['omnichannel.call.origination']
         user = self.env.user
+        log = {'record_ref': '%s,%s' % (record._name, record.id)}
+
+        def refuse(message, result='refused'):
+            Origination._record(result, message, **log)
+            return False, message, self.browse()
+
+        if not self._may_click_to_call(user):
+            return refuse(self.env._('Only employees working the Omnichannel Inbox can place calls.'))
+        record = record.with_user(user)
+        lead = conversation = self.env['omnichannel.conversation']
+        try:
+            record.check_access('read')
+            if record._name == 'crm.lead':
+                lead, partner, number = record, record.partner_id, record.phone or record.partner_id.phone
+            elif record._name == 'omnichannel.conversation':
+                conversation, lead, partner = record, record.lead_id, record.partner_id
+                number = (record.channel_type in PHONE_TYPES and record.identity_id.phone_sanitized) or partner.phone
+            else:
+                partner, number = record, record.phone
+        except AccessError:
+            return refuse(self.env._('You cannot read %s: you cannot call it either.', record._description))
+        if not number:
+            return refuse(self.env._('%s has no phone number.', record.display_name))
+        log['number'] = number
         extension = (user.omnichannel_phone_extension or '').strip()
         if not extension:
-            return False, self.env._('Set your phone extension in your preferences first: your phone is '
-                                     'called before the customer.'), self.browse()
+            return refuse(self.env._('You have no phone extension yet: an administrator sets it on your user (your '
+                                     'phone is called before the customer).'))
+        log['extension'] = extension
+        problem = self.env['res.users']._omnichannel_extension_problem(extension)
+        if problem:
+            return refuse(self.env._('%s An administrator corrects it on your user.', problem))
         channel = self._originating_line(conversation)
         if not channel:
-            return False, self.env._('No phone line can place calls: an administrator connects Asterisk, '
-                                     'Zadarma or a PBX webhook with a click-to-call address.'), self.browse()
+            return refuse(self.env._('No phone line can place calls: an administrator connects Asterisk, '
+                                     'Zadarma or a PBX webhook with a click-to-call address.'))
         company = channel.company_id
-        e164 = self.env['omnichannel.identity']._sanitize_phone(number, company) or number
+        log.update(channel_id=channel.id, company_id=company.id)
+        e164 = self.env['omnichannel.identity']._sanitize_phone(number, company)
+        if not e164:
+            return refuse(self.env._('%s is not a valid phone number: correct it on the customer first.', number))
+        log['number'] = e164
+        problem = Origination._limit_problem(user)
+        if problem:
+            return refuse(problem)
         try:
             result = channel._get_connector().originate(extension, e164)
         except connectors.ConnectorError as exc:
             reason = getattr(exc, 'message', None) or str(exc)
             _logger.info('Omnichannel: click-to-call by user %s refused by line %s: %s', user.id, channel.id, reason)
-            return False, self.env._('The call could not be placed through %(line)s: %(reason)s',
-                                     line=channel.name, reason=reason), self.browse()
+            return refuse(self.env._('The call could not be placed through %(line)s: %(reason)s',
+                                     line=channel.name, reason=reason), result='failed')
+        record = record.sudo()
+        lead, partner, conversation = lead.sudo(), partner.sudo(), conversation.sudo()
         if not partner and lead:
             lead._handle_partner_assignment(create_missing=True)
             partner = lead.partner_id
@@ -614,6 +659,7 @@ class OmnichannelCall(models.Model):
         })
         call._merge_event(CallEvent(event_id='', call_id=call.provider_call_id, status='ringing', direction='out',
                                     extension=extension, date=_epoch(fields.Datetime.now())))
+        Origination._record('placed', result.message or '', call_id=call.id, **log)
         return True, self.env._('Your phone (%(extension)s) rings first; pick it up and %(number)s is called.',
                                 extension=extension, number=self._format_number(e164, company)), call
 
@@ -639,7 +685,7 @@ class OmnichannelCall(models.Model):
 
     @api.model
     def _can_click_to_call(self):
-        return bool(self._originating_line())
+        return self._may_click_to_call() and bool(self._originating_line())
 
     # ------------------------------------------------------------------
     # Chat panel

@@ -7,7 +7,10 @@ from odoo.exceptions import UserError
 
 from odoo.addons.omnichannel_inbox import connectors
 from odoo.addons.omnichannel_inbox.connectors.calls import PhoneConnector
+from odoo.addons.omnichannel_inbox.connectors.safe_http import host_of
 from odoo.addons.base.models.res_partner import _tz_get
+
+from .res_config_settings_calls import DEFAULT_REPLAY_WINDOW, REPLAY_WINDOW_PARAM
 
 ADMIN = 'omnichannel_inbox.group_omnichannel_admin'
 PHONE_TYPES = ('phone_webhook', 'asterisk', 'zadarma')
@@ -33,6 +36,20 @@ class OmnichannelChannel(models.Model):
         help='Asterisk: where the recording of a call can be downloaded once it ended, with {linkedid} '
              '(or {uniqueid}) replaced by the call\'s id, e.g. https://pbx.example.com/rec/{linkedid}.wav. '
              'Leave empty when calls are not recorded.')
+    phone_ami_ca = fields.Text(
+        'AMI certificate', groups=ADMIN,
+        help='For an AMI address tls://host:5039 whose certificate is self-signed: the PBX\'s certificate (or its '
+             'CA), PEM. Empty: the system\'s certificate authorities check it.')
+    phone_media_hosts = fields.Char(
+        'Recording hosts', groups=ADMIN,
+        help='Generic PBX: the hosts recordings may be downloaded from (comma-separated, e.g. '
+             'pbx.example.com); a recording address on any other host is refused. Asterisk: the host of the '
+             'recording address is allowed by itself.')
+    phone_media_private = fields.Boolean(
+        'Recordings from the private network', groups=ADMIN,
+        help='Allow the recording hosts to be on a private or local network address (a PBX in the office). '
+             'Off: only public addresses are downloaded from, so that a forged event cannot make Odoo read '
+             'its own network.')
     phone_timezone = fields.Selection(
         _tz_get, string='Provider time zone', default=lambda self: self.env.user.tz or 'UTC',
         help='Time zone of the telephony account: Zadarma reports call times in it.')
@@ -51,8 +68,24 @@ class OmnichannelChannel(models.Model):
                 'extension_digits': channel.phone_extension_digits or 4,
                 'recording_url': channel.phone_recording_url or '',
                 'timezone': channel.phone_timezone or 'UTC',
+                'ami_ca': channel.phone_ami_ca or '',
+                'media_hosts': channel._phone_media_hosts(),
+                'media_private': channel.phone_media_private or channel.channel_type == 'asterisk',
+                'replay_window': 60 * int(self.env['ir.config_parameter'].sudo().get_param(
+                    REPLAY_WINDOW_PARAM, DEFAULT_REPLAY_WINDOW) or DEFAULT_REPLAY_WINDOW),
             })
         return extra
+
+    def _phone_media_hosts(self):
+        """Hosts an administrator allowed recordings from: those listed on the
+        line, and for Asterisk the host of the recording address template."""
+        channel = self.sudo()
+        hosts = [h.strip().lower() for h in (channel.phone_media_hosts or '').replace(';', ',').split(',') if h.strip()]
+        if channel.channel_type == 'asterisk' and channel.phone_recording_url:
+            host = host_of(channel.phone_recording_url)
+            if host:
+                hosts.append(host)
+        return hosts
 
     def _default_source(self):
         if self.channel_type in PHONE_TYPES:

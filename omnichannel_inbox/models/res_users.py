@@ -1,8 +1,16 @@
+import re
 from datetime import timedelta
 
 import pytz
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+#: An extension is digits only (after the optional prefix the administrator
+#: configured): it is put into the PBX's dial string, where anything else
+#: ("SIP/trunk/0900...") would let its owner dial any number on the company's bill.
+EXTENSION_DIGITS = r'\d{1,10}'
+EXTENSION_PREFIX_PARAM = 'omnichannel_inbox.phone_extension_prefix'
 
 
 class ResUsers(models.Model):
@@ -31,8 +39,11 @@ class ResUsers(models.Model):
         help='When new conversations may be routed to you. Empty: the company working hours.')
     omnichannel_phone_extension = fields.Char(
         'Phone extension',
-        help='Your internal number on the company phone system (e.g. 101). Calls answered or placed from it '
-             'are shown as yours, and click-to-call rings it before calling the customer.')
+        copy=False,
+        help='The internal number on the company phone system (e.g. 101), set by an administrator: digits '
+             'only, optionally after the prefix set in the settings, and unique within a company. Calls '
+             'answered or placed from it are shown as this user\'s, and click-to-call rings it before calling '
+             'the customer.')
 
     @property
     def SELF_READABLE_FIELDS(self):
@@ -42,7 +53,58 @@ class ResUsers(models.Model):
 
     @property
     def SELF_WRITEABLE_FIELDS(self):
-        return super().SELF_WRITEABLE_FIELDS + ['omnichannel_available', 'omnichannel_phone_extension']
+        # Not the phone extension: it is the dial string of click-to-call and
+        # tells whose calls are whose, so only administrators set it.
+        return super().SELF_WRITEABLE_FIELDS + ['omnichannel_available']
+
+    # ------------------------------------------------------------------
+    # Phone extension
+    # ------------------------------------------------------------------
+    @api.model
+    def _omnichannel_extension_problem(self, extension):
+        """Why ``extension`` cannot be a phone extension, or ''."""
+        prefix = self.env['ir.config_parameter'].sudo().get_param(EXTENSION_PREFIX_PARAM) or ''
+        pattern = '(?:%s)?%s' % (re.escape(prefix), EXTENSION_DIGITS) if prefix else EXTENSION_DIGITS
+        if extension and re.fullmatch(pattern, extension):
+            return ''
+        if prefix:
+            return self.env._('The phone extension "%(extension)s" is not valid: up to 10 digits, optionally after '
+                              '"%(prefix)s" (e.g. 101 or %(prefix)s101).', extension=extension or '', prefix=prefix)
+        return self.env._('The phone extension "%s" is not valid: up to 10 digits (e.g. 101).', extension or '')
+
+    @api.constrains('omnichannel_phone_extension', 'company_ids', 'active', 'share')
+    def _check_omnichannel_phone_extension(self):
+        for user in self.filtered('omnichannel_phone_extension'):
+            extension = user.omnichannel_phone_extension
+            problem = self._omnichannel_extension_problem(extension)
+            if problem:
+                raise ValidationError(problem)
+            if user.share:
+                raise ValidationError(self.env._('%s is not an employee: only internal users have a phone '
+                                                 'extension.', user.name))
+            if not user.active:
+                continue
+            # Calls are handed to the owner of an extension: two owners in one
+            # company would let a colleague take someone else's calls and leads.
+            other = self.sudo().search([('id', '!=', user.id), ('omnichannel_phone_extension', '=', extension),
+                                        ('company_ids', 'in', user.company_ids.ids)], limit=1)
+            if other:
+                raise ValidationError(self.env._(
+                    'The phone extension %(extension)s is already %(user)s\'s in %(company)s.',
+                    extension=extension, user=other.name,
+                    company=', '.join((other.company_ids & user.company_ids).mapped('name'))))
+
+    def _omnichannel_may_set_extensions(self, vals):
+        """Omnichannel administrators assign extensions (from the list of
+        Omnichannel > Phone extensions) without being allowed to edit users
+        otherwise: only this field, only for internal users of their companies."""
+        if set(vals) != {'omnichannel_phone_extension'} or self.env.su:
+            return False
+        if not self.env.user.has_group('omnichannel_inbox.group_omnichannel_admin'):
+            return False
+        if self.env.user.has_group('base.group_erp_manager'):
+            return False
+        return all(not user.share and user.company_ids & self.env.companies for user in self.sudo())
 
     @api.depends('resource_ids.calendar_id')
     def _compute_omnichannel_calendar_id(self):
@@ -136,6 +198,8 @@ class ResUsers(models.Model):
     # Handover
     # ------------------------------------------------------------------
     def write(self, vals):
+        if self._omnichannel_may_set_extensions(vals):
+            return super(ResUsers, self.sudo()).write(vals)
         archived = self.filtered('active') if vals.get('active') is False else self.browse()
         result = super().write(vals)
         if archived:
