@@ -60,6 +60,12 @@ class WebsiteConnector(Connector):
         if not self.secrets_equal(self.config.secret, self.header(headers, API_KEY_HEADER)):
             raise SignatureError('wrong or missing %s header' % API_KEY_HEADER)
 
+    def check_format(self, headers, body, query):
+        # Our own API, called by a site's code that shows the refusal: a
+        # submission outside the format above is refused with its reason
+        # (no provider retries it for days).
+        self.parse(headers, body, query)
+
     def parse(self, headers, body, query):
         return [self.parse_submission(self.load_json(body))]
 

@@ -74,6 +74,7 @@ def zadarma_signature(data: str, secret: str) -> str:
 class ZadarmaConnector(PhoneConnector):
     code = 'zadarma'
     label = 'Phone: Zadarma'
+    body_format = 'form'
     #: Zadarma advises to ask for a recording 40 s after the call ended.
     recording_delay = 40
 
