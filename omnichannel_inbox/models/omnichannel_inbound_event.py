@@ -188,7 +188,7 @@ class OmnichannelInboundEvent(models.Model):
         self.env.cr.commit()
         try:
             if request_row:
-                request_row = request_row._claim_rows([request_row.id], 1)
+                request_row = request_row._claim_rows(request_row.ids)
             if request_row:
                 events, new_rows = request_row._read_request()
             else:
@@ -252,37 +252,35 @@ class OmnichannelInboundEvent(models.Model):
             params.append(tuple(self.ids))
         query += " ORDER BY id LIMIT %s"
         params.append(limit or CRON_BATCH)
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query + " FOR UPDATE SKIP LOCKED", params, log_exceptions=False)
+                return self.browse([r[0] for r in self.env.cr.fetchall()])
+        except pg_errors.SerializationFailure:
+            # See _claim_rows: take the rows one by one.
+            pass
         self.env.cr.execute(query, params)
-        return self._claim_rows([r[0] for r in self.env.cr.fetchall()], limit or CRON_BATCH)
+        return self._claim_rows([r[0] for r in self.env.cr.fetchall()])
 
-    def _claim_rows(self, ids, limit):
-        """Lock up to ``limit`` of the pending rows ``ids`` (found in this
-        transaction's snapshot), skipping those another worker holds.
+    def _claim_rows(self, ids):
+        """Lock the pending rows among ``ids`` one by one, skipping those
+        another worker holds or has changed.
 
         Under REPEATABLE READ, locking a row that another worker changed and
         committed after this transaction's snapshot (a webhook processed it
-        meanwhile) fails with "could not serialize access": all at once
-        first, then one by one, each in a savepoint, skipping such rows:
-        whoever changed them has them in hand, and a row still due then is
-        due again at the next run."""
-        if not ids:
-            return self.browse()
-        lock = """SELECT id FROM omnichannel_inbound_event WHERE id IN %s AND state = ANY(%s)
-                  ORDER BY id FOR UPDATE SKIP LOCKED"""
-        states = ['pending', 'error']
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(lock, [tuple(ids), states], log_exceptions=False)
-                return self.browse([r[0] for r in self.env.cr.fetchall()][:limit])
-        except pg_errors.SerializationFailure:
-            pass
+        meanwhile) fails with "could not serialize access", and used to fail
+        the cron (repeated failures deactivate it).  Each row is locked in a
+        savepoint, and such a row is skipped: whoever changed it has it in
+        hand, and a row still due then is taken at the next run."""
         claimed = []
         for row_id in ids:
-            if len(claimed) >= limit:
-                break
             try:
                 with self.env.cr.savepoint(flush=False):
-                    self.env.cr.execute(lock, [(row_id,), states], log_exceptions=False)
+                    self.env.cr.execute("""
+                        SELECT id FROM omnichannel_inbound_event
+                         WHERE id = %s AND state IN ('pending', 'error')
+                           FOR UPDATE SKIP LOCKED
+                    """, [row_id], log_exceptions=False)
                     claimed.extend(r[0] for r in self.env.cr.fetchall())
             except pg_errors.SerializationFailure:
                 continue
