@@ -240,6 +240,36 @@ class TestConcurrentWorkers(BaseCase):
                 self.assertEqual(rows.mapped('attempts'), [1] * 3, 'no row was handled twice')
             self.read(check)
 
+    def test_request_journaled_by_a_dead_webhook_is_read_by_the_cron(self):
+        """A webhook journaled a body and died before reading it (its
+        provider got no answer): the cron reads it once its webhook's grace
+        is over, and the message is stored once, the request row gone."""
+        channel_id = self.new_channel('Dead webhook')
+        body = json.dumps({'event_id': 'ev-dead-%s' % uuid.uuid4().hex, 'session': 'gleb', 'name': 'Gleb',
+                           'text': 'Is the grey sofa in stock?'}).encode()
+
+        def journal_only(env):
+            channel = env['omnichannel.channel'].browse(channel_id)
+            return env['omnichannel.inbound.event']._journal_request(channel, channel._get_connector(), body).id
+        request_id = self.run_in_env(journal_only)
+        self.run_in_env(lambda env: env['omnichannel.inbound.event']._cron_process())
+        self.assertEqual(self.read(lambda env: env['omnichannel.inbound.event'].browse(request_id).state), 'pending',
+                         'within the grace the request is its webhook\'s')
+        # A minute and more later.
+        self.run_in_env(lambda env: env.cr.execute(
+            "UPDATE omnichannel_inbound_event SET next_attempt_date = now() at time zone 'UTC' - interval '1 minute' "
+            "WHERE id = %s", [request_id]))
+        self.run_in_env(lambda env: env['omnichannel.inbound.event']._cron_process())
+        self.run_in_env(lambda env: env['omnichannel.inbound.event']._cron_process())
+
+        def check(env):
+            self.assertFalse(env['omnichannel.inbound.event'].browse(request_id).exists())
+            rows = env['omnichannel.inbound.event'].search([('channel_id', '=', channel_id)])
+            self.assertEqual((rows.event_kind, rows.state), ('message', 'done'))
+            message = env['omnichannel.message'].search([('channel_id', '=', channel_id)])
+            self.assertIn('grey sofa', message.body)
+        self.read(check)
+
     def test_killed_worker_leaves_the_row_to_the_next_one(self):
         """A worker dies in the middle of processing (its connection is cut):
         nothing it did remains, and the next worker processes the row once."""
