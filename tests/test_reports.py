@@ -209,7 +209,8 @@ class TestReports(OmnichannelFiguresCase):
         self.assertEqual(unreadable(manager), before + 1)
         leader = new_test_user(self.env, 'reports_leader2', groups='omnichannel_inbox.group_omnichannel_team_leader')
         self.assertIsNone(unreadable(leader), 'no journal access, no journal figure')
-        action = self.env['ir.actions.act_window']._for_xml_id('omnichannel_inbox.omnichannel_inbound_event_action_unreadable')
-        domain = self.env['omnichannel.inbound.event'].get_views([(False, 'search')])  # the filter exists
-        self.assertIn('search_default_unreadable', action['context'])
-        self.assertIn('name="unreadable"', domain['views']['search']['arch'])
+        action = self.env['ir.actions.act_window']._for_xml_id(
+            'omnichannel_inbox.omnichannel_inbound_event_action_unreadable')
+        views = self.env['omnichannel.inbound.event'].get_views([(False, 'search')])
+        self.assertIn('search_default_unreadable', action['context'], 'the card opens the Unreadable ones')
+        self.assertIn('name="unreadable"', views['views']['search']['arch'])
