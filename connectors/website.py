@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from . import register
-from .base import Connector, Contact, InboundMessage, PayloadError, SendError, SignatureError, register_event_class
+from .base import (
+    Connector, Contact, InboundMessage, PayloadError, SendError, SignatureError, check_events, register_event_class,
+)
 
 API_KEY_HEADER = 'X-Omnichannel-Api-Key'
 MAX_TEXT = 20000
@@ -64,7 +66,7 @@ class WebsiteConnector(Connector):
         # Our own API, called by a site's code that shows the refusal: a
         # submission outside the format above is refused with its reason
         # (no provider retries it for days).
-        self.parse(headers, body, query)
+        check_events(self.parse(headers, body, query))
 
     def parse(self, headers, body, query):
         return [self.parse_submission(self.load_json(body))]
