@@ -72,7 +72,7 @@ class TestVkCallbackApi(VkCase):
     def test_malformed_events_are_kept_unreadable_without_the_secret(self):
         events = ({'secret': 'vk-secret-key', 'group_id': GROUP_ID},
                   {'type': 'message_new', 'secret': 'vk-secret-key', 'group_id': GROUP_ID},
-                  vk_message_new(4, from_id='x'))
+                  {'type': 'message_new', 'object': [4], 'secret': 'vk-secret-key', 'group_id': GROUP_ID})
         self.assert_kept_unreadable([self.send(event) for event in events], 'ok')
         self.assertFalse([row for row in self.journal() if 'vk-secret-key' in row.raw_body],
                          'the secret key is not kept with the body')

@@ -94,7 +94,7 @@ class TestWhatsAppWebhook(WhatsAppCase):
         self.assertFalse(self.journal(), 'not a WhatsApp body at all: refused')
         self.assert_kept_unreadable([self.post_meta(self.channel, body) for body in (
             {'object': 'whatsapp_business_account', 'entry': 'x'},
-            wa_body(WABA_ID, wa_value(PHONE_ID, messages=[{'type': 'text', 'text': {'body': 'no id'}}])))], 'ok')
+            {'object': 'whatsapp_business_account', 'entry': [{'id': WABA_ID, 'changes': 'x'}]})], 'ok')
 
     # -- accepted messages ---------------------------------------------------------
     def test_text_message_makes_customer_lead_and_replay_is_ignored(self):
