@@ -50,6 +50,7 @@ RING_SECONDS = 20
 class AsteriskConnector(SignedJsonMixin, PhoneConnector):
     code = 'asterisk'
     label = 'Phone: Asterisk (AMI)'
+    format_keys = ('Event',)
 
     # -- inbound: AMI events forwarded by the bridge ---------------------------
     def parse(self, headers, body, query):

@@ -460,11 +460,16 @@ class Connector:
     #: provider user ids are the same person across accounts of this type
     #: (Telegram, WhatsApp, VK) - unlike page-scoped ids (Messenger).
     user_ids_are_global: ClassVar[bool] = False
-    #: what the webhook answers once the events are journaled
+    #: what the webhook answers once the body is journaled, whatever became
+    #: of it (read, Unreadable, a retry): the answer that stops the provider's
+    #: retries
     ack: ClassVar[HttpAnswer] = HttpAnswer(200, 'ok')
     #: domains the provider serves the files its payloads name (a domain
     #: covers its subdomains); nothing else is downloaded (see download())
     media_hosts: ClassVar[tuple] = ()
+    #: what every webhook body of this provider is: ``'json'`` (an object)
+    #: or ``'form'`` (url-encoded fields); see :meth:`check_format`
+    body_format: ClassVar[str] = 'json'
 
     def __init__(self, config: ChannelConfig):
         self.config = config
@@ -479,9 +484,28 @@ class Connector:
         """Raise :class:`SignatureError` unless the request is the provider's."""
         raise SignatureError('this channel cannot verify requests')
 
+    def check_format(self, headers, body: bytes, query: dict) -> None:
+        """Raise :class:`PayloadError` (a 400) when a verified body is not
+        this provider's format at all (not JSON for a JSON provider).  Kept
+        minimal on purpose: whatever passes is journaled before :meth:`parse`
+        runs, and kept as Unreadable when no parser understands it, since a
+        4xx after a valid signature makes providers retry for days and then
+        disable the webhook."""
+        if self.body_format == 'form':
+            self.load_form(body)
+        elif not isinstance(self.load_json(body), dict):
+            raise PayloadError('the body is not a JSON object')
+
+    def journal_body(self, body: bytes) -> bytes:
+        """The verified body as the journal keeps it.  Providers that carry a
+        credential inside the body (VK's secret key) leave it out: what
+        :meth:`parse` reads is the rest."""
+        return body
+
     def parse(self, headers, body: bytes, query: dict) -> list:
         """Return the normalized events of a verified request, or raise
-        :class:`PayloadError`."""
+        :class:`PayloadError`.  Reads the body alone (headers and query serve
+        :meth:`verify`): a journaled body is read again the same way."""
         raise PayloadError('this channel does not accept webhooks')
 
     def fetch_media(self, attachment: Attachment) -> tuple[bytes, str, str]:

@@ -122,6 +122,13 @@ class MetaConnector(Connector):
         if not self.secrets_equal(signature_of(self.config.app_secret, body), given):
             raise SignatureError('wrong or missing %s header' % SIGNATURE_HEADER)
 
+    def check_format(self, headers, body, query):
+        # One app may deliver several products to one address: a body of
+        # another product is not this channel's at all.
+        data = self.load_json(body)
+        if not isinstance(data, dict) or data.get('object') != self.webhook_object:
+            raise PayloadError('expected a JSON object of object "%s"' % self.webhook_object)
+
     def load_entries(self, body):
         """The ``entry`` list of a webhook body of this product."""
         data = self.load_json(body)

@@ -116,6 +116,17 @@ class SignedJsonMixin:
         headers = dict(signed_headers(self.config.secret, body), **{'Content-Type': 'application/json'})
         return requests.post(url, data=body, headers=headers, timeout=HTTP_TIMEOUT)
 
+    #: keys every event of this format has (a body without them is another format)
+    format_keys = ()
+
+    def check_format(self, headers, body, query):
+        # A script posting its own JSON to this address (another PBX's
+        # format) is refused; a body of this format the parser cannot read
+        # is journaled as Unreadable like any provider's.
+        items = self.events_of(body)
+        if not all(all(key in item for key in self.format_keys) for item in items):
+            raise PayloadError('each event needs %s' % ', '.join(self.format_keys))
+
     def events_of(self, body, what='event'):
         data = self.load_json(body)
         items = data.get('events') if isinstance(data, dict) and 'events' in data else [data]
@@ -130,6 +141,7 @@ class SignedJsonMixin:
 class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
     code = 'phone_webhook'
     label = 'Phone: generic PBX webhook'
+    format_keys = ('event_id', 'call_id')
 
     def parse(self, headers, body, query):
         return [self._parse_event(item) for item in self.events_of(body)]

@@ -69,6 +69,7 @@ class TwilioSmsConnector(Connector):
     label = 'SMS (Twilio)'
     user_ids_are_global = True
     ack = HttpAnswer(200, EMPTY_TWIML, 'text/xml')
+    body_format = 'form'
 
     # -- plumbing ----------------------------------------------------------
     def _api_root(self):

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from . import register
-from .base import Connector, Contact, InboundMessage, PayloadError, SendError, SignatureError, register_event_class
+from .base import (
+    Connector, Contact, InboundMessage, PayloadError, SendError, SignatureError, check_events, register_event_class,
+)
 
 API_KEY_HEADER = 'X-Omnichannel-Api-Key'
 MAX_TEXT = 20000
@@ -59,6 +61,12 @@ class WebsiteConnector(Connector):
     def verify(self, headers, body, query):
         if not self.secrets_equal(self.config.secret, self.header(headers, API_KEY_HEADER)):
             raise SignatureError('wrong or missing %s header' % API_KEY_HEADER)
+
+    def check_format(self, headers, body, query):
+        # Our own API, called by a site's code that shows the refusal: a
+        # submission outside the format above is refused with its reason
+        # (no provider retries it for days).
+        check_events(self.parse(headers, body, query))
 
     def parse(self, headers, body, query):
         return [self.parse_submission(self.load_json(body))]

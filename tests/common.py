@@ -180,3 +180,17 @@ class OmnichannelHttpCase(OmnichannelTestMixin, HttpCase):
         if method == 'GET':
             return self.url_open(url, headers=headers, allow_redirects=False)
         return self.url_open(url, data=body, headers=headers, allow_redirects=False)
+
+    def assert_kept_unreadable(self, responses, ack_body, count=None):
+        """Signed bodies no parser reads: each answered 200 with the
+        provider's acknowledgement (anything else makes it resend them), and
+        journaled once as an Unreadable request with its reason, nothing
+        else made of them."""
+        for response in responses:
+            self.assertEqual((response.status_code, response.text), (200, ack_body), response.request.body)
+        rows = self.journal()
+        self.assertEqual(len(rows), count or len(responses))
+        self.assertEqual(set(rows.mapped('state')), {'unreadable'})
+        self.assertEqual(set(rows.mapped('event_kind')), {'request'})
+        self.assertTrue(all(row.raw_body and row.error_message for row in rows))
+        self.assertFalse(self.messages())

@@ -124,18 +124,24 @@ class TestGenericPhoneWebhook(CallsCase):
         ringing = self.event('e1', 'ringing', when)
         self.assertEqual(self.send(ringing, secret='not-the-secret').status_code, 403)
         self.assertEqual(self.send(ringing, secret=None).status_code, 403)
-        for bad in ({'call_id': 'x', 'event': 'ringing'},                       # no event_id
-                    dict(ringing, event='exploded'),                           # unknown event
-                    dict(ringing, timestamp='yesterday'),                      # not a date
-                    dict(ringing, duration='long'),
+        for bad in ({'call_id': 'x', 'event': 'ringing'},                       # no event_id: another format
+                    {'event': 'NOTIFY_END', 'pbx_call_id': 'in_1', 'caller_id': '+79161234567'},
                     {'events': 'nope'}):
             response = self.send(bad)
             self.assertEqual(response.status_code, 400, bad)
             self.assertIn('error', response.json())
         self.assertEqual(self.send(None, raw=b'{broken').status_code, 400)
+        self.assertFalse(self.journal(self.line), 'what is not this format at all is refused, nothing stored')
+        # Signed events of this format that the parser cannot read are
+        # journaled as Unreadable (a 400 makes a PBX resend them forever).
+        for bad in (dict(ringing, event='exploded'),                           # unknown event
+                    dict(ringing, timestamp='yesterday'),                      # not a date
+                    dict(ringing, duration='long')):
+            self.assertEqual(self.send(bad).status_code, 200, bad)
+        self.assertEqual(self.journal(self.line).mapped('state'), ['unreadable'] * 3)
         self.line.webhook_secret = False
         self.assertEqual(self.send(ringing, secret='').status_code, 403, 'a line without secret accepts nothing')
-        self.assertFalse(self.journal(self.line))
+        self.assertEqual(len(self.journal(self.line)), 3)
         self.assertFalse(self.calls(self.line))
 
     def test_missed_call_from_an_unknown_number_creates_customer_lead_and_call_back(self):

@@ -4,6 +4,7 @@ The concurrency tests need what production has: several database
 connections, each in its own transaction, committing for real.  A
 TransactionCase shares one cursor between everything, so these tests use
 their own connections (and remove what they committed afterwards)."""
+import json
 import random
 import threading
 import time
@@ -168,6 +169,105 @@ class TestConcurrentWorkers(BaseCase):
             self.assertEqual(len(leads), 1, 'one lead for one customer')
             conversations = env['omnichannel.conversation'].search([('channel_id', 'in', [first, second])])
             self.assertEqual(conversations.lead_id, leads, 'both conversations feed the same lead')
+        self.read(check)
+
+    def test_same_event_delivered_at_once_is_acknowledged_each_time_and_stored_once(self):
+        """A provider delivers one event N times at the same moment (its
+        retry overtakes the first delivery): N acknowledgements, one journal
+        row, one message.  Each delivery's transaction began before any of
+        them journaled, as a request's does when it looks its channel up."""
+        channel_id = self.new_channel('Same event at once')
+        body = json.dumps({'event_id': 'ev-at-once-%s' % uuid.uuid4().hex, 'session': 'vera',
+                           'name': 'Vera', 'text': 'One sofa, please'}).encode()
+        deliveries = 4
+        barrier = threading.Barrier(deliveries)
+        answers, errors = [], []
+
+        def deliver():
+            try:
+                with self.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    channel = env['omnichannel.channel'].browse(channel_id)
+                    connector = channel._get_connector()
+                    env['omnichannel.inbound.event'].search_count([('channel_id', '=', channel_id)])
+                    barrier.wait(timeout=30)
+                    answers.append(env['omnichannel.inbound.event']._receive(channel, connector, body))
+                    cr.commit()
+            except Exception as exc:  # noqa: BLE001 - reported by the test
+                errors.append(exc)
+
+        with self.assertNoLogs('odoo.addons.omnichannel_inbox.models.omnichannel_inbound_event', 'ERROR'):
+            threads = [threading.Thread(target=deliver) for _ in range(deliveries)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+        self.assertFalse(errors, errors)
+        self.assertEqual([(a.status, a.body) for a in answers], [(200, 'ok')] * deliveries,
+                         'every delivery is acknowledged')
+
+        def check(env):
+            rows = env['omnichannel.inbound.event'].search([('channel_id', '=', channel_id)])
+            self.assertEqual(rows.mapped('event_kind'), ['message'], 'stored once, no request row left')
+            self.assertEqual((rows.state, rows.attempts), ('done', 1))
+            self.assertEqual(env['omnichannel.message'].search_count([('channel_id', '=', channel_id)]), 1)
+        self.read(check)
+
+    def test_cron_claims_rows_processed_after_its_snapshot(self):
+        """The cron's transaction began (its snapshot sees three due rows);
+        meanwhile a webhook processes the first one and commits.  The cron
+        neither fails ("could not serialize access": repeated failures
+        deactivate it) nor handles that row again; it takes the others."""
+        channel_id = self.new_channel('Cron snapshot')
+        for commit in (False, True):
+            row_ids = self.journal(channel_id, [sandbox_message('lev-%s-%s' % (commit, n), 'message %s' % n)
+                                                for n in range(3)])
+            with self.cursor() as cron_cr:
+                env = api.Environment(cron_cr, SUPERUSER_ID, {})
+                Journal = env['omnichannel.inbound.event']
+                self.assertEqual(Journal.search_count([('id', 'in', row_ids), ('state', '=', 'pending')]), 3)
+                self.run_in_env(lambda env2: env2['omnichannel.inbound.event'].browse(row_ids[0])._process(
+                    commit=True))
+                if commit:
+                    Journal.browse()._process(commit=True)
+                else:
+                    Journal._cron_process()   # within a test: without its commits
+                cron_cr.commit()
+
+            def check(env):
+                rows = env['omnichannel.inbound.event'].browse(row_ids)
+                self.assertEqual(rows.mapped('state'), ['done'] * 3, [(r.state, r.error_message) for r in rows])
+                self.assertEqual(rows.mapped('attempts'), [1] * 3, 'no row was handled twice')
+            self.read(check)
+
+    def test_request_journaled_by_a_dead_webhook_is_read_by_the_cron(self):
+        """A webhook journaled a body and died before reading it (its
+        provider got no answer): the cron reads it once its webhook's grace
+        is over, and the message is stored once, the request row gone."""
+        channel_id = self.new_channel('Dead webhook')
+        body = json.dumps({'event_id': 'ev-dead-%s' % uuid.uuid4().hex, 'session': 'gleb', 'name': 'Gleb',
+                           'text': 'Is the grey sofa in stock?'}).encode()
+
+        def journal_only(env):
+            channel = env['omnichannel.channel'].browse(channel_id)
+            return env['omnichannel.inbound.event']._journal_request(channel, channel._get_connector(), body).id
+        request_id = self.run_in_env(journal_only)
+        self.run_in_env(lambda env: env['omnichannel.inbound.event']._cron_process())
+        self.assertEqual(self.read(lambda env: env['omnichannel.inbound.event'].browse(request_id).state), 'pending',
+                         'within the grace the request is its webhook\'s')
+        # A minute and more later.
+        self.run_in_env(lambda env: env.cr.execute(
+            "UPDATE omnichannel_inbound_event SET next_attempt_date = now() at time zone 'UTC' - interval '1 minute' "
+            "WHERE id = %s", [request_id]))
+        self.run_in_env(lambda env: env['omnichannel.inbound.event']._cron_process())
+        self.run_in_env(lambda env: env['omnichannel.inbound.event']._cron_process())
+
+        def check(env):
+            self.assertFalse(env['omnichannel.inbound.event'].browse(request_id).exists())
+            rows = env['omnichannel.inbound.event'].search([('channel_id', '=', channel_id)])
+            self.assertEqual((rows.event_kind, rows.state), ('message', 'done'))
+            message = env['omnichannel.message'].search([('channel_id', '=', channel_id)])
+            self.assertIn('grey sofa', message.body)
         self.read(check)
 
     def test_killed_worker_leaves_the_row_to_the_next_one(self):

@@ -4,7 +4,9 @@ Each provider gets real-format samples, mutated (wrong types, huge strings,
 deep nesting, bad encodings, missing fields, random bytes) and, where the
 provider signs the body, signed again so that the parser - not only the
 signature check - meets the mutation.  Whatever comes in, the answer is
-never a 500, and a refused request stores nothing.  The random generator is
+never a 500, a refused request stores nothing, and a signed body of the
+provider's format that no parser reads is journaled as Unreadable (answered
+like any other: the provider must not resend it).  The random generator is
 seeded: a failure names the seed, the provider and the payload to replay."""
 import datetime
 import hashlib
@@ -363,9 +365,18 @@ class TestWebhookFuzz(OmnichannelHttpCase):
             self.assertTrue(any(s >= 400 for s in statuses[kind]), '%s refused nothing: %s' % (kind, statuses[kind]))
 
         # What was accepted is processed without losing anything: each row
-        # ends done, ignored, or in error with its reason kept for a retry.
+        # ends done, ignored, or in error with its reason kept for a retry;
+        # what no parser read is kept whole, with the parser's reason.
         Journal = self.env['omnichannel.inbound.event'].sudo()
         rows = Journal.search([('channel_id', 'in', self.channel_ids)])
+        unreadable = rows.filtered(lambda r: r.state == 'unreadable')
+        self.assertTrue(unreadable, 'signed mutations no parser reads are journaled')
+        for row in unreadable:
+            self.assertEqual(row.event_kind, 'request')
+            self.assertTrue(row.raw_body and row.error_message and row.error_traceback,
+                            'seed %s: unreadable row %s keeps its body and reason' % (seed, row.id))
+        self.assertFalse(rows.filtered(lambda r: r.event_kind == 'request' and r.state != 'unreadable'),
+                         'every request was read at once')
         for _round in range(20):
             if not Journal._cron_process():
                 break

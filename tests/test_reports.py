@@ -190,3 +190,27 @@ class TestReports(OmnichannelFiguresCase):
         self.assertEqual(data['responses']['sla_compliance:avg'], 50.0)
         self.assertEqual(data['waiting_now'], 2, 'Vera and Anna by email')
         self.assertEqual({c['channel_type'] for c in data['channels']}, {'sandbox', 'email'})
+
+    def test_dashboard_counts_unreadable_requests(self):
+        """Requests no connector could read are counted for those who may
+        open the inbound journal (managers and administrators), and the
+        card's action lists them."""
+        def unreadable(user=None):
+            dashboard = self.env['omnichannel.dashboard']
+            return (dashboard.with_user(user) if user else dashboard).get_dashboard_data()['journal_unreadable']
+        before = unreadable()
+        channel = self._create_channel('sandbox', name='Unreadable source')
+        row = self.env['omnichannel.inbound.event'].sudo()._journal_request(
+            channel, channel._get_connector(), b'{"text": "a message without session"}')
+        row._read_request()
+        self.assertEqual(row.state, 'unreadable')
+        self.assertEqual(unreadable(), before + 1)
+        manager = new_test_user(self.env, 'reports_manager', groups='omnichannel_inbox.group_omnichannel_manager')
+        self.assertEqual(unreadable(manager), before + 1)
+        leader = new_test_user(self.env, 'reports_leader2', groups='omnichannel_inbox.group_omnichannel_team_leader')
+        self.assertIsNone(unreadable(leader), 'no journal access, no journal figure')
+        action = self.env['ir.actions.act_window']._for_xml_id(
+            'omnichannel_inbox.omnichannel_inbound_event_action_unreadable')
+        views = self.env['omnichannel.inbound.event'].get_views([(False, 'search')])
+        self.assertIn('search_default_unreadable', action['context'], 'the card opens the Unreadable ones')
+        self.assertIn('name="unreadable"', views['views']['search']['arch'])

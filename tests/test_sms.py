@@ -1,6 +1,8 @@
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
+from odoo.addons.omnichannel_inbox.connectors.twilio_sms import EMPTY_TWIML
+
 from .fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioServer, incoming_sms, status_callback, twilio_request
 from .provider_case import ProviderCase
 
@@ -69,11 +71,10 @@ class TestSmsInbound(SmsCase):
         self.assertFalse(self.journal())
         self.assertFalse(self.messages())
 
-    def test_malformed_request_is_400(self):
-        self.assertEqual(self.send({'Body': 'no sid', 'From': CUSTOMER}).status_code, 400)
-        self.assertEqual(self.send(incoming_sms('', CHANNEL_NUMBER, 'no sender')).status_code, 400)
-        self.assertEqual(self.send(incoming_sms(CUSTOMER, CHANNEL_NUMBER, 'x', NumMedia='2')).status_code, 400)
-        self.assertFalse(self.journal())
+    def test_signed_request_no_parser_reads_is_kept_unreadable(self):
+        self.assert_kept_unreadable([self.send(params) for params in (
+            {'Body': 'no sid', 'From': CUSTOMER}, {'SmsSid': '', 'Body': 'no sid either', 'From': CUSTOMER})],
+            EMPTY_TWIML)
 
     def test_mms_media_is_fetched_with_the_account_credentials(self):
         url = self.twilio.add_media(b'\xff\xd8\xff photo', 'image/jpeg')

@@ -1,8 +1,10 @@
 import base64
 import io
+import json
 import logging
 
-from odoo.tests import tagged
+from odoo.exceptions import UserError
+from odoo.tests import new_test_user, tagged
 
 from .common import OmnichannelHttpCase
 from .fake_telegram import FakeTelegramServer, tg_update, tg_user
@@ -58,13 +60,69 @@ class TestTelegramWebhook(OmnichannelHttpCase):
         self.assertEqual(self.send(tg_update(3, text='hi')).status_code, 404)
         self.assertFalse(self.journal())
 
-    def test_malformed_bodies_are_400_and_nothing_stored(self):
-        for body in (b'{not json', b'[]', b'{"update_id": "x"}', '{"update_id": 5, "message": {"message_id": "z"}}'.encode(),
-                     b'\xff\xfe'):
+    def test_bodies_that_are_not_json_objects_are_400_and_nothing_stored(self):
+        for body in (b'{not json', b'[]', b'"update"', b'\xff\xfe'):
             response = self.send(body)
             self.assertEqual(response.status_code, 400, body)
             self.assertIn('error', response.json())
         self.assertFalse(self.journal())
+
+    def test_signed_update_no_parser_reads_is_kept_as_unreadable(self):
+        """Telegram signed it: journaled before any parser runs, answered
+        200 (anything else makes Telegram resend it), kept as Unreadable with
+        the parser's reason, and nothing half-made from it."""
+        partners = self.env['res.partner'].search_count([])
+        # No parser can read these, however lenient: no update id, or one
+        # that is a list or an object.
+        bodies = (b'{}', b'{"update_id": [5], "message": {"message_id": 1}}', b'{"update_id": {"id": 6}}')
+        for body in bodies:
+            response = self.send(body)
+            self.assertEqual(response.status_code, 200, body)
+            self.assertEqual(response.text, '', 'Telegram gets its plain acknowledgement')
+            self.assertEqual(self.send(body).status_code, 200, 'a retry is acknowledged alike')
+        rows = self.journal()
+        self.assertEqual(len(rows), 3, 'each body once, retries included')
+        self.assertEqual(set(rows.mapped('state')), {'unreadable'})
+        self.assertEqual(set(rows.mapped('event_kind')), {'request'})
+        self.assertEqual(sorted(rows.mapped('raw_body')), sorted(b.decode() for b in bodies),
+                         'the body is kept as it came')
+        self.assertTrue(all(r.error_message and r.error_traceback for r in rows), 'the reason is kept')
+        self.assertFalse(rows.filtered('next_attempt_date'), 'not retried blindly: it waits for an upgrade')
+        self.assertFalse(self.Message.search([('channel_id', '=', self.channel.id)]))
+        self.assertEqual(self.env['res.partner'].search_count([]), partners)
+
+    def test_unreadable_requests_are_read_again_with_one_click(self):
+        """What an older version could not read (kept as Unreadable) is read
+        by this one when an administrator presses Read again, one row or a
+        selection: the messages appear, the request rows make way for their
+        events, and what is still unreadable stays, with its reason."""
+        connector = self.channel._get_connector()
+        bodies = [json.dumps(tg_update(70 + n, user=tg_user(770000 + n, first_name='Late %s' % n),
+                                       text='kept for later %s' % n)).encode() for n in range(2)]
+        left = [self.Journal._journal_request(self.channel, connector, body) for body in bodies]
+        still = self.Journal._journal_request(self.channel, connector, b'{"update_id": [7]}')
+        for row in left + [still]:
+            row.write({'state': 'unreadable', 'next_attempt_date': False, 'error_message': 'older version'})
+        admin = self.env.ref('base.user_admin')
+        with self.assertRaises(UserError):
+            left[0].with_user(new_test_user(self.env, 'oc_reader', groups='omnichannel_inbox.group_omnichannel_manager')
+                              ).action_retry()
+
+        action = left[0].with_user(admin).action_retry()
+        self.assertEqual(action['type'], 'ir.actions.act_window', 'the events read are shown')
+        self.assertFalse(left[0].exists(), 'the request made way for its event')
+        rows = self.journal().filtered(lambda r: r.event_kind != 'request')
+        self.assertEqual(rows.ids, action['domain'][0][2])
+        self.assertEqual((rows.provider_event_id, rows.state), ('70', 'done'))
+        self.assertIn('kept for later 0', self.last_message().body)
+
+        action = (left[1] | still).with_user(admin).action_retry()
+        self.assertEqual(action['params']['type'], 'danger', 'what is still unreadable is said')
+        self.assertIn('still unreadable', action['params']['message'])
+        self.assertFalse(left[1].exists())
+        self.assertEqual(still.state, 'unreadable')
+        self.assertIn('kept for later 1', self.last_message().body)
+        self.assertEqual(len(self.Message.search([('channel_id', '=', self.channel.id)])), 2)
 
     def test_oversized_body_is_413(self):
         self.env['ir.config_parameter'].sudo().set_param('omnichannel_inbox.max_body_kb', '1')

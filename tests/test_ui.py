@@ -41,3 +41,17 @@ class TestChatPanelTours(OmnichannelHttpCase):
                               headers={'Content-Type': 'application/json'}).json()['result']['messages']
         self.assertEqual([m['text'] for m in reply if m['direction'] == 'out'], ['Yes, how can I help?'],
                          'the Sandbox page receives the reply')
+
+    def test_unreadable_request_is_read_again_from_the_dashboard(self):
+        channel = self._create_channel('telegram', name='Journal tour bot', token='556:TOUR', webhook_secret='tour')
+        row = self.env['omnichannel.inbound.event'].sudo()._journal_request(
+            channel, channel._get_connector(), json.dumps(tg_update(7, text='kept for an upgrade')).encode())
+        # What an older version could not read.
+        row.write({'state': 'unreadable', 'next_attempt_date': False, 'error_message': 'older version'})
+        self.env['omnichannel.inbound.event'].sudo().search(
+            [('state', '=', 'unreadable'), ('id', '!=', row.id)]).unlink()
+        self.start_tour('/odoo/action-omnichannel_inbox.omnichannel_dashboard_action',
+                        'omnichannel_journal_unreadable_tour', login='admin')
+        self.assertFalse(row.exists(), 'the request made way for its event')
+        message = self.env['omnichannel.message'].sudo().search([('channel_id', '=', channel.id)])
+        self.assertIn('kept for an upgrade', message.body)

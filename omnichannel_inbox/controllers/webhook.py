@@ -16,20 +16,10 @@ def json_answer(status, message, **extra):
 
 
 def accept_events(channel, events):
-    """Journal ``events`` of ``channel`` and commit, then process the new
-    ones now or wake the cron; return the new journal rows.  Every entry
-    point that receives something from outside (webhooks, the website
-    contact form) goes through here, after its own checks."""
-    Journal = request.env['omnichannel.inbound.event'].sudo()
-    new_events = Journal._journal(channel, events)
-    # The journal is durable before any processing starts.
-    request.env.cr.commit()
-    if new_events:
-        if Journal._inline_processing():
-            new_events._process(commit=True)
-        else:
-            Journal._trigger_processing(new_events)
-    return new_events
+    """Journal ``events`` of ``channel`` (parsed by their entry point: the
+    website contact form) and commit, then process the new ones now or wake
+    the cron; return the new journal rows."""
+    return request.env['omnichannel.inbound.event'].sudo()._accept(channel, events)
 
 
 class OmnichannelWebhook(http.Controller):
@@ -38,12 +28,15 @@ class OmnichannelWebhook(http.Controller):
     1. find the channel account by its unguessable key     -> 404
     2. refuse oversized bodies                               -> 413
     3. connector.verify (signature, secret header)           -> 403, nothing stored
-    4. connector.parse into normalized events, checked       -> 400, nothing stored
-    5. journal the events (dedup on provider event id), commit
-    6. process them now or wake the cron                     -> the provider's ack
+    4. connector.check_format: the provider's format at all? -> 400, nothing stored
+    5. journal the raw body, commit
+    6. read it into events (dedup on provider event id; what
+       no parser reads stays as Unreadable), process them now
+       or wake the cron                                      -> the provider's ack
 
     Steps 1-4 store nothing; once step 5 committed, nothing the customer sent
-    can be lost whatever happens to processing."""
+    can be lost whatever happens to reading or processing, and the answer is
+    the one that stops the provider's retries."""
 
     @http.route('/omnichannel/webhook/<string:key>', type='http', auth='public', methods=['GET', 'POST'],
                 csrf=False, save_session=False)
@@ -72,7 +65,7 @@ class OmnichannelWebhook(http.Controller):
             return json_answer(403, str(exc))
         except connectors.PayloadError as exc:
             return json_answer(400, str(exc))
-        except Exception:  # noqa: BLE001 - see parse below
+        except Exception:  # noqa: BLE001 - see check_format below
             _logger.info('Omnichannel: unreadable handshake for channel %s', channel.id, exc_info=True)
             return json_answer(400, 'unreadable request')
         if answer is not None:
@@ -89,18 +82,17 @@ class OmnichannelWebhook(http.Controller):
             # Providers that sign fields rather than bytes (Twilio, Zadarma)
             # must read the body to check it: one they cannot read is malformed.
             return json_answer(400, str(exc))
-        except Exception:  # noqa: BLE001 - see parse below
+        except Exception:  # noqa: BLE001 - see check_format below
             _logger.info('Omnichannel: unverifiable webhook body for channel %s', channel.id, exc_info=True)
             return json_answer(400, 'unreadable body')
         try:
-            # The shared check of every connector's output: field types and
-            # length limits, whatever the provider's own parser let through.
-            events = connectors.check_events(connector.parse(headers, body, query))
+            # Only what is not this provider's format at all is refused:
+            # whatever passes is journaled before any parser runs.
+            connector.check_format(headers, body, query)
         except connectors.PayloadError as exc:
             return json_answer(400, str(exc))
-        except Exception:  # noqa: BLE001 - a body the connector chokes on is the sender's fault
+        except Exception:  # noqa: BLE001 - a body the check chokes on is the sender's fault
             _logger.info('Omnichannel: unreadable webhook body for channel %s', channel.id, exc_info=True)
             return json_answer(400, 'unreadable body')
-        new_events = accept_events(channel, events)
-        ack = channel._webhook_answer(connector, events, new_events)
+        ack = request.env['omnichannel.inbound.event'].sudo()._receive(channel, connector, body)
         return request.make_response(ack.body, headers=[('Content-Type', ack.content_type)], status=ack.status)

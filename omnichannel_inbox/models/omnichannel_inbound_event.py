@@ -1,3 +1,4 @@
+import hashlib
 import json
 import logging
 import time
@@ -25,18 +26,27 @@ CRON_BATCH = 200
 #: failure (and then waits for the ordinary retry).
 CONFLICT_RETRIES = 5
 CONCURRENCY_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+#: ``event_kind`` of a request body journaled before it is read.
+REQUEST_KIND = 'request'
+#: A request the webhook journaled is read by that webhook at once; the cron
+#: reads it only when the request died in between, after this delay.
+REQUEST_GRACE = timedelta(minutes=1)
 
 
 class OmnichannelInboundEvent(models.Model):
     """The inbound journal.
 
-    Every event a webhook accepted is stored here, in the webhook's own
-    transaction and before anything else happens, unique per (channel,
-    provider event id) so that a provider's retry is acknowledged and ignored.
-    Processing turns a row into identity, conversation, message, lead; it
-    runs right after the journal is committed, or in the cron woken with
-    ``_trigger()``.  A failure leaves the row in error with its traceback and
-    schedules a retry: what a customer sent is never lost."""
+    A verified webhook body is first stored as it came, as a *request* row
+    (kind ``request``, unique per channel and body hash) and committed,
+    before any parser runs.  Reading it turns it into one row per event,
+    unique per (channel, provider event id) so that a provider's retry is
+    acknowledged and ignored, and removes the request row in the same
+    transaction; a body no parser understands stays as a request row in
+    state *Unreadable*, read again with *Retry* (after an upgrade).
+    Processing turns an event row into identity, conversation, message,
+    lead; it runs right after the journal is committed, or in the cron
+    woken with ``_trigger()``.  A failure leaves the row in error with its
+    traceback and schedules a retry: what a customer sent is never lost."""
     _name = 'omnichannel.inbound.event'
     _description = 'Inbound Journal Entry'
     _order = 'id desc'
@@ -53,7 +63,10 @@ class OmnichannelInboundEvent(models.Model):
         ('done', 'Done'),
         ('ignored', 'Ignored'),
         ('error', 'Error'),
+        ('unreadable', 'Unreadable'),
     ], default='pending', required=True, readonly=True, index=True)
+    raw_body = fields.Text('Request body', readonly=True, groups='omnichannel_inbox.group_omnichannel_admin',
+                           help='The request as the provider sent it, kept until it is read into events.')
     note = fields.Char(readonly=True, help='Why the event was ignored.')
     attempts = fields.Integer(readonly=True)
     next_attempt_date = fields.Datetime(readonly=True, index='btree_not_null')
@@ -74,28 +87,147 @@ class OmnichannelInboundEvent(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _journal(self, channel, events):
-        """Store ``events`` of ``channel``; return the ids of the new rows.
-
-        ``INSERT .. ON CONFLICT DO NOTHING`` makes a provider's retry (same
-        event id) a no-op even when two deliveries race."""
+        """Store ``events`` of ``channel``; return the new rows (a provider's
+        retry, same event id, creates none)."""
         ids = []
+        for event in events:
+            row_id = self._insert_once(channel, str(event.event_id)[:255], event.kind,
+                                       payload=json.dumps(connectors.event_to_dict(event), ensure_ascii=False))
+            if row_id:
+                ids.append(row_id)
+        return self.browse(ids)
+
+    @api.model
+    def _insert_once(self, channel, provider_event_id, kind, payload=None, raw_body=None, due=None):
+        """Insert a pending row unless (channel, provider_event_id) is
+        journaled already; return its id, or None for a duplicate.
+
+        ``INSERT .. ON CONFLICT DO NOTHING`` makes a retry a no-op even when
+        two deliveries race.  When the row it meets was committed by a
+        delivery this transaction's snapshot does not see (the same event
+        delivered twice at the same moment), PostgreSQL refuses under
+        REPEATABLE READ with a serialization failure instead of doing
+        nothing: that is a duplicate as well, acknowledged like any other.
+        The savepoint keeps the rest of the transaction."""
         now = fields.Datetime.now()
         uid = self.env.uid
-        for event in events:
-            payload = connectors.event_to_dict(event)
-            self.env.cr.execute("""
-                INSERT INTO omnichannel_inbound_event
-                    (channel_id, company_id, provider_event_id, event_kind, payload, state, attempts,
-                     received_date, next_attempt_date, create_uid, create_date, write_uid, write_date)
-                VALUES (%s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (channel_id, provider_event_id) DO NOTHING
-                RETURNING id
-            """, [channel.id, channel.company_id.id, str(event.event_id)[:255], event.kind,
-                  json.dumps(payload, ensure_ascii=False), now, now, uid, now, uid, now])
-            row = self.env.cr.fetchone()
-            if row:
-                ids.append(row[0])
-        return self.browse(ids)
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute("""
+                    INSERT INTO omnichannel_inbound_event
+                        (channel_id, company_id, provider_event_id, event_kind, payload, raw_body, state,
+                         attempts, received_date, next_attempt_date, create_uid, create_date, write_uid, write_date)
+                    VALUES (%s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s, %s)
+                    ON CONFLICT (channel_id, provider_event_id) DO NOTHING
+                    RETURNING id
+                """, [channel.id, channel.company_id.id, provider_event_id, kind, payload, raw_body,
+                      now, due or now, uid, now, uid, now], log_exceptions=False)
+                row = self.env.cr.fetchone()
+        except pg_errors.SerializationFailure:
+            return None
+        return row[0] if row else None
+
+    @api.model
+    def _journal_request(self, channel, connector, body):
+        """Store a verified request ``body`` as it came, before anything
+        reads it; return the new request row, or an empty recordset when the
+        same body is journaled already (a retry racing the first delivery,
+        or a body kept as Unreadable)."""
+        body = connector.journal_body(body)
+        # What passed the connector's format check is UTF-8 text (JSON or
+        # a url-encoded form); PostgreSQL text holds no NUL character.
+        text = body.decode('utf-8', 'replace').replace('\x00', '\ufffd')
+        key = '%s:%s' % (REQUEST_KIND, hashlib.sha256(text.encode()).hexdigest())
+        row_id = self._insert_once(channel, key, REQUEST_KIND, raw_body=text,
+                                   due=fields.Datetime.now() + REQUEST_GRACE)
+        return self.browse(row_id or [])
+
+    @api.model
+    def _parse_request(self, channel, body):
+        """The checked events of a request ``body`` of ``channel``; raises
+        whatever the connector's parser or the shared check raises."""
+        connector = channel._get_connector()
+        # The shared check of every connector's output: field types and
+        # length limits, whatever the provider's own parser let through.
+        return connectors.check_events(connector.parse({}, body, {}))
+
+    def _read_request(self):
+        """Read a request row into event rows: return (events, new rows).
+        The event rows are journaled and the request row removed in one
+        transaction; a body no parser reads stays as *Unreadable* with the
+        parser's reason, and (None, no rows) is returned."""
+        self.ensure_one()
+        try:
+            events = self._parse_request(self.channel_id, self.sudo().raw_body.encode())
+        except Exception as exc:  # noqa: BLE001 - what no parser reads is kept, never refused
+            _logger.info('Omnichannel: unreadable request %s of channel %s: %s', self.id, self.channel_id.id, exc)
+            self.write({
+                'state': 'unreadable',
+                'attempts': self.attempts + 1,
+                'next_attempt_date': False,
+                'error_message': str(exc)[:500] or exc.__class__.__name__,
+                'error_traceback': traceback.format_exc(),
+            })
+            return None, self.browse()
+        new_rows = self._journal(self.channel_id, events)
+        self.unlink()
+        return events, new_rows
+
+    @api.model
+    def _receive(self, channel, connector, body):
+        """Journal a verified webhook ``body`` of ``channel`` and commit,
+        then read it into events, process them (or wake the cron) and return
+        the answer for the provider.
+
+        Once the body is committed, nothing that happens to reading or
+        processing turns into an error answer: the provider gets its
+        acknowledgement (a 4xx or 5xx would make it send the body again for
+        days, then disable the webhook), and the journal keeps the rest."""
+        request_row = self._journal_request(channel, connector, body)
+        # The journal is durable before any parser runs.
+        self.env.cr.commit()
+        try:
+            if request_row:
+                request_row = request_row._claim_rows(request_row.ids)
+            if request_row:
+                events, new_rows = request_row._read_request()
+            else:
+                # The same body is journaled by another delivery (being read
+                # now, or Unreadable): its events are what this one answers;
+                # storing them is a no-op for whichever delivery comes second.
+                try:
+                    events = self._parse_request(channel, body)
+                except Exception:  # noqa: BLE001 - the other delivery keeps it
+                    events = None
+                new_rows = self._journal(channel, events or [])
+            self.env.cr.commit()
+            self._process_new(new_rows)
+            return channel._webhook_answer(connector, events or [], new_rows)
+        except Exception:  # noqa: BLE001 - journaled: the provider must not send it again
+            self.env.cr.rollback()
+            _logger.exception('Omnichannel: a journaled request of channel %s failed after its journal; '
+                              'the journal keeps it', channel.id)
+            return connector.ack
+
+    @api.model
+    def _accept(self, channel, events):
+        """Journal ``events`` already parsed by their entry point (the
+        website contact form) and commit, then process the new rows now or
+        wake the cron; return the new rows."""
+        new_rows = self._journal(channel, events)
+        # The journal is durable before any processing starts.
+        self.env.cr.commit()
+        self._process_new(new_rows)
+        return new_rows
+
+    @api.model
+    def _process_new(self, new_rows):
+        if not new_rows:
+            return
+        if self._inline_processing():
+            new_rows._process(commit=True)
+        else:
+            self._trigger_processing(new_rows)
 
     # ------------------------------------------------------------------
     # Processing
@@ -118,10 +250,41 @@ class OmnichannelInboundEvent(models.Model):
         if self:
             query += " AND id IN %s"
             params.append(tuple(self.ids))
-        query += " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+        query += " ORDER BY id LIMIT %s"
         params.append(limit or CRON_BATCH)
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query + " FOR UPDATE SKIP LOCKED", params, log_exceptions=False)
+                return self.browse([r[0] for r in self.env.cr.fetchall()])
+        except pg_errors.SerializationFailure:
+            # See _claim_rows: take the rows one by one.
+            pass
         self.env.cr.execute(query, params)
-        return self.browse([r[0] for r in self.env.cr.fetchall()])
+        return self._claim_rows([r[0] for r in self.env.cr.fetchall()])
+
+    def _claim_rows(self, ids):
+        """Lock the pending rows among ``ids`` one by one, skipping those
+        another worker holds or has changed.
+
+        Under REPEATABLE READ, locking a row that another worker changed and
+        committed after this transaction's snapshot (a webhook processed it
+        meanwhile) fails with "could not serialize access", and used to fail
+        the cron (repeated failures deactivate it).  Each row is locked in a
+        savepoint, and such a row is skipped: whoever changed it has it in
+        hand, and a row still due then is taken at the next run."""
+        claimed = []
+        for row_id in ids:
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute("""
+                        SELECT id FROM omnichannel_inbound_event
+                         WHERE id = %s AND state IN ('pending', 'error')
+                           FOR UPDATE SKIP LOCKED
+                    """, [row_id], log_exceptions=False)
+                    claimed.extend(r[0] for r in self.env.cr.fetchall())
+            except pg_errors.SerializationFailure:
+                continue
+        return self.browse(claimed)
 
     def _process(self, commit=False):
         """Process the rows of ``self`` that are due and not taken by another
@@ -131,6 +294,10 @@ class OmnichannelInboundEvent(models.Model):
         another worker handling the same customer is run again in a fresh
         transaction, which sees what that worker committed."""
         done = self.browse()
+        if commit:
+            # A fresh snapshot: the claim sees what other workers committed
+            # up to now (the cron's transaction began before its run).
+            self.env.cr.commit()
         for event in self._claim(limit=max(len(self), 1) if self else None):
             if commit and done:
                 # The previous commit released the row locks of the claim:
@@ -138,6 +305,12 @@ class OmnichannelInboundEvent(models.Model):
                 event = event._claim(limit=1)
                 if not event:
                     continue
+            if event.event_kind == REQUEST_KIND:
+                # A request whose webhook died before reading it.
+                done |= event._read_request()[1]
+                if commit:
+                    self.env.cr.commit()
+                continue
             for retry in range(CONFLICT_RETRIES + 1):
                 try:
                     event._process_one(raise_conflicts=commit and retry < CONFLICT_RETRIES)
@@ -301,22 +474,43 @@ class OmnichannelInboundEvent(models.Model):
         self.env.ref('omnichannel_inbox.ir_cron_process_inbound_events').sudo()._trigger()
 
     def action_retry(self):
-        """Run failed (or pending) rows again now, whatever their schedule."""
+        """Run failed (or pending) rows again now, whatever their schedule.
+        Unreadable requests are read again (an upgrade may have taught a
+        parser their format): their events are journaled and processed at
+        once, and the request rows make way for them."""
         if not self.env.user.has_group('omnichannel_inbox.group_omnichannel_admin'):
             raise UserError(self.env._('Only Omnichannel administrators can retry journal entries.'))
-        retry = self.filtered(lambda e: e.state in ('error', 'pending'))
+        retry = self.filtered(lambda e: e.state in ('error', 'pending', 'unreadable'))
+        requests = retry.filtered(lambda e: e.event_kind == REQUEST_KIND)
+        requests.filtered(lambda e: e.state == 'unreadable').sudo().write({'state': 'pending'})
         retry.sudo().write({'next_attempt_date': fields.Datetime.now()})
-        retry.sudo()._process()
-        failed = retry.filtered(lambda e: e.state == 'error')
+        rows = retry.sudo()._process()
+        # Events just read from a request are processed in the same click.
+        derived = rows.filtered(lambda e: e.state == 'pending')
+        derived._process()
+        read = requests - requests.exists()
+        unreadable = requests.exists().filtered(lambda e: e.state == 'unreadable')
+        failed = ((retry - requests).exists() | derived).filtered(lambda e: e.state == 'error')
+        next_action = {'type': 'ir.actions.client', 'tag': 'soft_reload'}
+        if read:
+            next_action = {
+                'type': 'ir.actions.act_window', 'name': self.env._('Events read again'),
+                'res_model': self._name, 'views': [(False, 'list'), (False, 'form')],
+                'domain': [('id', 'in', derived.ids)],
+            }
+        problems = []
         if failed:
+            problems.append(self.env._('%(count)s event(s) failed again: %(error)s',
+                                       count=len(failed), error=failed[0].error_message))
+        if unreadable:
+            problems.append(self.env._('%(count)s request(s) are still unreadable: %(error)s',
+                                       count=len(unreadable), error=unreadable[0].error_message))
+        if problems:
             return {
                 'type': 'ir.actions.client', 'tag': 'display_notification',
-                'params': {'type': 'danger', 'sticky': True,
-                           'message': self.env._('%(count)s event(s) failed again: %(error)s',
-                                                 count=len(failed), error=failed[0].error_message),
-                           'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}},
+                'params': {'type': 'danger', 'sticky': True, 'message': ' '.join(problems), 'next': next_action},
             }
-        return {'type': 'ir.actions.client', 'tag': 'soft_reload'}
+        return next_action
 
 
 def _event_datetime(timestamp):

@@ -45,6 +45,7 @@ class OmnichannelDashboard(models.AbstractModel):
             'leads': leads.get(channel_type, {}),
         } for channel_type in sorted(set(conversations) | set(responses) | set(leads), key=lambda t: t or '')]
         open_conversations = self.env['omnichannel.conversation']
+        journal = self.env['omnichannel.inbound.event']
         return {
             'days': days,
             'currency_id': self.env.company.currency_id.id,
@@ -55,4 +56,8 @@ class OmnichannelDashboard(models.AbstractModel):
             'overdue_now': open_conversations.search_count(
                 [('state', '=', 'open'), ('sla_deadline', '<', fields.Datetime.now())]),
             'channels': sorted(channels, key=lambda c: -(c['conversations'].get('__count') or 0)),
+            # Requests no connector could read (whatever the period): for
+            # those who may open the inbound journal.
+            'journal_unreadable': journal.search_count([('state', '=', 'unreadable')])
+            if journal.has_access('read') else None,
         }

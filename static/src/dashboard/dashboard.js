@@ -51,6 +51,27 @@ export class OmnichannelDashboard extends Component {
 
     get cards() {
         const { conversations: c, responses: r, leads: l } = this.state.data;
+        return [...this.figureCards(c, r, l), ...this.journalCards()];
+    }
+
+    /** What the inbound journal keeps unread, for those who may open it. */
+    journalCards() {
+        const unreadable = this.state.data.journal_unreadable;
+        if (unreadable === null || unreadable === undefined) {
+            return [];
+        }
+        return [
+            {
+                name: "unreadable",
+                label: _t("Unreadable requests"),
+                value: String(unreadable),
+                hint: _t("kept in the inbound journal: read them again after an upgrade"),
+                report: "omnichannel_inbound_event_action_unreadable",
+            },
+        ];
+    }
+
+    figureCards(c, r, l) {
         return [
             {
                 name: "first_response",
