@@ -53,7 +53,7 @@ class AsteriskConnector(SignedJsonMixin, PhoneConnector):
     format_keys = ('Event',)
 
     # -- inbound: AMI events forwarded by the bridge ---------------------------
-    def parse(self, headers, body, query):
+    def parse_events(self, body):
         events = []
         for ami_event in self.events_of(body, 'AMI event'):
             if not all(isinstance(k, str) and isinstance(v, str) for k, v in ami_event.items()):

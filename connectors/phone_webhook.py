@@ -9,7 +9,11 @@ Inbound (the PBX calls Odoo)::
     X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>", keyed with the webhook secret>
 
 A request whose timestamp is outside the replay window (10 minutes by
-default, a setting) is refused with 403, like a wrong signature.
+default, a setting) is refused with 403, like a wrong signature.  A script
+of before the timestamp header (signature of the raw body alone) is still
+accepted, but then each event's own ``timestamp`` stands for the sending
+time: an event outside the window, or without a time, is journaled as
+ignored, never applied.
 
     {"event_id": "pbx-1718000000.42-answer",   # unique per event; a retry reuses it (required)
      "call_id": "1718000000.42",               # the same for every event of one call (required)
@@ -103,13 +107,27 @@ class SignedJsonMixin:
         if given.startswith('sha256='):
             given = given[len('sha256='):]
         timestamp = self.header(headers, TIMESTAMP_HEADER).strip()
-        if not timestamp.isdigit() or len(timestamp) > 12:
-            raise SignatureError('missing or malformed %s header (epoch seconds, signed with the body)'
-                                 % TIMESTAMP_HEADER)
-        expected = hmac_sha256_hex(self.config.secret, timestamp.encode() + b'.' + body) if self.config.secret else ''
+        if timestamp and (not timestamp.isdigit() or len(timestamp) > 12):
+            raise SignatureError('malformed %s header (epoch seconds, signed with the body)' % TIMESTAMP_HEADER)
+        # Without the header: a sender of before it, which signs the body
+        # alone; authentic, but its events are checked one by one (parse).
+        signed = timestamp.encode() + b'.' + body if timestamp else body
+        expected = hmac_sha256_hex(self.config.secret, signed) if self.config.secret else ''
         if not self.secrets_equal(expected, given.lower()):
             raise SignatureError('wrong or missing %s header' % SIGNATURE_HEADER)
-        self.check_fresh(int(timestamp), TIMESTAMP_HEADER)
+        if timestamp:
+            self.check_fresh(int(timestamp), TIMESTAMP_HEADER)
+
+    def parse(self, headers, body, query):
+        events = self.parse_events(body)
+        if self.header(headers, TIMESTAMP_HEADER).strip():
+            return events
+        return self.stale_events(events, lambda event: self.stale_reason(event.date, 'the event time') if event.date
+                                 else 'sent without the %s header and without a time of its own: it cannot be told '
+                                      'from a replay, so it is not applied' % TIMESTAMP_HEADER)
+
+    def parse_events(self, body):
+        raise NotImplementedError
 
     def signed_post(self, url, payload):
         body = json.dumps(payload).encode()
@@ -143,7 +161,7 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
     label = 'Phone: generic PBX webhook'
     format_keys = ('event_id', 'call_id')
 
-    def parse(self, headers, body, query):
+    def parse_events(self, body):
         return [self._parse_event(item) for item in self.events_of(body)]
 
     def _parse_event(self, item):

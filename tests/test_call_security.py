@@ -352,9 +352,17 @@ class TestDownloadsStayWithTheProvider(CallsCase):
 
 @tagged('post_install', '-at_install')
 class TestPhoneReplays(CallsCase):
-    """Signed notifications posted again are refused: Zadarma's by the start
-    of the call (its signature has no time of its own), the generic PBX's and
-    the bridge's by their signed timestamp."""
+    """Signed notifications posted again are never applied: Zadarma's by the
+    start of the call (its signature has no time of its own: kept in the
+    journal as ignored, so that Zadarma stops retrying a late delivery), the
+    generic PBX's and the bridge's by their signed timestamp (403), or, from a
+    sender of before that header, by each event's own time."""
+
+    def assert_ignored_as_replay(self, line, before):
+        rows = self.journal(line) - before
+        self.assertTrue(rows, 'the authentic notification is journaled')
+        self.assertEqual(set(rows.mapped('state')), {'ignored'})
+        self.assertTrue(all('replay' in row.note for row in rows), rows.mapped('note'))
 
     def test_zadarma_notifications_outside_the_window_or_seen_before(self):
         zadarma = FakeZadarmaServer(key='zd-key', secret='zd-secret').start()
@@ -372,43 +380,71 @@ class TestPhoneReplays(CallsCase):
 
         old = {'pbx_call_id': 'old-1', 'caller_id': '89123456789', 'called_did': '74951234567',
                'call_start': start(11)}
-        response = notify('NOTIFY_START', **old)
-        self.assertEqual(response.status_code, 403)
-        self.assertIn('replay', response.json()['error'])
-        self.assertFalse(self.journal(line))
-        # A call that started now is accepted; its end, after 30 minutes of
+        before = self.journal(line)
+        self.assertEqual(notify('NOTIFY_START', **old).status_code, 200)
+        self.assert_ignored_as_replay(line, before)
+        self.assertFalse(self.calls(line), 'a notification outside the window creates no call')
+        # A call that started now is applied; its end, after 30 minutes of
         # talk, still is (the talk time is added to the window).
         fresh = dict(old, pbx_call_id='new-1', call_start=start(0))
         self.assertEqual(notify('NOTIFY_START', **fresh).status_code, 200)
         long_call = dict(old, pbx_call_id='long-1', call_start=start(35))
         self.assertEqual(notify('NOTIFY_END', **dict(long_call, duration='1800', disposition='answered',
                                                      is_recorded='0')).status_code, 200)
-        self.assertEqual(notify('NOTIFY_START', **long_call).status_code, 403, 'but not its start, 35 minutes on')
+        before = self.journal(line)
+        self.assertEqual(notify('NOTIFY_START', **long_call).status_code, 200)
+        self.assert_ignored_as_replay(line, before)
         calls = self.calls(line)
-        self.assertEqual(len(calls), 2)
+        self.assertEqual(len(calls), 2, 'but not its start, 35 minutes on')
         # The same signed notification posted again under another call id:
         # already seen, nothing new.
         journal = len(self.journal(line))
         self.assertEqual(notify('NOTIFY_START', **dict(fresh, pbx_call_id='forged-1')).status_code, 200)
         self.assertEqual(len(self.journal(line)), journal)
         self.assertEqual(self.calls(line), calls)
+        # A forged one is still refused, with nothing stored.
+        body, headers = zadarma.notification('NOTIFY_START', secret='not-the-secret', **dict(fresh, call_start=start(1)))
+        self.assertEqual(self.post_webhook(line, body, headers=headers).status_code, 403)
+        self.assertEqual(len(self.journal(line)), journal)
         # The window is a setting.
         self.env['ir.config_parameter'].sudo().set_param('omnichannel_inbox.phone_replay_window_minutes', '30')
-        self.assertEqual(notify('NOTIFY_START', **old).status_code, 200)
+        self.assertEqual(notify('NOTIFY_START', **dict(old, pbx_call_id='old-2', call_start=start(12))).status_code, 200)
+        self.assertEqual(len(self.calls(line)), 3)
 
     def test_pbx_webhook_needs_a_fresh_signed_timestamp(self):
         line = self._line('phone_webhook', name='Office PBX', webhook_secret=PBX_SECRET)
-        body = json.dumps({'event_id': 'r1', 'call_id': 'r', 'event': 'ringing', 'direction': 'in',
-                           'customer_number': '+7 912 345 6789', 'timestamp': time.time()}).encode()
+
+        def body_of(event_id, **event):
+            return json.dumps(dict({'event_id': event_id, 'call_id': event_id, 'event': 'ringing', 'direction': 'in',
+                                    'customer_number': '+7 912 345 6789'}, **event)).encode()
+
+        body = body_of('r1', timestamp=time.time())
         old = pbx_headers(PBX_SECRET, body, time.time() - 11 * 60)
-        legacy = {'X-Omnichannel-Signature': pbx_headers(PBX_SECRET, body)['X-Omnichannel-Signature']}
         moved = dict(old, **{'X-Omnichannel-Timestamp': str(int(time.time()))})
-        for headers in (old, legacy, moved):
+        for headers in (old, moved):
             response = self.post_webhook(line, body, headers=headers)
             self.assertEqual(response.status_code, 403, headers)
         self.assertFalse(self.journal(line))
+
+        # A script of before the header signs the body alone: authentic, but
+        # an event outside the window, or with no time of its own, is kept
+        # and never applied.
+        def legacy(body):
+            return {'X-Omnichannel-Signature': pbx_headers(PBX_SECRET, body)['X-Omnichannel-Signature']}
+
+        for stale in (body_of('r2', timestamp=time.time() - 11 * 60), body_of('r3')):
+            before = self.journal(line)
+            self.assertEqual(self.post_webhook(line, stale, headers=legacy(stale)).status_code, 200)
+            self.assert_ignored_as_replay(line, before)
+        self.assertFalse(self.calls(line))
+        forged = {'X-Omnichannel-Signature': 'sha256=' + '0' * 64}
+        self.assertEqual(self.post_webhook(line, body, headers=forged).status_code, 403)
+        self.assertEqual(len(self.journal(line)), 2)
+        # A recent event of such a script is applied; so is a fresh signed request.
+        recent = body_of('r4', timestamp=time.time())
+        self.assertEqual(self.post_webhook(line, recent, headers=legacy(recent)).status_code, 200)
         self.assertEqual(self.post_webhook(line, body, headers=pbx_headers(PBX_SECRET, body)).status_code, 200)
-        self.assertEqual(len(self.calls(line)), 1)
+        self.assertEqual(len(self.calls(line)), 2)
 
     def test_bridge_refuses_plain_http_unless_told(self):
         bridge = load_bridge()
