@@ -7,7 +7,7 @@ Odoo's channel account offers every registered code as a channel type.
 from .base import (  # noqa: F401 - the public interface of the package
     Attachment, ChannelConfig, Connector, ConnectorError, Contact, ContactUpdate, DeliveryStatus, HttpAnswer,
     IgnoredEvent, InboundMessage, Location, OutboundAttachment, OutboundMessage, PayloadError,
-    SendError, SendResult, SignatureError, SubscriptionEvent, event_from_dict, event_to_dict,
+    ReplayedRequest, SendError, SendResult, SignatureError, SubscriptionEvent, event_from_dict, event_to_dict,
     register_event_class,
 )
 from .base import MessageRevoked, Referral, utm_from_payload  # noqa: F401 - what providers say beyond messages

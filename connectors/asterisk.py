@@ -52,8 +52,14 @@ class AsteriskConnector(SignedJsonMixin, PhoneConnector):
     label = 'Phone: Asterisk (AMI)'
     format_keys = ('Event',)
 
+    def event_time(self, item):
+        try:
+            return float(item.get('Timestamp') or item.get('ReceivedAt') or 0)
+        except (TypeError, ValueError):
+            return 0
+
     # -- inbound: AMI events forwarded by the bridge ---------------------------
-    def parse_events(self, body):
+    def parse(self, headers, body, query):
         events = []
         for ami_event in self.events_of(body, 'AMI event'):
             if not all(isinstance(k, str) and isinstance(v, str) for k, v in ami_event.items()):

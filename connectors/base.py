@@ -33,6 +33,14 @@ class SignatureError(ConnectorError):
     """The request is not from the provider (forged or missing signature)."""
 
 
+class ReplayedRequest(ConnectorError):
+    """The request is authentic (its signature checks out) but was sent
+    outside the replay window, by a provider that signs no sending time of
+    its own (Zadarma, a PBX script signing the body alone).  It is journaled
+    as ignored with this reason and acknowledged, never applied: refusing it
+    would make the provider retry a late but real delivery for hours."""
+
+
 class PayloadError(ConnectorError):
     """The request body is not what the provider sends (malformed)."""
 

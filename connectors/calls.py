@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Connector, ConnectorError, IgnoredEvent, SendError, SignatureError, register_event_class
+from .base import Connector, ConnectorError, SendError, SignatureError, register_event_class
 
 #: statuses a call event may report; '' means "details only"
 CALL_STATUSES = ('ringing', 'answered', 'ended', 'missed', 'voicemail', 'recording', '')
@@ -127,35 +127,24 @@ class PhoneConnector(Connector):
             return REPLAY_WINDOW
 
     def stale_reason(self, sent_at, what, slack=0):
-        """Why ``sent_at`` (epoch seconds) is outside the replay window (more
-        than the window ago, or as far in the future: a wrong clock or zone),
-        or '' when it is inside."""
+        """Why ``sent_at`` (epoch seconds) is outside the replay window: more
+        than the window ago, or as far in the future (a wrong clock or zone);
+        '' when it is inside."""
         window = self.replay_window()
         age = time.time() - sent_at
         if age > window + slack or age < -window:
-            return ('%s is %s minutes away from now, outside the %s-minute window: not applied, as a replay '
-                    '(or the clock or time zone is wrong)' % (what, int(age // 60), window // 60))
+            return ('%s is %s minutes away from now, outside the %s-minute window: a replay (or the clock or '
+                    'time zone is wrong), not applied' % (what, int(age // 60), window // 60))
         return ''
 
-    def check_fresh(self, sent_at, what, slack=0):
-        """Refuse (403) a request whose signed sending time is outside the
-        replay window: our own signed header, which a sender sets at once."""
+    def check_fresh(self, sent_at, what, slack=0, error=SignatureError):
+        """Raise ``error`` when ``sent_at`` is outside the replay window:
+        a refusal (403) for a signed sending time, which the sender sets at
+        once; :class:`ReplayedRequest` (kept, never applied) for the times of
+        providers that sign none."""
         reason = self.stale_reason(sent_at, what, slack)
         if reason:
-            raise SignatureError(reason)
-
-    def stale_events(self, events, reason_of):
-        """``events`` with each one ``reason_of(event)`` finds outside the
-        replay window journaled as ignored with that reason.  For providers
-        whose signature covers no sending time (Zadarma, PBX scripts signing
-        the body alone): such a notification is authentic, so it is kept and
-        acknowledged (a refusal would make the provider retry a late but real
-        delivery for hours), but never applied."""
-        result = []
-        for event in events:
-            reason = reason_of(event) if isinstance(event, CallEvent) else ''
-            result.append(IgnoredEvent(event.event_id, reason) if reason else event)
-        return result
+            raise error(reason)
 
 
 def hmac_sha256_hex(secret: str, body: bytes) -> str:

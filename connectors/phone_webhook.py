@@ -10,10 +10,10 @@ Inbound (the PBX calls Odoo)::
 
 A request whose timestamp is outside the replay window (10 minutes by
 default, a setting) is refused with 403, like a wrong signature.  A script
-of before the timestamp header (signature of the raw body alone) is still
-accepted, but then each event's own ``timestamp`` stands for the sending
-time: an event outside the window, or without a time, is journaled as
-ignored, never applied.
+of before the timestamp header (HMAC of the raw body alone) is still
+accepted, but then each event's own time stands for the sending time: a
+request with an event outside the window, or without a time, is journaled
+as ignored, never applied.
 
     {"event_id": "pbx-1718000000.42-answer",   # unique per event; a retry reuses it (required)
      "call_id": "1718000000.42",               # the same for every event of one call (required)
@@ -55,7 +55,7 @@ from datetime import datetime
 import requests
 
 from . import register
-from .base import ConnectorError, PayloadError, SendError, SignatureError
+from .base import ConnectorError, PayloadError, ReplayedRequest, SendError, SignatureError
 from .calls import CALL_STATUSES, HTTP_TIMEOUT, CallEvent, OriginateResult, PhoneConnector, hmac_sha256_hex
 
 SIGNATURE_HEADER = 'X-Omnichannel-Signature'
@@ -109,24 +109,26 @@ class SignedJsonMixin:
         timestamp = self.header(headers, TIMESTAMP_HEADER).strip()
         if timestamp and (not timestamp.isdigit() or len(timestamp) > 12):
             raise SignatureError('malformed %s header (epoch seconds, signed with the body)' % TIMESTAMP_HEADER)
-        # Without the header: a sender of before it, which signs the body
-        # alone; authentic, but its events are checked one by one (parse).
+        # Without the header: a sender of before it, which signs the body alone.
         signed = timestamp.encode() + b'.' + body if timestamp else body
         expected = hmac_sha256_hex(self.config.secret, signed) if self.config.secret else ''
         if not self.secrets_equal(expected, given.lower()):
             raise SignatureError('wrong or missing %s header' % SIGNATURE_HEADER)
         if timestamp:
             self.check_fresh(int(timestamp), TIMESTAMP_HEADER)
+            return
+        # Authentic, but nothing signed says when it was sent: each event's
+        # own time stands for it (another format is refused first, 400).
+        self.check_format(headers, body, query)
+        for item in self.events_of(body):
+            sent_at = self.event_time(item)
+            if not sent_at:
+                raise ReplayedRequest('sent without the %s header and with an event without a time of its own: '
+                                      'it cannot be told from a replay, not applied' % TIMESTAMP_HEADER)
+            self.check_fresh(sent_at, 'the event time', error=ReplayedRequest)
 
-    def parse(self, headers, body, query):
-        events = self.parse_events(body)
-        if self.header(headers, TIMESTAMP_HEADER).strip():
-            return events
-        return self.stale_events(events, lambda event: self.stale_reason(event.date, 'the event time') if event.date
-                                 else 'sent without the %s header and without a time of its own: it cannot be told '
-                                      'from a replay, so it is not applied' % TIMESTAMP_HEADER)
-
-    def parse_events(self, body):
+    def event_time(self, item):
+        """When the event ``item`` happened (epoch seconds), or 0."""
         raise NotImplementedError
 
     def signed_post(self, url, payload):
@@ -161,7 +163,13 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
     label = 'Phone: generic PBX webhook'
     format_keys = ('event_id', 'call_id')
 
-    def parse_events(self, body):
+    def event_time(self, item):
+        try:
+            return parse_timestamp(item.get('timestamp'))
+        except PayloadError:
+            return 0
+
+    def parse(self, headers, body, query):
         return [self._parse_event(item) for item in self.events_of(body)]
 
     def _parse_event(self, item):

@@ -43,7 +43,8 @@ import requests
 
 from . import register
 from .base import (
-    ConnectorError, Contact, HttpAnswer, IgnoredEvent, InboundMessage, PayloadError, SendError, SignatureError,
+    ConnectorError, Contact, HttpAnswer, IgnoredEvent, InboundMessage, PayloadError, ReplayedRequest, SendError,
+    SignatureError,
 )
 from .calls import HTTP_TIMEOUT, CallEvent, CallTranscript, OriginateResult, PhoneConnector
 
@@ -116,23 +117,26 @@ class ZadarmaConnector(PhoneConnector):
         expected = zadarma_signature(''.join(data.get(f, '') for f in fields), self.config.app_secret)
         if not self.secrets_equal(expected, self.header(headers, 'Signature')):
             raise SignatureError('wrong or missing Signature header')
+        self._check_fresh(data)
 
-    def _stale_reason(self, data):
+    # Zadarma retries a notification that is not answered 2xx: one outside
+    # the window is authentic, so it is kept as ignored and acknowledged.
+    def _check_fresh(self, data):
         """Zadarma signs neither a sending time nor a nonce: a notification
         seen once (a log, a proxy) could be posted again as it is.  What it
         signs is ``call_start``: a notification of a call that started outside
-        the replay window is kept in the journal but not applied; an end comes when the call is over, so
+        the replay window is never applied; an end comes when the call is over, so
         its talk time is added.  (NOTIFY_RECORD signs the call and recording
         ids: posted again, it is the same journal event.)"""
         if 'call_start' not in SIGNED_FIELDS[data['event']]:
-            return ''
+            return
         slack = 0
         if data['event'] in ('NOTIFY_END', 'NOTIFY_OUT_END'):
             try:
                 slack = min(max(int(data.get('duration') or 0), 0), MAX_CALL_SECONDS)
             except ValueError:
                 slack = 0
-        return self.stale_reason(self._time(data.get('call_start', '')), 'call_start', slack)
+        self.check_fresh(self._time(data.get('call_start', '')), 'call_start', slack, error=ReplayedRequest)
 
     @staticmethod
     def _event_id(data):
@@ -144,10 +148,6 @@ class ZadarmaConnector(PhoneConnector):
 
     def parse(self, headers, body, query):
         data = self._form(body)
-        reason = self._stale_reason(data)
-        return self.stale_events(self._parse_notification(data, body), lambda event: reason)
-
-    def _parse_notification(self, data, body):
         event = data['event']
         if event in ('SMS', 'SPEECH_RECOGNITION'):
             return self._parse_result(event, data, body)

@@ -28,6 +28,8 @@ class OmnichannelWebhook(http.Controller):
     1. find the channel account by its unguessable key     -> 404
     2. refuse oversized bodies                               -> 413
     3. connector.verify (signature, secret header)           -> 403, nothing stored
+       (authentic but outside the replay window: journaled as
+       ignored, acknowledged, never applied)
     4. connector.check_format: the provider's format at all? -> 400, nothing stored
     5. journal the raw body, commit
     6. read it into events (dedup on provider event id; what
@@ -75,6 +77,11 @@ class OmnichannelWebhook(http.Controller):
             return json_answer(405, 'POST only')
         try:
             connector.verify(headers, body, query)
+        except connectors.ReplayedRequest as exc:
+            # Authentic but sent outside the replay window by a provider that
+            # signs no sending time: kept as ignored, acknowledged, not applied.
+            ack = request.env['omnichannel.inbound.event'].sudo()._receive_replayed(channel, connector, body, str(exc))
+            return request.make_response(ack.body, headers=[('Content-Type', ack.content_type)], status=ack.status)
         except connectors.SignatureError as exc:
             _logger.info('Omnichannel: refused a webhook of channel %s: %s', channel.id, exc)
             return json_answer(403, str(exc))

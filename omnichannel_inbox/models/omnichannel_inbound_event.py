@@ -210,6 +210,16 @@ class OmnichannelInboundEvent(models.Model):
             return connector.ack
 
     @api.model
+    def _receive_replayed(self, channel, connector, body, reason):
+        """Keep an authentic webhook ``body`` that was sent outside the
+        replay window as an ignored request (with ``reason``), commit, and
+        return the provider's acknowledgement: never read, never applied."""
+        request_row = self._journal_request(channel, connector, body)
+        request_row.write({'state': 'ignored', 'note': reason[:255], 'next_attempt_date': False})
+        self.env.cr.commit()
+        return connector.ack
+
+    @api.model
     def _accept(self, channel, events):
         """Journal ``events`` already parsed by their entry point (the
         website contact form) and commit, then process the new rows now or
