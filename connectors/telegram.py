@@ -204,6 +204,10 @@ class TelegramConnector(Connector):
                 user_id=str(c.user_id) if c.user_id else '',
                 name=' '.join(p for p in (c.first_name, c.last_name) if p),
                 phone=c.phone_number or '',
+                # Telegram vouches for the phone only of a card that is the
+                # sender's own ("share my phone"); any other card is a third
+                # person's, shown as a card and never who the sender is.
+                phone_verified=bool(c.user_id) and c.user_id == msg.from_user.id,
             )
         elif not event.text:
             event.message_type = 'text'

@@ -149,7 +149,7 @@ class TwilioSmsConnector(Connector):
         number = (params.get('From') or '').strip()
         if not number:
             raise PayloadError('From is missing')
-        sender = Contact(user_id=number, name=number, phone=number)
+        sender = Contact(user_id=number, name=number, phone=number, phone_verified=True)  # the carrier's sender number
         event = InboundMessage(event_id=sid, message_id=sid, sender=sender, chat_id=number, date=time.time(),
                                text=params.get('Body', ''))
         try:
