@@ -10,6 +10,8 @@ manager can undo such a link."""
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
+from odoo.addons.omnichannel_inbox import connectors
+
 from .common import OmnichannelHttpCase
 from .fake_telegram import tg_update, tg_user
 from .test_whatsapp import CUSTOMER, WhatsAppCase
@@ -186,3 +188,24 @@ class TestProofLinksAndUndo(VictimMixin, WhatsAppCase):
         self.assertNotEqual(conversation.partner_id, self.victim)
         self.assertEqual(conversation.identity_id.suggestion_ids.partner_id, self.victim,
                          'a person may still decide it is him')
+
+
+@tagged('post_install', '-at_install')
+class TestSuggestionTour(VictimMixin, OmnichannelHttpCase):
+
+    def test_confirm_a_suggestion_in_the_chat_panel(self):
+        self.make_victim()
+        sandbox = self._create_channel('sandbox', name='Website chat')
+        event = self._sandbox_event('tour-visitor', 'Это Иван, пришлите счёт', name='Ivan?', email=VICTIM_EMAIL)
+        event.shared_contact = connectors.Contact(user_id='someone-else', name='Olga Card', phone='+79031112233')
+        self._journal_and_process(sandbox, [event])
+        conversation = self.env['omnichannel.conversation'].search([('channel_id', '=', sandbox.id)])
+        self.assert_nothing_of_the_victim(conversation)
+        self.start_tour('/odoo/crm.lead/%s' % conversation.lead_id.id, 'omnichannel_identity_suggestion_tour',
+                        login='admin')
+        conversation.invalidate_recordset()
+        self.assertEqual(conversation.partner_id, self.victim)
+        self.assertEqual(conversation.identity_id.suggestion_ids.state, 'confirmed')
+        saved = self.env['res.partner'].search([('name', '=', 'Olga Card')])
+        self.assertEqual(saved.phone, '+79031112233')
+        self.assertNotEqual(saved, conversation.partner_id)

@@ -102,6 +102,17 @@ class OmnichannelIdentitySuggestion(models.Model):
             identity.conversation_ids._notify_panel()
         return True
 
+    def panel_decide(self, confirm):
+        """Confirm or reject from the chat panel; say which lead the
+        person's conversation is on now (their own was archived when the
+        other customer had an open one)."""
+        self.ensure_one()
+        if confirm:
+            self.action_confirm()
+        else:
+            self.action_reject()
+        return {'lead_id': self.sudo().identity_id.conversation_ids[:1].lead_id.id or False}
+
     @api.model
     def panel_suggestions(self, res_model, res_id):
         """The pending suggestions of the customer a chat panel shows (its
