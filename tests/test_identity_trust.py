@@ -7,7 +7,9 @@ customer's history in the attacker's conversation, or merges anything.  A
 claim becomes a suggestion a salesperson confirms or rejects; only a proof
 (the provider's own user id or a phone it vouches for) links by itself, and a
 manager can undo such a link."""
-from odoo.exceptions import AccessError
+import re
+
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.omnichannel_inbox import connectors
@@ -209,3 +211,61 @@ class TestSuggestionTour(VictimMixin, OmnichannelHttpCase):
         saved = self.env['res.partner'].search([('name', '=', 'Olga Card')])
         self.assertEqual(saved.phone, '+79031112233')
         self.assertNotEqual(saved, conversation.partner_id)
+
+
+@tagged('post_install', '-at_install')
+class TestEmailCode(VictimMixin, OmnichannelHttpCase):
+    """An email is proven by a one-time code sent to it and typed back in
+    the chat: whoever only knows the address never gets linked."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_victim()
+        self.telegram = self._create_channel('telegram', name='Shop bot', token='1:T', webhook_secret='tg-secret')
+
+    def say(self, update_id, user, text):
+        response = self.post_webhook(self.telegram, tg_update(update_id, user=user, text=text),
+                                     {'X-Telegram-Bot-Api-Secret-Token': 'tg-secret'})
+        self.assertEqual(response.status_code, 200)
+        return self.env['omnichannel.conversation'].search(
+            [('channel_id', '=', self.telegram.id), ('identity_id.provider_user_id', '=', str(user['id']))])
+
+    def sent_code(self):
+        mail = self.env['mail.mail'].sudo().search([('email_to', '=', VICTIM_EMAIL)], order='id desc', limit=1)
+        self.assertTrue(mail, 'the code went to the claimed address only')
+        return re.search(r'<b>(\d{6})</b>', mail.body_html).group(1)
+
+    def test_wrong_codes_link_nothing_and_void_the_code(self):
+        attacker = tg_user(6660003, 'Mallory', 'Z', 'mallory3')
+        conversation = self.say(1, attacker, 'I am Ivan: %s' % VICTIM_EMAIL)
+        suggestion = conversation.identity_id.suggestion_ids
+        suggestion.action_send_code()
+        code = self.sent_code()
+        self.assertNotIn(code, ' '.join(conversation.omnichannel_message_ids.mapped('body')))
+        wrong = '%06d' % ((int(code) + 1) % 10 ** 6)
+        for update_id in range(2, 7):
+            self.say(update_id, attacker, 'the code is %s' % wrong)
+            self.assert_nothing_of_the_victim(conversation)
+        self.assertFalse(suggestion.code_expiry, 'five wrong codes void the code')
+        self.say(7, attacker, code)
+        self.assert_nothing_of_the_victim(conversation)
+        self.assertEqual(suggestion.state, 'pending')
+        self.assertFalse(conversation.identity_id.email_verified)
+
+    def test_code_typed_back_proves_the_email(self):
+        ivan = tg_user(7770002, 'Ivan', 'Petrov', 'ivan_p2')
+        conversation = self.say(10, ivan, 'Hello, my email is %s' % VICTIM_EMAIL)
+        self.assert_nothing_of_the_victim(conversation)
+        suggestion = conversation.identity_id.suggestion_ids
+        shown = self.env['omnichannel.identity.suggestion'].panel_suggestions('omnichannel.conversation', conversation.id)
+        self.assertFalse(shown[0]['code_sent'])
+        self.env['omnichannel.identity.suggestion'].panel_send_code(suggestion.id)
+        with self.assertRaises(UserError, msg='not twice in a row'):
+            suggestion.action_send_code()
+        self.say(11, ivan, 'Code: %s' % self.sent_code())
+        conversation.invalidate_recordset()
+        self.assertEqual(conversation.partner_id, self.victim, 'the email is proven: linked at once')
+        self.assertEqual(conversation.lead_id, self.victim_lead)
+        self.assertTrue(conversation.identity_id.email_verified)
+        self.assertEqual(suggestion.state, 'confirmed')
+        self.assertEqual((suggestion.link_id.automatic, suggestion.link_id.reason), (True, 'email'))

@@ -1,7 +1,24 @@
+import hashlib
+import hmac
 import json
+import re
+import secrets
+from datetime import timedelta
+
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+
+#: A one-time code proves that whoever writes in the chat reads the mailbox of
+#: the email they claim: sent to the address, typed back in the chat.
+CODE_VALIDITY = timedelta(minutes=30)
+CODE_ATTEMPTS = 5
+CODE_RESEND_DELAY = timedelta(minutes=2)
+#: A code in a customer's message: six digits standing alone.  Only the start
+#: of the text is searched (a code is typed, not pasted in a long message).
+CODE_RE = re.compile(r'(?<!\d)\d{6}(?!\d)')
+CODE_SEARCH_LENGTH = 2000
 
 
 class OmnichannelIdentitySuggestion(models.Model):
@@ -28,6 +45,10 @@ class OmnichannelIdentitySuggestion(models.Model):
     decided_uid = fields.Many2one('res.users', string='Decided by', readonly=True)
     decided_date = fields.Datetime(readonly=True)
     link_id = fields.Many2one('omnichannel.identity.link', readonly=True, ondelete='set null')
+    code_hash = fields.Char(readonly=True, groups='base.group_system', copy=False)
+    code_expiry = fields.Datetime(readonly=True, copy=False)
+    code_attempts = fields.Integer(readonly=True, copy=False)
+    code_sent_date = fields.Datetime(readonly=True, copy=False)
 
     _identity_partner_unique = models.Constraint(
         'UNIQUE(identity_id, partner_id)', 'A customer is suggested once per identity.')
@@ -113,6 +134,90 @@ class OmnichannelIdentitySuggestion(models.Model):
             self.action_reject()
         return {'lead_id': self.sudo().identity_id.conversation_ids[:1].lead_id.id or False}
 
+    # ------------------------------------------------------------------
+    # Proof of an email: a one-time code sent to it, typed back in the chat
+    # ------------------------------------------------------------------
+    def _code_digest(self, code):
+        secret = self.env['ir.config_parameter'].sudo().get_param('database.secret') or ''
+        return hmac.new(secret.encode(), ('%s:%s' % (self.id, code)).encode(), hashlib.sha256).hexdigest()
+
+    def action_send_code(self):
+        """Email a one-time code to the claimed address.  Typed back in
+        the chat within CODE_VALIDITY, it proves that the person writing
+        reads that mailbox: the identity is then linked as on any proof
+        (see _check_code).  Someone who only knows the address never sees
+        the code; its owner is told not to pass it on."""
+        self._check_decider()
+        now = fields.Datetime.now()
+        for suggestion in self.sudo():
+            if suggestion.reason != 'email':
+                raise UserError(self.env._('Only an email can be verified with a code.'))
+            if suggestion.code_sent_date and suggestion.code_sent_date > now - CODE_RESEND_DELAY:
+                raise UserError(self.env._('A code was sent less than two minutes ago: wait before sending another.'))
+            code = '%06d' % secrets.randbelow(10 ** 6)
+            suggestion.write({'code_hash': suggestion._code_digest(code), 'code_expiry': now + CODE_VALIDITY,
+                              'code_attempts': 0, 'code_sent_date': now})
+            identity = suggestion.identity_id
+            company = identity.company_id
+            body = Markup('<p>%s</p><p style="font-size:24px;letter-spacing:4px"><b>%s</b></p><p>%s</p>') % (
+                self.env._('Someone writing to %(company)s on %(channel)s says this email address is theirs. '
+                           'If it is you, type this code in that chat within 30 minutes:',
+                           company=company.name, channel=identity.channel_id.name),
+                code,
+                self.env._('If it is not you, ignore this email and never give this code to anyone.'))
+            self.env['mail.mail'].sudo().create({
+                'subject': self.env._('Your code for %s', company.name),
+                'body_html': body,
+                'email_to': suggestion.value,
+                'email_from': company.email_formatted or self.env.user.email_formatted,
+                'auto_delete': True,
+            })
+            for conversation in identity.conversation_ids:
+                conversation._message_log(body=self.env._(
+                    '%(user)s sent a one-time code to %(email)s: typed back in this chat, it links the customer.',
+                    user=self.env.user.name, email=suggestion.value))
+        return True
+
+    @api.model
+    def _check_code(self, identity, text):
+        """A customer's message of ``identity``: the code of one of its
+        pending email suggestions proves the email (linked at once); a wrong
+        six-digit number counts as an attempt, and after CODE_ATTEMPTS the
+        code is void."""
+        candidates = CODE_RE.findall((text or '')[:CODE_SEARCH_LENGTH])
+        if not candidates:
+            return self.browse()
+        now = fields.Datetime.now()
+        pending = self.sudo().search([('identity_id', '=', identity.id), ('state', '=', 'pending'),
+                                      ('code_expiry', '>', now)])
+        for suggestion in pending:
+            if not suggestion.code_hash:
+                continue
+            if any(hmac.compare_digest(suggestion.code_hash, suggestion._code_digest(c)) for c in candidates[:3]):
+                suggestion._confirm_by_code()
+                return suggestion
+            attempts = suggestion.code_attempts + 1
+            suggestion.write({'code_attempts': attempts} if attempts < CODE_ATTEMPTS else
+                             {'code_attempts': attempts, 'code_hash': False, 'code_expiry': False})
+        return self.browse()
+
+    def _confirm_by_code(self):
+        self.ensure_one()
+        identity = self.identity_id
+        identity.write({'email': self.value, 'email_normalized': self.value, 'email_verified': True})
+        link = identity._move_to_partner(self.partner_id, reason='email', automatic=True)
+        self.write({'state': 'confirmed', 'decided_date': fields.Datetime.now(), 'link_id': link.id,
+                    'code_hash': False, 'code_expiry': False})
+        link.suggestion_id = self
+        for conversation in identity.conversation_ids:
+            conversation._message_log(body=self.env._(
+                'The customer typed the code sent to %s: the email is verified.', self.value))
+
+    @api.model
+    def panel_send_code(self, suggestion_id):
+        self.browse(int(suggestion_id)).action_send_code()
+        return True
+
     @api.model
     def panel_suggestions(self, res_model, res_id):
         """The pending suggestions of the customer a chat panel shows (its
@@ -132,6 +237,7 @@ class OmnichannelIdentitySuggestion(models.Model):
             'customer_name': s.partner_id.name,
             'identity': s.identity_id.display_name,
             'reason': s.reason,
+            'code_sent': bool(s.code_expiry and s.code_expiry > fields.Datetime.now()),
         } for s in suggestions if s.identity_id in readable]
 
 

@@ -215,6 +215,8 @@ class OmnichannelInboundEvent(models.Model):
             # wrote to sales@...").  A customer who has this email is only
             # suggested (anyone can type an address).
             identity._link_contact_details(email=written_email)
+        # The one-time code sent to an email this person claims, typed back.
+        self.env['omnichannel.identity.suggestion']._check_code(identity, event.text)
         if identity.unreachable:
             # Writing again means they can be reached again (unblocked the bot).
             identity.write({'unreachable': False, 'unreachable_reason': False})

@@ -280,6 +280,16 @@ export class OmnichannelChatPanel extends Component {
         await this.load(record);
     }
 
+    /** Email a one-time code to the claimed address; the customer types it
+     * back in the chat to prove the address is theirs. */
+    async sendCode(suggestion) {
+        await this.orm.call("omnichannel.identity.suggestion", "panel_send_code", [suggestion.id]);
+        this.notification.add(_t("A code was sent to the address: ask the customer to type it in the chat."), {
+            type: "success",
+        });
+        await this.loadSuggestions(this.props.record);
+    }
+
     /** Save a contact card of a message as a new contact (never the sender). */
     async saveCard(message) {
         const record = this.props.record;
