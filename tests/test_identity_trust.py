@@ -269,3 +269,23 @@ class TestEmailCode(VictimMixin, OmnichannelHttpCase):
         self.assertTrue(conversation.identity_id.email_verified)
         self.assertEqual(suggestion.state, 'confirmed')
         self.assertEqual((suggestion.link_id.automatic, suggestion.link_id.reason), (True, 'email'))
+
+
+@tagged('post_install', '-at_install')
+class TestSuggestionInRussian(VictimMixin, OmnichannelHttpCase):
+
+    def test_suggestion_and_its_buttons_are_russian(self):
+        self.env['res.lang']._activate_lang('ru_RU')
+        self.env['ir.module.module']._load_module_terms(['omnichannel_inbox'], ['ru_RU'], overwrite=True)
+        self.make_victim()
+        sandbox = self._create_channel('sandbox', name='Чат на сайте')
+        self._journal_and_process(sandbox, [self._sandbox_event('ru-visitor', 'Привет', email=VICTIM_EMAIL)])
+        conversation = self.env['omnichannel.conversation'].search([('channel_id', '=', sandbox.id)])
+        shown = self.env['omnichannel.identity.suggestion'].with_context(lang='ru_RU').panel_suggestions(
+            'omnichannel.conversation', conversation.id)
+        self.assertEqual(shown[0]['label'], 'Возможно, это Ivan Petrov: тот же email %s.' % VICTIM_EMAIL)
+        web = self.env['ir.http']._get_translations_for_webclient(['omnichannel_inbox'], 'ru_RU')[0]
+        messages = {m['id']: m['string'] for m in web['omnichannel_inbox']['messages']}
+        self.assertEqual(messages.get('Confirm'), 'Подтвердить')
+        self.assertEqual(messages.get('Reject'), 'Отклонить')
+        self.assertEqual(messages.get('Save as a new contact'), 'Сохранить как новый контакт')

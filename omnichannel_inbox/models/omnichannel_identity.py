@@ -40,8 +40,8 @@ class OmnichannelIdentity(models.Model):
     email_normalized = fields.Char(index='btree_not_null')
     email_verified = fields.Boolean(
         'Email proven', readonly=True,
-        help='The address this person writes from, or one they proved by opening a one-time link sent to it; '
-             'otherwise the email is only what someone claimed.')
+        help='The address this person writes from, or one they proved by typing back a one-time code sent to '
+             'it; otherwise the email is only what someone claimed.')
     language = fields.Char()
     partner_id = fields.Many2one('res.partner', required=True, ondelete='restrict', index=True)
     blocked = fields.Boolean(
