@@ -289,3 +289,23 @@ class TestSuggestionInRussian(VictimMixin, OmnichannelHttpCase):
         self.assertEqual(messages.get('Confirm'), 'Подтвердить')
         self.assertEqual(messages.get('Reject'), 'Отклонить')
         self.assertEqual(messages.get('Save as a new contact'), 'Сохранить как новый контакт')
+
+
+@tagged('post_install', '-at_install')
+class TestForgetSuggestions(VictimMixin, OmnichannelHttpCase):
+
+    def test_forgetting_the_sender_drops_suggestions_and_cards(self):
+        self.make_victim()
+        sandbox = self._create_channel('sandbox', name='Website chat')
+        event = self._sandbox_event('forget-me', 'hello', name='Mallory', email=VICTIM_EMAIL)
+        event.shared_contact = connectors.Contact(user_id='other', name='Olga Card', phone='+79031112233')
+        self._journal_and_process(sandbox, [event])
+        conversation = self.env['omnichannel.conversation'].search([('channel_id', '=', sandbox.id)])
+        suggestion = conversation.identity_id.suggestion_ids
+        self.assertTrue(suggestion)
+        card = conversation.omnichannel_message_ids.filtered('card_phone')
+        self.assertTrue(card)
+        manager = new_test_user(self.env, 'trust_forget_mgr', groups='omnichannel_inbox.group_omnichannel_manager')
+        conversation.partner_id.with_user(manager)._omnichannel_forget()
+        self.assertFalse(suggestion.exists(), "the victim's email in common is not kept")
+        self.assertEqual((card.card_name, card.card_phone, card.card_email), (False, False, False))

@@ -57,3 +57,4 @@ from . import omnichannel_conversation_privacy
 from . import res_partner_privacy
 from . import res_config_settings_privacy
 from . import omnichannel_privacy_forget_wizard
+from . import res_partner_identity

@@ -314,3 +314,4 @@ class OmnichannelIdentityLink(models.Model):
             link.write({'state': 'undone', 'undone_uid': self.env.uid, 'undone_date': fields.Datetime.now()})
             identity.conversation_ids._notify_panel()
         return True
+
