@@ -309,3 +309,25 @@ class TestForgetSuggestions(VictimMixin, OmnichannelHttpCase):
         conversation.partner_id.with_user(manager)._omnichannel_forget()
         self.assertFalse(suggestion.exists(), "the victim's email in common is not kept")
         self.assertEqual((card.card_name, card.card_phone, card.card_email), (False, False, False))
+
+
+@tagged('post_install', '-at_install')
+class TestLeadApiClaim(VictimMixin, OmnichannelHttpCase):
+
+    def test_lead_api_with_a_known_email_links_nothing(self):
+        self.make_victim()
+        channel = self._create_channel('website', name='Landing page', webhook_secret='landing-api-key')
+        response = self.post_webhook(channel, {
+            'submission_id': 'attack-1', 'name': 'Ivan Petrov', 'email': VICTIM_EMAIL, 'phone': '+7 999 000-11-22',
+            'message': 'Call me back about my order'}, headers={'X-Omnichannel-Api-Key': 'landing-api-key'})
+        self.assertEqual(response.status_code, 201, response.text)
+        self.assertNotEqual(response.json()['partner_id'], self.victim.id)
+        conversation = self.env['omnichannel.conversation'].search([('channel_id', '=', channel.id)])
+        self.assert_nothing_of_the_victim(conversation)
+        history = self.env['omnichannel.message'].panel_fetch('crm.lead', self.victim_lead.id)['messages']
+        self.assertEqual([m['channel_type'] for m in history], ['sandbox'], "the form did not join Ivan's history")
+        suggestion = conversation.identity_id.suggestion_ids
+        self.assertEqual((suggestion.partner_id, suggestion.reason), (self.victim, 'email'))
+        suggestion.action_reject()
+        self.assert_nothing_of_the_victim(conversation)
+        self.assertFalse(conversation.identity_id.email)
