@@ -369,7 +369,8 @@ class OmnichannelIdentity(models.Model):
             candidates.write({'partner_id': target.id})
             link.moved_lead_ids = candidates
         if (source.omnichannel_auto_created and source.active and not source.user_ids
-                and not source.omnichannel_identity_ids):
+                and not source.omnichannel_identity_ids
+                and not Lead.search_count([('partner_id', '=', source.id), ('active', '=', True)], limit=1)):
             source.active = False
             link.archived_partner = True
         self.invalidate_recordset()
