@@ -68,13 +68,21 @@ class SendError(ConnectorError):
 
 @dataclass
 class Contact:
-    """A person as the provider describes them."""
+    """A person as the provider describes them.
+
+    ``phone_verified`` / ``email_verified``: the provider vouches that this
+    phone (email) belongs to the person of ``user_id`` (a WhatsApp wa_id, an
+    SMS sender, a caller id, a Telegram contact whose user_id is the sender).
+    Anything else is only a claim: the identity rules never link a person to
+    an existing customer on a claim, they suggest it to a salesperson."""
     user_id: str = ''
     name: str = ''
     username: str = ''
     phone: str = ''
     email: str = ''
     language: str = ''
+    phone_verified: bool = False
+    email_verified: bool = False
 
 
 @dataclass

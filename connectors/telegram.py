@@ -318,6 +318,10 @@ class TelegramConnector(Connector):
                 name=' '.join(p for p in (_text(c.get('first_name'), 'first_name'),
                                           _text(c.get('last_name'), 'last_name')) if p),
                 phone=_text(c.get('phone_number'), 'phone_number'),
+                # Telegram vouches for the phone only of a card that is the
+                # sender's own ("share my phone"); any other card is a third
+                # person's, shown as a card and never who the sender is.
+                phone_verified=bool(c.get('user_id')) and str(c.get('user_id')) == sender.user_id,
             )
         elif msg.get('web_app_data'):
             # What the customer submitted in the bot's web app (a form).

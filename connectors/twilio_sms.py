@@ -158,7 +158,8 @@ class TwilioSmsConnector(Connector):
         channel_prefix, _sep, address = number.rpartition(':')
         phone = address if address.lstrip('+').isdigit() else ''
         name = (params.get('ProfileName') or '').strip() or phone or address
-        sender = Contact(user_id=number, name=name, phone=phone)
+        # The carrier's (or WhatsApp's) sender number: a phone they vouch for.
+        sender = Contact(user_id=number, name=name, phone=phone, phone_verified=bool(phone))
         event = InboundMessage(event_id=sid, message_id=sid, sender=sender, chat_id=number, date=time.time(),
                                text=params.get('Body', ''))
         try:

@@ -103,7 +103,10 @@ class WhatsAppConnector(MetaConnector):
             return self.ignored(msg, 'system message: %s' % (system.get('body') or system.get('type') or ''), account)
         phone = '+%s' % wa_id if wa_id.isdigit() else ''
         user_id = provider_id(msg.get('from_user_id') or '', 'message.from_user_id')
-        sender = Contact(user_id=wa_id, name=names.get(wa_id) or names.get(user_id) or phone or wa_id, phone=phone)
+        # The wa_id is the sender's phone number, as WhatsApp vouches for it
+        # (a person hiding their number has a business-scoped id and no phone).
+        sender = Contact(user_id=wa_id, name=names.get(wa_id) or names.get(user_id) or phone or wa_id, phone=phone,
+                         phone_verified=bool(phone))
         try:
             date = float(msg.get('timestamp') or 0)
         except (TypeError, ValueError):
@@ -219,9 +222,12 @@ class WhatsAppConnector(MetaConnector):
             emails = [e.get('email') for e in card.get('emails') or [] if isinstance(e, dict) and e.get('email')]
             lines.append(', '.join(p for p in [name] + [p['phone'] for p in phones] + emails if p))
             if event.shared_contact is None and (phones or emails):
-                event.shared_contact = Contact(user_id=provider_id(phones[0].get('wa_id') or '', 'wa_id') if phones else '',
+                card_id = provider_id(phones[0].get('wa_id') or '', 'wa_id') if phones else ''
+                # Only the sender's own card carries a phone WhatsApp vouches for.
+                event.shared_contact = Contact(user_id=card_id,
                                                name=name, phone=phones[0]['phone'] if phones else '',
-                                               email=emails[0] if emails else '')
+                                               email=emails[0] if emails else '',
+                                               phone_verified=bool(card_id) and card_id == event.sender.user_id)
         # The first card is the shared contact (shown by the conversation);
         # the others, when several were sent at once, are listed as text.
         event.text = '\n'.join(lines[1:]) if event.shared_contact else '\n'.join(lines)

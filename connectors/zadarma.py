@@ -213,7 +213,7 @@ class ZadarmaConnector(PhoneConnector):
             # No id of its own: a retry is the same body.
             event_id = 'sms:%s' % hashlib.sha256(body).hexdigest()[:32]
             return [InboundMessage(event_id=event_id, message_id=event_id, sender=Contact(
-                user_id=number, name=number, phone=number), chat_id=number, date=time.time(),
+                user_id=number, name=number, phone=number, phone_verified=True), chat_id=number, date=time.time(),
                 text=str(result.get('text') or ''), note='SMS')]
         call_id = str(result.get('pbx_call_id') or '').strip()
         if not call_id or len(call_id) > 200:

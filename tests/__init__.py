@@ -35,3 +35,4 @@ from . import test_privacy
 from . import test_real_payloads
 from . import test_connector_payloads
 from . import test_call_security
+from . import test_identity_trust

@@ -59,12 +59,15 @@ class OwnerMixin:
         return self.env['omnichannel.routing.rule'].create(values)
 
     def receive(self, session, text='Hello', at=WED_10, **contact):
-        """The Sandbox customer ``session`` writes ``text`` at ``at`` (UTC)."""
+        """The Sandbox customer ``session`` writes ``text`` at ``at`` (UTC).
+        Their phone counts as vouched for, as WhatsApp or an SMS would: a
+        known customer is recognised by it (routing, not identity, is tested)."""
         number = next(_counter)
         event = connectors.InboundMessage(
             event_id='o5-ev-%s' % number, message_id='o5-msg-%s' % number,
             sender=connectors.Contact(user_id=session, name=contact.get('name', 'Customer %s' % session),
-                                      phone=contact.get('phone', ''), email=contact.get('email', '')),
+                                      phone=contact.get('phone', ''), email=contact.get('email', ''),
+                                      phone_verified=bool(contact.get('phone'))),
             chat_id=session, date=calendar.timegm(at.timetuple()), text=text)
         with freeze_time(at):
             rows = self._journal_and_process(self.channel, [event])

@@ -56,12 +56,19 @@ class TestOnePersonManyChannels(OmnichannelHttpCase):
         self.from_viber(101, {'type': 'text', 'text': 'Это я же, по поводу дивана'})
         self.assertNotEqual(self.conversation(self.viber).partner_id, customer, 'a Viber id says nothing of the phone')
         self.assertNotEqual(self.conversation(self.viber).lead_id, self.conversation(self.sms).lead_id)
-        # she shares her contact in Viber: the same person
+        # she shares a contact card in Viber: Viber does not say whose, so a
+        # salesperson is asked, and confirms it is her
         self.from_viber(102, {'type': 'contact', 'contact': {'name': 'Anna', 'phone_number': '79125554433'}})
+        self.assertNotEqual(self.conversation(self.viber).partner_id, customer, 'a card proves nothing by itself')
+        suggestion = self.conversation(self.viber).identity_id.suggestion_ids
+        self.assertEqual((suggestion.partner_id, suggestion.state), (customer, 'pending'))
+        suggestion.action_confirm()
         # and writes to the Telegram bot, then shares her contact there too
         self.from_telegram(tg_update(1, text='Добрый день'))
+        # her own Telegram contact (user_id = the sender): a proof, linked at once
         self.from_telegram(tg_update(2, contact={'phone_number': '+7 912 555-44-33', 'first_name': 'Anna',
                                                  'user_id': tg_user()['id']}))
+        self.assertTrue(self.conversation(self.telegram).identity_id.phone_verified)
         conversations = self.conversation(self.sms) | self.conversation(self.viber) | self.conversation(self.telegram)
         self.assertEqual(len(conversations), 3)
         self.assertEqual(conversations.partner_id, customer, 'one customer')
@@ -74,15 +81,19 @@ class TestOnePersonManyChannels(OmnichannelHttpCase):
                          'the lead shows the whole history')
         self.assertEqual(len(history['conversations']), 3, 'and offers each channel to reply')
 
-    def test_a_phone_shared_in_viber_finds_the_sms_customer_written_later(self):
+    def test_a_contact_card_in_viber_never_makes_the_sender_the_sms_customer(self):
+        """A Viber card says nothing of whose phone it is: the sender keeps
+        no phone from it, and the SMS customer written later is not them."""
         self.from_viber(201, {'type': 'contact', 'contact': {'name': 'Anna', 'phone_number': PHONE}})
-        customer = self.conversation(self.viber).partner_id
+        viber_customer = self.conversation(self.viber).partner_id
+        self.assertFalse(self.conversation(self.viber).identity_id.phone)
+        self.assertFalse(viber_customer.phone)
         self.from_sms('Это Анна, жду звонка')
-        self.assertEqual(self.conversation(self.sms).partner_id, customer)
-        self.assertEqual(len(self.open_leads(customer)), 1)
+        self.assertNotEqual(self.conversation(self.sms).partner_id, viber_customer)
+        self.assertEqual(len(self.open_leads(viber_customer)), 1)
 
     # -- by email --------------------------------------------------------------------------
-    def test_email_written_in_a_chat_joins_the_email_history(self):
+    def test_email_written_in_a_chat_is_suggested_then_joins_the_email_history(self):
         olga = self.env['res.partner'].create({'name': 'Olga Ivanova', 'email': 'olga.ivanova@example.com'})
         lead = self.env['crm.lead'].create({'name': 'Kitchen for Olga', 'partner_id': olga.id,
                                             'email_from': 'olga.ivanova@example.com'})
@@ -92,19 +103,30 @@ class TestOnePersonManyChannels(OmnichannelHttpCase):
         self.assertNotEqual(self.conversation(self.vk).partner_id, olga)
         self.from_vk(302, 'Мой email: Olga.Ivanova@Example.com, пишите туда')
         conversation = self.conversation(self.vk)
-        self.assertEqual(conversation.partner_id, olga, 'the chat joined the customer of the email history')
+        self.assertNotEqual(conversation.partner_id, olga, 'anyone can type an address: nothing is linked')
         self.assertEqual(conversation.identity_id.email_normalized, 'olga.ivanova@example.com')
-        self.assertEqual(self.open_leads(olga), lead, 'her open lead is kept, the one of the chat merged into it')
+        self.assertFalse(conversation.identity_id.email_verified)
+        history = self.env['omnichannel.message'].panel_fetch('omnichannel.conversation', conversation.id)
+        self.assertEqual([m['channel_type'] for m in history['messages']], ['vk', 'vk'], "Olga's email stays hidden")
+        suggestions = self.env['omnichannel.identity.suggestion'].panel_suggestions(
+            'omnichannel.conversation', conversation.id)
+        self.assertEqual([s['customer_name'] for s in suggestions], ['Olga Ivanova'])
+        self.assertIn('same email', suggestions[0]['label'])
+        self.env['omnichannel.identity.suggestion'].browse(suggestions[0]['id']).action_confirm()
+        self.assertEqual(conversation.partner_id, olga, 'the salesperson confirmed: the chat joins her history')
+        self.assertEqual(self.open_leads(olga), lead, 'her open lead is kept, the one of the chat archived')
         self.assertEqual(conversation.lead_id, lead)
         self.assertIn(email, lead.message_ids, 'the email history is untouched')
         history = self.env['omnichannel.message'].panel_fetch('res.partner', olga.id)
         self.assertEqual(sorted(m['channel_type'] for m in history['messages']), ['email', 'vk', 'vk'],
                          'her email and both VK messages are one history')
-        # the same address written in Viber and over SMS: same customer again
+        # the same address written in Viber and over SMS: suggested again
         self.from_viber(303, {'type': 'text', 'text': 'olga.ivanova@example.com'}, user=viber_user('OLGA=', 'Olga'))
-        self.assertEqual(self.conversation(self.viber).partner_id, olga)
+        self.assertNotEqual(self.conversation(self.viber).partner_id, olga)
+        self.assertEqual(self.conversation(self.viber).identity_id.suggestion_ids.partner_id, olga)
         self.from_sms('my mail is olga.ivanova@example.com', number='+79035550000')
-        self.assertEqual(self.conversation(self.sms).partner_id, olga)
+        self.assertNotEqual(self.conversation(self.sms).partner_id, olga)
+        self.assertEqual(self.conversation(self.sms).identity_id.suggestion_ids.partner_id, olga)
         self.assertEqual(len(self.open_leads(olga)), 1)
 
     def test_an_ambiguous_message_links_nothing(self):

@@ -23,10 +23,10 @@ from .common import OmnichannelHttpCase
 from .fake_telegram import tg_update, tg_user
 
 
-def sandbox_message(session, text, phone='', name='Marina'):
+def sandbox_message(session, text, phone='', name='Marina', phone_verified=False):
     return connectors.InboundMessage(
         event_id='ev-%s' % uuid.uuid4().hex, message_id='msg-%s' % uuid.uuid4().hex,
-        sender=connectors.Contact(user_id=session, name=name, phone=phone),
+        sender=connectors.Contact(user_id=session, name=name, phone=phone, phone_verified=phone_verified),
         chat_id=session, date=time.time(), text=text)
 
 
@@ -60,10 +60,10 @@ class TestConcurrentWorkers(BaseCase):
             cr.commit()
             return result
 
-    def new_channel(self, name):
+    def new_channel(self, name, channel_type='sandbox', **vals):
         def create(env):
             env.company.country_id = env.ref('base.ru')
-            return env['omnichannel.channel'].create({'name': name, 'channel_type': 'sandbox'}).id
+            return env['omnichannel.channel'].create(dict(vals, name=name, channel_type=channel_type)).id
         channel_id = self.run_in_env(create)
         self.channel_ids.append(channel_id)
         return channel_id
@@ -146,11 +146,14 @@ class TestConcurrentWorkers(BaseCase):
 
     def test_first_messages_on_two_channels_at_once_make_one_customer(self):
         """The same new customer writes on two channels at the same moment
-        (a phone number on both): one partner, one lead, two identities."""
+        (a phone number the providers vouch for on both, as WhatsApp and an
+        SMS do): one partner, one lead, two identities."""
         first, second = self.new_channel('Shop chat A'), self.new_channel('Shop chat B')
         phone = '+7 912 %03d-%02d-%02d' % (random.randrange(1000), random.randrange(100), random.randrange(100))
-        rows_a = self.journal(first, [sandbox_message('anna-a', 'Hello from A', phone=phone, name='Anna')])
-        rows_b = self.journal(second, [sandbox_message('anna-b', 'Hello from B', phone=phone, name='Anna')])
+        rows_a = self.journal(first, [sandbox_message('anna-a', 'Hello from A', phone=phone, name='Anna',
+                                                      phone_verified=True)])
+        rows_b = self.journal(second, [sandbox_message('anna-b', 'Hello from B', phone=phone, name='Anna',
+                                                       phone_verified=True)])
 
         def process(row_ids):
             return lambda env: env['omnichannel.inbound.event'].browse(row_ids)._process(commit=True)
@@ -268,6 +271,65 @@ class TestConcurrentWorkers(BaseCase):
             self.assertEqual((rows.event_kind, rows.state), ('message', 'done'))
             message = env['omnichannel.message'].search([('channel_id', '=', channel_id)])
             self.assertIn('grey sofa', message.body)
+    def test_one_telegram_user_on_two_bots_at_once_is_one_customer_with_one_lead(self):
+        """Telegram user ids are global: the same person writing to two bots
+        of the company at the same moment is one partner with one lead."""
+        bot_a = self.new_channel('Bot A', 'telegram', token='1:A')
+        bot_b = self.new_channel('Bot B', 'telegram', token='2:B')
+        user = str(random.randrange(10 ** 9, 10 ** 10))
+        rows_a = self.journal(bot_a, [sandbox_message(user, 'Hello bot A', name='Anna')])
+        rows_b = self.journal(bot_b, [sandbox_message(user, 'Hello bot B', name='Anna')])
+
+        def process(row_ids):
+            return lambda env: env['omnichannel.inbound.event'].browse(row_ids)._process(commit=True)
+
+        self.in_parallel(process(rows_a), process(rows_b))
+
+        def check(env):
+            rows = env['omnichannel.inbound.event'].browse(rows_a + rows_b)
+            self.assertEqual(set(rows.mapped('state')), {'done'}, [(r.state, r.error_message) for r in rows])
+            identities = env['omnichannel.identity'].search([('channel_id', 'in', [bot_a, bot_b])])
+            self.assertEqual(len(identities), 2, 'one identity per bot')
+            self.assertEqual(len(identities.partner_id), 1, 'one customer')
+            leads = env['crm.lead'].search([('partner_id', '=', identities.partner_id.id)])
+            self.assertEqual(len(leads), 1, 'one lead')
+            self.assertEqual(identities.conversation_ids.lead_id, leads)
+        self.read(check)
+
+    def test_won_customer_on_two_channels_at_once_gets_one_new_lead(self):
+        """A customer whose deal was won writes on two channels at the same
+        moment: exactly one new lead, fed by both conversations."""
+        first, second = self.new_channel('Won A'), self.new_channel('Won B')
+        tag = uuid.uuid4().hex[:8]
+
+        def prepare(env):
+            Channel, Identity = env['omnichannel.channel'], env['omnichannel.identity']
+            partner = env['res.partner'].create({'name': 'Won customer %s' % tag})
+            for channel_id, session in ((first, 'won-a-%s' % tag), (second, 'won-b-%s' % tag)):
+                Identity._resolve(Channel.browse(channel_id), connectors.Contact(user_id=session, name='Boris'),
+                                  partner=partner)
+            won = env['crm.lead'].create({'name': 'First deal %s' % tag, 'partner_id': partner.id,
+                                          'type': 'opportunity'})
+            won.action_set_won()
+            return partner.id, won.id
+        partner_id, won_id = self.run_in_env(prepare)
+        rows_a = self.journal(first, [sandbox_message('won-a-%s' % tag, 'More chairs, please', name='Boris')])
+        rows_b = self.journal(second, [sandbox_message('won-b-%s' % tag, 'And a table', name='Boris')])
+
+        def process(row_ids):
+            return lambda env: env['omnichannel.inbound.event'].browse(row_ids)._process(commit=True)
+
+        self.in_parallel(process(rows_a), process(rows_b))
+
+        def check(env):
+            rows = env['omnichannel.inbound.event'].browse(rows_a + rows_b)
+            self.assertEqual(set(rows.mapped('state')), {'done'}, [(r.state, r.error_message) for r in rows])
+            leads = env['crm.lead'].with_context(active_test=False).search([('partner_id', '=', partner_id)])
+            new = leads.filtered(lambda l: l.id != won_id)
+            self.assertEqual(len(new), 1, 'exactly one new lead')
+            self.assertEqual(new.won_status, 'pending')
+            conversations = env['omnichannel.conversation'].search([('channel_id', 'in', [first, second])])
+            self.assertEqual(conversations.lead_id, new, 'both conversations feed it')
         self.read(check)
 
     def test_killed_worker_leaves_the_row_to_the_next_one(self):

@@ -52,41 +52,74 @@ class TestIdentityRules(OmnichannelTransactionCase):
         self.assertEqual(len(conversation.omnichannel_message_ids), 2)
         self.assertEqual(self.Lead.search_count([('partner_id', '=', conversation.partner_id.id)]), 1)
 
-    def test_shared_phone_of_existing_customer_merges_auto_created_records(self):
+    def test_shared_card_of_existing_customer_is_a_suggestion_until_confirmed(self):
+        """A contact card that names no account (Viber, the Sandbox) with a
+        known customer's phone: the sender stays who they are and a
+        salesperson is asked; confirming links (leads archived, nothing
+        deleted), a manager can split them back."""
         known = self.env['res.partner'].create({'name': 'Irina Known', 'phone': '+7 912 345 6789'})
         known_lead = self.env['crm.lead'].create({'name': 'Irina: tables', 'partner_id': known.id, 'type': 'opportunity'})
         self._journal_and_process(self.channel, [self._sandbox_event('s3', 'hello', name='Ira')])
         conversation = self._conversation('s3')
         auto_partner, auto_lead = conversation.partner_id, conversation.lead_id
         self.assertNotEqual(auto_partner, known)
-        # The customer shares her phone in a national format (a Telegram contact).
         share = self._sandbox_event('s3', '')
         share.shared_contact = connectors.Contact(phone='8 (912) 345-67-89', name='Ira')
         share.message_type = 'contact'
         self._journal_and_process(self.channel, [share])
         conversation.invalidate_recordset()
-        self.assertEqual(conversation.partner_id, known, 'the identity is attached to the existing customer')
+        self.assertEqual(conversation.partner_id, auto_partner, 'a card proves nothing: the sender is unchanged')
+        self.assertEqual(conversation.lead_id, auto_lead)
+        self.assertTrue(auto_partner.active)
+        suggestion = conversation.identity_id.suggestion_ids
+        self.assertEqual((suggestion.partner_id, suggestion.reason, suggestion.value, suggestion.state),
+                         (known, 'phone', '+79123456789', 'pending'))
+        suggestion.action_confirm()
+        conversation.invalidate_recordset()
+        self.assertEqual(conversation.partner_id, known, 'confirmed: the identity is attached to the existing customer')
         self.assertEqual(conversation.identity_id.partner_id, known)
-        self.assertFalse(auto_partner.exists(), 'the auto-created partner is merged away')
-        self.assertFalse(auto_lead.exists(), 'the auto-created lead is merged away')
+        self.assertFalse(auto_partner.active, 'the auto-created partner is archived, not deleted')
+        self.assertFalse(auto_lead.active, 'the auto-created lead is archived, not deleted')
         self.assertEqual(conversation.lead_id, known_lead)
-        self.assertEqual(self.Lead.search_count([('partner_id', '=', known.id)]), 1, 'no duplicate lead remains')
+        self.assertEqual(self.Lead.search_count([('partner_id', '=', known.id), ('active', '=', True)]), 1)
         messages = conversation.omnichannel_message_ids
         self.assertEqual(len(messages), 2, 'messages are kept')
         self.assertEqual(set(messages.mapped('partner_id')), {known})
         self.assertEqual(set(messages.mapped('lead_id')), {known_lead})
+        link = conversation.identity_id.link_ids
+        self.assertEqual((link.from_partner_id, link.to_partner_id, link.automatic), (auto_partner, known, False))
+        link.action_undo()
+        conversation.invalidate_recordset()
+        self.assertEqual(conversation.partner_id, auto_partner)
+        self.assertTrue(auto_partner.active)
+        self.assertTrue(auto_lead.active)
+        self.assertEqual(conversation.lead_id, auto_lead)
+        self.assertEqual(set(messages.mapped('lead_id')), {auto_lead})
+        self.assertEqual(set(messages.mapped('partner_id')), {auto_partner})
+        self.assertEqual(known_lead.partner_id, known)
 
-    def test_email_given_matches_existing_customer_case_insensitively(self):
+    def test_email_given_suggests_existing_customer_case_insensitively(self):
         known = self.env['res.partner'].create({'name': 'Pavel', 'email': 'Pavel.K@Example.com'})
         self._journal_and_process(self.channel, [self._sandbox_event('s4', 'hi', email='pavel.k@example.COM')])
         conversation = self._conversation('s4')
-        self.assertEqual(conversation.partner_id, known)
-        self.assertEqual(conversation.lead_id.partner_id, known)
+        self.assertNotEqual(conversation.partner_id, known, 'a typed email proves nothing')
+        self.assertNotEqual(conversation.lead_id.partner_id, known)
+        suggestion = conversation.identity_id.suggestion_ids
+        self.assertEqual((suggestion.partner_id, suggestion.value), (known, 'pavel.k@example.com'))
 
-    def test_phone_given_on_first_contact_matches_existing_customer(self):
+    def test_phone_given_on_first_contact_matches_existing_customer_on_proof_only(self):
         known = self.env['res.partner'].create({'name': 'Sergey', 'phone': '+79123456700'})
         self._journal_and_process(self.channel, [self._sandbox_event('s5', 'hi', phone='8 912 345-67-00')])
-        self.assertEqual(self._conversation('s5').partner_id, known)
+        self.assertNotEqual(self._conversation('s5').partner_id, known, 'a typed phone proves nothing')
+        self.assertEqual(self._conversation('s5').identity_id.suggestion_ids.partner_id, known)
+        vouched = self._sandbox_event('s5b', 'hi', phone='8 912 345-67-00')
+        vouched.sender.phone_verified = True  # as WhatsApp, an SMS or a caller id vouch for it
+        self._journal_and_process(self.channel, [vouched])
+        conversation = self._conversation('s5b')
+        self.assertEqual(conversation.partner_id, known)
+        self.assertNotIn(known, conversation.identity_id.suggestion_ids.partner_id)
+        link = conversation.identity_id.link_ids
+        self.assertEqual((link.to_partner_id, link.automatic, link.reason), (known, True, 'phone'))
 
     def test_won_or_lost_lead_is_not_reused(self):
         self._journal_and_process(self.channel, [self._sandbox_event('s6', 'first deal')])

@@ -45,7 +45,7 @@ class TestLivechatHistory(OmnichannelHttpCase):
     def mirrored(self):
         return self.Message.search([('channel_id', '=', self.account.id)], order='date, id')
 
-    def test_guest_giving_a_known_email_joins_the_customer_and_their_lead(self):
+    def test_guest_giving_a_known_email_is_suggested_then_joins_the_customer(self):
         olga = self.env['res.partner'].create({'name': 'Olga Ivanova', 'email': 'olga@client.example.org'})
         lead = self.env['crm.lead'].create({'name': 'Olga: desks', 'partner_id': olga.id, 'user_id': self.operator.id})
         session = self.open_session()
@@ -57,10 +57,17 @@ class TestLivechatHistory(OmnichannelHttpCase):
         self.assertEqual([(m.direction, m.author_kind) for m in messages], [('out', 'employee'), ('in', 'customer')],
                          'the session is mirrored in order, the operator\'s greeting included')
         conversation = messages.conversation_id
+        self.assertNotEqual(conversation.partner_id, olga, 'a guest typing an email proves nothing')
+        self.assertFalse(self.Message.panel_fetch('crm.lead', lead.id)['messages'], "Olga's history is apart")
+        suggestion = conversation.identity_id.suggestion_ids
+        self.assertEqual((suggestion.partner_id, suggestion.reason), (olga, 'email'))
+        # The operator recognises her and confirms.
+        suggestion.with_user(self.operator).action_confirm()
         self.assertEqual((conversation.partner_id, conversation.lead_id), (olga, lead))
         self.assertEqual(messages[0].author_user_id, self.operator)
-        self.assertFalse(self.env['res.partner'].search([('omnichannel_auto_created', '=', True)]),
-                         'the guest was recognised: no new customer')
+        self.assertFalse(self.env['res.partner'].search([('omnichannel_auto_created', '=', True),
+                                                         ('active', '=', True)]),
+                         'confirmed: the guest\'s own customer is archived')
         history = self.Message.panel_fetch('crm.lead', lead.id)
         self.assertEqual([m['channel_type'] for m in history['messages']], ['livechat', 'livechat'])
         self.assertIn('Where is my order', history['messages'][0]['body'])

@@ -198,7 +198,7 @@ class TestWhatsAppWebhook(WhatsAppCase):
         self.assertEqual(self.journal().mapped('state'), ['ignored', 'ignored'])
         self.assertFalse(self.messages())
 
-    def test_shared_contact_links_the_customer_to_an_existing_partner(self):
+    def test_shared_contact_of_a_third_person_is_only_a_card(self):
         known = self.env['res.partner'].create({'name': 'Anna (from the shop)', 'phone': '+7 916 000 11 22',
                                                 'email': 'anna@example.com'})
         card = self.receive('contacts', [{
@@ -207,17 +207,28 @@ class TestWhatsAppWebhook(WhatsAppCase):
             'emails': [{'email': 'anna@example.com', 'type': 'WORK'}]}])
         self.assertEqual(card.message_type, 'contact')
         self.assertIn('Shared contact', card.body)
-        self.assertEqual(card.conversation_id.partner_id, known)
+        self.assertNotEqual(card.conversation_id.partner_id, known, "another person's card: the sender is unchanged")
+        self.assertFalse(card.conversation_id.identity_id.suggestion_ids)
+        self.assertEqual(card.conversation_id.identity_id.phone_sanitized, '+79125554433')
+        self.assertEqual((card.card_name, card.card_phone, card.card_email),
+                         ('Anna Smirnova', '+7 916 000-11-22', 'anna@example.com'))
 
     def test_customer_known_by_phone_on_another_channel_is_the_same_customer(self):
-        """Cross-channel merge: Anna gave her phone on the Sandbox chat; her
-        first WhatsApp message joins the same partner and the same open lead."""
+        """Cross-channel: Anna typed her phone on the Sandbox chat (a claim);
+        her first WhatsApp message (the number WhatsApp vouches for) is
+        suggested as the same customer, and joins her partner and open lead
+        once a salesperson confirms."""
         sandbox = self._create_channel('sandbox', name='Website chat')
         self._journal_and_process(sandbox, [self._sandbox_event('visitor-1', 'Нужны кресла', name='Anna',
                                                                 phone='8 (912) 555-44-33')])
         first = self.Message.search([('channel_id', '=', sandbox.id)])
         partner, lead = first.conversation_id.partner_id, first.conversation_id.lead_id
         message = self.receive('text', {'body': 'Это Анна, пишу в WhatsApp'})
+        self.assertNotEqual(message.conversation_id.partner_id, partner,
+                            'whoever typed the phone first does not receive the WhatsApp messages')
+        suggestion = message.conversation_id.identity_id.suggestion_ids
+        self.assertEqual(suggestion.partner_id, partner)
+        suggestion.action_confirm()
         self.assertEqual(message.conversation_id.partner_id, partner)
         self.assertEqual(message.conversation_id.lead_id, lead, 'one open lead for one person')
         self.assertEqual(self.env['crm.lead'].search_count([('partner_id', '=', partner.id)]), 1)

@@ -1,8 +1,10 @@
 from . import omnichannel_channel
 from . import omnichannel_identity
+from . import omnichannel_identity_link
 from . import omnichannel_customer_lock
 from . import omnichannel_conversation
 from . import omnichannel_message
+from . import omnichannel_message_card
 from . import omnichannel_inbound_event
 from . import crm_lead
 from . import res_partner
@@ -60,3 +62,4 @@ from . import omnichannel_message_revoke
 from . import omnichannel_call_transcript
 from . import omnichannel_call_origination
 from . import res_config_settings_calls
+from . import res_partner_identity

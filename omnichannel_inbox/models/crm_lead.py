@@ -9,7 +9,7 @@ class CrmLead(models.Model):
     omnichannel_conversation_count = fields.Integer(compute='_compute_omnichannel_conversation_count')
     omnichannel_auto_created = fields.Boolean(
         'Created from a conversation', readonly=True, copy=False,
-        help='Opened automatically for a customer message; merged away if the customer turns out to be known.')
+        help='Opened automatically for a customer message; archived if the customer turns out to be known.')
 
     def _compute_omnichannel_conversation_count(self):
         counts = dict(self.env['omnichannel.conversation'].sudo()._read_group(
@@ -46,31 +46,6 @@ class CrmLead(models.Model):
         })
         lead._message_log(body=self.env._('Lead created from a message received on %s.', channel.name))
         return lead
-
-    @api.model
-    def _omnichannel_merge_duplicates(self, partner, candidates):
-        """After a customer was recognised as ``partner``, merge the leads that
-        were opened automatically for them (``candidates``) into the open lead
-        the customer already had, keeping every message."""
-        candidates = candidates.filtered(
-            lambda l: l.omnichannel_auto_created and l.active and l.won_status == 'pending')
-        if not candidates:
-            return self.browse()
-        keeper = self.sudo().search([('partner_id', '=', partner.id), ('active', '=', True),
-                                     ('won_status', '=', 'pending'), ('id', 'not in', candidates.ids)],
-                                    order='create_date, id', limit=1)
-        if not keeper:
-            return candidates[:1]
-        keeper._merge_dependences(candidates)
-        self.env['omnichannel.conversation'].sudo().search([('lead_id', 'in', candidates.ids)]).write(
-            {'lead_id': keeper.id})
-        self.env['omnichannel.message'].sudo().search([('lead_id', 'in', candidates.ids)]).write(
-            {'lead_id': keeper.id})
-        keeper._message_log(body=self.env._(
-            'Merged %(count)s lead(s) opened automatically for this customer before they were recognised: %(names)s',
-            count=len(candidates), names=', '.join(candidates.mapped('name'))))
-        candidates.unlink()
-        return keeper
 
     def action_view_omnichannel_conversations(self):
         self.ensure_one()

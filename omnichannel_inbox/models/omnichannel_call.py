@@ -145,7 +145,9 @@ class OmnichannelCall(models.Model):
                 raise UserError(self.env._('Call %s is not known yet and this event does not say the customer '
                                            'number: waiting for the call\'s first event.', event.call_id))
             e164 = Identity._sanitize_phone(event.customer_number, channel.company_id) or event.customer_number.strip()
-            contact = connectors.Contact(user_id=e164, phone=event.customer_number,
+            # The caller id is the line's own word for who called: a proof, as
+            # an SMS sender is (see omnichannel.identity._resolve).
+            contact = connectors.Contact(user_id=e164, phone=event.customer_number, phone_verified=True,
                                          name=event.customer_name or self._format_number(e164, channel.company_id))
             identity = Identity._resolve(channel, contact, date=_event_datetime(event.started or event.date))
             if identity.blocked:

@@ -111,8 +111,10 @@ class OmnichannelChannel(models.Model):
             # Someone else than the record's customer wrote (a colleague in
             # copy): the author the mail gateway found, else the identity rules.
             customer = message.author_id
+        # The sender's address is this channel's own user id (as a Telegram
+        # id is Telegram's): the mail gateway vouches for it as far as mail can.
         contact = connectors.Contact(user_id=email, name=name or (customer.name if customer else '') or email,
-                                     email=address)
+                                     email=address, email_verified=True)
         identity = self.env['omnichannel.identity']._resolve(
             self, contact, date=message.date, partner=customer or None)
         partner = identity.partner_id

@@ -129,6 +129,10 @@ class OmnichannelConversation(models.Model):
             'date': date,
             'is_edited': bool(event.is_edit),
         })
+        if event.shared_contact and (event.shared_contact.phone or event.shared_contact.email):
+            message.write({'card_name': event.shared_contact.name or False,
+                           'card_phone': event.shared_contact.phone or False,
+                           'card_email': event.shared_contact.email or False})
         self._register_inbound(message)
         if event.command == 'start':
             self._send_greeting()
@@ -252,6 +256,10 @@ class OmnichannelConversation(models.Model):
         lead = self.lead_id
         if lead and lead.active and lead.won_status == 'pending':
             return lead
+        if self.partner_id:
+            # Two channels of the same customer at the same moment (a won
+            # customer writing again): one finds the lead the other opened.
+            self.env['omnichannel.identity']._lock('omnichannel-lead', self.partner_id.id)
         lead = Lead.search([('partner_id', '=', self.partner_id.id), ('active', '=', True),
                             ('won_status', '=', 'pending')], order='create_date desc, id desc', limit=1)
         if not lead and self.channel_id.create_leads:

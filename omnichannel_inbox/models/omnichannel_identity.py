@@ -1,8 +1,11 @@
 import dataclasses
+import json
 import logging
 
 from odoo import api, fields, models
 from odoo.tools import email_normalize
+
+from odoo.addons.omnichannel_inbox import connectors
 
 _logger = logging.getLogger(__name__)
 
@@ -29,8 +32,16 @@ class OmnichannelIdentity(models.Model):
     username = fields.Char()
     phone = fields.Char()
     phone_sanitized = fields.Char('Phone (E.164)', index='btree_not_null')
+    phone_verified = fields.Boolean(
+        'Phone proven', readonly=True,
+        help='The provider vouches that this phone is the person\'s own (WhatsApp number, SMS sender, caller id, '
+             'Telegram contact of the sender); otherwise the phone is only what someone claimed.')
     email = fields.Char()
     email_normalized = fields.Char(index='btree_not_null')
+    email_verified = fields.Boolean(
+        'Email proven', readonly=True,
+        help='The address this person writes from, or one they proved by typing back a one-time code sent to '
+             'it; otherwise the email is only what someone claimed.')
     language = fields.Char()
     partner_id = fields.Many2one('res.partner', required=True, ondelete='restrict', index=True)
     blocked = fields.Boolean(
@@ -40,6 +51,8 @@ class OmnichannelIdentity(models.Model):
     unreachable_reason = fields.Char(readonly=True)
     last_seen_date = fields.Datetime('Last message', readonly=True)
     conversation_ids = fields.One2many('omnichannel.conversation', 'identity_id', string='Conversations')
+    suggestion_ids = fields.One2many('omnichannel.identity.suggestion', 'identity_id', string='Suggested customers')
+    link_ids = fields.One2many('omnichannel.identity.link', 'identity_id', string='Links to customers')
 
     _provider_user_unique = models.Constraint(
         'UNIQUE(channel_id, provider_user_id)', 'A person appears once per channel account.')
@@ -98,6 +111,10 @@ class OmnichannelIdentity(models.Model):
         user_id = (contact.user_id or '').strip()
         if not user_id:
             raise ValueError('a customer identity needs a provider user id')
+        if type(channel._get_connector()).user_ids_are_global:
+            # The same person writing to two accounts of the company at the
+            # same moment (two bots) must find the identity the other made.
+            self._lock('omnichannel-user', channel.company_id.id, channel.channel_type, user_id)
         self._lock('omnichannel-identity', channel.id, user_id)
         identity = self.search([('channel_id', '=', channel.id), ('provider_user_id', '=', user_id)], limit=1)
         if not identity:
@@ -112,7 +129,9 @@ class OmnichannelIdentity(models.Model):
                 identity.write(updates)
         identity.last_seen_date = date or fields.Datetime.now()
         if (contact.phone or contact.email) and not partner:
-            identity._link_contact_details(phone=contact.phone, email=contact.email)
+            identity._link_contact_details(phone=contact.phone, email=contact.email,
+                                           phone_verified=contact.phone_verified,
+                                           email_verified=contact.email_verified)
         return identity
 
     @api.model
@@ -129,17 +148,24 @@ class OmnichannelIdentity(models.Model):
             self._lock('omnichannel-email', channel.company_id.id, email)
         partner = partner or self.env['res.partner']
         connector_cls = type(channel._get_connector())
+        proof = False
         if not partner and connector_cls.user_ids_are_global:
             # The same Telegram user writing to a second bot is the same person.
             twin = self.search([('channel_type', '=', channel.channel_type),
                                 ('provider_user_id', '=', contact.user_id),
                                 ('company_id', '=', channel.company_id.id)], limit=1)
             partner = twin.partner_id
+            proof = partner and 'user_id'
         if not partner:
-            partner = self._match_partner(phone, email, channel.company_id)
+            # Only what the provider vouches for links to an existing
+            # customer; a claim becomes a suggestion (_link_contact_details).
+            proven_phone = phone if contact.phone_verified else False
+            proven_email = email if contact.email_verified else False
+            partner = self._match_partner(proven_phone, proven_email, channel.company_id, proven=True)
+            proof = partner and ('phone' if proven_phone and partner.phone_sanitized == proven_phone else 'email')
         if not partner:
             partner = self._create_partner(channel, contact, phone, email)
-        return self.create({
+        identity = self.create({
             'channel_id': channel.id,
             'provider_user_id': contact.user_id,
             'chat_id': contact.user_id,
@@ -149,9 +175,21 @@ class OmnichannelIdentity(models.Model):
             'phone_sanitized': phone,
             'email': contact.email or False,
             'email_normalized': email,
+            'phone_verified': bool(phone and contact.phone_verified),
+            'email_verified': bool(email and contact.email_verified),
             'language': contact.language or False,
             'partner_id': partner.id,
         })
+        if proof:
+            # Kept so that a manager can split this person off again.
+            self.env['omnichannel.identity.link'].sudo().create({
+                'identity_id': identity.id, 'to_partner_id': partner.id, 'reason': proof, 'automatic': True})
+        return identity
+
+    def _as_contact(self):
+        self.ensure_one()
+        return connectors.Contact(user_id=self.provider_user_id, name=self.name, username=self.username or '',
+                                  phone=self.phone or '', email=self.email or '', language=self.language or '')
 
     @api.model
     def _complete_contact(self, channel, contact):
@@ -170,18 +208,27 @@ class OmnichannelIdentity(models.Model):
                                    phone=contact.phone or profile.phone, email=contact.email or profile.email)
 
     @api.model
-    def _match_partner(self, phone, email, company):
-        """An existing customer with this E.164 phone or this email."""
+    def _match_partner(self, phone, email, company, proven=False, exclude=None):
+        """An existing customer with this E.164 phone or this email.
+
+        ``proven``: the customer an automatic link may join.  A customer
+        created automatically from someone's unproven claim (a Sandbox visitor
+        who typed a phone) is not one: otherwise whoever claims a phone first
+        would receive the real owner's messages when they write later."""
         Partner = self.env['res.partner'].sudo().with_context(active_test=True)
-        company_domain = [('company_id', 'in', [company.id, False])]
-        if phone:
-            partner = Partner.search([('phone_sanitized', '=', phone)] + company_domain, order='id', limit=1)
-            if partner:
-                return partner
-        if email:
-            partner = Partner.search([('email_normalized', '=', email)] + company_domain, order='id', limit=1)
-            if partner:
-                return partner
+        domain = [('company_id', 'in', [company.id, False])]
+        if exclude:
+            domain.append(('id', 'not in', exclude.ids))
+        for field, flag, value in (('phone_sanitized', 'phone_verified', phone),
+                                   ('email_normalized', 'email_verified', email)):
+            if not value:
+                continue
+            candidates = Partner.search([(field, '=', value)] + domain, order='id', limit=20)
+            if proven:
+                candidates = candidates.filtered(lambda p: not p.omnichannel_auto_created or self.search_count(
+                    [('partner_id', '=', p.id), (field, '=', value), (flag, '=', True)], limit=1))
+            if candidates:
+                return candidates[0]
         return Partner.browse()
 
     @api.model
@@ -209,62 +256,131 @@ class OmnichannelIdentity(models.Model):
         prefix = code.split('_')[0].lower()
         return next((lang for lang in langs if lang.split('_')[0].lower() == prefix), False)
 
-    def _link_contact_details(self, phone=None, email=None):
-        """The customer shared a phone or an email (a Telegram contact, a
-        form): store it and, when it belongs to another existing customer,
-        attach this identity to that customer (merging away what was
-        auto-created for it)."""
+    def _link_contact_details(self, phone=None, email=None, phone_verified=False, email_verified=False):
+        """The person gave a phone or an email (with their message, a form,
+        their own contact card): store it on the identity and, when it
+        belongs to another existing customer, attach this identity to that
+        customer - only when the provider vouches for it (``*_verified``).
+        An unproven phone or email matching another customer becomes a
+        suggestion a salesperson confirms or rejects
+        (omnichannel.identity.suggestion): until then, nobody's history is
+        shown to someone who merely typed their email."""
         self.ensure_one()
         company = self.company_id
         sanitized = self._sanitize_phone(phone, company) if phone else False
         normalized = email_normalize(email) if email else False
+        phone_verified, email_verified = bool(sanitized and phone_verified), bool(normalized and email_verified)
         if sanitized:
             self._lock('omnichannel-phone', company.id, sanitized)
         if normalized:
             self._lock('omnichannel-email', company.id, normalized)
         vals = {}
-        if sanitized and sanitized != self.phone_sanitized:
-            vals.update(phone=phone, phone_sanitized=sanitized)
-        if normalized and normalized != self.email_normalized:
-            vals.update(email=email, email_normalized=normalized)
+        # A claim never replaces what the provider vouched for.
+        if sanitized and (phone_verified or not self.phone_verified):
+            if sanitized != self.phone_sanitized:
+                vals.update(phone=phone, phone_sanitized=sanitized, phone_verified=phone_verified)
+            elif phone_verified and not self.phone_verified:
+                vals['phone_verified'] = True
+        if normalized and (email_verified or not self.email_verified):
+            if normalized != self.email_normalized:
+                vals.update(email=email, email_normalized=normalized, email_verified=email_verified)
+            elif email_verified and not self.email_verified:
+                vals['email_verified'] = True
         if vals:
             self.write(vals)
-        match = self._match_partner(sanitized, normalized, company)
-        if match and match != self.partner_id:
-            self._move_to_partner(match)
+        proven_phone = sanitized if phone_verified else False
+        proven_email = normalized if email_verified else False
+        if proven_phone or proven_email:
+            match = self._match_partner(proven_phone, proven_email, company, proven=True)
+            if match and match != self.partner_id and not self._link_undone(match):
+                self._move_to_partner(match, reason='phone' if proven_phone and match.phone_sanitized == proven_phone
+                                      else 'email')
         partner = self.partner_id
+        # The customer's empty phone/email is filled from a proof, or when the
+        # customer was created for this very person.
+        own = partner.omnichannel_auto_created and partner.omnichannel_identity_ids == self
         partner_vals = {}
-        if sanitized and not partner.phone:
+        if sanitized and not partner.phone and (phone_verified or own):
             partner_vals['phone'] = phone
-        if normalized and not partner.email:
+        if normalized and not partner.email and (email_verified or own):
             partner_vals['email'] = email
         if partner_vals:
             partner.sudo().write(partner_vals)
+        self._suggest(phone=sanitized, email=normalized)
 
-    def _move_to_partner(self, target):
-        """Attach this identity to ``target``.  When the current partner was
-        created automatically for this identity, it is merged into ``target``
-        (its conversations, messages and leads follow) and its lead is merged
-        into the target's open lead, so no duplicate remains."""
+    def _suggest(self, phone=False, email=False):
+        """Suggest the other existing customer who has this E.164 ``phone``
+        or normalized ``email`` (a claim, or a proof that could not be linked
+        automatically: the other customer was created from a claim)."""
+        self.ensure_one()
+        Suggestion = self.env['omnichannel.identity.suggestion'].sudo()
+        for reason, value in (('phone', phone), ('email', email)):
+            if not value:
+                continue
+            candidate = self._match_partner(value if reason == 'phone' else False, value if reason == 'email' else False,
+                                            self.company_id, exclude=self.partner_id)
+            if candidate and not candidate.user_ids.filtered(lambda u: not u.share):
+                Suggestion._propose(self, candidate, reason, value)
+
+    def _link_undone(self, partner):
+        """A manager split this person off ``partner``: never again automatically."""
+        return bool(self.env['omnichannel.identity.link'].sudo().search_count(
+            [('identity_id', '=', self.id), ('to_partner_id', '=', partner.id), ('state', '=', 'undone')], limit=1))
+
+    def _move_to_partner(self, target, reason='phone', automatic=True):
+        """Attach this identity, its conversations and their messages to
+        ``target``.  Leads opened automatically for this person before they
+        were recognised are archived when ``target`` has an open lead (the
+        conversations and messages move to it), else they follow the person.
+        A partner created automatically for this person alone is archived.
+        Nothing is deleted, and what moved is kept on an
+        omnichannel.identity.link so that a manager can undo it."""
         self.ensure_one()
         source = self.partner_id
-        if source.omnichannel_auto_created and source.id != target.id and not source.user_ids:
-            source_leads = self.env['crm.lead'].sudo().with_context(active_test=False).search(
-                [('partner_id', '=', source.id)])
-            self.env['base.partner.merge.automatic.wizard'].sudo()._merge(
-                [source.id, target.id], target, extra_checks=False)
-            self.env['crm.lead'].sudo()._omnichannel_merge_duplicates(target, source_leads.exists())
-        else:
-            conversations = self.conversation_ids
-            self.partner_id = target
-            conversations.write({'partner_id': target.id})
-            self.env['omnichannel.message'].sudo().search(
-                [('conversation_id', 'in', conversations.ids)]).write({'partner_id': target.id})
+        Lead = self.env['crm.lead'].sudo().with_context(active_test=False)
+        Conversation = self.env['omnichannel.conversation'].sudo()
+        conversations = self.conversation_ids
+        shared = Conversation.search([('partner_id', '=', source.id), ('id', 'not in', conversations.ids)]).lead_id
+        candidates = conversations.lead_id.filtered(
+            lambda l: l.omnichannel_auto_created and l.active and l.won_status == 'pending'
+            and l.partner_id == source) - shared
+        keeper = Lead.search([('partner_id', '=', target.id), ('active', '=', True), ('won_status', '=', 'pending'),
+                              ('id', 'not in', candidates.ids)], order='create_date, id', limit=1)
+        link = self.env['omnichannel.identity.link'].sudo().create({
+            'identity_id': self.id,
+            'from_partner_id': source.id,
+            'to_partner_id': target.id,
+            'reason': reason,
+            'automatic': automatic,
+            'conversation_leads': json.dumps({str(c.id): c.lead_id.id for c in conversations}),
+        })
+        self.partner_id = target
+        conversations.write({'partner_id': target.id})
+        if candidates and keeper:
+            conversations.filtered(lambda c: c.lead_id in candidates).write({'lead_id': keeper.id})
+            self.env['omnichannel.message'].sudo().search([('lead_id', 'in', candidates.ids)]).write(
+                {'lead_id': keeper.id})
+            candidates.write({'active': False})
+            link.archived_lead_ids = candidates
+            keeper._message_log(body=self.env._(
+                'Lead(s) opened automatically for this customer before they were recognised were archived, '
+                'their messages are here: %s', ', '.join(candidates.mapped('name'))))
+        elif candidates:
+            candidates.write({'partner_id': target.id})
+            link.moved_lead_ids = candidates
+        if (source.omnichannel_auto_created and source.active and not source.user_ids
+                and not source.omnichannel_identity_ids
+                and not Lead.search_count([('partner_id', '=', source.id), ('active', '=', True)], limit=1)):
+            source.active = False
+            link.archived_partner = True
         self.invalidate_recordset()
+        body = self.env._('Recognised as %s: the conversation now belongs to this customer.', target.display_name) \
+            if automatic else self.env._('%(user)s confirmed that this is %(customer)s: the conversation now '
+                                         'belongs to this customer.', user=self.env.user.name,
+                                         customer=target.display_name)
         for conversation in self.conversation_ids:
-            conversation._message_log(body=self.env._(
-                'This customer shared contact details of an existing customer: the conversation now '
-                'belongs to %s.', target.display_name))
+            conversation._message_log(body=body)
+        return link
 
     # ------------------------------------------------------------------
     # Actions

@@ -377,15 +377,29 @@ class OmnichannelInboundEvent(models.Model):
             channel, event.sender, date=_event_datetime(event.date))
         if event.chat_id and identity.chat_id != event.chat_id:
             identity.chat_id = event.chat_id
-        if event.shared_contact and (event.shared_contact.phone or event.shared_contact.email):
-            identity._link_contact_details(phone=event.shared_contact.phone, email=event.shared_contact.email)
+        card = event.shared_contact
+        if card and (card.phone or card.email):
+            if card.phone_verified:
+                # The sender's own card (Telegram's "share my phone"): a proof.
+                identity._link_contact_details(phone=card.phone, phone_verified=True)
+            elif not card.user_id:
+                # A card that says nobody's account (Viber): maybe the sender's,
+                # maybe anyone's - at most a suggestion, the sender unchanged.
+                company = channel.company_id
+                identity._suggest(phone=identity._sanitize_phone(card.phone, company) if card.phone else False,
+                                  email=email_normalize(card.email) if card.email else False)
+            # A card of another account is a third person: shown as a card
+            # in the message (it can be saved as a new contact), nothing more.
         written_email = _single_email(event.text) if not identity.email_normalized else False
         if written_email and not self._is_company_email(written_email):
-            # "My email is anna@example.com": the chat joins the customer's
-            # email history.  Only the first email an identity gives is taken,
-            # only when the message holds exactly one address, and never one
-            # of ours ("I wrote to sales@...").
+            # "My email is anna@example.com": kept as what the person claims.
+            # Only the first email an identity gives is taken, only when the
+            # message holds exactly one address, and never one of ours ("I
+            # wrote to sales@...").  A customer who has this email is only
+            # suggested (anyone can type an address).
             identity._link_contact_details(email=written_email)
+        # The one-time code sent to an email this person claims, typed back.
+        self.env['omnichannel.identity.suggestion']._check_code(identity, event.text)
         if identity.unreachable:
             # Writing again means they can be reached again (unblocked the bot).
             identity.write({'unreachable': False, 'unreachable_reason': False})

@@ -45,6 +45,7 @@ export class OmnichannelChatPanel extends Component {
 
     setup() {
         this.orm = useService("orm");
+        this.action = useService("action");
         this.notification = useService("notification");
         this.busService = useService("bus_service");
         this.listRef = useRef("list");
@@ -68,6 +69,7 @@ export class OmnichannelChatPanel extends Component {
             canCall: false,
             calling: false,
             templateId: false,
+            suggestions: [],
         });
         this.onBusUpdate = (payload) => this.onUpdate(payload);
         onWillStart(() => this.load(this.props.record));
@@ -175,6 +177,7 @@ export class OmnichannelChatPanel extends Component {
             return;
         }
         const data = await this.fetch(record);
+        await this.loadSuggestions(record);
         this.state.messages = data.messages.map((m) => this.prepare(m)).reverse();
         this.state.hasMore = data.has_more;
         this.state.conversations = data.conversations;
@@ -214,6 +217,7 @@ export class OmnichannelChatPanel extends Component {
      * (delivery status, edits). */
     async refreshNewest() {
         const data = await this.fetch(this.props.record);
+        await this.loadSuggestions(this.props.record);
         const byId = new Map(this.state.messages.map((m, index) => [m.id, index]));
         let appended = false;
         for (const raw of data.messages.slice().reverse()) {
@@ -233,6 +237,71 @@ export class OmnichannelChatPanel extends Component {
         if (appended) {
             this.scrollToBottom();
         }
+    }
+
+    /** "May be Ivan Petrov: same email" - a phone or an email nobody vouched
+     * for matches another customer; a salesperson confirms (the histories join)
+     * or rejects (the claim is forgotten).  Until then nothing of the other
+     * customer is shown. */
+    async loadSuggestions(record) {
+        this.state.suggestions = await this.orm.call(
+            "omnichannel.identity.suggestion",
+            "panel_suggestions",
+            [record.resModel, record.resId]
+        );
+    }
+
+    async decideSuggestion(suggestion, confirm) {
+        const result = await this.orm.call("omnichannel.identity.suggestion", "panel_decide", [
+            [suggestion.id],
+            confirm,
+        ]);
+        this.notification.add(
+            confirm
+                ? _t("Linked to %s: their histories are one.", suggestion.customer_name)
+                : _t("Suggestion rejected."),
+            { type: "success" }
+        );
+        const record = this.props.record;
+        if (record.resModel === "crm.lead" && result.lead_id && result.lead_id !== record.resId) {
+            // This lead was archived into the customer's open lead: go there.
+            await this.action.doAction({
+                type: "ir.actions.act_window",
+                res_model: "crm.lead",
+                res_id: result.lead_id,
+                views: [[false, "form"]],
+            });
+            return;
+        }
+        if (record.resModel === "omnichannel.conversation") {
+            // The conversation's customer changed: show it on its form.
+            await record.load();
+        }
+        await this.load(record);
+    }
+
+    /** Email a one-time code to the claimed address; the customer types it
+     * back in the chat to prove the address is theirs. */
+    async sendCode(suggestion) {
+        await this.orm.call("omnichannel.identity.suggestion", "panel_send_code", [suggestion.id]);
+        this.notification.add(_t("A code was sent to the address: ask the customer to type it in the chat."), {
+            type: "success",
+        });
+        await this.loadSuggestions(this.props.record);
+    }
+
+    /** Save a contact card of a message as a new contact (never the sender). */
+    async saveCard(message) {
+        const record = this.props.record;
+        const partnerId = await this.orm.call("omnichannel.message", "panel_save_card", [
+            record.resModel,
+            record.resId,
+            message.id,
+        ]);
+        message.card = { ...message.card, saved_partner_id: partnerId };
+        this.notification.add(_t("Saved as a new contact: %s", message.card.name || message.card.phone), {
+            type: "success",
+        });
     }
 
     onUpdate(payload) {
