@@ -10,7 +10,7 @@ from .base import (  # noqa: F401 - the public interface of the package
     SendError, SendResult, SignatureError, SubscriptionEvent, event_from_dict, event_to_dict,
     register_event_class,
 )
-from .base import check_event, check_events, is_storable_id, provider_id  # noqa: F401 - the shared input checks
+from .base import check_event, check_events, clean_name, is_storable_id, provider_id  # noqa: F401 - the shared input checks
 
 _REGISTRY = {}
 
