@@ -68,6 +68,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/omnichannel_journal_views.xml',
         'data/omnichannel_privacy_data.xml',
         'views/omnichannel_privacy_views.xml',
+        'views/res_config_settings_security_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',
