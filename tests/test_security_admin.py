@@ -61,6 +61,7 @@ class TestAdministratorBoundaries(OmnichannelTransactionCase):
         lead = self.env['crm.lead'].create({'name': 'Chairs', 'partner_id': partner.id})
         self.assertEqual(variable._value_for(lead), 'Ivan Petrov')
         # A path stored before the allow-list existed fills nothing.
+        self.env.flush_all()
         self.env.cr.execute("UPDATE omnichannel_whatsapp_template_variable SET field_path = %s WHERE id = %s",
                             ['company_id.sms_twilio_auth_token', variable.id])
         variable.invalidate_recordset()

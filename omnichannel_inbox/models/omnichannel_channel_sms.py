@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import SUPERUSER_ID, api, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.omnichannel_inbox import connectors
@@ -28,7 +28,8 @@ class OmnichannelChannel(models.Model):
         # address those credentials are sent to is theirs to change too, not
         # an Omnichannel administrator's (who could point it at their own
         # server and read the Auth Token off the first reply).
-        if self.env.su or self.env.user._is_system():
+        # Constraints run as sudo: the user is who wrote, sudo or not.
+        if self.env.uid == SUPERUSER_ID or self.env.user._is_system():
             return
         if any(c.channel_type == 'sms' and c.sudo().api_base_url for c in self):
             raise AccessError(self.env._(
