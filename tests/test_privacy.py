@@ -145,7 +145,7 @@ class TestPrivacy(OmnichannelHttpCase):
         self.assertFalse(waiting.conversation_id)
         # A change of her phone on the lead, tracked by CRM.
         lead.with_user(self.manager).phone = '+79125550045'
-        self.env.flush_all()
+        self.env.cr.precommit.run()  # tracking is written when the transaction commits
         # A reply waiting to be sent, and an SMS about her in Odoo's SMS table.
         reply = self.Message.create({'conversation_id': conversation.id, 'direction': 'out', 'status': 'queued',
                                      'author_kind': 'employee', 'next_send_date': fields.Datetime.now()})
@@ -153,6 +153,7 @@ class TestPrivacy(OmnichannelHttpCase):
                                                  'partner_id': partner.id, 'state': 'error'})
 
         self.forget(partner, self.manager).action_forget()
+        self.env.cr.precommit.run()
         self.env.invalidate_all()
         self.assertFalse(Lock.search([('key', 'in', keys)]), 'the lock keys held her phone and email')
         self.assertNotIn('4510', waiting.payload)

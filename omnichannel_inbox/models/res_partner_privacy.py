@@ -165,11 +165,14 @@ class ResPartner(models.Model):
                                 'phone_sanitized': False, 'email': False, 'email_normalized': False,
                                 'language': False, 'blocked': True})
             created = partners.filtered('omnichannel_auto_created')
-            leads.filtered(lambda lead: lead.omnichannel_auto_created or lead.partner_id in created).write({
+            # Not tracked: the tracking of this erasure would keep the old
+            # email and phone in the chatter (written at commit, after us).
+            leads.filtered(lambda lead: lead.omnichannel_auto_created or lead.partner_id in created).with_context(
+                mail_notrack=True).write({
                 'name': forgotten_name, 'contact_name': False, 'partner_name': False, 'email_from': False,
                 'phone': False, 'street': False, 'street2': False, 'city': False, 'zip': False,
                 'website': False, 'description': False})
-            created.write({'name': forgotten_name, 'email': False, 'phone': False,
+            created.with_context(mail_notrack=True).write({'name': forgotten_name, 'email': False, 'phone': False,
                            'street': False, 'street2': False, 'city': False, 'zip': False, 'website': False,
                            'comment': False, 'vat': False, 'function': False, 'image_1920': False,
                            'active': False})

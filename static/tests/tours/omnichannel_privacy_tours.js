@@ -7,10 +7,6 @@ registry.category("web_tour.tours").add("omnichannel_forget_customer_tour", {
     timeout: 30000,
     steps: () => [
         {
-            content: "The customer's history is on their card",
-            trigger: ".o_omnichannel_chat_panel .o_omnichannel_body:contains(My flat is at Tverskaya 7)",
-        },
-        {
             content: "Ask to forget the customer",
             trigger: "button[name=action_omnichannel_forget]",
             run: "click",
