@@ -231,8 +231,8 @@ class TestAccessModel(OmnichannelTransactionCase):
             with self.assertRaises(AccessError, msg=model):
                 Message.panel_fetch(model, record.id)
             with self.assertRaises(AccessError, msg=model):
-                Message.panel_send(model, record.id, victim.id, text='Hello from South')
-        self.assertFalse(self.env['mail.message'].sudo().search([('body', 'ilike', 'Hello from South')]),
+                Message.panel_send(model, record.id, victim.id, text='Hijack attempt 7781')
+        self.assertFalse(self.env['mail.message'].sudo().search([('body', 'ilike', 'Hijack attempt 7781')]),
                          'nothing was written into her conversation')
         self.assertFalse(self.env['omnichannel.access.log'].sudo().search(
             [('user_id', '=', self.stas.id), ('conversation_id', '=', victim.id)]), 'and nothing was read')
