@@ -56,6 +56,17 @@ class TestPrivacy(OmnichannelHttpCase):
         self.assertEqual(data['identities'][0]['provider_user_id'], 'anna')
         self.assertEqual(len(self.logs('export', anna.partner_id)), 1, 'the export is logged')
 
+    def test_export_is_refused_to_another_companys_manager_over_http(self):
+        anna = self.receive('anna-mc', 'My address is Lenina 5', name='Anna')
+        other = self.env['res.company'].create({'name': 'Other Shop'})
+        new_test_user(self.env, login='pv_manager_b', password='pv_manager_b_pass', company_id=other.id,
+                      company_ids=[Command.set(other.ids)], groups='omnichannel_inbox.group_omnichannel_manager')
+        self.authenticate('pv_manager_b', 'pv_manager_b_pass')
+        response = self.url_open('/omnichannel/privacy/export/%s' % anna.partner_id.id)
+        self.assertIn(response.status_code, (403, 404))
+        self.assertNotIn('Lenina', response.text)
+        self.assertFalse(self.logs('export', anna.partner_id))
+
     def test_export_is_refused_to_a_salesperson(self):
         anna = self.receive('anna2', 'Hello', name='Anna')
         with self.assertRaises(AccessError):
