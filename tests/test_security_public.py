@@ -138,6 +138,8 @@ class TestPublicPageLimits(OmnichannelHttpCase):
         refused = self.submit_form(3)
         self.assertEqual(refused.status_code, 429)
         self.assertTrue(int(refused.headers['Retry-After']) >= 1)
+        self.assertIn('try again in', refused.text, 'a person is told why, on the form')
+        self.assertIn('elena3@client.example.org', refused.text, 'with what they typed')
         self.assertEqual(len(self.journal()), 3)
         self.assertEqual(self.env['res.partner'].search_count([]), partners + 3, 'no fourth customer')
         self.assertFalse(self.env['res.partner'].search([('email', '=', 'elena3@client.example.org')]))

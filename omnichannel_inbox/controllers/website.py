@@ -53,12 +53,17 @@ class OmnichannelWebsite(http.Controller):
         channel = self._website_channel(key)
         if not channel:
             return request.not_found()
-        wait = channel._public_rate_limit('channel:%s' % channel.id, request.httprequest.remote_addr)
-        if wait:
-            return too_many_requests(wait)
         # A file posted in place of a text field is kept as it is, for the
         # submission check to refuse by name.
         values = {name: post.get(name) or '' for name in FIELDS}
+        wait = channel._public_rate_limit('channel:%s' % channel.id, request.httprequest.remote_addr)
+        if wait:
+            # A person sees the form again, with what they typed (nothing stored).
+            values = {name: value if isinstance(value, str) else '' for name, value in values.items()}
+            response = self._render_form(channel, values, status=429, error=request.env._(
+                'Too many messages were sent from your address: please try again in %s seconds.', wait))
+            response.headers['Retry-After'] = str(wait)
+            return response
         if post.get(HONEYPOT):
             # A robot: thank it and store nothing.
             return request.render('omnichannel_inbox.contact_thanks', {'channel': channel})
