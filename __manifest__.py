@@ -69,6 +69,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'data/omnichannel_privacy_data.xml',
         'views/omnichannel_privacy_views.xml',
         'views/omnichannel_call_security_views.xml',
+        'views/res_config_settings_security_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',

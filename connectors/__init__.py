@@ -11,7 +11,7 @@ from .base import (  # noqa: F401 - the public interface of the package
     register_event_class,
 )
 from .base import MessageRevoked, Referral, utm_from_payload  # noqa: F401 - what providers say beyond messages
-from .base import check_event, check_events, is_storable_id, provider_id  # noqa: F401 - the shared input checks
+from .base import check_event, check_events, clean_name, is_storable_id, provider_id  # noqa: F401 - the shared input checks
 
 _REGISTRY = {}
 

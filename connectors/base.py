@@ -279,6 +279,21 @@ UNBOUNDED_FIELDS = frozenset({'data'})
 #: texts): cut rather than refused, the event itself being fine.
 CUT_FIELDS = frozenset({'reason', 'note', 'error_text'})
 _CONTROL_CHARACTERS = re.compile(r'[\x00-\x1f\x7f]')
+#: Names (of people, files, places) are shown in lists, chat headers and
+#: download dialogs: control characters there break lines and logs, and
+#: bidirectional overrides make "gpj.exe" read as "exe.jpg".
+NAME_FIELDS = frozenset({'name', 'username', 'filename', 'title'})
+_NAME_CONTROLS = re.compile(r'[\x00-\x1f\x7f-\x9f]+')
+_BIDI_CONTROLS = re.compile('[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+')
+
+
+def clean_name(value):
+    """``value`` without control or bidirectional-override characters
+    (controls become a space, overrides are dropped), in linear time."""
+    if not value:
+        return value or ''
+    value = _BIDI_CONTROLS.sub('', _NAME_CONTROLS.sub(' ', value))
+    return value.strip()
 
 
 def provider_id(value, name='id'):
@@ -306,6 +321,8 @@ def _check_text(owner, name, value):
     if not isinstance(value, str):
         raise PayloadError('%s must be text, not %s' % (where, type(value).__name__))
     value = clean_input(value)
+    if name in NAME_FIELDS:
+        value = clean_name(value)
     if name in ID_FIELDS:
         if len(value) > MAX_ID_LENGTH:
             raise PayloadError('%s is longer than %d characters' % (where, MAX_ID_LENGTH))

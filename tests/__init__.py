@@ -36,3 +36,5 @@ from . import test_real_payloads
 from . import test_connector_payloads
 from . import test_call_security
 from . import test_identity_trust
+from . import test_security_admin
+from . import test_security_public

@@ -137,7 +137,9 @@ class TestAccessModel(OmnichannelTransactionCase):
                 Message.panel_send(model, record.id, self.c_south_free.id, text='Not my customer')
         self.assertFalse(self.c_south_free.message_ids.filtered(lambda m: 'Not my customer' in (m.body or '')))
         # South's own salesperson works it, and so does a salesperson who
-        # takes the lead: then its history is theirs.
+        # takes the lead (Odoo lets any salesperson take an unassigned
+        # lead): the conversations linked to it are then theirs by the
+        # record rules.
         self.assertTrue(self.env['omnichannel.message'].with_user(self.stas).panel_fetch('crm.lead', lead.id)['messages'])
         lead.sudo().user_id = self.sasha
         self.assertTrue(Message.panel_fetch('crm.lead', lead.id)['messages'])
@@ -215,3 +217,89 @@ class TestAccessModel(OmnichannelTransactionCase):
         # ... and company A's manager sees nothing of company B.
         self.assertFalse(self.visible(self.manager, 'omnichannel.conversation', self.c_company_b))
         self.assertFalse(self.visible(self.manager, 'omnichannel.channel', self.channel_b))
+
+    # -- attacks on the chat panel (issue 10, point 3) ---------------------------
+    def test_a_lead_created_on_someone_elses_customer_opens_nothing(self):
+        """Stas (South) creates a lead on Sveta's customer, as Odoo lets any
+        salesperson do: its chat panel shows nothing of her history and
+        cannot write through her conversation."""
+        victim = self.c_sveta
+        lead = self.env['crm.lead'].with_user(self.stas).create({'name': 'My deal', 'partner_id': victim.partner_id.id})
+        self.assertEqual(lead.user_id, self.stas, 'his own lead: Odoo lets him read it')
+        Message = self.env['omnichannel.message'].with_user(self.stas)
+        for model, record in (('crm.lead', lead), ('res.partner', victim.partner_id)):
+            with self.assertRaises(AccessError, msg=model):
+                Message.panel_fetch(model, record.id)
+            with self.assertRaises(AccessError, msg=model):
+                Message.panel_send(model, record.id, victim.id, text='Hijack attempt 7781')
+        self.assertFalse(self.env['mail.message'].sudo().search([('body', 'ilike', 'Hijack attempt 7781')]),
+                         'nothing was written into her conversation')
+        self.assertFalse(self.env['omnichannel.access.log'].sudo().search(
+            [('user_id', '=', self.stas.id), ('conversation_id', '=', victim.id)]), 'and nothing was read')
+
+    def test_moving_ones_conversation_to_another_customer_is_for_managers(self):
+        """Sasha re-points her own conversation at Sveta's customer to read
+        that customer's history: refused; a manager may move it."""
+        mine, victim = self.c_sasha, self.c_sveta.partner_id
+        with self.assertRaises(AccessError):
+            mine.with_user(self.sasha).write({'partner_id': victim.id})
+        self.assertNotEqual(mine.partner_id, victim)
+        with self.assertRaises(AccessError):
+            self.env['omnichannel.message'].with_user(self.sasha).panel_fetch('res.partner', victim.id)
+        # Her other edits of her conversation still work, and so does the manager's move.
+        mine.with_user(self.sasha).write({'state': 'waiting'})
+        mine.with_user(self.manager).write({'partner_id': victim.id})
+        self.assertEqual(mine.partner_id, victim)
+
+    def test_panel_of_a_shared_customer_shows_only_readable_conversations(self):
+        """One customer wrote to North's chat (Sasha) and to South's (Stas):
+        each salesperson's panel shows and answers only their own."""
+        customer = self.c_sasha.partner_id
+        other = self.c_stas
+        other.sudo().write({'partner_id': customer.id})
+        Message = self.env['omnichannel.message'].with_user(self.sasha)
+        page = Message.panel_fetch('res.partner', customer.id)
+        self.assertEqual({m['conversation_id'] for m in page['messages']}, {self.c_sasha.id})
+        self.assertEqual([c['id'] for c in page['conversations']], [self.c_sasha.id])
+        self.assertNotIn('stas-customer', str(page))
+        with self.assertRaises(UserError):
+            Message.panel_send('res.partner', customer.id, other.id, text='Through Stas')
+        self.assertFalse(self.env['mail.message'].sudo().search([('body', 'ilike', 'Through Stas')]))
+        # The call and recording of a conversation one cannot read stay hidden too.
+        self.call_sveta.sudo().conversation_id = self.c_sasha
+        page = self.env['omnichannel.message'].with_user(self.stas).panel_fetch('res.partner', customer.id)
+        self.assertEqual({m['conversation_id'] for m in page['messages']}, {other.id})
+        self.assertFalse([m for m in page['messages'] if m['call']])
+
+    def test_portal_user_reads_no_panel(self):
+        portal = new_test_user(self.env, login='am_portal', groups='base.group_portal')
+        for model, record in (('res.partner', portal.partner_id), ('res.partner', self.c_sasha.partner_id)):
+            with self.assertRaises(AccessError, msg=model):
+                self.env['omnichannel.message'].with_user(portal).panel_fetch(model, record.id)
+
+    def test_other_companys_manager_cannot_read_export_or_forget(self):
+        customer = self.c_sasha.partner_id
+        Message = self.env['omnichannel.message'].with_user(self.manager_b)
+        with self.assertRaises(AccessError):
+            Message.panel_fetch('res.partner', customer.id)
+        with self.assertRaises(AccessError):
+            customer.with_user(self.manager_b)._omnichannel_export_data()
+        with self.assertRaises(AccessError):
+            customer.with_user(self.manager_b).action_omnichannel_forget()
+        with self.assertRaises(AccessError):
+            customer.with_user(self.manager_b)._omnichannel_forget()
+        self.assertFalse(self.env['omnichannel.privacy.log'].sudo().search([('partner_id', '=', customer.id)]))
+        self.assertIn('Hello from sasha-customer', self.c_sasha.omnichannel_message_ids.body)
+        # A contact shared by both companies: each manager exports only their own
+        # company's conversations, and nobody forgets it alone.
+        customer.sudo().company_id = False
+        self.c_company_b.sudo().partner_id = customer
+        data = customer.with_user(self.manager)._omnichannel_export_data()
+        self.assertEqual({c['id'] for c in data['conversations']}, {self.c_sasha.id})
+        self.assertEqual({m['channel'] for c in data['conversations'] for m in c['messages']}, {'Shop A chat'},
+                         'each exported message names its channel')
+        data = customer.with_user(self.manager_b)._omnichannel_export_data()
+        self.assertEqual({c['id'] for c in data['conversations']}, {self.c_company_b.id})
+        with self.assertRaises(AccessError):
+            customer.with_user(self.manager)._omnichannel_forget()
+        self.assertIn('Hello from b-customer', self.c_company_b.omnichannel_message_ids.body)

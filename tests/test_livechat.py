@@ -1,6 +1,6 @@
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import JsonRpcException, tagged
 
 from .common import OmnichannelHttpCase
 
@@ -114,6 +114,22 @@ class TestLivechatHistory(OmnichannelHttpCase):
         self.visitor_says(session, 'Call me: 8 (912) 555-44-33')
         self.assertEqual(partner.phone_sanitized, '+79125554433')
         self.assertEqual(len(self.mirrored()), 2)
+
+    def test_guest_message_over_the_cap_is_refused(self):
+        """A 300 KB chat message from an anonymous visitor is refused like an
+        oversized webhook text; nothing of it is stored or mirrored."""
+        session = self.open_session()
+        self.visitor_says(session, 'Hello')
+        before = len(session.message_ids)
+        huge = ('a' * 60 + '@') * 5000
+        with self.assertRaises(JsonRpcException) as refusal:
+            self.visitor_says(session, huge)
+        self.assertIn('UserError', str(refusal.exception))
+        session.invalidate_recordset()
+        self.assertEqual(len(session.message_ids), before)
+        self.assertEqual(len(self.mirrored()), 1)
+        # The operator is not capped by it (their replies are Odoo's own messages).
+        self.operator_says(session, 'A long answer ' * 5000)
 
     def test_logged_in_visitor_is_their_own_customer(self):
         portal = self.env['res.users'].create({

@@ -66,7 +66,8 @@ class TestOwnerFlowWebhook(OwnerMixin, OmnichannelHttpCase):
         # The Sandbox page shows the customer the acknowledgement.
         reply = self.url_open('/omnichannel/sandbox/%s/messages' % self.channel.webhook_key,
                               data=json.dumps({'jsonrpc': '2.0', 'method': 'call',
-                                               'params': {'session': 'e2e-visitor'}}),
+                                               'params': {'session': 'e2e-visitor', 'token': (
+                                                   self.channel._sandbox_visitor_token('e2e-visitor'))}}),
                               headers={'Content-Type': 'application/json'}).json()['result']['messages']
         self.assertEqual([m['text'] for m in reply if m['direction'] == 'out'],
                          ['Thank you! A manager will join this chat in a few minutes.'])

@@ -56,6 +56,17 @@ class TestPrivacy(OmnichannelHttpCase):
         self.assertEqual(data['identities'][0]['provider_user_id'], 'anna')
         self.assertEqual(len(self.logs('export', anna.partner_id)), 1, 'the export is logged')
 
+    def test_export_is_refused_to_another_companys_manager_over_http(self):
+        anna = self.receive('anna-mc', 'My address is Lenina 5', name='Anna')
+        other = self.env['res.company'].create({'name': 'Other Shop'})
+        new_test_user(self.env, login='pv_manager_b', password='pv_manager_b_pass', company_id=other.id,
+                      company_ids=[Command.set(other.ids)], groups='omnichannel_inbox.group_omnichannel_manager')
+        self.authenticate('pv_manager_b', 'pv_manager_b_pass')
+        response = self.url_open('/omnichannel/privacy/export/%s' % anna.partner_id.id)
+        self.assertIn(response.status_code, (403, 404))
+        self.assertNotIn('Lenina', response.text)
+        self.assertFalse(self.logs('export', anna.partner_id))
+
     def test_export_is_refused_to_a_salesperson(self):
         anna = self.receive('anna2', 'Hello', name='Anna')
         with self.assertRaises(AccessError):
@@ -127,6 +138,64 @@ class TestPrivacy(OmnichannelHttpCase):
         self.assertEqual(again.identity_id.provider_user_id, 'olga')
         self.assertNotIn('Tverskaya', str(self.env['res.partner'].with_user(self.manager).browse(
             again.partner_id.id)._omnichannel_export_data()), 'the new customer inherits nothing')
+
+    def test_forget_leaves_no_trace_outside_the_conversations(self):
+        """Lock keys, a journal row no conversation took, tracked changes,
+        a queued reply and an SMS body: all erased with the customer."""
+        conversation = self.receive('irina-v', 'Call me at home', name='Irina Volkova', phone='+79125550044',
+                                    email='irina@client.example.org')
+        partner, lead = conversation.partner_id, conversation.lead_id
+        Lock = self.env['omnichannel.customer.lock'].sudo()
+        keys = ['omnichannel-identity:%s:irina-v' % self.channel.id,
+                'omnichannel-phone:%s:+79125550044' % self.channel.company_id.id,
+                'omnichannel-email:%s:irina@client.example.org' % self.channel.company_id.id]
+        self.assertEqual(sorted(Lock.search([('key', 'in', keys)]).mapped('key')), sorted(keys))
+        # A message still waiting in the journal (not processed yet).
+        waiting = self.env['omnichannel.inbound.event'].sudo()._journal(
+            self.channel, [self._sandbox_event('irina-v', 'My passport is 4510 998877', name='Irina Volkova')])
+        self.assertFalse(waiting.conversation_id)
+        # A change of her phone on the lead, tracked by CRM.
+        lead.with_user(self.manager).phone = '+79125550045'
+        self.env.cr.precommit.run()  # tracking is written when the transaction commits
+        # A reply waiting to be sent, and an SMS about her in Odoo's SMS table.
+        reply = self.Message.create({'conversation_id': conversation.id, 'direction': 'out', 'status': 'queued',
+                                     'author_kind': 'employee', 'next_send_date': fields.Datetime.now()})
+        sms = self.env['sms.sms'].sudo().create({'number': '+79125550044', 'body': 'Your code is 1234, Irina',
+                                                 'partner_id': partner.id, 'state': 'error'})
+
+        self.forget(partner, self.manager).action_forget()
+        self.env.cr.precommit.run()
+        self.env.invalidate_all()
+        self.assertFalse(Lock.search([('key', 'in', keys)]), 'the lock keys held her phone and email')
+        self.assertNotIn('4510', waiting.payload)
+        self.assertEqual(waiting.state, 'ignored', 'the waiting row will not bring her back')
+        trackings = self.env['mail.tracking.value'].sudo().search(
+            [('mail_message_id.model', '=', 'crm.lead'), ('mail_message_id.res_id', '=', lead.id)])
+        self.assertTrue(trackings)
+        self.assertFalse([v for t in trackings for v in (t.old_value_char, t.new_value_char) if v and '555' in v])
+        self.assertEqual(reply.status, 'failed', 'the queued reply does not leave')
+        self.assertEqual(self.Message._cron_send_queued(), self.Message, 'and the queue does not send it')
+        self.assertFalse(sms.body)
+
+    def test_retention_runs_in_batches_of_the_configured_size(self):
+        old = [self.receive('old-%s' % i, 'Old order %s' % i, name='Old %s' % i) for i in range(3)]
+        for conversation in old:
+            self.age(conversation, 300)
+        params = self.env['ir.config_parameter'].sudo()
+        params.set_param('omnichannel_inbox.retention_months', '6')
+        params.set_param('omnichannel_inbox.retention_batch_size', '2')
+        Conversation = self.env['omnichannel.conversation']
+        self.assertEqual(Conversation._cron_apply_retention(), 2)
+        self.assertEqual(Conversation._cron_apply_retention(), 1)
+        self.assertEqual(Conversation._cron_apply_retention(), 0)
+
+    def test_conversation_opened_from_the_inbox_is_logged(self):
+        conversation = self.receive('inbox-opened', 'Hello', name='Opened')
+        conversation.sudo().user_id = self.seller
+        Message = self.env['omnichannel.message'].with_user(self.seller)
+        Message.with_context(omnichannel_panel_origin='inbox').panel_fetch('omnichannel.conversation', conversation.id)
+        row = self.env['omnichannel.access.log'].sudo().search([('conversation_id', '=', conversation.id)])
+        self.assertEqual((row.user_id, row.origin), (self.seller, 'inbox'))
 
     def test_forget_keeps_the_details_of_a_contact_entered_by_hand(self):
         conversation = self.receive('pavel', 'My card number is 4111 1111', name='Pavel', phone='+79125550033')
@@ -256,3 +325,24 @@ class TestPrivacyEmail(OmnichannelTransactionCase):
                          'nor is it left in the outgoing mail queue')
         self.assertEqual(self.Message.search_count([('conversation_id', '=', conversation.id)]), 2,
                          'both stay counted')
+
+
+@tagged('post_install', '-at_install')
+class TestPrivacyTour(OmnichannelHttpCase):
+    """The forget request in a browser, as a manager makes it."""
+
+    def test_forget_wizard_in_the_browser(self):
+        channel = self._create_channel('sandbox', name='Tour privacy chat')
+        rows = self._journal_and_process(channel, [self._sandbox_event(
+            'tour-forget', 'My flat is at Tverskaya 7', name='Irina Tour', phone='+79125550077')])
+        conversation = rows.conversation_id
+        partner = conversation.partner_id
+        new_test_user(self.env, login='pv_tour_manager', password='pv_tour_manager_pass',
+                      groups='omnichannel_inbox.group_omnichannel_manager,base.group_partner_manager')
+        self.start_tour('/odoo/res.partner/%s' % partner.id, 'omnichannel_forget_customer_tour',
+                        login='pv_tour_manager')
+        self.env.invalidate_all()
+        self.assertFalse(conversation.omnichannel_message_ids.body, 'the text is erased')
+        self.assertNotIn('Irina', partner.name)
+        self.assertTrue(self.env['omnichannel.privacy.log'].sudo().search(
+            [('action', '=', 'forget'), ('partner_id', '=', partner.id)]))

@@ -37,7 +37,8 @@ class TestChatPanelTours(OmnichannelHttpCase):
         # (the tour posts it like the Sandbox page): the panel shows it live.
         self.start_tour('/odoo/crm.lead/%s' % lead.id, 'omnichannel_sandbox_lead_tour', login='admin')
         reply = self.url_open('/omnichannel/sandbox/%s/messages' % channel.webhook_key,
-                              data=json.dumps({'jsonrpc': '2.0', 'method': 'call', 'params': {'session': session}}),
+                              data=json.dumps({'jsonrpc': '2.0', 'method': 'call', 'params': {
+                                  'session': session, 'token': channel._sandbox_visitor_token(session)}}),
                               headers={'Content-Type': 'application/json'}).json()['result']['messages']
         self.assertEqual([m['text'] for m in reply if m['direction'] == 'out'], ['Yes, how can I help?'],
                          'the Sandbox page receives the reply')

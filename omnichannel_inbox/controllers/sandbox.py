@@ -1,14 +1,26 @@
+import json
+import uuid
+
 from odoo import fields, http
 from odoo.http import request
 from odoo.tools import html2plaintext
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from .throttle import max_public_body, too_many_requests
+from .webhook import accept_events, json_answer
+
 
 class OmnichannelSandbox(http.Controller):
     """The Sandbox channel's customer side: a public page where a person
-    writes as a customer.  The page posts to the channel's webhook like a
-    provider (see connectors/sandbox.py) and reads the replies back here."""
+    writes as a customer.
+
+    The page knows no secret: the server gives each visitor a session id and
+    a token (an HMAC of both under the database secret, like live chat's
+    guest token), and every post and poll of the page must carry them.  The
+    page posts here, not to the webhook: this route checks the token, then
+    hands the body to the Sandbox connector and the same journal as any
+    provider's webhook (which still accepts the channel secret, for scripts)."""
 
     def _sandbox_channel(self, key):
         channel = request.env['omnichannel.channel'].sudo()._find_by_webhook_key(key)
@@ -19,19 +31,52 @@ class OmnichannelSandbox(http.Controller):
         channel = self._sandbox_channel(key)
         if not channel:
             return request.not_found()
+        session = uuid.uuid4().hex
         return request.render('omnichannel_inbox.sandbox_page', {
             'channel': channel,
-            'webhook_url': '/omnichannel/webhook/%s' % key,
+            'send_url': '/omnichannel/sandbox/%s/send' % key,
             'messages_url': '/omnichannel/sandbox/%s/messages' % key,
-            # The Sandbox page is the provider: it signs its posts like one.
-            'secret': channel.webhook_secret,
+            'session': session,
+            'token': channel._sandbox_visitor_token(session),
         })
 
+    @http.route('/omnichannel/sandbox/<string:key>/send', type='http', auth='public', methods=['POST'],
+                csrf=False, save_session=False, max_content_length=max_public_body)
+    def sandbox_send(self, key, **kwargs):
+        """One message of the visitor: 403 without a valid token, 429 over
+        the rate limit, else journaled and processed like a webhook's."""
+        channel = self._sandbox_channel(key)
+        if not channel:
+            return json_answer(404, 'unknown channel')
+        httprequest = request.httprequest
+        max_bytes = channel._max_webhook_bytes()
+        if (httprequest.content_length or 0) > max_bytes:
+            return json_answer(413, 'body larger than %d bytes' % max_bytes)
+        body = httprequest.get_data(cache=True)
+        if len(body) > max_bytes:
+            return json_answer(413, 'body larger than %d bytes' % max_bytes)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return json_answer(400, 'the body is not JSON')
+        if not isinstance(data, dict) or not channel._sandbox_check_visitor(data.get('session'), data.get('token')):
+            return json_answer(403, 'wrong or missing visitor token')
+        wait = channel._public_rate_limit('channel:%s' % channel.id, httprequest.remote_addr)
+        if wait:
+            return too_many_requests(wait)
+        connector = channel._get_connector()
+        try:
+            events = connectors.check_events(connector.parse(httprequest.headers, body, {}))
+        except connectors.PayloadError as exc:
+            return json_answer(400, str(exc))
+        accept_events(channel, events)
+        return json_answer(200, 'ok')
+
     @http.route('/omnichannel/sandbox/<string:key>/messages', type='jsonrpc', auth='public', methods=['POST'])
-    def sandbox_messages(self, key, session='', after_id=0, **kwargs):
+    def sandbox_messages(self, key, session='', token='', after_id=0, **kwargs):
         """Messages of this visitor's conversation, after ``after_id``."""
         channel = self._sandbox_channel(key)
-        if not channel or not connectors.is_storable_id(session) or len(session) > 100:
+        if not channel or not channel._sandbox_check_visitor(session, token):
             return {'messages': []}
         identity = request.env['omnichannel.identity'].sudo().search(
             [('channel_id', '=', channel.id), ('provider_user_id', '=', session)], limit=1)
@@ -53,3 +98,4 @@ class OmnichannelSandbox(http.Controller):
             'date': fields.Datetime.to_string(m.date),
             'attachments': [a.name for a in m.attachment_ids],
         } for m in messages]}
+

@@ -7,6 +7,8 @@ from odoo.http import request
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from .throttle import too_many_requests
+
 _logger = logging.getLogger(__name__)
 
 
@@ -47,6 +49,9 @@ class OmnichannelWebhook(http.Controller):
         if not channel:
             return json_answer(404, 'unknown channel')
         httprequest = request.httprequest
+        wait = channel._webhook_rate_limit(httprequest.remote_addr)  # public channels (lead API)
+        if wait:
+            return too_many_requests(wait)
         max_bytes = channel._max_webhook_bytes()
         if (httprequest.content_length or 0) > max_bytes:
             return json_answer(413, 'body larger than %d bytes' % max_bytes)

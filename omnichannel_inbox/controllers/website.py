@@ -1,11 +1,13 @@
 import uuid
 
 from odoo import http
+from odoo.exceptions import UserError, ValidationError
 from odoo.http import request
 
 from odoo.addons.omnichannel_inbox import connectors
 from odoo.addons.omnichannel_inbox.connectors.website import FIELDS, WebsiteConnector
 
+from .throttle import max_public_body, too_many_requests
 from .webhook import accept_events, json_answer
 
 #: Hidden field people never fill and form robots do.
@@ -46,7 +48,7 @@ class OmnichannelWebsite(http.Controller):
     # No CSRF token: the form is anonymous and is meant to be embedded in
     # other sites, where Odoo's session cookie is not sent.
     @http.route('/omnichannel/contact/<string:key>', type='http', auth='public', methods=['POST'], csrf=False,
-                save_session=False)
+                save_session=False, max_content_length=max_public_body)
     def contact_submit(self, key, **post):
         channel = self._website_channel(key)
         if not channel:
@@ -54,9 +56,25 @@ class OmnichannelWebsite(http.Controller):
         # A file posted in place of a text field is kept as it is, for the
         # submission check to refuse by name.
         values = {name: post.get(name) or '' for name in FIELDS}
+        wait = channel._public_rate_limit('channel:%s' % channel.id, request.httprequest.remote_addr)
+        if wait:
+            # A person sees the form again, with what they typed (nothing stored).
+            values = {name: value if isinstance(value, str) else '' for name, value in values.items()}
+            response = self._render_form(channel, values, status=429, error=request.env._(
+                'Too many messages were sent from your address: please try again in %s seconds.', wait))
+            response.headers['Retry-After'] = str(wait)
+            return response
         if post.get(HONEYPOT):
             # A robot: thank it and store nothing.
             return request.render('omnichannel_inbox.contact_thanks', {'channel': channel})
+        try:
+            # Odoo's reCAPTCHA (google_recaptcha, Community) when it is
+            # installed and has keys; a no-op otherwise.  The form carries
+            # data-captcha, so the module's script adds the token.
+            request.env['ir.http']._verify_request_recaptcha_token('omnichannel_contact')
+        except (UserError, ValidationError) as exc:
+            values = {name: value if isinstance(value, str) else '' for name, value in values.items()}
+            return self._render_form(channel, values, error=exc.args[0] if exc.args else str(exc), status=403)
         try:
             event = connectors.check_event(WebsiteConnector.parse_submission(values))
         except connectors.PayloadError as exc:
@@ -77,5 +95,9 @@ class OmnichannelWebsite(http.Controller):
         company = request.env['res.company'].sudo().browse(company_id).exists() if 0 < company_id < 2 ** 31 else None
         if not company:
             return json_answer(404, 'unknown company')
+        wait = request.env['omnichannel.channel']._public_rate_limit(
+            'company:%s' % company.id, request.httprequest.remote_addr)
+        if wait:
+            return too_many_requests(wait)
         data = request.env['omnichannel.channel'].sudo()._widget_data(company)
         return request.make_json_response(data, headers={'Cache-Control': 'public, max-age=300'})

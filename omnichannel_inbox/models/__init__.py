@@ -32,6 +32,7 @@ from . import omnichannel_call_mixin
 from . import omnichannel_channel_email
 from . import omnichannel_channel_livechat
 from . import omnichannel_channel_website
+from . import omnichannel_rate_limit
 from . import omnichannel_message_reply_targets
 from . import omnichannel_inbound_event_form
 from . import crm_lead_channels
@@ -56,6 +57,7 @@ from . import omnichannel_privacy_log
 from . import omnichannel_conversation_privacy
 from . import res_partner_privacy
 from . import res_config_settings_privacy
+from . import res_config_settings_security
 from . import omnichannel_privacy_forget_wizard
 from . import omnichannel_inbound_event_payloads
 from . import omnichannel_message_revoke

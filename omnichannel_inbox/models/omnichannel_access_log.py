@@ -22,7 +22,8 @@ class OmnichannelAccessLog(models.Model):
                                       ondelete='cascade')
     partner_id = fields.Many2one(related='conversation_id.partner_id', string='Customer')
     company_id = fields.Many2one(related='conversation_id.company_id', store=True, index=True)
-    origin = fields.Selection([('form', 'Conversation form'), ('panel', 'Chat panel')], readonly=True)
+    origin = fields.Selection([('form', 'Conversation form'), ('panel', 'Chat panel'), ('inbox', 'Inbox')],
+                              readonly=True)
 
     @api.model
     def _log(self, conversations, origin):

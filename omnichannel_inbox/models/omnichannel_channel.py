@@ -76,7 +76,9 @@ class OmnichannelChannel(models.Model):
         'Webhook key', required=True, readonly=True, copy=False, default=_new_key, groups=ADMIN,
         help='Unguessable part of the webhook address.')
     webhook_url = fields.Char('Webhook URL', compute='_compute_webhook_url', groups=ADMIN)
-    sandbox_url = fields.Char('Sandbox page', compute='_compute_sandbox_url', compute_sudo=True)
+    # Only administrators list the Sandbox addresses: the page lets anyone
+    # write into the inbox as a customer.
+    sandbox_url = fields.Char('Sandbox page', compute='_compute_sandbox_url', compute_sudo=True, groups=ADMIN)
     token = fields.Char('Bot token / access token', groups=ADMIN, copy=False)
     webhook_secret = fields.Char(
         'Webhook secret', groups=ADMIN, copy=False, default=_new_key,

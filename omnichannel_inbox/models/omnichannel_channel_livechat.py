@@ -4,9 +4,10 @@ import re
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import html2plaintext
-from odoo.tools.mail import email_re
 
 from odoo.addons.omnichannel_inbox import connectors
+
+from .omnichannel_inbound_event import CONTACT_SCAN_CHARS, _emails_in_text
 
 _logger = logging.getLogger(__name__)
 
@@ -141,12 +142,15 @@ class OmnichannelChannel(models.Model):
             partner = visitor.partner_id
             contact = connectors.Contact(user_id='partner-%d' % partner.id, name=partner.name)
             return Identity._resolve(self, contact, partner=partner)
-        text = '\n'.join(html2plaintext(m.body or '') for m in visitor_messages)
-        emails = email_re.findall(text)
+        # Bounded, and scanned without backtracking: a guest's message is
+        # customer text like any other (see _emails_in_text).
+        text = '\n'.join(html2plaintext(m.body or '') for m in visitor_messages)[:CONTACT_SCAN_CHARS]
+        emails = _emails_in_text(text)
         phones = [p for p in (Identity._sanitize_phone(m.group(0), self.company_id) for m in PHONE_IN_TEXT.finditer(text)
                               if sum(c.isdigit() for c in m.group(0)) >= 9) if p]
         guest = visitor.guest_id
-        contact = connectors.Contact(user_id='guest-%d' % guest.id, name=guest.name or self.env._('Website visitor'),
+        contact = connectors.Contact(user_id='guest-%d' % guest.id,
+                                     name=connectors.clean_name(guest.name or '')[:200] or self.env._('Website visitor'),
                                      email=emails[0] if emails else '', phone=phones[0] if phones else '')
         return Identity._resolve(self, contact)
 

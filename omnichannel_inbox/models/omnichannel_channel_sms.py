@@ -1,5 +1,5 @@
-from odoo import api, models
-from odoo.exceptions import UserError, ValidationError
+from odoo import SUPERUSER_ID, api, models
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.omnichannel_inbox import connectors
 from odoo.addons.omnichannel_inbox.connectors.twilio_sms import TwilioSmsConnector
@@ -20,6 +20,21 @@ class OmnichannelChannel(models.Model):
                 raise ValidationError(self.env._(
                     '%s is not a phone number. Enter the Twilio number of this channel in international '
                     'format, for example +12025550123.', channel.account_ref))
+
+    @api.constrains('channel_type', 'api_base_url')
+    def _check_sms_api_address(self):
+        # An SMS channel signs its requests with the company's Twilio account
+        # (Settings > SMS), which only Settings administrators manage: the
+        # address those credentials are sent to is theirs to change too, not
+        # an Omnichannel administrator's (who could point it at their own
+        # server and read the Auth Token off the first reply).
+        # Constraints run as sudo: the user is who wrote, sudo or not.
+        if self.env.uid == SUPERUSER_ID or self.env.user._is_system():
+            return
+        if any(c.channel_type == 'sms' and c.sudo().api_base_url for c in self):
+            raise AccessError(self.env._(
+                'The API address of an SMS channel carries the company\'s Twilio credentials: only a Settings '
+                'administrator may set it.'))
 
     def _sms_number(self):
         """The channel's Twilio number in E.164."""

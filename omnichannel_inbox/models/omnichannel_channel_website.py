@@ -4,9 +4,12 @@ from urllib.parse import quote
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import email_normalize
+from odoo.tools import consteq, email_normalize
+from odoo.tools.misc import hmac
 
 from odoo.addons.omnichannel_inbox import connectors
+
+from .omnichannel_rate_limit import DEFAULT_PER_ADDRESS, DEFAULT_PER_CHANNEL
 
 #: How a visitor opens a chat with an account, from its public handle.
 DEEP_LINKS = {
@@ -128,6 +131,52 @@ class OmnichannelChannel(models.Model):
             raise UserError(self.env._(
                 'A website form cannot be answered on the website: reply by email or on another of the '
                 'customer\'s channels.'))
+
+    # ------------------------------------------------------------------
+    # Public pages: request limits and Sandbox visitors
+    # ------------------------------------------------------------------
+    @api.model
+    def _public_rate_limit(self, scope, address):
+        """Count a public request (contact form, lead API, widget, Sandbox)
+        on ``scope`` (a channel or a company, as 'channel:<id>') and on the
+        visitor's ``address`` within it; return 0 when allowed, else the
+        seconds to wait (Retry-After).  Limits per minute: settings
+        omnichannel_inbox.rate_limit_per_address / _per_channel (0: none)."""
+        params = self.env['ir.config_parameter'].sudo()
+
+        def limit(key, default):
+            try:
+                return int(params.get_param(key, default))
+            except ValueError:
+                return default
+        Counter = self.env['omnichannel.rate.limit'].sudo()
+        scope_wait = Counter._hit(scope, limit('omnichannel_inbox.rate_limit_per_channel', DEFAULT_PER_CHANNEL))
+        address_wait = Counter._hit('%s:%s' % (scope, address or '-'),
+                                    limit('omnichannel_inbox.rate_limit_per_address', DEFAULT_PER_ADDRESS))
+        return max(scope_wait, address_wait)
+
+    def _webhook_rate_limit(self, address):
+        """The rate limit of the webhook route: for the channels anyone on
+        the web posts to (the lead API of a website channel, the Sandbox);
+        providers' own webhooks are not limited (their retries must land)."""
+        self.ensure_one()
+        if self.channel_type not in ('website', 'sandbox'):
+            return 0
+        return self._public_rate_limit('channel:%s' % self.id, address)
+
+    def _sandbox_visitor_token(self, session):
+        """The token the Sandbox page hands a visitor with their session id:
+        an HMAC of the channel and the session under the database secret.
+        Only the server can issue it, so a visitor cannot read or write
+        another visitor's conversation by choosing their session id, and the
+        channel's webhook secret never reaches the browser."""
+        self.ensure_one()
+        return hmac(self.env(su=True), 'omnichannel-sandbox-visitor', '%s:%s' % (self.id, session))
+
+    def _sandbox_check_visitor(self, session, token):
+        self.ensure_one()
+        return (connectors.is_storable_id(session) and len(session) <= 100 and isinstance(token, str)
+                and consteq(token, self._sandbox_visitor_token(session)))
 
     # ------------------------------------------------------------------
     # Lead API answers

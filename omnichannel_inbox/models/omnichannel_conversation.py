@@ -3,7 +3,7 @@ import logging
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import plaintext2html
 
 from odoo.addons.omnichannel_inbox import connectors
@@ -13,6 +13,19 @@ _logger = logging.getLogger(__name__)
 #: Files bigger than this are not downloaded from providers (the message
 #: says so instead); Telegram's Bot API caps downloads at 20 MB anyway.
 MAX_MEDIA_BYTES = 25 * 1024 * 1024
+
+
+def _safe_file(filename, data, mimetype):
+    """(name, bytes, info) of a file a customer sent, for message_post.
+
+    The sender chooses the name: it loses its control and bidi-override
+    characters.  The type is not the sender's to decide either: message_post
+    derives it from the name or the bytes, and the context
+    ``attachments_mime_plainxml`` (see _receive_message) stores anything
+    HTML, SVG or XML as text/plain, so /web/content never serves it as a
+    page or an image with scripts in it - not even when a background worker
+    (an administrator in Odoo's eyes) stores it."""
+    return connectors.clean_name(filename or '')[:255] or 'file', data, {'mimetype': mimetype}
 
 
 class OmnichannelConversation(models.Model):
@@ -76,6 +89,17 @@ class OmnichannelConversation(models.Model):
         for conversation in self:
             conversation.message_count_total = counts.get(conversation, 0)
 
+    def write(self, vals):
+        # Whose conversation this is decides whose history it joins (the
+        # chat panel shows a customer's conversations together): moving it
+        # to another customer is a manager's decision, never a salesperson's
+        # edit of their own conversation.  The inbox's own flows run as sudo.
+        if 'partner_id' in vals and not self.env.su and not self.env.user.has_group(
+                'omnichannel_inbox.group_omnichannel_manager') and any(
+                c.partner_id.id != vals['partner_id'] for c in self):
+            raise AccessError(self.env._('Only Omnichannel managers may move a conversation to another customer.'))
+        return super().write(vals)
+
     # ------------------------------------------------------------------
     # Inbound
     # ------------------------------------------------------------------
@@ -111,7 +135,8 @@ class OmnichannelConversation(models.Model):
         date = _event_datetime(event.date)
         attachments, notes = self._download_attachments(event, final_attempt)
         body = self._inbound_body(event, notes)
-        mail_message = self.with_context(mail_create_nosubscribe=True, mail_post_autofollow=False).message_post(
+        mail_message = self.with_context(mail_create_nosubscribe=True, mail_post_autofollow=False,
+                                         attachments_mime_plainxml=True).message_post(
             body=body,
             author_id=self.partner_id.id,
             message_type='comment',
@@ -244,7 +269,7 @@ class OmnichannelConversation(models.Model):
                 notes.append(self.env._('File %(name)s could not be downloaded: %(error)s',
                                         name=attachment.filename, error=exc))
                 continue
-            files.append((filename or 'file', data, {'mimetype': mimetype}))
+            files.append(_safe_file(filename, data, mimetype))
         return files, notes
 
     def _ensure_lead(self):

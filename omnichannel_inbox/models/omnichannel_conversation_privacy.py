@@ -4,8 +4,9 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 
-#: Conversations handled per run of the retention action; it wakes itself
-#: again when more are due, so a large backlog never runs in one transaction.
+#: Conversations handled per run of the retention action by default
+#: (setting omnichannel_inbox.retention_batch_size); it wakes itself again
+#: when more are due, so a large backlog never runs in one transaction.
 RETENTION_BATCH = 200
 ERASED_PAYLOAD = json.dumps({'erased': True})
 
@@ -54,6 +55,13 @@ class OmnichannelConversation(models.Model):
         self.env['ir.attachment'].sudo().search(
             [('res_model', '=', self._name), ('res_id', 'in', conversations.ids)]).unlink()
         messages.write({'error_message': False, 'provider_template': False})
+        # A reply still waiting to leave would send the erased words (or a
+        # blank) to someone who asked to be forgotten: it fails instead.
+        messages.filtered(lambda m: m.direction == 'out' and m.status == 'queued').write({
+            'status': 'failed', 'next_send_date': False, 'error_code': 'privacy_erased',
+            'error_message': self.env._('Not sent: the customer\'s conversations were erased.')})
+        self.env['sms.sms'].sudo().search([('omnichannel_message_id', 'in', messages.ids)]).filtered(
+            lambda sms: sms.state == 'outgoing').write({'state': 'canceled', 'body': False})
         calls = self.env['omnichannel.call'].sudo().search([('conversation_id', 'in', conversations.ids)])
         self.env['ir.attachment'].sudo().search(
             [('res_model', '=', 'omnichannel.call'), ('res_id', 'in', calls.ids)]).unlink()
@@ -79,9 +87,13 @@ class OmnichannelConversation(models.Model):
                   '|', ('last_message_date', '=', False), ('last_message_date', '<', limit)]
         if action == 'anonymize':
             domain.append(('privacy_erased_date', '=', False))
+        try:
+            batch_size = max(1, int(params.get_param('omnichannel_inbox.retention_batch_size') or RETENTION_BATCH))
+        except ValueError:
+            batch_size = RETENTION_BATCH
         Conversation = self.sudo().with_context(active_test=False)
-        due = Conversation.search(domain, limit=RETENTION_BATCH + 1, order='id')
-        batch = due[:RETENTION_BATCH]
+        due = Conversation.search(domain, limit=batch_size + 1, order='id')
+        batch = due[:batch_size]
         if not batch:
             return 0
         Log = self.env['omnichannel.privacy.log'].sudo()
@@ -101,6 +113,6 @@ class OmnichannelConversation(models.Model):
             identities.filtered(lambda i: not i.with_context(active_test=False).conversation_ids).unlink()
         else:
             batch._privacy_erase_content()
-        if len(due) > RETENTION_BATCH:
+        if len(due) > batch_size:
             self.env.ref('omnichannel_inbox.ir_cron_apply_retention')._trigger()
         return len(batch)

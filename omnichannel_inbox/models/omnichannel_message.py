@@ -206,10 +206,11 @@ class OmnichannelMessage(models.Model):
     def _panel_scope(self, res_model, res_id):
         """Return (record, customers, domain): which history a form shows.
 
-        Reading a lead, partner or conversation gives its customer's whole
-        history across channels - that is the point of the panel - so the
-        history itself is read with sudo once the form's record passed its
-        own access check."""
+        Reading a lead, partner or conversation gives its customer's history
+        across channels - that is the point of the panel - but only through
+        the conversations the user may read by the record rules: the domain
+        is searched as the user, never under sudo (a lead anyone can create
+        on anyone's customer must not open that customer's history)."""
         if res_model not in ('crm.lead', 'res.partner', 'omnichannel.conversation'):
             raise UserError(self.env._('The chat panel is not available on %s.', res_model))
         record = self.env[res_model].browse(int(res_id)).exists()
@@ -230,8 +231,7 @@ class OmnichannelMessage(models.Model):
         else:
             partners = record.sudo().partner_id
             domain = [('partner_id', '=', partners.id)]
-        if res_model != 'omnichannel.conversation':
-            self._panel_check_works_with(record, domain)
+        self._panel_check_works_with(record, domain)
         return record, partners, domain
 
     @api.model
@@ -239,17 +239,12 @@ class OmnichannelMessage(models.Model):
         """Refuse the history of a customer the user does not work with.
 
         Every employee may open any contact, and every salesperson any
-        unassigned lead (Odoo's own lead rule), so reading the form is not
-        enough: the history is for whoever may read one of the customer's
-        conversations, or handles one of its leads."""
+        unassigned lead (Odoo's own lead rule) or create a lead on any
+        contact, so reading the form is not enough: the history is for
+        whoever may read one of the customer's conversations by the record
+        rules (and the allowed companies); the page then shows only those."""
         Conversation = self.env['omnichannel.conversation']
-        if not Conversation.sudo().search_count(domain, limit=1) or Conversation.search_count(domain, limit=1):
-            return
-        if record._name == 'crm.lead':
-            handled = record.sudo().user_id == self.env.user
-        else:
-            handled = self.env['crm.lead'].search_count(domain + [('user_id', '=', self.env.uid)], limit=1)
-        if not handled:
+        if Conversation.sudo().search_count(domain, limit=1) and not Conversation.search_count(domain, limit=1):
             raise AccessError(self.env._(
                 'You do not work with this customer: their conversations are not yours to read.'))
 
@@ -259,30 +254,39 @@ class OmnichannelMessage(models.Model):
         it oldest -> newest), plus the conversations a reply can go to."""
         record, partners, domain = self._panel_scope(res_model, res_id)
         limit = max(1, min(int(limit or PANEL_PAGE), 200))
-        Message = self.sudo()
+        # Searched as the user: the record rules (and allowed companies) say
+        # which of the customer's messages, calls and recordings are shown.
+        Message = self.sudo(False)
         if before_id:
-            anchor = Message.browse(int(before_id)).exists()
+            anchor = Message.search([('id', '=', int(before_id))])
             if anchor:
                 domain = domain + ['|', ('date', '<', anchor.date), '&', ('date', '=', anchor.date), ('id', '<', anchor.id)]
         messages = Message.search(domain, order='date desc, id desc', limit=limit + 1)
         has_more = len(messages) > limit
-        messages = messages[:limit]
+        messages = messages[:limit].sudo()
         result = {
             'messages': messages._panel_values(),
             'has_more': has_more,
         }
         if not before_id:
             result.update(self._panel_reply_targets(res_model, record, partners))
-            self.env['omnichannel.access.log']._log(messages.conversation_id, 'panel')
+            Log = self.env['omnichannel.access.log']
+            if res_model == 'omnichannel.conversation' and self.env.context.get('omnichannel_panel_origin') == 'inbox':
+                # The conversation chosen in the inbox, whether or not this
+                # page shows one of its messages.
+                Log._log(record, 'inbox')
+            Log._log(messages.conversation_id, 'panel')
         return result
 
     @api.model
     def _panel_reply_targets(self, res_model, record, partners):
-        Conversation = self.env['omnichannel.conversation'].sudo()
+        # Only conversations the user may read are reply targets.
+        Conversation = self.env['omnichannel.conversation'].sudo(False)
         conversations = Conversation.search([('partner_id', 'in', partners.ids)], order='last_customer_message_date desc, id desc') \
             if partners else Conversation.browse()
         if res_model == 'crm.lead' and not partners:
-            conversations = record.sudo().omnichannel_conversation_ids
+            conversations = Conversation.search([('id', 'in', record.sudo().omnichannel_conversation_ids.ids)])
+        conversations = conversations.sudo()
         # Phone lines carry calls, not text: they are no reply target.
         conversations = conversations.filtered(lambda c: c.channel_id._can_send_text())
         default = conversations[:1]
@@ -345,7 +349,15 @@ class OmnichannelMessage(models.Model):
         """The conversation (sudo) a reply from a form's chat panel goes
         through: one of the customer's of that form, or refused."""
         record, partners, _domain = self._panel_scope(res_model, res_id)
-        conversation = self.env['omnichannel.conversation'].sudo().browse(int(conversation_id or 0)).exists()
+        # A reply goes only through a conversation the user may read, or one
+        # the panel has just opened for it (a first email; marked with a
+        # record in the context, which no client can send over RPC).
+        conversation = self.env['omnichannel.conversation'].sudo(False).search(
+            [('id', '=', int(conversation_id or 0))]).sudo()
+        opened = self.env.context.get('omnichannel_panel_opened')
+        if not conversation and isinstance(opened, models.BaseModel) and opened._name == 'omnichannel.conversation' \
+                and opened.id == int(conversation_id or 0):
+            conversation = opened.sudo()
         allowed = conversation and (conversation.partner_id in partners or (
             res_model == 'crm.lead' and conversation.lead_id == record) or (
             res_model == 'omnichannel.conversation' and conversation == record))

@@ -59,7 +59,14 @@ class OmnichannelMessage(models.Model):
             if not customer.email_normalized or not account:
                 raise UserError(self.env._('This customer cannot be reached by email.'))
             lead = record.sudo() if res_model == 'crm.lead' else None
-            conversation_id = account._email_conversation(customer, lead).id
+            existed = self.env['omnichannel.conversation'].sudo().search_count(
+                [('channel_id', '=', account.id), ('partner_id', '=', customer.id)], limit=1)
+            conversation = account._email_conversation(customer, lead)
+            conversation_id = conversation.id
+            if not existed:
+                # Opened just now for this reply: the user may send through it
+                # even before a rule gives it to them (see _panel_conversation).
+                self = self.with_context(omnichannel_panel_opened=conversation)
         return super().panel_send(res_model, res_id, conversation_id, text=text, files=files, **kwargs)
 
     def _panel_values(self):

@@ -1,7 +1,23 @@
 from datetime import date, datetime
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools.misc import format_date, format_datetime
+
+#: The lead fields a template may show a customer.  A template goes to
+#: whatever number the sender picks and is filled with the sender's rights
+#: (or the inbox's), so an arbitrary path would let whoever edits templates
+#: read any field - a user's API keys, the company's Twilio token - by sending
+#: it to their own phone: only names, contacts of the people involved and
+#: the deal's own figures are offered.
+ALLOWED_FIELD_PATHS = frozenset({
+    'name', 'contact_name', 'partner_name', 'email_from', 'phone', 'city', 'expected_revenue',
+    'date_deadline', 'stage_id.name', 'team_id.name', 'source_id.name', 'medium_id.name', 'campaign_id.name',
+    'partner_id.name', 'partner_id.display_name', 'partner_id.commercial_company_name', 'partner_id.email',
+    'partner_id.phone', 'partner_id.city', 'partner_id.website', 'partner_id.title.name',
+    'user_id.name', 'user_id.email', 'user_id.phone', 'user_id.partner_id.name',
+    'company_id.name', 'company_id.email', 'company_id.phone', 'company_id.website', 'company_id.city',
+})
 
 
 class OmnichannelWhatsappTemplateVariable(models.Model):
@@ -22,6 +38,14 @@ class OmnichannelWhatsappTemplateVariable(models.Model):
                            'customer\'s name or user_id.name for the salesperson\'s.')
     default_value = fields.Char('Fixed text', help='Used when the field is empty, or when no field is chosen.')
 
+    @api.constrains('field_path')
+    def _check_field_path(self):
+        for variable in self:
+            if variable.field_path and variable.field_path not in ALLOWED_FIELD_PATHS:
+                raise ValidationError(self.env._(
+                    '%(path)s cannot fill a template variable. Choose one of: %(allowed)s.',
+                    path=variable.field_path, allowed=', '.join(sorted(ALLOWED_FIELD_PATHS))))
+
     @api.depends('component', 'key')
     def _compute_display_name(self):
         labels = dict(self._fields['component']._description_selection(self.env))
@@ -34,7 +58,10 @@ class OmnichannelWhatsappTemplateVariable(models.Model):
     def _value_for(self, lead):
         """The text filling this variable for ``lead``, '' when none."""
         self.ensure_one()
-        text = self._field_text(lead, self.field_path) if self.field_path else ''
+        # Checked again here: a path stored before the allow-list existed
+        # fills nothing.
+        path = self.field_path if self.field_path in ALLOWED_FIELD_PATHS else False
+        text = self._field_text(lead, path) if path else ''
         return (text or self.default_value or '').strip()
 
     @api.model

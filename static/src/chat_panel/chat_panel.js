@@ -168,6 +168,8 @@ export class OmnichannelChatPanel extends Component {
     async fetch(record, beforeId = false) {
         return this.orm.call("omnichannel.message", "panel_fetch", [record.resModel, record.resId], {
             before_id: beforeId,
+            // Where the conversation was opened, for the access log.
+            context: record.origin ? { omnichannel_panel_origin: record.origin } : {},
         });
     }
 

@@ -68,7 +68,7 @@ export class OmnichannelInbox extends Component {
     }
 
     get panelRecord() {
-        return { resModel: "omnichannel.conversation", resId: this.state.selected.id };
+        return { resModel: "omnichannel.conversation", resId: this.state.selected.id, origin: "inbox" };
     }
 
     async reload() {

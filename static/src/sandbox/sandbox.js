@@ -1,15 +1,15 @@
 /* The Sandbox customer page: plays a messenger for the Sandbox channel.
- * It posts to the channel's webhook exactly like a provider (signed with the
- * channel secret) and polls Odoo for the conversation's messages.
+ * It posts the provider's JSON body with the session id and token the server
+ * issued to this visitor (the page knows no channel secret), and polls Odoo
+ * for the conversation's messages with the same pair.
  * Plain script on purpose: the page is public and needs no Odoo bundle. */
 (function () {
     "use strict";
 
     function start(root) {
-        const webhookUrl = root.dataset.webhookUrl;
+        const sendUrl = root.dataset.sendUrl;
         const messagesUrl = root.dataset.messagesUrl;
-        const secret = root.dataset.secret;
-        const storageKey = "omnichannel_sandbox:" + webhookUrl;
+        const storageKey = "omnichannel_sandbox:" + sendUrl;
         const list = root.querySelector(".o_sandbox_messages");
         const form = root.querySelector(".o_sandbox_composer");
         const errorEl = root.querySelector(".o_sandbox_error");
@@ -23,8 +23,11 @@
         } catch {
             state = {};
         }
-        if (!state.session) {
-            state.session = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+        if (!state.session || !state.token) {
+            // A visitor back on the page keeps their conversation: the pair
+            // the server issued before stays valid.
+            state.session = root.dataset.session;
+            state.token = root.dataset.token;
         }
         for (const name of Object.keys(fields)) {
             fields[name].value = state[name] || "";
@@ -83,7 +86,7 @@
                     headers: { "Content-Type": "application/json" },
                     body: JSON.stringify({
                         jsonrpc: "2.0", method: "call", id: Date.now(),
-                        params: { session: state.session, after_id: lastId },
+                        params: { session: state.session, token: state.token, after_id: lastId },
                     }),
                 });
                 const data = await response.json();
@@ -120,6 +123,7 @@
             const payload = {
                 event_id: (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random(),
                 session: state.session,
+                token: state.token,
                 name: state.name,
                 phone: state.phone,
                 email: state.email,
@@ -132,9 +136,9 @@
             const button = form.querySelector("button");
             button.disabled = true;
             try {
-                const response = await fetch(webhookUrl, {
+                const response = await fetch(sendUrl, {
                     method: "POST",
-                    headers: { "Content-Type": "application/json", "X-Omnichannel-Sandbox-Secret": secret },
+                    headers: { "Content-Type": "application/json" },
                     body: JSON.stringify(payload),
                 });
                 if (!response.ok) {

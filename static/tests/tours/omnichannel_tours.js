@@ -80,23 +80,22 @@ registry.category("web_tour.tours").add("omnichannel_sandbox_lead_tour", {
             trigger: ".o_omnichannel_message_in .o_omnichannel_body:contains(Hello from the Sandbox page)",
         },
         {
-            content: "Meanwhile the visitor writes again, posted exactly as the Sandbox page posts it",
+            content: "Meanwhile the visitor writes again (posted to the channel's webhook, signed with its secret)",
             trigger: ".o_omnichannel_message_in .o_omnichannel_body:contains(Hello from the Sandbox page)",
             run: async () => {
+                // The visitor's own token stays in their browser: an
+                // administrator posts as the Sandbox's provider side instead.
                 const [channel] = await callKw("omnichannel.channel", "search_read", [
-                    [["name", "=", "Tour Sandbox"]], ["sandbox_url"],
+                    [["name", "=", "Tour Sandbox"]], ["webhook_url", "webhook_secret"],
                 ]);
-                const html = await (await fetch(channel.sandbox_url)).text();
-                const page = new DOMParser().parseFromString(html, "text/html");
-                const root = page.querySelector(".o_omnichannel_sandbox");
                 const [identity] = await callKw("omnichannel.identity", "search_read", [
                     [["name", "=", "Tour Visitor"]], ["provider_user_id"],
                 ]);
-                const response = await fetch(root.dataset.webhookUrl, {
+                const response = await fetch(channel.webhook_url, {
                     method: "POST",
                     headers: {
                         "Content-Type": "application/json",
-                        "X-Omnichannel-Sandbox-Secret": root.dataset.secret,
+                        "X-Omnichannel-Sandbox-Secret": channel.webhook_secret,
                     },
                     body: JSON.stringify({
                         event_id: "tour-second-message",
