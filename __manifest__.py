@@ -68,6 +68,8 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/omnichannel_journal_views.xml',
         'data/omnichannel_privacy_data.xml',
         'views/omnichannel_privacy_views.xml',
+        'security/omnichannel_alert_security.xml',
+        'views/omnichannel_alert_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',

@@ -32,3 +32,4 @@ from . import test_faults
 from . import test_fuzz
 from . import test_access_model
 from . import test_privacy
+from . import test_stuck_work

@@ -55,3 +55,5 @@ from . import omnichannel_conversation_privacy
 from . import res_partner_privacy
 from . import res_config_settings_privacy
 from . import omnichannel_privacy_forget_wizard
+from . import omnichannel_attachment_download
+from . import omnichannel_alert

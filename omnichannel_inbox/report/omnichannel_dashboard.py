@@ -56,3 +56,37 @@ class OmnichannelDashboard(models.AbstractModel):
                 [('state', '=', 'open'), ('sla_deadline', '<', fields.Datetime.now())]),
             'channels': sorted(channels, key=lambda c: -(c['conversations'].get('__count') or 0)),
         }
+
+    # ------------------------------------------------------------------
+    # Stuck work (issue 11): what an administrator must look at now
+    # ------------------------------------------------------------------
+    @api.model
+    def get_stuck_work_data(self):
+        """Counts of work that does not move on its own, each with the list
+        it opens.  Read with the reader's rights: the journal and the alerts
+        are for Omnichannel managers and administrators; others get nothing."""
+        if not self.env.user.has_group('omnichannel_inbox.group_omnichannel_manager'):
+            return []
+        _ = self.env._
+        lines = [
+            ('alerts', _('Open alerts'), 'omnichannel.alert', [('state', '=', 'open')]),
+            ('journal_stuck', _('Journal entries out of retries'), 'omnichannel.inbound.event',
+             [('state', '=', 'error'), ('next_attempt_date', '=', False)]),
+            ('journal_retrying', _('Journal entries waiting for a retry'), 'omnichannel.inbound.event',
+             [('state', '=', 'error'), ('next_attempt_date', '!=', False)]),
+            ('replies_failed', _('Replies that could not be sent (7 days)'), 'omnichannel.message',
+             [('direction', '=', 'out'), ('status', '=', 'failed'),
+              ('date', '>=', fields.Datetime.to_string(fields.Datetime.now() - timedelta(days=7)))]),
+            ('replies_queued', _('Replies waiting for a retry'), 'omnichannel.message',
+             [('direction', '=', 'out'), ('status', '=', 'queued'), ('next_send_date', '!=', False)]),
+            ('files_pending', _('Files still downloading'), 'omnichannel.attachment.download',
+             [('state', '=', 'pending')]),
+            ('files_failed', _('Files that could not be downloaded'), 'omnichannel.attachment.download',
+             [('state', '=', 'failed')]),
+        ]
+        return [{
+            'name': name,
+            'label': label,
+            'count': self.env[model].search_count(domain),
+            'action': {'name': label, 'res_model': model, 'domain': domain, 'views': [[False, 'list'], [False, 'form']]},
+        } for name, label, model, domain in lines]
