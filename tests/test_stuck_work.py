@@ -270,3 +270,38 @@ class TestStuckWorkAlerts(TelegramStuckCase):
         self.send(tg_update(900, user=tg_user(5550999), text='still there?'))
         self.Alert._cron_check_health()
         self.assertEqual(alert.state, 'resolved', 'an event arrived')
+
+
+@tagged('post_install', '-at_install')
+class TestStuckWorkTours(TelegramStuckCase):
+    """The placeholder, its Retry and the stuck-work counts in a real browser."""
+
+    def test_placeholder_retry_and_next_try_in_the_chat_panel(self):
+        self.bot_api.file_server_down = True
+        self.bot_api.add_file('sofa', PNG, 'photos/sofa.jpg')
+        message = self.send(tg_update(301, caption='Вот такой диван', photo=[
+            {'file_id': 'sofa', 'file_unique_id': 'sofa', 'width': 800, 'height': 600, 'file_size': len(PNG)}]))
+        download = message.download_ids
+        for _attempt in range(len(DOWNLOAD_RETRY_DELAYS) + 1):
+            download.next_attempt_date = PAST
+            self.run_downloads()
+        self.assertEqual(download.state, 'failed')
+        self.bot_api.fail('sendMessage', 502, 'Bad Gateway')
+        self.assertEqual(message.conversation_id._post_reply('Сейчас уточню').status, 'queued')
+        lead = message.conversation_id.lead_id
+        self.start_tour('/odoo/crm.lead/%s' % lead.id, 'omnichannel_file_placeholder_tour', login='admin')
+        self.assertEqual(download.state, 'pending', 'Retry put it back in the queue')
+        self.bot_api.file_server_down = False
+        self.run_downloads()
+        self.assertEqual(message.attachment_ids.raw, PNG)
+
+    def test_dashboard_counts_and_opens_stuck_work(self):
+        self.Journal.search([('state', '=', 'error'), ('next_attempt_date', '=', False)]).write({'state': 'done'})
+        row = self.Journal.create({
+            'channel_id': self.channel.id, 'company_id': self.channel.company_id.id,
+            'provider_event_id': 'tour-stuck', 'event_kind': 'message',
+            'payload': json.dumps({'kind': 'message', 'event_id': 'tour-stuck'}),
+            'attempts': len(RETRY_DELAYS), 'next_attempt_date': PAST, 'state': 'error'})
+        row._process()
+        self.start_tour('/odoo/action-omnichannel_inbox.omnichannel_dashboard_action',
+                        'omnichannel_stuck_work_dashboard_tour', login='admin')
