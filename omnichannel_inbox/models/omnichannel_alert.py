@@ -51,7 +51,7 @@ class OmnichannelAlert(models.Model):
     count = fields.Integer(readonly=True, help='Journal entries or messages concerned.')
     first_date = fields.Datetime('Since', readonly=True, default=fields.Datetime.now)
     last_date = fields.Datetime('Last seen', readonly=True, default=fields.Datetime.now)
-    resolved_date = fields.Datetime(readonly=True)
+    resolved_date = fields.Datetime('Resolved on', readonly=True)
 
     _open_unique = models.UniqueIndex(
         "(channel_id, kind) WHERE state = 'open'", 'One open alert per channel account and kind.')
@@ -158,7 +158,11 @@ class OmnichannelAlert(models.Model):
         self._check_replies(channels)
         self._check_silence(channels)
         for channel in channels:
-            self._check_provider(channel)
+            try:
+                with self.env.cr.savepoint():
+                    self._check_provider(channel)
+            except Exception:  # noqa: BLE001 - one channel's fault never stops the others' checks
+                _logger.exception('Omnichannel: health check of channel %s failed', channel.id)
         return True
 
     @api.model

@@ -67,21 +67,20 @@ class OmnichannelDashboard(models.AbstractModel):
         are for Omnichannel managers and administrators; others get nothing."""
         if not self.env.user.has_group('omnichannel_inbox.group_omnichannel_manager'):
             return []
-        _ = self.env._
         lines = [
-            ('alerts', _('Open alerts'), 'omnichannel.alert', [('state', '=', 'open')]),
-            ('journal_stuck', _('Journal entries out of retries'), 'omnichannel.inbound.event',
+            ('alerts', self.env._('Open alerts'), 'omnichannel.alert', [('state', '=', 'open')]),
+            ('journal_stuck', self.env._('Journal entries out of retries'), 'omnichannel.inbound.event',
              [('state', '=', 'error'), ('next_attempt_date', '=', False)]),
-            ('journal_retrying', _('Journal entries waiting for a retry'), 'omnichannel.inbound.event',
+            ('journal_retrying', self.env._('Journal entries waiting for a retry'), 'omnichannel.inbound.event',
              [('state', '=', 'error'), ('next_attempt_date', '!=', False)]),
-            ('replies_failed', _('Replies that could not be sent (7 days)'), 'omnichannel.message',
+            ('replies_failed', self.env._('Replies that could not be sent (7 days)'), 'omnichannel.message',
              [('direction', '=', 'out'), ('status', '=', 'failed'),
               ('date', '>=', fields.Datetime.to_string(fields.Datetime.now() - timedelta(days=7)))]),
-            ('replies_queued', _('Replies waiting for a retry'), 'omnichannel.message',
+            ('replies_queued', self.env._('Replies waiting for a retry'), 'omnichannel.message',
              [('direction', '=', 'out'), ('status', '=', 'queued'), ('next_send_date', '!=', False)]),
-            ('files_pending', _('Files still downloading'), 'omnichannel.attachment.download',
+            ('files_pending', self.env._('Files still downloading'), 'omnichannel.attachment.download',
              [('state', '=', 'pending')]),
-            ('files_failed', _('Files that could not be downloaded'), 'omnichannel.attachment.download',
+            ('files_failed', self.env._('Files that could not be downloaded'), 'omnichannel.attachment.download',
              [('state', '=', 'failed')]),
         ]
         return [{
