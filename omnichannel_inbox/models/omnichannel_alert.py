@@ -69,7 +69,19 @@ class OmnichannelAlert(models.Model):
     def _raise(self, channel, kind, detail, signature='', count=0):
         """Open (or update) the alert of ``kind`` on ``channel``.  The
         administrators are notified when it opens and when its signature
-        changes; otherwise the open alert is only brought up to date."""
+        changes; otherwise the open alert is only brought up to date.
+        Called from the journal and the sender: a fault here is logged,
+        never allowed to undo their work."""
+        try:
+            with self.env.cr.savepoint():
+                return self._raise_alert(channel, kind, detail, signature, count)
+        except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
+            raise
+        except Exception:  # noqa: BLE001 - see above
+            _logger.exception('Omnichannel: could not raise the %s alert of channel %s', kind, channel.id)
+            return self.browse()
+
+    def _raise_alert(self, channel, kind, detail, signature, count):
         Alert = self.sudo()
         now = fields.Datetime.now()
         alert = Alert.search([('channel_id', '=', channel.id), ('kind', '=', kind), ('state', '=', 'open')], limit=1)

@@ -72,18 +72,28 @@ class OmnichannelAttachmentDownload(models.Model):
 
     @api.model
     def _cron_download(self):
-        due = self.sudo().search([('state', '=', 'pending'), ('next_attempt_date', '<=', fields.Datetime.now())],
+        now = fields.Datetime.now()
+        due = self.sudo().search([('state', '=', 'pending'), ('next_attempt_date', '<=', now)],
                                  limit=DOWNLOAD_BATCH)
-        # Another cron worker may hold some of them: skip those, never wait.
-        rows = due.try_lock_for_update()
         auto_commit = not modules.module.current_test
-        for row in rows:
+        done = self.browse()
+        for row in due:
+            # One row at a time, locked without waiting: another cron worker
+            # holding it (or having fetched it since our search) skips it,
+            # and each commit below releases only the row it finished.
+            row = row.try_lock_for_update()
+            if not row:
+                continue
+            row.invalidate_recordset(['state', 'next_attempt_date'])
+            if row.state != 'pending' or not row.next_attempt_date or row.next_attempt_date > now:
+                continue
             row._download()
+            done |= row
             if auto_commit:
                 self.env.cr.commit()
         if len(due) >= DOWNLOAD_BATCH:
             self._wake()
-        return rows
+        return done
 
     def _download(self):
         self.ensure_one()
