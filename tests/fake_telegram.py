@@ -20,6 +20,7 @@ class FakeTelegramServer(FakeProviderServer):
         self.webhook = {'url': '', 'has_custom_certificate': False, 'pending_update_count': 0}
         self.failures = {}            # method -> (http status, error_code, description)
         self.file_server_down = False  # file downloads answer 502, as an overloaded file server does
+        self.file_delay = 0.0          # seconds each file download takes (slow file server)
         self._ids = itertools.count(1000)
         self.route('POST', '/bot%s/' % token, self._api)
         self.route('GET', '/bot%s/' % token, self._api)
@@ -84,6 +85,8 @@ class FakeTelegramServer(FakeProviderServer):
 
     def _file(self, request):
         path = request.path.split('/file/bot%s/' % self.token, 1)[1]
+        if self.file_delay:
+            time.sleep(self.file_delay)
         if self.file_server_down:
             return 502, {}, {'ok': False, 'error_code': 502, 'description': 'Bad Gateway'}
         for file_path, data in self.files.values():

@@ -1,9 +1,15 @@
 import json
+import threading
+import time
 from datetime import timedelta
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError
+from odoo.modules.registry import Registry
+from odoo.orm.registry import DummyRLock
+from odoo.sql_db import db_connect
 from odoo.tests import new_test_user, tagged
+from odoo.tests.common import BaseCase, get_db_name
 
 from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_attachment_download import (
     DOWNLOAD_RETRY_DELAYS,
@@ -241,7 +247,7 @@ class TestStuckWorkAlerts(TelegramStuckCase):
         self.assertEqual(len(self.admin_notifications(alert)), 2)
         self.assertIn('Connection timed out', alert.detail)
         # Telegram keeps its last error after it recovers: a day-old one is over.
-        self.bot_api.webhook_error('Connection timed out', when=fields.Datetime.now().timestamp() - 2 * 86400)
+        self.bot_api.webhook_error('Connection timed out', when=time.time() - 2 * 86400)
         self.Alert._cron_check_health()
         self.assertEqual(alert.state, 'resolved')
 
@@ -305,3 +311,95 @@ class TestStuckWorkTours(TelegramStuckCase):
         row._process()
         self.start_tour('/odoo/action-omnichannel_inbox.omnichannel_dashboard_action',
                         'omnichannel_stuck_work_dashboard_tour', login='admin')
+
+
+@tagged('post_install', '-at_install')
+class TestConcurrentDownloads(BaseCase):
+    """Two cron workers on the download queue at the same moment, each with
+    its own committed transaction: every file is fetched once, nobody waits."""
+
+    def setUp(self):
+        super().setUp()
+        self.dbname = get_db_name()
+        self.patch(Registry, '_lock', DummyRLock())
+        self.bot_api = FakeTelegramServer(token='777:CONC').start()
+        self.addCleanup(self.bot_api.stop)
+        self.bot_api.file_delay = 0.3
+        self.channel_id = None
+        self.addCleanup(self._remove_committed_data)
+
+    def run_in_env(self, func):
+        with db_connect(self.dbname).cursor() as cr:
+            result = func(api.Environment(cr, SUPERUSER_ID, {}))
+            cr.commit()
+            return result
+
+    def _remove_committed_data(self):
+        def remove(env):
+            channel = env['omnichannel.channel'].browse(self.channel_id).exists()
+            if not channel:
+                return
+            conversations = env['omnichannel.conversation'].search([('channel_id', '=', channel.id)])
+            identities = env['omnichannel.identity'].search([('channel_id', '=', channel.id)])
+            partners = identities.partner_id | conversations.partner_id
+            env['ir.attachment'].search([('res_model', '=', 'omnichannel.conversation'),
+                                         ('res_id', 'in', conversations.ids)]).unlink()
+            env['omnichannel.inbound.event'].search([('channel_id', '=', channel.id)]).unlink()
+            env['omnichannel.message'].search([('channel_id', '=', channel.id)]).unlink()
+            conversations.unlink()
+            env['crm.lead'].with_context(active_test=False).search([('partner_id', 'in', partners.ids)]).unlink()
+            identities.unlink()
+            partners.unlink()
+            channel.unlink()
+        self.run_in_env(remove)
+
+    def test_two_workers_fetch_each_file_once(self):
+        def receive(env):
+            env.company.country_id = env.ref('base.ru')
+            channel = env['omnichannel.channel'].create({
+                'name': 'Concurrent files', 'channel_type': 'telegram', 'token': '777:CONC',
+                'webhook_secret': 'c', 'api_base_url': self.bot_api.url})
+            connector = channel._get_connector()
+            events = []
+            for index in range(4):
+                self.bot_api.add_file('f%s' % index, b'file %d' % index, 'documents/f%s.pdf' % index)
+                update = tg_update(700 + index, user=tg_user(5557000 + index), document={
+                    'file_id': 'f%s' % index, 'file_unique_id': 'u%s' % index, 'file_name': 'f%s.pdf' % index,
+                    'mime_type': 'application/pdf', 'file_size': 6})
+                events += connector.parse({}, json.dumps(update).encode(), {})
+            env['omnichannel.inbound.event']._journal(channel, events)._process()
+            return channel.id
+        self.channel_id = self.run_in_env(receive)
+
+        barrier = threading.Barrier(2)
+        errors, taken = [], []
+
+        def worker():
+            try:
+                with db_connect(self.dbname).cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    barrier.wait(timeout=30)
+                    taken.append(set(env['omnichannel.attachment.download']._cron_download().ids))
+                    cr.commit()
+            except Exception as exc:  # noqa: BLE001 - reported by the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        self.assertFalse(errors, errors)
+        self.assertEqual(len(taken), 2, 'neither worker failed')
+        self.assertFalse(taken[0] & taken[1], 'no file taken by both')
+        self.assertEqual(len(taken[0] | taken[1]), 4)
+
+        def check(env):
+            rows = env['omnichannel.attachment.download'].search([('channel_id', '=', self.channel_id)])
+            return sorted(rows.mapped('state')), sorted(rows.mapped('attachment_id.raw'))
+        states, contents = self.run_in_env(check)
+        self.assertEqual(states, ['done'] * 4)
+        self.assertEqual(contents, [b'file %d' % i for i in range(4)])
+        fetched = [r.path for r in self.bot_api.find('/file/bot')]
+        self.assertEqual(sorted(fetched), sorted(set(fetched)), 'no file fetched twice')
+        self.assertEqual(len(fetched), 4)

@@ -3,6 +3,7 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models, modules
+from odoo.tools import SQL
 
 from odoo.addons.omnichannel_inbox import connectors
 
@@ -71,29 +72,50 @@ class OmnichannelAttachmentDownload(models.Model):
         self.env.ref('omnichannel_inbox.ir_cron_download_attachments').sudo()._trigger(when)
 
     @api.model
+    def _claim(self, limit=DOWNLOAD_BATCH):
+        """Lock the due rows no other worker holds, in one statement: under
+        REPEATABLE READ the statement that locks is the one that takes the
+        snapshot, so a row another worker finished and committed just before
+        is seen as it is now (not a "could not serialize access" failure),
+        and a row it still holds is skipped, never waited for."""
+        self.flush_model(['state', 'next_attempt_date'])
+        query = self.sudo()._search([('state', '=', 'pending'), ('next_attempt_date', '<=', fields.Datetime.now())],
+                                    order='next_attempt_date, id', limit=limit)
+        self.env.cr.execute(SQL('%s FOR UPDATE SKIP LOCKED', query.select()))
+        return self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
     def _cron_download(self):
-        now = fields.Datetime.now()
-        due = self.sudo().search([('state', '=', 'pending'), ('next_attempt_date', '<=', now)],
-                                 limit=DOWNLOAD_BATCH)
         auto_commit = not modules.module.current_test
+        if auto_commit:
+            # Start a fresh transaction: the claim below takes its snapshot.
+            self.env.cr.commit()
+        rows = self._claim()
         done = self.browse()
-        for row in due:
-            # One row at a time, locked without waiting: another cron worker
-            # holding it (or having fetched it since our search) skips it,
-            # and each commit below releases only the row it finished.
-            row = row.try_lock_for_update()
-            if not row:
-                continue
-            row.invalidate_recordset(['state', 'next_attempt_date'])
-            if row.state != 'pending' or not row.next_attempt_date or row.next_attempt_date > now:
-                continue
+        for row in rows:
+            if auto_commit and done:
+                # The last commit released the claim's other locks: take this
+                # row again (a new transaction, a fresh snapshot) unless
+                # another worker has it or has fetched it meanwhile.
+                row = row._claim_again()
+                if not row:
+                    continue
             row._download()
             done |= row
             if auto_commit:
                 self.env.cr.commit()
-        if len(due) >= DOWNLOAD_BATCH:
+        if len(rows) >= DOWNLOAD_BATCH:
             self._wake()
         return done
+
+    def _claim_again(self):
+        self.flush_model(['state'])
+        self.env.cr.execute(SQL(
+            "SELECT id FROM omnichannel_attachment_download WHERE id = %s AND state = 'pending' FOR UPDATE SKIP LOCKED",
+            self.id))
+        row = self.browse([r[0] for r in self.env.cr.fetchall()])
+        row.invalidate_recordset()
+        return row
 
     def _download(self):
         self.ensure_one()
