@@ -136,6 +136,17 @@ class TestFileDownloads(TelegramStuckCase):
         self.assertEqual(download.state, 'done')
         self.assertEqual(message.attachment_ids.raw, PNG)
 
+    def test_erased_conversation_fetches_no_file_afterwards(self):
+        self.bot_api.file_server_down = True
+        message = self.send(self.photo_update(103))
+        self.run_downloads()
+        self.assertEqual(message.download_ids.state, 'pending')
+        message.conversation_id._privacy_erase_content()
+        self.assertFalse(self.Download.search([('message_id', '=', message.id)]), 'no file waits for an erased customer')
+        self.bot_api.file_server_down = False
+        self.run_downloads()
+        self.assertFalse(message.attachment_ids, 'the erased content does not come back')
+
 
 @tagged('post_install', '-at_install')
 class TestStuckWorkAlerts(TelegramStuckCase):

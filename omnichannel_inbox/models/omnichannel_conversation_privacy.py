@@ -54,6 +54,9 @@ class OmnichannelConversation(models.Model):
         self.env['ir.attachment'].sudo().search(
             [('res_model', '=', self._name), ('res_id', 'in', conversations.ids)]).unlink()
         messages.write({'error_message': False, 'provider_template': False})
+        # Files still to be fetched would bring the erased content back.
+        self.env['omnichannel.attachment.download'].sudo().search(
+            [('conversation_id', 'in', conversations.ids)]).unlink()
         calls = self.env['omnichannel.call'].sudo().search([('conversation_id', 'in', conversations.ids)])
         self.env['ir.attachment'].sudo().search(
             [('res_model', '=', 'omnichannel.call'), ('res_id', 'in', calls.ids)]).unlink()
