@@ -67,25 +67,32 @@ class OmnichannelDashboard(models.AbstractModel):
         are for Omnichannel managers and administrators; others get nothing."""
         if not self.env.user.has_group('omnichannel_inbox.group_omnichannel_manager'):
             return []
+        labels = {
+            'alerts': self.env._('Open alerts'),
+            'journal_stuck': self.env._('Journal entries out of retries'),
+            'journal_retrying': self.env._('Journal entries waiting for a retry'),
+            'replies_failed': self.env._('Replies that could not be sent (7 days)'),
+            'replies_queued': self.env._('Replies waiting for a retry'),
+            'files_pending': self.env._('Files still downloading'),
+            'files_failed': self.env._('Files that could not be downloaded'),
+        }
+        week_ago = fields.Datetime.to_string(fields.Datetime.now() - timedelta(days=7))
         lines = [
-            ('alerts', self.env._('Open alerts'), 'omnichannel.alert', [('state', '=', 'open')]),
-            ('journal_stuck', self.env._('Journal entries out of retries'), 'omnichannel.inbound.event',
-             [('state', '=', 'error'), ('next_attempt_date', '=', False)]),
-            ('journal_retrying', self.env._('Journal entries waiting for a retry'), 'omnichannel.inbound.event',
+            ('alerts', 'omnichannel.alert', [('state', '=', 'open')]),
+            ('journal_stuck', 'omnichannel.inbound.event', [('state', '=', 'error'), ('next_attempt_date', '=', False)]),
+            ('journal_retrying', 'omnichannel.inbound.event',
              [('state', '=', 'error'), ('next_attempt_date', '!=', False)]),
-            ('replies_failed', self.env._('Replies that could not be sent (7 days)'), 'omnichannel.message',
-             [('direction', '=', 'out'), ('status', '=', 'failed'),
-              ('date', '>=', fields.Datetime.to_string(fields.Datetime.now() - timedelta(days=7)))]),
-            ('replies_queued', self.env._('Replies waiting for a retry'), 'omnichannel.message',
+            ('replies_failed', 'omnichannel.message',
+             [('direction', '=', 'out'), ('status', '=', 'failed'), ('date', '>=', week_ago)]),
+            ('replies_queued', 'omnichannel.message',
              [('direction', '=', 'out'), ('status', '=', 'queued'), ('next_send_date', '!=', False)]),
-            ('files_pending', self.env._('Files still downloading'), 'omnichannel.attachment.download',
-             [('state', '=', 'pending')]),
-            ('files_failed', self.env._('Files that could not be downloaded'), 'omnichannel.attachment.download',
-             [('state', '=', 'failed')]),
+            ('files_pending', 'omnichannel.attachment.download', [('state', '=', 'pending')]),
+            ('files_failed', 'omnichannel.attachment.download', [('state', '=', 'failed')]),
         ]
         return [{
             'name': name,
-            'label': label,
+            'label': labels[name],
             'count': self.env[model].search_count(domain),
-            'action': {'name': label, 'res_model': model, 'domain': domain, 'views': [[False, 'list'], [False, 'form']]},
-        } for name, label, model, domain in lines]
+            'action': {'name': labels[name], 'res_model': model, 'domain': domain,
+                       'views': [[False, 'list'], [False, 'form']]},
+        } for name, model, domain in lines]
