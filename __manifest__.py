@@ -70,6 +70,8 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/omnichannel_privacy_views.xml',
         'views/omnichannel_call_security_views.xml',
         'views/res_config_settings_security_views.xml',
+        'security/omnichannel_alert_security.xml',
+        'views/omnichannel_alert_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',

@@ -493,6 +493,9 @@ class Connector:
     #: provider user ids are the same person across accounts of this type
     #: (Telegram, WhatsApp, VK) - unlike page-scoped ids (Messenger).
     user_ids_are_global: ClassVar[bool] = False
+    #: webhook_info() says when the provider last failed to deliver to us
+    #: (``last_error_message``/``last_error_date``): the health check asks.
+    reports_delivery_errors: ClassVar[bool] = False
     #: what the webhook answers once the body is journaled, whatever became
     #: of it (read, Unreadable, a retry): the answer that stops the provider's
     #: retries

@@ -106,6 +106,7 @@ class TelegramConnector(Connector):
     code = 'telegram'
     label = 'Telegram'
     user_ids_are_global = True
+    reports_delivery_errors = True
     ack = HttpAnswer(200, '', 'text/plain')
 
     # -- plumbing ----------------------------------------------------------

@@ -38,3 +38,4 @@ from . import test_call_security
 from . import test_identity_trust
 from . import test_security_admin
 from . import test_security_public
+from . import test_stuck_work

@@ -137,6 +137,11 @@ class OmnichannelTestMixin:
         values.update(vals)
         return cls.env['omnichannel.channel'].sudo().create(values)
 
+    def run_downloads(self):
+        """Run the file download cron as the scheduler would once woken
+        (tests run no cron): files follow their message's text."""
+        return self.env['omnichannel.attachment.download']._cron_download()
+
     def _journal_and_process(self, channel, events):
         rows = self.env['omnichannel.inbound.event'].sudo()._journal(channel, events)
         rows._process()

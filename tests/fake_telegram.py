@@ -19,6 +19,8 @@ class FakeTelegramServer(FakeProviderServer):
         self.files = {}               # file_id -> (file_path, bytes)
         self.webhook = {'url': '', 'has_custom_certificate': False, 'pending_update_count': 0}
         self.failures = {}            # method -> (http status, error_code, description)
+        self.file_server_down = False  # file downloads answer 502, as an overloaded file server does
+        self.file_delay = 0.0          # seconds each file download takes (slow file server)
         self._ids = itertools.count(1000)
         self.route('POST', '/bot%s/' % token, self._api)
         self.route('GET', '/bot%s/' % token, self._api)
@@ -27,6 +29,10 @@ class FakeTelegramServer(FakeProviderServer):
     # -- test controls -------------------------------------------------------
     def add_file(self, file_id, data, file_path=None):
         self.files[file_id] = (file_path or 'documents/%s' % file_id, data)
+
+    def webhook_error(self, message, when=None):
+        """What getWebhookInfo reports after Telegram failed to deliver an update to us."""
+        self.webhook.update(last_error_date=int(when or time.time()), last_error_message=message)
 
     def fail(self, method, status=400, description='Bad Request: chat not found'):
         self.failures[method] = (status, status, description)
@@ -79,6 +85,10 @@ class FakeTelegramServer(FakeProviderServer):
 
     def _file(self, request):
         path = request.path.split('/file/bot%s/' % self.token, 1)[1]
+        if self.file_delay:
+            time.sleep(self.file_delay)
+        if self.file_server_down:
+            return 502, {}, {'ok': False, 'error_code': 502, 'description': 'Bad Gateway'}
         for file_path, data in self.files.values():
             if file_path == path:
                 return 200, {'Content-Type': 'application/octet-stream'}, data

@@ -83,6 +83,7 @@ class TestMessengerWebhook(MessagingCase):
         message = self.page_event(message={'mid': 'm_att', 'attachments': [
             {'type': 'image', 'payload': {'url': image_url}},
             {'type': 'file', 'payload': {'url': file_url}}]})
+        self.run_downloads()
         self.assertEqual(message.message_type, 'image')
         self.assertEqual(sorted(message.attachment_ids.mapped('name')), ['photo_123.jpg', 'spec.pdf'])
         self.assertEqual(message.attachment_ids.filtered(lambda a: a.name == 'spec.pdf').raw, b'%PDF spec')
@@ -206,6 +207,7 @@ class TestInstagramDirect(MessagingCase):
         mention_url = self.graph.add_cdn_file('mention.jpg', PNG, 'image/jpeg')
         mention = self.page_event(self.instagram, sender=IGSID, message={
             'mid': 'ig_mention', 'attachments': [{'type': 'story_mention', 'payload': {'url': mention_url}}]})
+        self.run_downloads()
         self.assertIn('Mentioned you in their story', mention.body)
         self.assertEqual(mention.attachment_ids.raw, PNG)
         share = self.page_event(self.instagram, sender=IGSID, message={

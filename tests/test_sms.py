@@ -79,6 +79,7 @@ class TestSmsInbound(SmsCase):
     def test_mms_media_is_fetched_with_the_account_credentials(self):
         url = self.twilio.add_media(b'\xff\xd8\xff photo', 'image/jpeg')
         self.send(incoming_sms(CUSTOMER, CHANNEL_NUMBER, 'the damaged box', media=[(url, 'image/jpeg')]))
+        self.run_downloads()
         message = self.last_message()
         self.assertEqual(message.message_type, 'image')
         self.assertEqual(message.attachment_ids.raw, b'\xff\xd8\xff photo')

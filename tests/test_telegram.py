@@ -161,6 +161,7 @@ class TestTelegramWebhook(OmnichannelHttpCase):
             {'file_id': 'photo-small', 'file_unique_id': 'a', 'width': 90, 'height': 90, 'file_size': 10},
             {'file_id': 'photo-big', 'file_unique_id': 'b', 'width': 800, 'height': 600, 'file_size': len(PNG)},
         ]))
+        self.run_downloads()
         message = self.last_message()
         self.assertEqual(message.message_type, 'image')
         self.assertIn('our office', message.body)
@@ -175,11 +176,13 @@ class TestTelegramWebhook(OmnichannelHttpCase):
         self.bot_api.add_file('sticker1', b'RIFF....WEBPVP8 ', 'stickers/file_4.webp')
         self.send(tg_update(12, document={'file_id': 'doc1', 'file_unique_id': 'd', 'file_name': 'spec.pdf',
                                           'mime_type': 'application/pdf', 'file_size': 13}))
+        self.run_downloads()
         doc = self.last_message()
         self.assertEqual((doc.message_type, doc.attachment_ids.name), ('document', 'spec.pdf'))
         self.assertEqual(doc.attachment_ids.raw, b'%PDF-1.4 spec')
         self.send(tg_update(13, voice={'file_id': 'voice1', 'file_unique_id': 'v', 'duration': 3,
                                        'mime_type': 'audio/ogg', 'file_size': 10}))
+        self.run_downloads()
         voice = self.last_message()
         self.assertEqual(voice.message_type, 'voice')
         self.assertEqual(voice.attachment_ids.raw, b'OggS-voice')
@@ -189,6 +192,7 @@ class TestTelegramWebhook(OmnichannelHttpCase):
         self.send(tg_update(15, sticker={'file_id': 'sticker1', 'file_unique_id': 'st', 'type': 'regular',
                                          'width': 512, 'height': 512, 'is_animated': False, 'is_video': False,
                                          'emoji': '👍', 'file_size': 16}))
+        self.run_downloads()
         sticker = self.last_message()
         self.assertEqual(sticker.message_type, 'sticker')
         self.assertIn('👍', sticker.body)
@@ -232,23 +236,26 @@ class TestTelegramWebhook(OmnichannelHttpCase):
         greeting = self.last_message()
         self.assertEqual((greeting.direction, greeting.author_kind, greeting.status), ('out', 'auto', 'sent'))
 
-    def test_processing_failure_is_kept_and_retried(self):
-        """A file that cannot be fetched yet: the journal row stays in error
-        with its traceback, and a retry succeeds once the file is there."""
-        update = tg_update(50, document={'file_id': 'late', 'file_unique_id': 'l', 'file_name': 'late.txt',
-                                         'mime_type': 'text/plain', 'file_size': 4})
-        self.assertEqual(self.send(update).status_code, 200, 'accepted even though processing fails')
+    def test_file_not_there_yet_does_not_hold_the_text(self):
+        """A file Telegram does not give yet: the message is stored at once,
+        the journal row done, and the file follows on its own."""
+        update = tg_update(50, caption='see the file', document={
+            'file_id': 'late', 'file_unique_id': 'l', 'file_name': 'late.txt', 'mime_type': 'text/plain', 'file_size': 4})
+        self.assertEqual(self.send(update).status_code, 200)
         row = self.journal()
-        self.assertEqual(row.state, 'error')
-        self.assertEqual(row.attempts, 1)
-        self.assertIn('invalid file_id', row.error_message.lower())
-        self.assertIn('Traceback', row.error_traceback)
-        self.assertTrue(row.next_attempt_date, 'an automatic retry is scheduled')
-        self.assertFalse(self.last_message())
-        self.bot_api.add_file('late', b'ok!!', 'documents/late.txt')
-        row.with_user(self.env.ref('base.user_admin')).action_retry()
         self.assertEqual(row.state, 'done')
-        self.assertEqual(self.last_message().attachment_ids.raw, b'ok!!')
+        message = self.last_message()
+        self.assertIn('see the file', message.body)
+        self.assertFalse(message.attachment_ids)
+        self.run_downloads()
+        download = message.download_ids
+        self.assertEqual((download.state, download.attempts), ('pending', 1))
+        self.assertIn('invalid file_id', download.error_message.lower())
+        self.bot_api.add_file('late', b'ok!!', 'documents/late.txt')
+        download.next_attempt_date = '2000-01-01 00:00:00'
+        self.run_downloads()
+        self.assertEqual(download.state, 'done')
+        self.assertEqual(message.attachment_ids.raw, b'ok!!')
 
     def test_deferred_processing_journals_and_cron_processes(self):
         self.env['ir.config_parameter'].sudo().set_param('omnichannel_inbox.deferred_processing', 'True')

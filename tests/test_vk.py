@@ -86,15 +86,18 @@ class TestVkCallbackApi(VkCase):
             'id': 457239018, 'owner_id': 5550101, 'access_key': 'k', 'sizes': [
                 {'type': 's', 'url': self.vk.url + '/files/small', 'width': 75, 'height': 50},
                 {'type': 'x', 'url': photo_url, 'width': 604, 'height': 403}]}}]))
+        self.run_downloads()
         photo = self.last_message()
         self.assertEqual((photo.message_type, photo.attachment_ids.raw), ('image', PNG), 'the biggest size')
         self.send(vk_message_new(21, attachments=[{'type': 'doc', 'doc': {
             'id': 1, 'owner_id': 5550101, 'title': 'offer', 'size': 10, 'ext': 'pdf', 'url': doc_url, 'type': 1}}]))
+        self.run_downloads()
         doc = self.last_message()
         self.assertEqual((doc.message_type, doc.attachment_ids.name, doc.attachment_ids.raw),
                          ('document', 'offer.pdf', b'%PDF offer'))
         self.send(vk_message_new(22, attachments=[{'type': 'audio_message', 'audio_message': {
             'id': 2, 'owner_id': 5550101, 'duration': 3, 'link_ogg': voice_url, 'link_mp3': voice_url + '.mp3'}}]))
+        self.run_downloads()
         voice = self.last_message()
         self.assertEqual((voice.message_type, voice.attachment_ids.raw), ('voice', b'OggS voice'))
         self.send(vk_message_new(23, attachments=[{'type': 'sticker', 'sticker': {

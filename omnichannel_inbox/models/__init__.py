@@ -65,3 +65,5 @@ from . import omnichannel_call_transcript
 from . import omnichannel_call_origination
 from . import res_config_settings_calls
 from . import res_partner_identity
+from . import omnichannel_attachment_download
+from . import omnichannel_alert

@@ -97,6 +97,10 @@ class OmnichannelChannel(models.Model):
     can_check_webhook = fields.Boolean(
         compute='_compute_connector_features', help='The provider reports on the connection and its webhook.')
 
+    silence_alert_hours = fields.Integer(
+        'Alert after hours without events', default=12, groups=ADMIN,
+        help='Administrators are told when this account, which usually receives many events, '
+             'has received none for this many hours. 0: never.')
     conversation_ids = fields.One2many('omnichannel.conversation', 'channel_id', string='Conversations')
     conversation_count = fields.Integer(compute='_compute_conversation_count')
 

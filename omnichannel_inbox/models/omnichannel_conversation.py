@@ -133,7 +133,7 @@ class OmnichannelConversation(models.Model):
             return existing
         from .omnichannel_inbound_event import _event_datetime
         date = _event_datetime(event.date)
-        attachments, notes = self._download_attachments(event, final_attempt)
+        attachments, notes, remote_files = self._download_attachments(event)
         body = self._inbound_body(event, notes)
         mail_message = self.with_context(mail_create_nosubscribe=True, mail_post_autofollow=False,
                                          attachments_mime_plainxml=True).message_post(
@@ -158,6 +158,7 @@ class OmnichannelConversation(models.Model):
             message.write({'card_name': event.shared_contact.name or False,
                            'card_phone': event.shared_contact.phone or False,
                            'card_email': event.shared_contact.email or False})
+        self.env['omnichannel.attachment.download']._queue(message, remote_files)
         self._register_inbound(message)
         if event.command == 'start':
             self._send_greeting()
@@ -248,29 +249,31 @@ class OmnichannelConversation(models.Model):
             parts.append(Markup('<p><i>%s</i></p>') % note)
         return Markup('').join(parts) or Markup('<p><i>%s</i></p>') % self.env._('(empty message)')
 
-    def _download_attachments(self, event, final_attempt):
-        """Fetch the files of ``event`` from the provider.  A failure raises
-        (the journal retries later) except on the last attempt, where the
-        message is kept with a note instead of the file."""
-        files, notes = [], []
+    def _download_attachments(self, event):
+        """Split the files of ``event``: those whose bytes came with the event
+        are stored with the message at once; those the provider keeps are
+        returned as references, queued for the download cron
+        (``omnichannel.attachment.download``) - the text never waits for them."""
+        files, notes, remote = [], [], []
         if not event.attachments:
-            return files, notes
+            return files, notes, remote
         connector = self.channel_id._get_connector()
         for attachment in event.attachments:
             if attachment.size and attachment.size > MAX_MEDIA_BYTES:
                 notes.append(self.env._('File %(name)s (%(size)s MB) is too big to be downloaded.',
                                         name=attachment.filename, size=round(attachment.size / 1048576, 1)))
                 continue
+            if not attachment.data:
+                remote.append(attachment)
+                continue
             try:
                 data, mimetype, filename = connector.fetch_media(attachment)
             except connectors.ConnectorError as exc:
-                if not final_attempt:
-                    raise
                 notes.append(self.env._('File %(name)s could not be downloaded: %(error)s',
                                         name=attachment.filename, error=exc))
                 continue
             files.append(_safe_file(filename, data, mimetype))
-        return files, notes
+        return files, notes, remote
 
     def _ensure_lead(self):
         """Link the conversation to the customer's open lead, or open one.

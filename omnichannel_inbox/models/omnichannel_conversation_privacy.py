@@ -62,6 +62,9 @@ class OmnichannelConversation(models.Model):
             'error_message': self.env._('Not sent: the customer\'s conversations were erased.')})
         self.env['sms.sms'].sudo().search([('omnichannel_message_id', 'in', messages.ids)]).filtered(
             lambda sms: sms.state == 'outgoing').write({'state': 'canceled', 'body': False})
+        # Files still to be fetched would bring the erased content back.
+        self.env['omnichannel.attachment.download'].sudo().search(
+            [('conversation_id', 'in', conversations.ids)]).unlink()
         calls = self.env['omnichannel.call'].sudo().search([('conversation_id', 'in', conversations.ids)])
         self.env['ir.attachment'].sudo().search(
             [('res_model', '=', 'omnichannel.call'), ('res_id', 'in', calls.ids)]).unlink()

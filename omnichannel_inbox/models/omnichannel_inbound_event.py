@@ -366,6 +366,8 @@ class OmnichannelInboundEvent(models.Model):
             })
             if next_date:
                 self.env.ref('omnichannel_inbox.ir_cron_process_inbound_events')._trigger(next_date)
+            else:
+                self.env['omnichannel.alert']._journal_row_stuck(self)
 
     def _process_ignored(self, event, final_attempt=False):
         return {'state': 'ignored', 'note': (event.reason or '')[:255]}

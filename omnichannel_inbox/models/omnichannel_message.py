@@ -75,6 +75,7 @@ class OmnichannelMessage(models.Model):
     is_edited = fields.Boolean('Edited')
     edit_date = fields.Datetime()
     call_id = fields.Many2one('omnichannel.call', string='Call', index='btree_not_null', ondelete='cascade')
+    download_ids = fields.One2many('omnichannel.attachment.download', 'message_id', string='Files to download')
 
     _provider_message_unique = models.UniqueIndex(
         '(channel_id, provider_message_id) WHERE provider_message_id IS NOT NULL',
@@ -171,6 +172,8 @@ class OmnichannelMessage(models.Model):
             self.env.ref('omnichannel_inbox.ir_cron_send_queued_messages').sudo()._trigger(vals['next_send_date'])
         if exc.blocks_recipient:
             self.conversation_id.identity_id.sudo().write({'unreachable': True, 'unreachable_reason': exc.message})
+        if not retry and not exc.blocks_recipient:
+            self.env['omnichannel.alert']._reply_failed(self)
         if not retry:
             self.conversation_id._message_log(body=self.env._(
                 'A message could not be delivered through %(channel)s: %(error)s',
@@ -341,6 +344,10 @@ class OmnichannelMessage(models.Model):
                 'error': message.error_message or '',
                 'is_edited': message.is_edited,
                 'call': message.call_id._panel_values() if message.call_id else False,
+                # Files still on their way (placeholders) and when a queued reply is tried again.
+                'pending_files': message.sudo().download_ids._panel_values(),
+                'next_send_date': fields.Datetime.to_string(message.next_send_date)
+                if message.status == 'queued' and message.next_send_date else False,
             })
         return values
 
@@ -380,3 +387,14 @@ class OmnichannelMessage(models.Model):
         } for f in files or [] if f.get('datas')])
         message = conversation._post_reply(text, attachments, user=self.env.user)
         return message._panel_values()[0]
+
+    @api.model
+    def panel_retry_download(self, res_model, res_id, download_id):
+        """The chat panel's Retry on a file that could not be downloaded: for
+        a message of the history this form shows, nothing else."""
+        _record, _partners, domain = self._panel_scope(res_model, res_id)
+        row = self.env['omnichannel.attachment.download'].sudo().browse(int(download_id or 0)).exists()
+        if not row or not self.sudo().search_count(domain + [('id', '=', row.message_id.id)], limit=1):
+            raise UserError(self.env._('This file is not part of this customer\'s history.'))
+        row.action_retry()
+        return row.message_id._panel_values()[0]

@@ -61,3 +61,43 @@ class OmnichannelDashboard(models.AbstractModel):
             'journal_unreadable': journal.search_count([('state', '=', 'unreadable')])
             if journal.has_access('read') else None,
         }
+
+    # ------------------------------------------------------------------
+    # Stuck work (issue 11): what an administrator must look at now
+    # ------------------------------------------------------------------
+    @api.model
+    def get_stuck_work_data(self):
+        """Counts of work that does not move on its own, each with the list
+        it opens.  Read with the reader's rights: the journal and the alerts
+        are for Omnichannel managers and administrators; others get nothing."""
+        if not self.env.user.has_group('omnichannel_inbox.group_omnichannel_manager'):
+            return []
+        labels = {
+            'alerts': self.env._('Open alerts'),
+            'journal_stuck': self.env._('Journal entries out of retries'),
+            'journal_retrying': self.env._('Journal entries waiting for a retry'),
+            'replies_failed': self.env._('Replies that could not be sent (7 days)'),
+            'replies_queued': self.env._('Replies waiting for a retry'),
+            'files_pending': self.env._('Files still downloading'),
+            'files_failed': self.env._('Files that could not be downloaded'),
+        }
+        week_ago = fields.Datetime.to_string(fields.Datetime.now() - timedelta(days=7))
+        lines = [
+            ('alerts', 'omnichannel.alert', [('state', '=', 'open')]),
+            ('journal_stuck', 'omnichannel.inbound.event', [('state', '=', 'error'), ('next_attempt_date', '=', False)]),
+            ('journal_retrying', 'omnichannel.inbound.event',
+             [('state', '=', 'error'), ('next_attempt_date', '!=', False)]),
+            ('replies_failed', 'omnichannel.message',
+             [('direction', '=', 'out'), ('status', '=', 'failed'), ('date', '>=', week_ago)]),
+            ('replies_queued', 'omnichannel.message',
+             [('direction', '=', 'out'), ('status', '=', 'queued'), ('next_send_date', '!=', False)]),
+            ('files_pending', 'omnichannel.attachment.download', [('state', '=', 'pending')]),
+            ('files_failed', 'omnichannel.attachment.download', [('state', '=', 'failed')]),
+        ]
+        return [{
+            'name': name,
+            'label': labels[name],
+            'count': self.env[model].search_count(domain),
+            'action': {'name': labels[name], 'res_model': model, 'domain': domain,
+                       'views': [[False, 'list'], [False, 'form']]},
+        } for name, model, domain in lines]

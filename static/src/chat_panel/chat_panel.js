@@ -162,7 +162,24 @@ export class OmnichannelChatPanel extends Component {
             ...message,
             body: markup(message.body || ""),
             dateLabel: formatDateTime(deserializeDateTime(message.date)),
+            // A queued reply says when it is tried again.
+            nextSendLabel: message.next_send_date ? formatDateTime(deserializeDateTime(message.next_send_date)) : "",
         };
+    }
+
+    /** Retry a file that could not be downloaded: back in the download
+     * queue; the file replaces its placeholder when it arrives (bus). */
+    async retryFile(message, file) {
+        const record = this.props.record;
+        const updated = await this.orm.call("omnichannel.message", "panel_retry_download", [
+            record.resModel,
+            record.resId,
+            file.id,
+        ]);
+        const index = this.state.messages.findIndex((m) => m.id === message.id);
+        if (index >= 0) {
+            this.state.messages[index] = this.prepare(updated);
+        }
     }
 
     async fetch(record, beforeId = false) {

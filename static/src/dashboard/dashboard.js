@@ -28,13 +28,23 @@ export class OmnichannelDashboard extends Component {
         this.orm = useService("orm");
         this.action = useService("action");
         this.periods = PERIODS;
-        this.state = useState({ days: 30, data: null });
+        this.state = useState({ days: 30, data: null, stuck: [] });
         onWillStart(() => this.load());
     }
 
     async load(days = this.state.days) {
-        this.state.data = await this.orm.call("omnichannel.dashboard", "get_dashboard_data", [], { days });
+        const [data, stuck] = await Promise.all([
+            this.orm.call("omnichannel.dashboard", "get_dashboard_data", [], { days }),
+            this.orm.call("omnichannel.dashboard", "get_stuck_work_data", []),
+        ]);
+        this.state.data = data;
+        this.state.stuck = stuck;
         this.state.days = days;
+    }
+
+    /** A stuck-work line opens the records it counts. */
+    openStuck(line) {
+        this.action.doAction({ type: "ir.actions.act_window", target: "current", ...line.action });
     }
 
     hours(value) {
