@@ -322,7 +322,7 @@ class TelegramConnector(Connector):
                 # Telegram vouches for the phone only of a card that is the
                 # sender's own ("share my phone"); any other card is a third
                 # person's, shown as a card and never who the sender is.
-                phone_verified=bool(c.get('user_id')) and str(c.get('user_id')) == sender.user_id,
+                phone_verified=bool(c.get('user_id')) and str(c.get('user_id')) == event.sender.user_id,
             )
         elif msg.get('web_app_data'):
             # What the customer submitted in the bot's web app (a form).
