@@ -64,11 +64,24 @@ PY
 }
 [ -n "${KEEP_DB:-}" ] || trap cleanup EXIT
 
+# A kept database (KEEP_DB=1 with OMNICHANNEL_TEST_DB) that has the addon
+# already is upgraded rather than installed again: quick reruns of a class.
+INSTALL=(--init omnichannel_inbox)
+if [ -n "${KEEP_DB:-}" ] && "$PYTHON" - "$DB" <<'PY' 2>/dev/null
+import sys, psycopg2
+with psycopg2.connect(dbname=sys.argv[1]) as conn, conn.cursor() as cr:
+    cr.execute("SELECT 1 FROM ir_module_module WHERE name = 'omnichannel_inbox' AND state = 'installed'")
+    sys.exit(0 if cr.fetchone() else 1)
+PY
+then
+    INSTALL=(--update omnichannel_inbox)
+fi
+
 echo "Running omnichannel_inbox tests on database $DB (tags: $TAGS)"
 "$PYTHON" -m odoo server \
     --database "$DB" "${DB_ARGS[@]}" \
     --addons-path "$ADDONS" \
-    --init omnichannel_inbox \
+    "${INSTALL[@]}" \
     --test-enable --test-tags "$TAGS" \
     --http-interface 127.0.0.1 --http-port "$PORT" \
     --stop-after-init --log-level test \

@@ -64,6 +64,7 @@ class TestTelegramRealUpdates(OmnichannelHttpCase):
         self.assertEqual(self.journal().state, 'done')
         message = self.last_message()
         self.assertIn('Photo Caption', message.body)
+        self.run_downloads()   # the file follows its message (download queue)
         self.assertEqual(message.attachment_ids.raw, b'\xff\xd8\xff jpeg', 'the file without file_unique_id is fetched')
         self.assertEqual(message.conversation_id.identity_id.name, 'Nic Pottier')
 
