@@ -22,6 +22,9 @@ CALL_STATUSES = ('ringing', 'answered', 'ended', 'missed', 'voicemail', 'recordi
 MAX_RECORDING_BYTES = 50 * 1024 * 1024
 #: seconds to wait for a provider's API or a recording server
 HTTP_TIMEOUT = 20
+#: how the journal note of a call notification outside the replay window
+#: starts ("call <provider call id>: <reason>"): its call's later events find it
+REPLAYED_CALL_PREFIX = 'call '
 #: seconds a signed call notification stays acceptable, by default
 REPLAY_WINDOW = 600
 

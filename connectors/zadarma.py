@@ -46,7 +46,7 @@ from .base import (
     ConnectorError, Contact, HttpAnswer, IgnoredEvent, InboundMessage, PayloadError, ReplayedRequest, SendError,
     SignatureError,
 )
-from .calls import HTTP_TIMEOUT, CallEvent, CallTranscript, OriginateResult, PhoneConnector
+from .calls import HTTP_TIMEOUT, REPLAYED_CALL_PREFIX, CallEvent, CallTranscript, OriginateResult, PhoneConnector
 
 try:
     from zoneinfo import ZoneInfo
@@ -136,7 +136,13 @@ class ZadarmaConnector(PhoneConnector):
                 slack = min(max(int(data.get('duration') or 0), 0), MAX_CALL_SECONDS)
             except ValueError:
                 slack = 0
-        self.check_fresh(self._time(data.get('call_start', '')), 'call_start', slack, error=ReplayedRequest)
+        try:
+            self.check_fresh(self._time(data.get('call_start', '')), 'call_start', slack, error=ReplayedRequest)
+        except ReplayedRequest as exc:
+            # Named in the journal, so that the call's later notifications
+            # (recording, transcript: no call_start to judge) are not left
+            # waiting hours for a call that will never be applied.
+            raise ReplayedRequest('%s%s: %s' % (REPLAYED_CALL_PREFIX, data.get('pbx_call_id', '')[:100], exc)) from None
 
     @staticmethod
     def _event_id(data):

@@ -386,6 +386,12 @@ class TestPhoneReplays(CallsCase):
         self.assertEqual(notify('NOTIFY_START', **old).status_code, 200)
         self.assert_ignored_as_replay(line, before)
         self.assertFalse(self.calls(line), 'a notification outside the window creates no call')
+        # Its recording has no call_start to judge: it is not left waiting
+        # hours (retries) for a call that will never be applied.
+        self.assertEqual(notify('NOTIFY_RECORD', pbx_call_id='old-1', call_id_with_rec='1700000000.1').status_code, 200)
+        record = self.journal(line).filtered(lambda row: row.event_kind == 'call')
+        self.assertEqual(record.state, 'ignored')
+        self.assertIn('replay window', record.note)
         # A call that started now is applied; its end, after 30 minutes of
         # talk, still is (the talk time is added to the window).
         fresh = dict(old, pbx_call_id='new-1', call_start=start(0))

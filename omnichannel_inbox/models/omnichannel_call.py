@@ -10,7 +10,7 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.omnichannel_inbox import connectors
-from odoo.addons.omnichannel_inbox.connectors.calls import CallEvent
+from odoo.addons.omnichannel_inbox.connectors.calls import REPLAYED_CALL_PREFIX, CallEvent
 from odoo.addons.omnichannel_inbox.connectors.safe_http import DownloadRefused
 
 from .omnichannel_inbound_event import _event_datetime
@@ -130,6 +130,15 @@ class OmnichannelCall(models.Model):
     # Provider events
     # ------------------------------------------------------------------
     @api.model
+    @api.model
+    def _replayed_call(self, channel, call_id):
+        """Whether a notification of call ``call_id`` was journaled as
+        outside the replay window (see connectors.ReplayedRequest): its later
+        events have no call to wait for."""
+        return bool(call_id) and bool(self.env['omnichannel.inbound.event'].sudo().search_count([
+            ('channel_id', '=', channel.id), ('event_kind', '=', 'request'), ('state', '=', 'ignored'),
+            ('note', '=like', '%s%s:%%' % (REPLAYED_CALL_PREFIX, call_id))], limit=1))
+
     def _apply_event(self, channel, event, final_attempt=False):
         """Merge one CallEvent of ``channel``; return values for its journal row."""
         Identity = self.env['omnichannel.identity'].sudo()
@@ -138,6 +147,9 @@ class OmnichannelCall(models.Model):
         call = self.sudo().search([('channel_id', '=', channel.id), ('provider_call_id', '=', event.call_id)],
                                   limit=1) or self._match_click_to_call(channel, event)
         if not call:
+            if not event.customer_number and self._replayed_call(channel, event.call_id):
+                return {'state': 'ignored', 'note': self.env._(
+                    'the notifications of this call were outside the replay window: not applied')}
             if not event.customer_number:
                 if final_attempt:
                     return {'state': 'ignored', 'note': self.env._('no event of this call told the customer number')}

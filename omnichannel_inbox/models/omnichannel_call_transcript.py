@@ -17,6 +17,9 @@ class OmnichannelCall(models.Model):
         and show it in the call's history entry."""
         call = self.sudo().search([('channel_id', '=', channel.id), ('provider_call_id', '=', event.call_id)], limit=1)
         if not call:
+            if self._replayed_call(channel, event.call_id):
+                return {'state': 'ignored', 'note': self.env._(
+                    'the notifications of this call were outside the replay window: not applied')}
             if final_attempt:
                 return {'state': 'ignored', 'note': self.env._('transcript of an unknown call')}
             # Recognition follows the recording, itself after the call's events.
