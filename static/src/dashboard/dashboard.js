@@ -55,10 +55,14 @@ export class OmnichannelDashboard extends Component {
 
     get trendCharts() {
         const { series, labels } = this.state.trends;
+        // One colour per channel in every chart.
+        const channels = [...new Set(Object.values(series).flatMap((lines) => lines.map((l) => l.channel_type)))];
+        const colored = (lines) =>
+            lines.map((line) => ({ ...line, color: channels.indexOf(line.channel_type), palette: channels.length }));
         return [
-            { name: "first_response", title: _t("Median first response (hours)"), series: series.first_response },
-            { name: "sla_met", title: _t("First response SLA met (%)"), series: series.sla_met, suggestedMax: 100 },
-            { name: "lost_waiting", title: _t("Customers lost while waiting"), series: series.lost_waiting },
+            { name: "first_response", title: _t("Median first response (hours)"), series: colored(series.first_response) },
+            { name: "sla_met", title: _t("First response SLA met (%)"), series: colored(series.sla_met), suggestedMax: 100 },
+            { name: "lost_waiting", title: _t("Customers lost while waiting"), series: colored(series.lost_waiting) },
         ].map((chart) => ({ ...chart, labels }));
     }
 

@@ -28,13 +28,13 @@ export class OmnichannelTrendChart extends Component {
             type: "line",
             data: {
                 labels: this.props.labels,
-                datasets: this.props.series.map((line, index) => ({
+                datasets: this.props.series.map((line) => ({
                     label: line.label,
                     data: line.data,
-                    borderColor: getColor(index, cookie.get("color_scheme"), "odoo"),
-                    backgroundColor: getColor(index, cookie.get("color_scheme"), "odoo"),
+                    borderColor: getColor(line.color, cookie.get("color_scheme"), line.palette),
+                    backgroundColor: getColor(line.color, cookie.get("color_scheme"), line.palette),
                     spanGaps: true,
-                    tension: 0.2,
+                    tension: 0,
                 })),
             },
             options: {
