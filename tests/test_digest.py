@@ -2,10 +2,11 @@
 each beside the previous period, and the dashboard's period-over-period
 figures and trend charts, on two weeks of conversations played through the
 journal (customer messages), the reply flow and the SLA deadline."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
+from odoo import fields
 from odoo.tests import new_test_user, tagged
 
 from .common import OmnichannelHttpCase
@@ -169,5 +170,12 @@ class TestDigestDashboardTour(OmnichannelHttpCase):
         conversation = self.env['omnichannel.conversation'].search([('channel_id', '=', channel.id)])
         conversation._post_reply('Здравствуйте! 500 рублей.', user=self.env.ref('base.user_admin'))
         self.assertTrue(conversation.first_response_date)
+        # The digest counts it: one Telegram conversation today, answered.
+        now = fields.Datetime.now()
+        digest = self.env.ref('digest.digest_digest_default').with_context(
+            start_datetime=now - timedelta(days=1), end_datetime=now + timedelta(minutes=1))
+        self.assertEqual(digest.kpi_omnichannel_conversations_value, 1)
+        self.assertEqual(digest.kpi_omnichannel_never_answered_value, 0)
+        self.assertEqual(digest._omnichannel_channel_split(), 'Telegram 1')
         self.start_tour('/odoo/action-omnichannel_inbox.omnichannel_dashboard_action',
                         'omnichannel_dashboard_trends_tour', login='admin')
