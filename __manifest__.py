@@ -31,6 +31,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'phone_validation',
         'sms_twilio',
         'im_livechat',
+        'digest',
     ],
     'external_dependencies': {
         'python': ['python-telegram-bot', 'phonenumbers', 'requests'],
@@ -72,6 +73,8 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/res_config_settings_security_views.xml',
         'security/omnichannel_alert_security.xml',
         'views/omnichannel_alert_views.xml',
+        'data/digest_data.xml',
+        'views/digest_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',

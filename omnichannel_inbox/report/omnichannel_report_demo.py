@@ -70,6 +70,10 @@ class OmnichannelDashboard(models.AbstractModel):
                 if not answered:
                     break
                 delay = rng.choices([d for d, _w in REPLY_DELAYS], [w for _d, w in REPLY_DELAYS])[0]
+                if (now - start).days > 14:
+                    # The team answered slower before: the dashboard's trends
+                    # and the digest's previous period show the improvement.
+                    delay *= 3
                 when += timedelta(minutes=delay + rng.randint(0, 3))
                 self._demo_reply(conversation, when, user, rng.choice(ANSWERS))
                 when += timedelta(hours=rng.randint(1, 20))

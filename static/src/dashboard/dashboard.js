@@ -7,6 +7,8 @@ import { useSetupAction } from "@web/search/action_hook";
 import { Layout } from "@web/search/layout";
 import { getDefaultConfig } from "@web/views/view";
 import { formatDuration } from "@omnichannel_inbox/inbox/duration";
+import { formatFloat } from "@web/views/fields/formatters";
+import { OmnichannelTrendChart } from "./trend_chart";
 
 const PERIODS = [
     { days: 7, label: _t("7 days") },
@@ -19,7 +21,7 @@ const PERIODS = [
  * conversion by channel over a period; every figure opens its report. */
 export class OmnichannelDashboard extends Component {
     static template = "omnichannel_inbox.Dashboard";
-    static components = { Layout };
+    static components = { Layout, OmnichannelTrendChart };
     static props = ["*"];
 
     setup() {
@@ -28,18 +30,40 @@ export class OmnichannelDashboard extends Component {
         this.orm = useService("orm");
         this.action = useService("action");
         this.periods = PERIODS;
-        this.state = useState({ days: 30, data: null, stuck: [] });
+        this.state = useState({ days: 30, data: null, stuck: [], comparison: [], trends: null });
         onWillStart(() => this.load());
     }
 
     async load(days = this.state.days) {
-        const [data, stuck] = await Promise.all([
+        const [data, stuck, comparison, trends] = await Promise.all([
             this.orm.call("omnichannel.dashboard", "get_dashboard_data", [], { days }),
             this.orm.call("omnichannel.dashboard", "get_stuck_work_data", []),
+            this.orm.call("omnichannel.dashboard", "get_period_comparison", [], { days }),
+            this.orm.call("omnichannel.dashboard", "get_trend_data", [], { days }),
         ]);
         this.state.data = data;
         this.state.stuck = stuck;
+        this.state.comparison = comparison;
+        this.state.trends = trends;
         this.state.days = days;
+    }
+
+    /** A figure of the digest as it prints it: floats with two decimals. */
+    kpiValue(kpi, value) {
+        return kpi.type === "float" ? formatFloat(value, { digits: [16, 2] }) : String(value);
+    }
+
+    get trendCharts() {
+        const { series, labels } = this.state.trends;
+        // One colour per channel in every chart.
+        const channels = [...new Set(Object.values(series).flatMap((lines) => lines.map((l) => l.channel_type)))];
+        const colored = (lines) =>
+            lines.map((line) => ({ ...line, color: channels.indexOf(line.channel_type), palette: channels.length }));
+        return [
+            { name: "first_response", title: _t("Median first response (hours)"), series: colored(series.first_response) },
+            { name: "sla_met", title: _t("First response SLA met (%)"), series: colored(series.sla_met), suggestedMax: 100 },
+            { name: "lost_waiting", title: _t("Customers lost while waiting"), series: colored(series.lost_waiting) },
+        ].map((chart) => ({ ...chart, labels }));
     }
 
     /** A stuck-work line opens the records it counts. */
