@@ -31,6 +31,8 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'phone_validation',
         'sms_twilio',
         'im_livechat',
+        'rating',
+        'digest',
     ],
     'external_dependencies': {
         'python': ['python-telegram-bot', 'phonenumbers', 'requests'],
@@ -72,6 +74,8 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/res_config_settings_security_views.xml',
         'security/omnichannel_alert_security.xml',
         'views/omnichannel_alert_views.xml',
+        'views/omnichannel_csat_views.xml',
+        'security/omnichannel_csat_security.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',
