@@ -107,6 +107,8 @@ class TestCsatTelegram(CsatCase):
                                                           ('res_id', '=', conversation.id)])
         self.assertEqual((rating.rating, rating.consumed), (5, True))
         self.assertFalse(self.leader_activities(lead), 'a happy customer needs no call back')
+        panel = self.Message.with_user(self.seller).panel_fetch('crm.lead', lead.id)
+        self.assertEqual(panel['conversations'][0]['csat_score'], 5, 'the chat panel shows the score')
         # The same press again (Telegram resends on a timeout) changes nothing.
         self.send(tg_press(self.update_id, '5'))
         self.assertEqual(conversation.csat_score, 5)

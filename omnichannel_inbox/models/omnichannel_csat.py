@@ -260,3 +260,18 @@ class CrmLead(models.Model):
             if conversation:
                 conversation._csat_send('won_lost', lead=lead)
         return result
+
+
+class OmnichannelMessagePanel(models.Model):
+    _inherit = 'omnichannel.message'
+
+    @api.model
+    def _panel_reply_targets(self, res_model, record, partners):
+        """Each conversation also carries the customer's last satisfaction
+        score, shown in the chat panel."""
+        result = super()._panel_reply_targets(res_model, record, partners)
+        Conversation = self.env['omnichannel.conversation'].sudo()
+        for values in result['conversations']:
+            conversation = Conversation.browse(values['id']).exists() if values['id'] > 0 else Conversation
+            values['csat_score'] = conversation.csat_score or 0
+        return result
