@@ -202,15 +202,19 @@ class TelegramConnector(Connector):
         button's data, in the chat of the message that carried the buttons."""
         if not isinstance(query.get('from'), dict):
             return IgnoredEvent(event_id, reason='button press without a sender')
-        sender = self._contact(query['from'])
-        carrier = query.get('message') if isinstance(query.get('message'), dict) else {}
-        chat = carrier.get('chat') if isinstance(carrier.get('chat'), dict) else {}
-        if chat and chat.get('type', 'private') != 'private':
+        carrier = query.get('message')
+        if not isinstance(carrier, dict) or not isinstance(carrier.get('chat'), dict):
+            # A button of a message sent in inline mode lives in someone
+            # else's chat: not one of our conversations.
+            return IgnoredEvent(event_id, reason='button press outside a chat with the bot (inline message)')
+        chat = carrier['chat']
+        if chat.get('type', 'private') != 'private':
             return IgnoredEvent(event_id, reason='button pressed in a Telegram %s chat' % chat.get('type'))
         data = _text(query.get('data'), 'callback_query.data')
         if not data:
-            return IgnoredEvent(event_id, reason='button press without data (a game or an inline message)')
-        chat_id = str(_integer(chat['id'], 'chat.id')) if chat.get('id') is not None else sender.user_id
+            return IgnoredEvent(event_id, reason='button press without data (a game)')
+        chat_id = str(_integer(chat.get('id'), 'chat.id'))
+        sender = self._contact(query['from'])
         return InboundMessage(
             event_id=event_id,
             # One message per press: Telegram gives each callback query its own id.

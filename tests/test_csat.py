@@ -159,6 +159,19 @@ class TestCsatTelegram(CsatCase):
         self.assertEqual(conversation.lead_id, lead, 'the answer opens no new lead after the won one')
         self.assertEqual(self.env['crm.lead'].sudo().search_count([('partner_id', '=', conversation.partner_id.id)]), 1)
 
+    def test_press_outside_a_chat_with_the_bot_is_ignored(self):
+        """A button of a message sent in inline mode (only an
+        inline_message_id, no chat) is nobody's conversation."""
+        self.update_id += 1
+        update = tg_press(self.update_id, 'Buy now', user=tg_user(user_id=4440001, first_name='Ivan'))
+        del update['callback_query']['message']
+        update['callback_query']['inline_message_id'] = 'AAAAAOZ-inline'
+        self.send(update)
+        row = self.env['omnichannel.inbound.event'].sudo().search([('channel_id', '=', self.channel.id)])
+        self.assertEqual(row.state, 'ignored')
+        self.assertFalse(self.env['omnichannel.conversation'].sudo().search([('channel_id', '=', self.channel.id)]))
+        self.assertFalse(self.env['crm.lead'].sudo().search([('name', 'ilike', 'Ivan')]))
+
     def test_never_means_never(self):
         self.channel.csat_mode = 'never'
         conversation = self.conversation_answered()
