@@ -118,6 +118,13 @@ class TestCsatTelegram(CsatCase):
             [('team_id', '=', self.team.id)], ['user_id', 'channel_type'], ['csat:avg', 'answered_count:sum'])
         self.assertEqual(rows, [(self.seller, 'telegram', 5.0, 1)])
 
+        # The digest: average score of the period, beside the previous one.
+        digest = self.env['digest.digest'].create({'name': 'Weekly', 'kpi_omnichannel_csat': True,
+                                                   'company_id': self.env.company.id})
+        kpis = digest.with_user(self.leader)._compute_kpis(self.env.company, self.leader)
+        csat = next(k for k in kpis if k['kpi_name'] == 'kpi_omnichannel_csat')
+        self.assertEqual(csat['kpi_col1']['value'], '5.00', csat)
+
     def test_typed_low_score_calls_the_team_leader_and_no_second_survey_in_the_period(self):
         conversation = self.conversation_answered()
         lead = conversation.lead_id
