@@ -119,6 +119,9 @@ class TestCsatTelegram(CsatCase):
         self.assertEqual(rows, [(self.seller, 'telegram', 5.0, 1)])
 
         # The digest: average score of the period, beside the previous one.
+        # (Its period ends at "now" to the second, exclusive: the answer is
+        # dated a minute earlier, as any answer read by a digest is.)
+        conversation.sudo().csat_date = fields.Datetime.now() - timedelta(minutes=1)
         digest = self.env['digest.digest'].create({'name': 'Weekly', 'kpi_omnichannel_csat': True,
                                                    'company_id': self.env.company.id})
         kpis = digest.with_user(self.leader)._compute_kpis(self.env.company, self.leader)
