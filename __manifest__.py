@@ -31,6 +31,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'phone_validation',
         'sms_twilio',
         'im_livechat',
+        'rating',
         'digest',
     ],
     'external_dependencies': {
@@ -75,6 +76,8 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/omnichannel_alert_views.xml',
         'data/digest_data.xml',
         'views/digest_views.xml',
+        'views/omnichannel_csat_views.xml',
+        'security/omnichannel_csat_security.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',

@@ -442,6 +442,9 @@ class OutboundMessage:
     idempotency_key: str = ''       # stable per message: providers that dedupe (VK random_id) use it
     template: dict | None = None    # provider message template (WhatsApp), when free text is not allowed
     tag: str = ''                   # provider message tag outside the standard window (Meta HUMAN_AGENT)
+    # Answers the customer can pick (a satisfaction score): providers with
+    # buttons show them, the others send the text alone, which lists them.
+    choices: list = field(default_factory=list)
 
 
 @dataclass

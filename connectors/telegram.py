@@ -42,7 +42,7 @@ for _name in ('httpx', 'httpcore', 'telegram'):
         logging.getLogger(_name).addFilter(_RedactBotToken())
 SECRET_HEADER = 'X-Telegram-Bot-Api-Secret-Token'
 ALLOWED_UPDATES = ['message', 'edited_message', 'my_chat_member', 'business_connection', 'business_message',
-                   'edited_business_message']
+                   'edited_business_message', 'callback_query']
 #: Updates read by parse(), in that order.
 HANDLED_UPDATES = ALLOWED_UPDATES
 #: chat_id of a business chat: replies go through the business connection.
@@ -175,6 +175,8 @@ class TelegramConnector(Connector):
         content = _object(data[kind], kind)
         if kind == 'my_chat_member':
             return [self._member_event(event_id, content)]
+        if kind == 'callback_query':
+            return [self._button_event(event_id, content)]
         if kind == 'business_connection':
             # The business account owner connected (or disconnected) the bot:
             # their customers' chats then arrive as business_message updates.
@@ -193,6 +195,34 @@ class TelegramConnector(Connector):
             return SubscriptionEvent(event_id, self._contact(user), subscribed=status == 'member',
                                      date=_date(member.get('date')))
         return IgnoredEvent(event_id, reason='chat member update of status %s is not handled' % status)
+
+    def _button_event(self, event_id, query):
+        """A press on one of our inline buttons (the satisfaction score) is
+        what the customer would have typed: a message whose text is the
+        button's data, in the chat of the message that carried the buttons."""
+        if not isinstance(query.get('from'), dict):
+            return IgnoredEvent(event_id, reason='button press without a sender')
+        carrier = query.get('message')
+        if not isinstance(carrier, dict) or not isinstance(carrier.get('chat'), dict):
+            # A button of a message sent in inline mode lives in someone
+            # else's chat: not one of our conversations.
+            return IgnoredEvent(event_id, reason='button press outside a chat with the bot (inline message)')
+        chat = carrier['chat']
+        if chat.get('type', 'private') != 'private':
+            return IgnoredEvent(event_id, reason='button pressed in a Telegram %s chat' % chat.get('type'))
+        data = _text(query.get('data'), 'callback_query.data')
+        if not data:
+            return IgnoredEvent(event_id, reason='button press without data (a game)')
+        chat_id = str(_integer(chat.get('id'), 'chat.id'))
+        sender = self._contact(query['from'])
+        return InboundMessage(
+            event_id=event_id,
+            # One message per press: Telegram gives each callback query its own id.
+            message_id='%s:cb%s' % (chat_id, _text(str(query.get('id') or event_id), 'callback_query.id')),
+            chat_id=chat_id, sender=sender, text=data[:64],
+            # A press carries no date of its own; the webhook's arrival stands for it.
+            date=0.0,
+        )
 
     @staticmethod
     def _contact(user):
@@ -369,7 +399,12 @@ class TelegramConnector(Connector):
                 if caption:
                     text = ''
             if text:
-                last = await bot.send_message(chat_id, text, **business)
+                markup = {}
+                if message.choices:
+                    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+                    markup['reply_markup'] = InlineKeyboardMarkup(
+                        [[InlineKeyboardButton(choice, callback_data=choice) for choice in message.choices]])
+                last = await bot.send_message(chat_id, text, **markup, **business)
             return last
 
         try:

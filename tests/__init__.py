@@ -40,3 +40,4 @@ from . import test_security_admin
 from . import test_security_public
 from . import test_stuck_work
 from . import test_digest
+from . import test_csat

@@ -68,3 +68,5 @@ from . import res_partner_identity
 from . import omnichannel_attachment_download
 from . import omnichannel_alert
 from . import digest_digest
+from . import omnichannel_csat
+from . import digest_digest_csat

@@ -44,6 +44,20 @@ class OmnichannelReportLead(models.Model):
     lost_unanswered_count = fields.Integer(
         'Lost unanswered', readonly=True, aggregator='sum',
         help='Lost leads on which no person ever replied.')
+    customer_message_count = fields.Integer(
+        'Customer messages', readonly=True, aggregator='avg',
+        help='Messages the customer sent on this lead, on every channel (average per lead).')
+    employee_message_count = fields.Integer(
+        'Salesperson messages', readonly=True, aggregator='avg',
+        help='Replies people wrote on this lead (automatic replies and calls not counted; average per lead).')
+    won_message_count = fields.Integer(
+        'Messages to win', readonly=True, aggregator='avg',
+        help='Messages exchanged (customer and salesperson) on a won lead before it was won (average per won lead).')
+    days_to_close = fields.Float(
+        'Days to win', readonly=True, aggregator='avg',
+        help="Days from the customer's first message to the lead being won (won leads only).")
+    csat = fields.Float('Satisfaction', readonly=True, aggregator='avg',
+                        help="The customer's answer to the satisfaction survey about this lead (1-5).")
 
     @property
     def _table_query(self):
@@ -74,10 +88,17 @@ class OmnichannelReportLead(models.Model):
                    first_reply.id IS NOT NULL AS answered,
                    CASE WHEN l.won_status = 'lost' AND first_reply.response_sla_status = 'breached'
                         THEN 1 ELSE 0 END AS lost_late_count,
-                   CASE WHEN l.won_status = 'lost' AND first_reply.id IS NULL THEN 1 ELSE 0 END AS lost_unanswered_count
+                   CASE WHEN l.won_status = 'lost' AND first_reply.id IS NULL THEN 1 ELSE 0 END AS lost_unanswered_count,
+                   counts.customer_message_count,
+                   counts.employee_message_count,
+                   CASE WHEN l.won_status = 'won' THEN counts.won_message_count END AS won_message_count,
+                   CASE WHEN l.won_status = 'won' AND l.date_closed IS NOT NULL
+                        THEN GREATEST(EXTRACT(EPOCH FROM (l.date_closed - first_msg.date)) / 86400.0, 0)::float8
+                   END AS days_to_close,
+                   NULLIF(l.omnichannel_csat_score, 0)::float8 AS csat
               FROM crm_lead l
               JOIN LATERAL (
-                    SELECT m.channel_id, m.channel_type, m.conversation_id
+                    SELECT m.channel_id, m.channel_type, m.conversation_id, m.date
                       FROM omnichannel_message m
                      WHERE m.lead_id = l.id
                   ORDER BY m.date, m.id
@@ -92,5 +113,15 @@ class OmnichannelReportLead(models.Model):
                   ORDER BY m.date, m.id
                      LIMIT 1
               ) first_reply ON TRUE
+         CROSS JOIN LATERAL (
+                    SELECT COUNT(*) FILTER (WHERE m.direction = 'in' AND m.message_type != 'call') AS customer_message_count,
+                           COUNT(*) FILTER (WHERE m.author_kind = 'employee' AND m.message_type != 'call')
+                               AS employee_message_count,
+                           COUNT(*) FILTER (WHERE m.message_type != 'call'
+                                              AND (m.direction = 'in' OR m.author_kind = 'employee')
+                                              AND (l.date_closed IS NULL OR m.date <= l.date_closed)) AS won_message_count
+                      FROM omnichannel_message m
+                     WHERE m.lead_id = l.id
+              ) counts
          LEFT JOIN res_company rc ON rc.id = l.company_id
         """)
