@@ -72,6 +72,9 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/res_config_settings_security_views.xml',
         'security/omnichannel_alert_security.xml',
         'views/omnichannel_alert_views.xml',
+        'data/omnichannel_callback_data.xml',
+        'security/omnichannel_callback_security.xml',
+        'views/omnichannel_callback_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',
