@@ -234,3 +234,40 @@ class TestCallbackLimits(CallbackCase):
         request.lead_id.user_id = self.seller
         self.assertEqual(self.env['omnichannel.callback.request'].with_user(self.seller).search([]), request)
         self.assertFalse(self.env['omnichannel.callback.request'].with_user(other).search([]))
+
+
+@tagged('post_install', '-at_install')
+class TestCallbackOnTheSite(CallbackCase):
+    """The contact form's "Call me back" box and the widget's offer."""
+
+    def journal_rows(self):
+        return self.env['omnichannel.inbound.event'].sudo().search([('channel_id', '=', self.site.id)])
+
+    def test_contact_form_call_me_back(self):
+        url = '/omnichannel/contact/%s' % self.site.sudo().webhook_key
+        page = self.url_open(url)
+        self.assertIn('name="callback"', page.text, 'offered: a phone line can place calls')
+        form = {'submission_id': 'cb-form-1', 'name': 'Elena', 'email': '', 'phone': '12345', 'message': 'Call me',
+                'callback': '1'}
+        refused = self.url_open(url, data=form)
+        self.assertEqual(refused.status_code, 400)
+        self.assertIn('not a valid number', refused.text)
+        self.assertFalse(self.journal_rows(), 'nothing stored')
+        self.assertFalse(self.Request.search([]))
+        self.assertFalse(self.originates())
+        sent = self.url_open(url, data=dict(form, phone='+7 903 555-01-02'))
+        self.assertEqual(sent.status_code, 200)
+        self.assertIn('calling you now', sent.text)
+        self.assertEqual(len(self.journal_rows()), 1, 'the message is kept as any form')
+        request = self.Request.search([])
+        self.assertEqual((request.state, request.number, request.source_channel_id), ('calling', '+79035550102', self.site))
+        self.assertEqual(self.originates(), [{'extension': '101', 'number': '+79035550102'}])
+
+    def test_widget_offers_call_me_back_only_with_a_line_that_can_call(self):
+        data = self.url_open('/omnichannel/widget/%s' % self.env.company.id).json()
+        self.assertTrue(data['callback']['url'].endswith('/omnichannel/callback/%s' % self.site.sudo().webhook_key))
+        self.line.api_base_url = False
+        self.env.registry.clear_cache()
+        data = self.url_open('/omnichannel/widget/%s' % self.env.company.id).json()
+        self.assertNotIn('callback', data)
+        self.assertNotIn('name="callback"', self.url_open('/omnichannel/contact/%s' % self.site.sudo().webhook_key).text)

@@ -90,6 +90,10 @@ class OmnichannelCallbackRequest(models.Model):
         return lines.filtered(lambda c: c._phone_can_originate())[:1]
 
     @api.model
+    def _valid_number(self, number, company):
+        return self.env['omnichannel.identity']._sanitize_phone((number or '').strip(), company)
+
+    @api.model
     def _order_callback(self, source_channel, number, name='', lang=None, page_url=''):
         """Take a visitor's order; return (ok, message for the visitor,
         request).  An invalid number is refused and nothing is stored."""
@@ -98,7 +102,7 @@ class OmnichannelCallbackRequest(models.Model):
         line = self._callback_line(company)
         if not line:
             return False, env._('Call-back orders are not available at the moment.'), self.browse()
-        e164 = self.env['omnichannel.identity']._sanitize_phone((number or '').strip(), company)
+        e164 = self._valid_number(number, company)
         if not e164:
             return False, env._('%s is not a valid phone number: please check it, with the country code.',
                                 (number or '').strip()[:40] or '""'), self.browse()
@@ -322,3 +326,22 @@ class ResConfigSettings(models.TransientModel):
         help='Calls placed for one website call-back order before it is marked failed.')
     omnichannel_callback_retry_minutes = fields.Integer(
         'Minutes between tries', config_parameter=RETRY_MINUTES_PARAM, default=DEFAULT_RETRY_MINUTES)
+
+
+class OmnichannelChannel(models.Model):
+    _inherit = 'omnichannel.channel'
+
+    def _widget_data(self, company):
+        """The widget also offers "Call me back" when a phone line of the
+        company can place calls (the order goes to the company's first
+        website channel, whose rate limits count it)."""
+        data = super()._widget_data(company)
+        site = self.sudo().search([('company_id', '=', company.id), ('channel_type', '=', 'website')], limit=1)
+        if site and self.env['omnichannel.callback.request']._callback_line(company):
+            data['callback'] = {
+                'url': '%s/omnichannel/callback/%s' % (self._base_url(), site.webhook_key),
+                'label': self.env._('Call me back'),
+                'placeholder': self.env._('Your phone number'),
+                'send': self.env._('Call me'),
+            }
+        return data

@@ -159,3 +159,20 @@ class CrmLead(models.Model):
 
     omnichannel_tracking_number_id = fields.Many2one('omnichannel.tracking.number', string='Tracking number',
                                                      readonly=True, index='btree_not_null', ondelete='set null')
+
+
+class OmnichannelChannel(models.Model):
+    _inherit = 'omnichannel.channel'
+
+    def _widget_data(self, company):
+        """Where the widget asks for the visitor's tracking number: the first
+        website channel of the company with a pool."""
+        data = super()._widget_data(company)
+        pool = self.env['omnichannel.tracking.number'].sudo().search(
+            [('company_id', '=', company.id), ('website_channel_id', '!=', False)], limit=1)
+        if pool:
+            data['tracking'] = {
+                'url': '%s/omnichannel/tracking/%s' % (self._base_url(), pool.website_channel_id.webhook_key),
+                'label': self.env._('Call us'),
+            }
+        return data
