@@ -185,10 +185,12 @@ class TestCallbackOrders(CallbackCase):
                 'day_period': 'full_day'})]})
         self.line.business_calendar_id = calendar
         self.env['res.lang']._activate_lang('ru_RU')
+        self.env['ir.module.module']._load_module_terms(['omnichannel_inbox'], ['ru_RU'], overwrite=True)
         response = self.order('+79035550102', lang='ru')
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()['state'], 'scheduled')
         self.assertIn('09:00', response.json()['message'])
+        self.assertIn('перезвоним вам', response.json()['message'], 'told in the visitor\'s language')
         request = self.Request.search([])
         self.assertEqual(request.next_attempt, datetime(opening_day.year, opening_day.month, opening_day.day, 9))
         self.assertEqual(request.lang, 'ru_RU')

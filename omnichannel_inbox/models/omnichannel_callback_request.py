@@ -50,7 +50,7 @@ class OmnichannelCallbackRequest(models.Model):
     name = fields.Char('Visitor', readonly=True)
     number = fields.Char('Phone number', required=True, readonly=True, help='E.164')
     lang = fields.Char('Visitor language', readonly=True)
-    page_url = fields.Char(readonly=True)
+    page_url = fields.Char('Page', readonly=True)
     state = fields.Selection([
         ('queued', 'Waiting for an operator'),
         ('calling', 'Calling'),
@@ -60,19 +60,19 @@ class OmnichannelCallbackRequest(models.Model):
         ('cancelled', 'Cancelled'),
     ], required=True, default='queued', readonly=True, index=True, tracking=True)
     attempts = fields.Integer(readonly=True)
-    next_attempt = fields.Datetime(readonly=True, index='btree_not_null')
-    last_error = fields.Char(readonly=True)
+    next_attempt = fields.Datetime('Next attempt', readonly=True, index='btree_not_null')
+    last_error = fields.Char('Last error', readonly=True)
     lead_id = fields.Many2one('crm.lead', readonly=True, index='btree_not_null', ondelete='set null')
-    partner_id = fields.Many2one(related='lead_id.partner_id', string='Customer')
+    partner_id = fields.Many2one(related='lead_id.partner_id', string='Customer', help='The lead\'s customer.')
     user_id = fields.Many2one('res.users', string='Operator', readonly=True, index='btree_not_null')
     call_id = fields.Many2one('omnichannel.call', string='Last call', readonly=True, ondelete='set null')
     call_ids = fields.One2many('omnichannel.call', 'callback_request_id', string='Calls', readonly=True)
-    connected_date = fields.Datetime('Connected', readonly=True)
+    connected_date = fields.Datetime('Connected on', readonly=True)
     time_to_callback = fields.Float('Time to call back (min)', readonly=True, aggregator='avg',
                                     help='Minutes from the order to the visitor answering.')
-    ordered_count = fields.Integer('Ordered', default=1, readonly=True, aggregator='sum')
-    connected_count = fields.Integer(compute='_compute_counts', store=True, aggregator='sum')
-    failed_count = fields.Integer(compute='_compute_counts', store=True, aggregator='sum')
+    ordered_count = fields.Integer('Orders', default=1, readonly=True, aggregator='sum')
+    connected_count = fields.Integer('Connected calls', compute='_compute_counts', store=True, aggregator='sum')
+    failed_count = fields.Integer('Failed orders', compute='_compute_counts', store=True, aggregator='sum')
 
     @api.depends('state')
     def _compute_counts(self):
@@ -102,10 +102,13 @@ class OmnichannelCallbackRequest(models.Model):
         line = self._callback_line(company)
         if not line:
             return False, env._('Call-back orders are not available at the moment.'), self.browse()
+        number = (number or '').strip()
+        if not number:
+            return False, env._('Please give the phone number we should call you back on.'), self.browse()
         e164 = self._valid_number(number, company)
         if not e164:
             return False, env._('%s is not a valid phone number: please check it, with the country code.',
-                                (number or '').strip()[:40] or '""'), self.browse()
+                                number[:40]), self.browse()
         request = self.sudo().create({
             'company_id': company.id,
             'channel_id': line.id,
@@ -116,14 +119,16 @@ class OmnichannelCallbackRequest(models.Model):
             'page_url': (page_url or '')[:500],
         })
         request._attach_lead()
-        request._log(env._('Call-back ordered on %(channel)s for %(number)s.', channel=source_channel.name,
-                           number=request._number_label()))
+        # The lead's history is in the staff's language, the answer in the visitor's.
+        request._log(self.env._('Call-back ordered on %(channel)s for %(number)s.', channel=source_channel.name,
+                                number=request._number_label()))
         now = fields.Datetime.now()
         if not line._phone_in_business_hours(now):
             opening = line._phone_next_business_start(now)
             request.write({'state': 'scheduled', 'next_attempt': opening})
             request._wake(opening)
-            request._log(env._('Outside business hours: the call is scheduled for %s.', request._time_label(opening)))
+            request._log(self.env._('Outside business hours: the call is scheduled for %s.',
+                                    request._time_label(opening, staff=True)))
             return True, env._('We are closed now: we will call you back at %s.',
                                request._time_label(opening)), request
         request._attempt()
@@ -144,10 +149,11 @@ class OmnichannelCallbackRequest(models.Model):
     def _number_label(self):
         return self.env['omnichannel.call']._format_number(self.number, self.company_id)
 
-    def _time_label(self, when):
-        """``when`` (naive UTC) in the line's time zone and the visitor's language."""
+    def _time_label(self, when, staff=False):
+        """``when`` (naive UTC) in the line's time zone, in the visitor's
+        language (or the current one, for the staff's history)."""
         tz = self.channel_id._phone_calendar().tz or self.company_id.partner_id.tz or 'UTC'
-        env = self.with_context(lang=self.lang or self.env.lang).env
+        env = self.env if staff else self.with_context(lang=self.lang or self.env.lang).env
         return '%s (%s)' % (format_datetime(env, when, tz=tz, dt_format='EEEE d MMMM, HH:mm'), tz)
 
     def _log(self, text):
@@ -243,7 +249,7 @@ class OmnichannelCallbackRequest(models.Model):
         when = fields.Datetime.now() + timedelta(minutes=minutes)
         self.write({'state': 'queued', 'next_attempt': when})
         self._wake(when)
-        self._log(self.env._('Next attempt at %s.', self._time_label(when)))
+        self._log(self.env._('Next attempt at %s.', self._time_label(when, staff=True)))
 
     def _call_progress(self, call):
         """News of the request's current call (from the phone system's events)."""

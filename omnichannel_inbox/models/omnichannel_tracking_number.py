@@ -39,7 +39,8 @@ class OmnichannelTrackingNumber(models.Model):
     source_id = fields.Many2one('utm.source', string='Source')
     medium_id = fields.Many2one('utm.medium', string='Medium')
     campaign_id = fields.Many2one('utm.campaign', string='Campaign')
-    reservation_ids = fields.One2many('omnichannel.tracking.reservation', 'number_id', readonly=True)
+    reservation_ids = fields.One2many('omnichannel.tracking.reservation', 'number_id', string='Reservations',
+                                      readonly=True)
     lead_ids = fields.One2many('crm.lead', 'omnichannel_tracking_number_id', string='Leads', readonly=True)
 
     _number_unique = models.Constraint('UNIQUE(number_sanitized)', 'A tracking number is registered once.')
@@ -122,21 +123,21 @@ class OmnichannelTrackingReservation(models.Model):
     _order = 'create_date desc, id desc'
 
     number_id = fields.Many2one('omnichannel.tracking.number', required=True, ondelete='cascade', index=True)
-    token = fields.Char(required=True, index=True, groups='omnichannel_inbox.group_omnichannel_admin')
-    expires = fields.Datetime(required=True, index=True)
+    token = fields.Char('Session token', required=True, index=True, groups='omnichannel_inbox.group_omnichannel_admin')
+    expires = fields.Datetime('Reserved until', required=True, index=True)
     source_id = fields.Many2one('utm.source', string='Source')
     medium_id = fields.Many2one('utm.medium', string='Medium')
     campaign_id = fields.Many2one('utm.campaign', string='Campaign')
-    page_url = fields.Char()
+    page_url = fields.Char('Page')
     call_count = fields.Integer('Calls')
 
 
 class OmnichannelCall(models.Model):
     _inherit = 'omnichannel.call'
 
-    tracking_number_id = fields.Many2one('omnichannel.tracking.number', readonly=True, index='btree_not_null',
+    tracking_number_id = fields.Many2one('omnichannel.tracking.number', string='Tracking number', readonly=True, index='btree_not_null',
                                          ondelete='set null')
-    tracking_done = fields.Boolean(readonly=True)
+    tracking_done = fields.Boolean('Tracking applied', readonly=True)
 
     def _merge_event(self, event):
         super()._merge_event(event)
