@@ -158,7 +158,7 @@ class OmnichannelCallbackRequest(models.Model):
 
     def _log(self, text):
         """One line of the request's story, on the request and on the lead."""
-        body = Markup('<p>📞 %s</p>') % text
+        body = Markup('<p>%s</p>') % text
         self.sudo()._message_log(body=body)
         if self.lead_id:
             self.lead_id.sudo()._message_log(body=body)
