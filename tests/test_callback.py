@@ -11,7 +11,8 @@ from odoo.tests import new_test_user, tagged
 
 from .common import FakeProviderServer
 from .fake_zadarma import FakeZadarmaServer
-from .test_calls import PBX_SECRET, CallsCase, pbx_headers
+from .fake_ami import FakeAmiServer, channel_fields
+from .test_calls import PBX_SECRET, CallsCase, load_bridge, pbx_headers
 
 
 def all_week_calendar(env):
@@ -214,6 +215,44 @@ class TestCallbackOrders(CallbackCase):
         callback = zadarma.calls('/v1/request/callback/')[-1]
         self.assertEqual((callback.query['from'], callback.query['to']), ('101', '79035550102'))
         self.assertEqual(self.Request.search([]).call_id.channel_id.channel_type, 'zadarma')
+
+
+    def test_asterisk_line_busy_operator_then_originated_and_connected_over_ami(self):
+        ami = FakeAmiServer(username='odoo', secret='ami-secret').start()
+        self.addCleanup(ami.stop)
+        self.line.active = False
+        line = self._line('asterisk', name='Asterisk office', api_base_url=ami.address, account_ref='odoo',
+                          token='ami-secret', webhook_secret='bridge-secret', business_calendar_id=self.always.id)
+        ami.originate_outcome = 'busy'
+        response = self.order('8 903 555-01-02')
+        self.assertNotIn('calling', response.json()['message'], 'Asterisk did not place the call')
+        request = self.Request.search([])
+        self.assertEqual((request.state, request.attempts), ('queued', 1))
+        self.assertIn('busy', request.last_error)
+        ami.originate_outcome = 'answered'
+        self.run_cron()
+        originate = ami.find('Originate')[-1]
+        self.assertEqual((originate['Channel'], originate['Exten']), ('PJSIP/101', '79035550102'),
+                         'the operator\'s phone first, then the visitor')
+        self.assertEqual((request.state, request.attempts, request.call_id.provider_call_id),
+                         ('calling', 2, originate['ChannelId']))
+        # Asterisk reports the call through the bridge: the visitor answered.
+        channel_id, start = originate['ChannelId'], time.time() - 30
+        me = channel_fields('PJSIP/101-00000050', channel_id, channel_id, '79035550102', exten='79035550102')
+        dest = {'Dest' + k: v for k, v in channel_fields(
+            'PJSIP/trunk-00000051', channel_id + '-2', channel_id, '79035550102').items()}
+        script = [dict(me, Event='Newchannel', Timestamp='%.6f' % start),
+                  dict(me, Event='DialBegin', Timestamp='%.6f' % (start + 3), DialString='trunk/79035550102', **dest),
+                  dict(me, Event='DialEnd', Timestamp='%.6f' % (start + 9), DialStatus='ANSWER', **dest)]
+        ami.script = script
+        bridge_module = load_bridge()
+        url = '%s/omnichannel/webhook/%s' % (self.base_url(), line.webhook_key)
+        bridge = bridge_module.Bridge(ami.address, 'odoo', 'ami-secret', url, 'bridge-secret', allow_http=True)
+        with self.allow_requests(all_requests=True):
+            bridge.run(max_events=len([e for e in script if bridge_module.ami.is_call_event(e)]), stop_after=30)
+        self.env.invalidate_all()
+        self.assertEqual(request.state, 'connected')
+        self.assertEqual(len(request.call_ids), 1)
 
 
 @tagged('post_install', '-at_install')
