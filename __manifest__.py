@@ -78,6 +78,9 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/digest_views.xml',
         'views/omnichannel_csat_views.xml',
         'security/omnichannel_csat_security.xml',
+        'data/omnichannel_callback_data.xml',
+        'security/omnichannel_callback_security.xml',
+        'views/omnichannel_callback_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',

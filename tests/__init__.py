@@ -41,3 +41,5 @@ from . import test_security_public
 from . import test_stuck_work
 from . import test_digest
 from . import test_csat
+from . import test_callback
+from . import test_call_tracking

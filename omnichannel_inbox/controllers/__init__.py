@@ -2,3 +2,4 @@ from . import webhook
 from . import sandbox
 from . import website
 from . import privacy
+from . import callback

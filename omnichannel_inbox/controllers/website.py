@@ -84,8 +84,19 @@ class OmnichannelWebsite(http.Controller):
             else:
                 error = request.env._('Please check the form: %s', exc)
             return self._render_form(channel, values, error=error, status=400)
+        Callback = request.env['omnichannel.callback.request'].sudo()
+        callback = post.get('callback') and Callback._callback_line(channel.company_id)
+        if callback and not (isinstance(values['phone'], str)
+                             and Callback._valid_number(values['phone'], channel.company_id)):
+            # "Call me back" with a number nobody can call: said before anything is stored.
+            values = {name: value if isinstance(value, str) else '' for name, value in values.items()}
+            return self._render_form(channel, values, status=400, error=request.env._(
+                'Please check the phone number we should call you back on, with the country code.'))
         accept_events(channel, [event])
-        return request.render('omnichannel_inbox.contact_thanks', {'channel': channel})
+        callback_message = callback and Callback._order_callback(
+            channel, values['phone'], name=values['name'], lang=request.env.lang, page_url=values['page_url'])[1]
+        return request.render('omnichannel_inbox.contact_thanks', {'channel': channel,
+                                                                   'callback_message': callback_message or ''})
 
     @http.route('/omnichannel/widget/<int:company_id>', type='http', auth='public', methods=['GET'], cors='*',
                 save_session=False)

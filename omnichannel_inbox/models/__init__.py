@@ -70,3 +70,5 @@ from . import omnichannel_alert
 from . import digest_digest
 from . import omnichannel_csat
 from . import digest_digest_csat
+from . import omnichannel_callback_request
+from . import omnichannel_tracking_number

@@ -646,8 +646,22 @@ class OmnichannelCall(models.Model):
             _logger.info('Omnichannel: click-to-call by user %s refused by line %s: %s', user.id, channel.id, reason)
             return refuse(self.env._('The call could not be placed through %(line)s: %(reason)s',
                                      line=channel.name, reason=reason), result='failed')
-        record = record.sudo()
-        lead, partner, conversation = lead.sudo(), partner.sudo(), conversation.sudo()
+        call = self._register_originated(channel, number, e164, user, extension, result,
+                                         lead=lead, partner=partner, conversation=conversation)
+        Origination._record('placed', result.message or '', call_id=call.id, **log)
+        return True, self.env._('Your phone (%(extension)s) rings first; pick it up and %(number)s is called.',
+                                extension=extension, number=self._format_number(e164, company)), call
+
+    @api.model
+    def _register_originated(self, channel, number, e164, user, extension, result, lead=None, partner=None,
+                             conversation=None):
+        """The outgoing call the phone system accepted to place (``result`` of
+        ``originate``): the customer's identity and conversation on ``channel``,
+        and the call ringing ``extension`` first.  Shared by click-to-call and
+        website call-back orders."""
+        lead = (lead or self.env['crm.lead']).sudo()
+        partner = (partner or self.env['res.partner']).sudo()
+        conversation = (conversation or self.env['omnichannel.conversation']).sudo()
         if not partner and lead:
             lead._handle_partner_assignment(create_missing=True)
             partner = lead.partner_id
@@ -673,9 +687,7 @@ class OmnichannelCall(models.Model):
         })
         call._merge_event(CallEvent(event_id='', call_id=call.provider_call_id, status='ringing', direction='out',
                                     extension=extension, date=_epoch(fields.Datetime.now())))
-        Origination._record('placed', result.message or '', call_id=call.id, **log)
-        return True, self.env._('Your phone (%(extension)s) rings first; pick it up and %(number)s is called.',
-                                extension=extension, number=self._format_number(e164, company)), call
+        return call
 
     @api.model
     def _click_to_call_action(self, record):

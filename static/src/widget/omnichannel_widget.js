@@ -40,11 +40,16 @@
 .o_omnichannel_widget_link { display: block; margin: 6px 0; padding: 9px 14px; border-radius: 8px;
   color: #fff !important; text-decoration: none !important; font-weight: 600; }
 .o_omnichannel_widget_link:hover { filter: brightness(.92); }
+.o_omnichannel_widget_callback { margin-top: 8px; display: flex; gap: 6px; flex-wrap: wrap; }
+.o_omnichannel_widget_callback input { flex: 1; min-width: 140px; padding: 8px; border: 1px solid #ccc; border-radius: 8px; font: inherit; }
+.o_omnichannel_widget_callback button { border: 0; border-radius: 8px; padding: 8px 12px; color: #fff; background: #28a745; font: inherit; cursor: pointer; }
+.o_omnichannel_widget_answer { width: 100%; font-size: 13px; }
+.o_omnichannel_widget_number { display: block; margin: 6px 0; font-weight: 700; font-size: 16px; color: #333 !important; }
 `;
 
     function build(data) {
         const channels = (data && data.channels) || [];
-        if (!channels.length) {
+        if (!channels.length && !(data && (data.callback || data.tracking))) {
             return;
         }
         const style = document.createElement("style");
@@ -68,6 +73,12 @@
             link.style.background = COLORS[channel.type] || "#333";
             panel.appendChild(link);
         }
+        if (data.tracking) {
+            addTrackingNumber(panel, data.tracking);
+        }
+        if (data.callback) {
+            addCallback(panel, data.callback);
+        }
         const toggle = document.createElement("button");
         toggle.type = "button";
         toggle.className = "o_omnichannel_widget_toggle";
@@ -81,6 +92,82 @@
         root.appendChild(panel);
         root.appendChild(toggle);
         document.body.appendChild(root);
+    }
+
+    /* Call tracking: the number reserved for this visitor's session (kept in
+     * sessionStorage), asked with the page's UTM parameters. */
+    function addTrackingNumber(panel, tracking) {
+        const link = document.createElement("a");
+        link.className = "o_omnichannel_widget_number";
+        panel.insertBefore(link, panel.firstChild);
+        const query = new URLSearchParams(window.location.search);
+        const body = {
+            token: sessionStorage.getItem("omnichannel_tracking_token") || "",
+            page_url: window.location.href.slice(0, 500),
+        };
+        for (const key of ["utm_source", "utm_medium", "utm_campaign"]) {
+            body[key] = query.get(key) || sessionStorage.getItem("omnichannel_" + key) || "";
+            if (body[key]) {
+                sessionStorage.setItem("omnichannel_" + key, body[key]);
+            }
+        }
+        fetch(tracking.url, { method: "POST", body: JSON.stringify(body),
+            headers: { "Content-Type": "application/json" } })
+            .then((response) => (response.ok ? response.json() : null))
+            .then((answer) => {
+                if (!answer || !answer.number) {
+                    link.remove();
+                    return;
+                }
+                sessionStorage.setItem("omnichannel_tracking_token", answer.token);
+                link.textContent = `${tracking.label}: ${answer.number}`;
+                link.href = "tel:" + answer.number.replace(/[^+\d]/g, "");
+            })
+            .catch(() => link.remove());
+    }
+
+    /* "Call me back": the visitor's number; the answer is Odoo's own words
+     * (calling now, shortly, or at what time the office opens). */
+    function addCallback(panel, callback) {
+        const form = document.createElement("form");
+        form.className = "o_omnichannel_widget_callback";
+        const input = document.createElement("input");
+        input.type = "tel";
+        input.name = "phone";
+        input.required = true;
+        input.maxLength = 40;
+        input.placeholder = callback.placeholder;
+        input.setAttribute("aria-label", callback.label);
+        const send = document.createElement("button");
+        send.type = "submit";
+        send.textContent = callback.send;
+        const answer = document.createElement("div");
+        answer.className = "o_omnichannel_widget_answer";
+        answer.setAttribute("role", "status");
+        form.append(input, send, answer);
+        form.addEventListener("submit", (ev) => {
+            ev.preventDefault();
+            send.disabled = true;
+            fetch(callback.url, { method: "POST", headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({ phone: input.value, page_url: window.location.href.slice(0, 500),
+                    lang: document.documentElement.lang || navigator.language || "" }) })
+                .then((response) => response.json().catch(() => ({})))
+                .then((result) => {
+                    answer.textContent = result.message || result.error || "";
+                    answer.style.color = result.ok ? "#1e7e34" : "#b02a37";
+                })
+                .catch(() => {
+                    answer.textContent = "";
+                })
+                .finally(() => {
+                    send.disabled = false;
+                });
+        });
+        const title = document.createElement("div");
+        title.textContent = callback.label;
+        title.style.fontWeight = "600";
+        title.style.marginTop = "8px";
+        panel.append(title, form);
     }
 
     function start() {
