@@ -1,4 +1,5 @@
 from . import omnichannel_channel
+from . import omnichannel_channel_crypto
 from . import omnichannel_identity
 from . import omnichannel_identity_link
 from . import omnichannel_customer_lock
@@ -67,3 +68,5 @@ from . import res_config_settings_calls
 from . import res_partner_identity
 from . import omnichannel_attachment_download
 from . import omnichannel_alert
+from . import res_config_settings_encryption
+from . import ir_attachment

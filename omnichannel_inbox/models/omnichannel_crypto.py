@@ -1,0 +1,140 @@
+"""Encryption at rest of the channels' secrets (and of the files of
+conversations and calls), under a key that is not in the database.
+
+The key is read from Odoo's configuration file (``omnichannel_encryption_key``
+in the ``[options]`` section) or, when the file has none, from the
+environment variable ``OMNICHANNEL_ENCRYPTION_KEY``.  It is a Fernet key
+(``python3 -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"``);
+several keys separated by commas are accepted: the first one encrypts, every
+one decrypts (what lets a server run while a rotation is under way).
+
+Fernet is authenticated encryption (AES-128-CBC + HMAC-SHA256): a value
+altered in the database does not decrypt to something else, it fails.
+A stored secret is ``PREFIX`` + the Fernet token, so that a clear value
+left by an older version (or written by SQL) is told apart and migrated."""
+import functools
+import logging
+import os
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tools import config
+
+_logger = logging.getLogger(__name__)
+
+CONFIG_OPTION = 'omnichannel_encryption_key'
+ENV_VARIABLE = 'OMNICHANNEL_ENCRYPTION_KEY'
+#: Marks an encrypted column value (secrets) and an encrypted file (filestore).
+PREFIX = 'ocenc1:'
+FILE_PREFIX = b'OCENC1\n'
+
+
+class KeyMissing(UserError):
+    """The key is not configured, is malformed, or does not open a stored value."""
+
+
+def configured_keys():
+    """The configured keys, first one used to encrypt ('' parts ignored)."""
+    raw = config.get(CONFIG_OPTION) or os.environ.get(ENV_VARIABLE) or ''
+    return tuple(part.strip() for part in str(raw).split(',') if part.strip())
+
+
+@functools.lru_cache(maxsize=8)
+def _fernet(keys):
+    return MultiFernet([Fernet(key.encode()) for key in keys])
+
+
+def fernet(keys=None):
+    """The MultiFernet of ``keys`` (default: the configured ones); raises
+    KeyMissing when there is none or one is not a Fernet key."""
+    keys = tuple(keys) if keys else configured_keys()
+    if not keys:
+        raise KeyMissing(
+            'The encryption key of Omnichannel Inbox is not configured: set %s in the Odoo '
+            'configuration file or the environment variable %s.' % (CONFIG_OPTION, ENV_VARIABLE))
+    try:
+        return _fernet(keys)
+    except (ValueError, TypeError):
+        raise KeyMissing('The configured encryption key of Omnichannel Inbox is not a valid Fernet key '
+                         '(32 url-safe base64-encoded bytes).') from None
+
+
+def key_available():
+    try:
+        fernet()
+    except KeyMissing:
+        return False
+    return True
+
+
+def is_encrypted(value):
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def encrypt(value, keys=None):
+    """``PREFIX`` + token of a clear str; empty values stay empty."""
+    if not value:
+        return value
+    return PREFIX + fernet(keys).encrypt(value.encode()).decode()
+
+
+def decrypt(value, keys=None):
+    """The clear str of a stored value; a value without ``PREFIX`` is a
+    clear value not migrated yet and is returned as it is.  Raises
+    KeyMissing when the key is absent or does not open it."""
+    if not is_encrypted(value):
+        return value
+    try:
+        return fernet(keys).decrypt(value[len(PREFIX):].encode()).decode()
+    except InvalidToken:
+        raise KeyMissing('The configured encryption key does not open the stored secrets '
+                         '(wrong key, or a rotation not finished).') from None
+
+
+def encrypt_bytes(data, keys=None):
+    return FILE_PREFIX + fernet(keys).encrypt(data)
+
+
+def decrypt_bytes(data, keys=None):
+    if not data.startswith(FILE_PREFIX):
+        return data
+    try:
+        return fernet(keys).decrypt(data[len(FILE_PREFIX):])
+    except InvalidToken:
+        raise KeyMissing('The configured encryption key does not open this file.') from None
+
+
+class EncryptedChar(fields.Char):
+    """A Char stored encrypted in its column and clear in the ORM cache.
+
+    Odoo writes a stored column through ``convert_to_column_insert`` (create
+    and flush) and fills the cache from a SELECT through ``_insert_cache``:
+    encrypting in the first and decrypting in the second keeps every reader
+    (``_connector_config``, the admin form) on clear values.  A value that
+    cannot be decrypted (no key, wrong key) reads as empty; whoever needs the
+    secret checks it with ``omnichannel.channel._check_secrets_readable``.
+    The column holds random ciphertext: these fields cannot be searched."""
+
+    def convert_to_column_insert(self, value, record, values=None, validate=True):
+        value = super().convert_to_column_insert(value, record, values, validate)
+        if not value or is_encrypted(value):
+            return value
+        try:
+            return encrypt(value)
+        except KeyMissing as exc:
+            raise UserError(record.env._(
+                'A secret cannot be saved without the encryption key: %s', exc.args[0])) from None
+
+    def _insert_cache(self, records, values):
+        super()._insert_cache(records, map(_decrypt_or_none, values))
+
+
+def _decrypt_or_none(value):
+    if not is_encrypted(value):
+        return value
+    try:
+        return decrypt(value)
+    except KeyMissing:
+        return None
