@@ -13,7 +13,7 @@ class OmnichannelChannel(models.Model):
     cannot be decrypted, the migration of clear values and key rotation."""
     _inherit = 'omnichannel.channel'
 
-    secrets_warning = fields.Char(compute='_compute_secrets_warning', groups=ADMIN)
+    secrets_warning = fields.Char('Encryption warning', compute='_compute_secrets_warning', groups=ADMIN)
 
     def _compute_secrets_warning(self):
         for channel in self:

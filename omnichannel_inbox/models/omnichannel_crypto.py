@@ -21,6 +21,9 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tools import config
+from odoo.tools.translate import LazyTranslate
+
+_lt = LazyTranslate(__name__)
 
 _logger = logging.getLogger(__name__)
 
@@ -51,14 +54,15 @@ def fernet(keys=None):
     KeyMissing when there is none or one is not a Fernet key."""
     keys = tuple(keys) if keys else configured_keys()
     if not keys:
-        raise KeyMissing(
-            'The encryption key of Omnichannel Inbox is not configured: set %s in the Odoo '
-            'configuration file or the environment variable %s.' % (CONFIG_OPTION, ENV_VARIABLE))
+        raise KeyMissing(str(_lt(
+            'The encryption key of Omnichannel Inbox is not configured: set %(option)s in the Odoo '
+            'configuration file or the environment variable %(variable)s.',
+            option=CONFIG_OPTION, variable=ENV_VARIABLE)))
     try:
         return _fernet(keys)
     except (ValueError, TypeError):
-        raise KeyMissing('The configured encryption key of Omnichannel Inbox is not a valid Fernet key '
-                         '(32 url-safe base64-encoded bytes).') from None
+        raise KeyMissing(str(_lt('The configured encryption key of Omnichannel Inbox is not a valid Fernet key '
+                                 '(32 url-safe base64-encoded bytes).'))) from None
 
 
 def key_available():
@@ -89,8 +93,8 @@ def decrypt(value, keys=None):
     try:
         return fernet(keys).decrypt(value[len(PREFIX):].encode()).decode()
     except InvalidToken:
-        raise KeyMissing('The configured encryption key does not open the stored secrets '
-                         '(wrong key, or a rotation not finished).') from None
+        raise KeyMissing(str(_lt('The configured encryption key does not open the stored secrets '
+                                 '(wrong key, or a rotation not finished).'))) from None
 
 
 def encrypt_bytes(data, keys=None):
@@ -103,7 +107,7 @@ def decrypt_bytes(data, keys=None):
     try:
         return fernet(keys).decrypt(data[len(FILE_PREFIX):])
     except InvalidToken:
-        raise KeyMissing('The configured encryption key does not open this file.') from None
+        raise KeyMissing(str(_lt('The configured encryption key does not open this file.'))) from None
 
 
 class EncryptedChar(fields.Char):
