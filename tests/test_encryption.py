@@ -250,6 +250,16 @@ class TestFilesAtRest(KeyCase):
         self.assertEqual(attachment.raw, self.CLEAR)
         self.assertEqual(self.env['ir.attachment']._omnichannel_encrypt_existing_files(), 0, 'once is enough')
 
+    def test_a_file_attached_to_a_conversation_later_is_encrypted(self):
+        self.env.company.omnichannel_encrypt_files = True
+        upload = self.env['ir.attachment'].create({'name': 'offer.pdf', 'raw': b'%PDF offer for 40 pallets',
+                                                   'res_model': 'mail.compose.message', 'res_id': 0})
+        self.assertEqual(self.on_disk(upload), b'%PDF offer for 40 pallets')
+        upload.write({'res_model': 'omnichannel.conversation', 'res_id': self.conversation.id})
+        self.assertNotIn(b'40 pallets', self.on_disk(upload))
+        self.env.invalidate_all()
+        self.assertEqual(upload.raw, b'%PDF offer for 40 pallets')
+
     def test_replaced_content_is_encrypted_too(self):
         self.env.company.omnichannel_encrypt_files = True
         attachment = self.recording()

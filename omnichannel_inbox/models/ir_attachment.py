@@ -55,6 +55,13 @@ class IrAttachment(models.Model):
         records._omnichannel_encrypt_files()
         return records
 
+    def write(self, vals):
+        result = super().write(vals)
+        if 'res_model' in vals:
+            # a file attached to a conversation after its upload (composer)
+            self._omnichannel_encrypt_files()
+        return result
+
     def _set_attachment_data(self, asbytes):
         super()._set_attachment_data(asbytes)
         self._omnichannel_encrypt_files()

@@ -168,7 +168,7 @@ class OmnichannelChannel(models.Model):
     def _connector_config(self):
         self.ensure_one()
         channel = self.sudo()
-        if not all(channel[fname] for fname in SECRET_FIELDS):
+        if not all(channel[fname] for fname in SECRET_FIELDS) and crypto.unreadable_possible():
             # An empty secret may be one the key cannot open: say so rather
             # than let a connector run without it.
             channel._check_secrets_readable()

@@ -135,10 +135,22 @@ class EncryptedChar(fields.Char):
         super()._insert_cache(records, map(_decrypt_or_none, values))
 
 
+#: Set once a stored value failed to decrypt in this process (wrong key):
+#: from then on an empty secret is checked in the database before use.
+DECRYPT_FAILED = []
+
+
 def _decrypt_or_none(value):
     if not is_encrypted(value):
         return value
     try:
         return decrypt(value)
     except KeyMissing:
+        DECRYPT_FAILED[:] = [True]
         return None
+
+
+def unreadable_possible():
+    """Whether an empty secret read through the ORM may be one that could
+    not be decrypted (no key, or a value failed to decrypt)."""
+    return bool(DECRYPT_FAILED) or not key_available()
