@@ -1,6 +1,8 @@
 import hashlib
 import importlib.util
+import json
 import os
+import re
 from pathlib import Path
 from unittest.mock import patch
 
@@ -97,6 +99,19 @@ class TestSecretsAtRest(KeyCase):
                                            headers={SECRET_HEADER: 'guess'}).status_code, 403)
         self.assertEqual(self.Message.search([('channel_id', '=', self.channel.id)]).mapped('body'),
                          ['<p>sent while the key was missing</p>'])
+
+    def test_without_the_key_the_sandbox_page_answers_503_and_stores_nothing(self):
+        sandbox = self._create_channel('sandbox', name='Keyless sandbox')
+        page = self.url_open('/omnichannel/sandbox/%s' % sandbox.webhook_key)
+        session = re.search(r'data-session="([^"]+)"', page.text).group(1)
+        token = re.search(r'data-token="([^"]+)"', page.text).group(1)
+        with self.with_key(''):
+            self.env.invalidate_all()
+            response = self.url_open('/omnichannel/sandbox/%s/send' % sandbox.webhook_key, data=json.dumps(
+                {'event_id': 'ev-keyless', 'session': session, 'token': token, 'name': 'Visitor', 'text': 'Hi'}),
+                headers={'Content-Type': 'application/json'})
+        self.assertEqual(response.status_code, 503)
+        self.assertFalse(self.Journal.search([('channel_id', '=', sandbox.id)]))
 
     def test_without_the_key_sending_is_refused_and_said(self):
         self.post_webhook(self.channel, tg_update(510, text='price?'), headers={SECRET_HEADER: 'hook-secret'})

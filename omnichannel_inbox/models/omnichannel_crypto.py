@@ -10,13 +10,19 @@ one decrypts (what lets a server run while a rotation is under way).
 
 Fernet is authenticated encryption (AES-128-CBC + HMAC-SHA256): a value
 altered in the database does not decrypt to something else, it fails.
+Files use AES-256-GCM under a key derived from the same key (HKDF).
 A stored secret is ``PREFIX`` + the Fernet token, so that a clear value
 left by an older version (or written by SQL) is told apart and migrated."""
+import base64
 import functools
 import logging
 import os
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from odoo import fields
 from odoo.exceptions import UserError
@@ -31,7 +37,7 @@ CONFIG_OPTION = 'omnichannel_encryption_key'
 ENV_VARIABLE = 'OMNICHANNEL_ENCRYPTION_KEY'
 #: Marks an encrypted column value (secrets) and an encrypted file (filestore).
 PREFIX = 'ocenc1:'
-FILE_PREFIX = b'OCENC1\n'
+FILE_PREFIX = b'OCENC2\n'
 
 
 class KeyMissing(UserError):
@@ -97,17 +103,38 @@ def decrypt(value, keys=None):
                                  '(wrong key, or a rotation not finished).'))) from None
 
 
+@functools.lru_cache(maxsize=8)
+def _file_cipher(key):
+    # Files are encrypted with AES-256-GCM (authenticated, no base64: ~10x
+    # faster than Fernet on a recording) under a key derived from the Fernet
+    # key, so that one configured key covers secrets and files.
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b'omnichannel_inbox files').derive(base64.urlsafe_b64decode(key.encode()))
+    return AESGCM(derived)
+
+
+def _file_ciphers(keys=None):
+    fernet(keys)  # same checks and messages as for secrets
+    return [_file_cipher(key) for key in (tuple(keys) if keys else configured_keys())]
+
+
 def encrypt_bytes(data, keys=None):
-    return FILE_PREFIX + fernet(keys).encrypt(data)
+    """``FILE_PREFIX`` + 12-byte nonce + AES-GCM ciphertext of ``data``."""
+    nonce = os.urandom(12)
+    return FILE_PREFIX + nonce + _file_ciphers(keys)[0].encrypt(nonce, data, FILE_PREFIX)
 
 
 def decrypt_bytes(data, keys=None):
     if not data.startswith(FILE_PREFIX):
         return data
-    try:
-        return fernet(keys).decrypt(data[len(FILE_PREFIX):])
-    except InvalidToken:
-        raise KeyMissing(str(_lt('The configured encryption key does not open this file.'))) from None
+    start = len(FILE_PREFIX)
+    nonce, ciphertext = data[start:start + 12], data[start + 12:]
+    for cipher in _file_ciphers(keys):
+        try:
+            return cipher.decrypt(nonce, ciphertext, FILE_PREFIX)
+        except InvalidTag:
+            continue
+    raise KeyMissing(str(_lt('The configured encryption key does not open this file.')))
 
 
 class EncryptedChar(fields.Char):
