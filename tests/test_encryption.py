@@ -92,6 +92,10 @@ class TestSecretsAtRest(KeyCase):
         self.assertEqual(set(rows.mapped('state')), {'ignored'}, 'never read nor applied')
         self.assertIn('encryption key', rows[0].note)
         self.assertFalse(self.Message.search([('channel_id', '=', self.channel.id)]), 'nothing applied')
+        alert = self.env['omnichannel.alert'].search([('channel_id', '=', self.channel.id), ('kind', '=', 'key_missing')])
+        self.assertEqual(alert.state, 'open', 'administrators are told')
+        self.env['omnichannel.alert']._cron_check_health()
+        self.assertEqual(alert.state, 'resolved', 'the key is back: the health check closes it')
         # the key is back: the provider's retry is verified and applied, the forgery is still refused
         self.env.invalidate_all()
         self.assertEqual(self.post_webhook(self.channel, update, headers={SECRET_HEADER: 'hook-secret'}).status_code, 200)

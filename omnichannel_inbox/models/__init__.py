@@ -1,5 +1,4 @@
 from . import omnichannel_channel
-from . import omnichannel_channel_crypto
 from . import omnichannel_identity
 from . import omnichannel_identity_link
 from . import omnichannel_customer_lock
@@ -70,3 +69,4 @@ from . import omnichannel_attachment_download
 from . import omnichannel_alert
 from . import res_config_settings_encryption
 from . import ir_attachment
+from . import omnichannel_channel_crypto

@@ -232,6 +232,7 @@ class OmnichannelChannel(models.Model):
             connector = self._get_connector()
         except crypto.KeyMissing as exc:
             # Refused, kept queued: it leaves once the key is back.
+            self.env['omnichannel.alert']._raise(self, 'key_missing', exc.args[0])
             raise connectors.SendError(exc.args[0], code='encryption_key', retryable=True) from None
         return connector.send(message._outbound_payload())
 

@@ -61,3 +61,20 @@ class OmnichannelChannel(models.Model):
         self.env.invalidate_all()
         _logger.info('Omnichannel: %d channel secrets encrypted with the new key', count)
         return count
+
+
+class OmnichannelAlert(models.Model):
+    """A channel whose secrets cannot be decrypted is stuck work: one alert
+    (webhooks held, replies refused), closed by the health check once the
+    key opens them again."""
+    _inherit = 'omnichannel.alert'
+
+    kind = fields.Selection(selection_add=[('key_missing', 'Secrets cannot be decrypted')],
+                            ondelete={'key_missing': 'cascade'})
+
+    def _cron_check_health(self):
+        result = super()._cron_check_health()
+        for alert in self.sudo().search([('kind', '=', 'key_missing'), ('state', '=', 'open')]):
+            if not alert.channel_id._secrets_unreadable():
+                alert._mark_resolved()
+        return result

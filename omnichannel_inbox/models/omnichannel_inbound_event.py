@@ -243,6 +243,7 @@ class OmnichannelInboundEvent(models.Model):
         key = 'unverified:%s' % hashlib.sha256(text.encode()).hexdigest()
         row = self.browse(self._insert_once(channel, key, 'unverified', raw_body=text) or [])
         row.write({'state': 'ignored', 'note': reason[:255], 'next_attempt_date': False})
+        self.env['omnichannel.alert']._raise(channel, 'key_missing', reason)
         self.env.cr.commit()
         return row
 
