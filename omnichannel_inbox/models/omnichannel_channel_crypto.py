@@ -50,8 +50,8 @@ class OmnichannelChannel(models.Model):
         for row in cr.fetchall():
             updates = {}
             for fname, value in zip(SECRET_FIELDS, row[1:]):
-                if not value:
-                    continue
+                if not value or (crypto.is_encrypted(value) and read_keys == write_keys):
+                    continue  # nothing to do: empty, or already under the key (migration)
                 clear = crypto.decrypt(value, read_keys)
                 updates[fname] = crypto.encrypt(clear, write_keys)
             if updates:
