@@ -1,6 +1,6 @@
 {
     'name': 'Omnichannel Inbox',
-    'version': '19.0.1.0.0',
+    'version': '19.0.1.1.0',
     'summary': 'Telegram, Sandbox chat and more in one customer history inside CRM: '
                'leads created and linked, replies from the lead form',
     'description': """
@@ -35,7 +35,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'digest',
     ],
     'external_dependencies': {
-        'python': ['python-telegram-bot', 'phonenumbers', 'requests'],
+        'python': ['python-telegram-bot', 'phonenumbers', 'requests', 'cryptography'],
     },
     'data': [
         'security/omnichannel_security.xml',

@@ -43,3 +43,4 @@ from . import test_digest
 from . import test_csat
 from . import test_callback
 from . import test_call_tracking
+from . import test_encryption

@@ -44,6 +44,21 @@ done
 ADDONS="$(mktemp -d)"
 LOG="$(mktemp)"
 DB="${OMNICHANNEL_TEST_DB:-omnichannel_test_$$}"
+
+# Secrets and files are encrypted at rest under a key outside the database
+# (README, "Encryption at rest"): a run without one gets a fresh key, kept
+# beside a kept database (KEEP_DB) so that the next run still opens it.
+if [ -z "${OMNICHANNEL_ENCRYPTION_KEY:-}" ]; then
+    KEY_FILE="${TMPDIR:-/tmp}/omnichannel_test_key_$DB"
+    if [ -n "${KEEP_DB:-}" ] && [ -s "$KEY_FILE" ]; then
+        OMNICHANNEL_ENCRYPTION_KEY="$(cat "$KEY_FILE")"
+    else
+        OMNICHANNEL_ENCRYPTION_KEY="$("$PYTHON" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+            || fail "Python package cryptography missing: $PYTHON -m pip install -r $HERE/requirements.txt"
+        [ -z "${KEEP_DB:-}" ] || (umask 077 && echo "$OMNICHANNEL_ENCRYPTION_KEY" >"$KEY_FILE")
+    fi
+    export OMNICHANNEL_ENCRYPTION_KEY
+fi
 # The addon must sit in an addons path under its technical name, whatever
 # this checkout is called.
 ln -s "$HERE" "$ADDONS/omnichannel_inbox"

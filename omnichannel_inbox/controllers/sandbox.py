@@ -6,6 +6,7 @@ from odoo.http import request
 from odoo.tools import html2plaintext
 
 from odoo.addons.omnichannel_inbox import connectors
+from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_crypto import KeyMissing
 
 from .throttle import max_public_body, too_many_requests
 from .webhook import accept_events, json_answer
@@ -64,7 +65,11 @@ class OmnichannelSandbox(http.Controller):
         wait = channel._public_rate_limit('channel:%s' % channel.id, httprequest.remote_addr)
         if wait:
             return too_many_requests(wait)
-        connector = channel._get_connector()
+        try:
+            connector = channel._get_connector()
+        except KeyMissing:
+            # the channel's secrets cannot be decrypted (README, "Encryption at rest")
+            return json_answer(503, 'temporarily unavailable')
         try:
             events = connectors.check_events(connector.parse(httprequest.headers, body, {}))
         except connectors.PayloadError as exc:

@@ -7,6 +7,8 @@ from odoo.http import request
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_crypto import KeyMissing
+
 from .throttle import too_many_requests
 
 _logger = logging.getLogger(__name__)
@@ -63,7 +65,17 @@ class OmnichannelWebhook(http.Controller):
             body = urllib.parse.urlencode(list(httprequest.form.items(multi=True))).encode()
         if len(body) > max_bytes:
             return json_answer(413, 'body larger than %d bytes' % max_bytes)
-        connector = channel._get_connector()
+        try:
+            connector = channel._get_connector()
+        except KeyMissing as exc:
+            # Without the key the signature cannot be checked: the body is
+            # kept as unverified (never applied) and the provider told to
+            # retry later, when the key is back and the retry is verified.
+            _logger.warning('Omnichannel: webhook of channel %s held: its secrets cannot be decrypted', channel.id)
+            request.env['omnichannel.inbound.event'].sudo()._receive_unverified(channel, body, str(exc.args[0]))
+            return request.make_response(
+                json.dumps({'error': 'temporarily unavailable'}), status=503,
+                headers=[('Content-Type', 'application/json'), ('Retry-After', '300')])
         headers = httprequest.headers
         query = httprequest.args.to_dict()
         try:

@@ -72,3 +72,6 @@ from . import omnichannel_csat
 from . import digest_digest_csat
 from . import omnichannel_callback_request
 from . import omnichannel_tracking_number
+from . import res_config_settings_encryption
+from . import ir_attachment
+from . import omnichannel_channel_crypto

@@ -7,9 +7,14 @@ from odoo.exceptions import UserError
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from . import omnichannel_crypto as crypto
+from .omnichannel_crypto import EncryptedChar
+
 _logger = logging.getLogger(__name__)
 
 ADMIN = 'omnichannel_inbox.group_omnichannel_admin'
+#: Columns stored encrypted (omnichannel_crypto.EncryptedChar).
+SECRET_FIELDS = ('token', 'webhook_secret', 'app_secret', 'verify_token')
 
 
 #: What a webhook key is made of (token_urlsafe); any other address is
@@ -79,13 +84,15 @@ class OmnichannelChannel(models.Model):
     # Only administrators list the Sandbox addresses: the page lets anyone
     # write into the inbox as a customer.
     sandbox_url = fields.Char('Sandbox page', compute='_compute_sandbox_url', compute_sudo=True, groups=ADMIN)
-    token = fields.Char('Bot token / access token', groups=ADMIN, copy=False)
-    webhook_secret = fields.Char(
+    # Secrets are stored encrypted under a key outside the database and read
+    # clear through the ORM (omnichannel_crypto.py).
+    token = EncryptedChar('Bot token / access token', groups=ADMIN, copy=False)
+    webhook_secret = EncryptedChar(
         'Webhook secret', groups=ADMIN, copy=False, default=_new_key,
         help='Shared with the provider; a request without it is refused (403).')
-    app_secret = fields.Char('App secret', groups=ADMIN, copy=False,
+    app_secret = EncryptedChar('App secret', groups=ADMIN, copy=False,
                              help='Key the provider signs webhook bodies with.')
-    verify_token = fields.Char('Verify token', groups=ADMIN, copy=False,
+    verify_token = EncryptedChar('Verify token', groups=ADMIN, copy=False,
                                help='Token of the provider handshake (subscription check).')
     account_ref = fields.Char('Provider account ID', help='Phone number ID, page ID, group ID... of the account.')
     api_base_url = fields.Char(
@@ -161,6 +168,10 @@ class OmnichannelChannel(models.Model):
     def _connector_config(self):
         self.ensure_one()
         channel = self.sudo()
+        if not all(channel[fname] for fname in SECRET_FIELDS) and crypto.unreadable_possible():
+            # An empty secret may be one the key cannot open: say so rather
+            # than let a connector run without it.
+            channel._check_secrets_readable()
         return connectors.ChannelConfig(
             token=channel.token or '',
             secret=channel.webhook_secret or '',
@@ -175,6 +186,28 @@ class OmnichannelChannel(models.Model):
     def _connector_extra(self):
         """Provider settings that are not one of the common fields."""
         return {}
+
+    def _secrets_unreadable(self):
+        """Why the stored secrets of this channel cannot be decrypted now
+        (no key, wrong key), or '' when they can."""
+        self.ensure_one()
+        self.flush_recordset(SECRET_FIELDS)
+        self.env.cr.execute('SELECT %s FROM omnichannel_channel WHERE id = %%s' % ', '.join(SECRET_FIELDS), [self.id])
+        try:
+            for value in self.env.cr.fetchone() or ():
+                crypto.decrypt(value)
+        except crypto.KeyMissing:
+            return self.env._(
+                'The secrets of channel %(channel)s cannot be decrypted: the encryption key is missing or wrong. '
+                'Set %(option)s in the Odoo configuration file (or the environment variable %(variable)s) '
+                'to the key they were encrypted with, and restart Odoo.',
+                channel=self.name, option=crypto.CONFIG_OPTION, variable=crypto.ENV_VARIABLE)
+        return ''
+
+    def _check_secrets_readable(self):
+        reason = self._secrets_unreadable()
+        if reason:
+            raise crypto.KeyMissing(reason)
 
     def _get_connector(self):
         self.ensure_one()
@@ -195,7 +228,13 @@ class OmnichannelChannel(models.Model):
         or raises connectors.SendError.  Channels that send through Odoo's
         own stacks (email, SMS) override this."""
         self.ensure_one()
-        return self._get_connector().send(message._outbound_payload())
+        try:
+            connector = self._get_connector()
+        except crypto.KeyMissing as exc:
+            # Refused, kept queued: it leaves once the key is back.
+            self.env['omnichannel.alert']._raise(self, 'key_missing', exc.args[0])
+            raise connectors.SendError(exc.args[0], code='encryption_key', retryable=True) from None
+        return connector.send(message._outbound_payload())
 
     def _webhook_answer(self, connector, events, new_events):
         """What the webhook answers once ``events`` are journaled (``new_events``:

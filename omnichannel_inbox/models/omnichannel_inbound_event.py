@@ -32,6 +32,8 @@ REQUEST_KIND = 'request'
 #: A request the webhook journaled is read by that webhook at once; the cron
 #: reads it only when the request died in between, after this delay.
 REQUEST_GRACE = timedelta(minutes=1)
+#: Requests kept per channel and hour while its secrets cannot be decrypted.
+UNVERIFIED_CAP = 1000
 
 
 class OmnichannelInboundEvent(models.Model):
@@ -219,6 +221,31 @@ class OmnichannelInboundEvent(models.Model):
         request_row.write({'state': 'ignored', 'note': reason[:255], 'next_attempt_date': False})
         self.env.cr.commit()
         return connector.ack
+
+    @api.model
+    def _receive_unverified(self, channel, body, reason):
+        """Keep a webhook ``body`` of ``channel`` whose signature cannot be
+        checked because the channel's secrets cannot be decrypted (no key),
+        and commit.  Nothing vouches for it, so it is never read nor applied:
+        an ignored row marked *unverified* that shows administrators what
+        arrived while the key was missing.  The caller answers 503 so that
+        the provider delivers it again once the key is back, when it is
+        verified like any request.  At most UNVERIFIED_CAP rows per channel
+        and hour: a flood of forged requests cannot fill the journal."""
+        self.flush_model(['channel_id', 'event_kind', 'received_date'])
+        self.env.cr.execute("""
+            SELECT count(*) FROM omnichannel_inbound_event
+             WHERE channel_id = %s AND event_kind = 'unverified' AND received_date > %s
+        """, [channel.id, fields.Datetime.now() - timedelta(hours=1)])
+        if self.env.cr.fetchone()[0] >= UNVERIFIED_CAP:
+            return self.browse()
+        text = body.decode('utf-8', 'replace').replace('\x00', '\ufffd')
+        key = 'unverified:%s' % hashlib.sha256(text.encode()).hexdigest()
+        row = self.browse(self._insert_once(channel, key, 'unverified', raw_body=text) or [])
+        row.write({'state': 'ignored', 'note': reason[:255], 'next_attempt_date': False})
+        self.env['omnichannel.alert']._raise(channel, 'key_missing', reason)
+        self.env.cr.commit()
+        return row
 
     @api.model
     def _accept(self, channel, events):
