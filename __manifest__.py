@@ -72,6 +72,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/res_config_settings_security_views.xml',
         'security/omnichannel_alert_security.xml',
         'views/omnichannel_alert_views.xml',
+        'views/omnichannel_call_quality_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',
@@ -86,6 +87,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
             'omnichannel_inbox/static/src/canned_response/**/*',
             'omnichannel_inbox/static/src/inbox/**/*',
             'omnichannel_inbox/static/src/dashboard/**/*',
+            'omnichannel_inbox/static/src/call_popup/**/*',
         ],
         'web.assets_tests': [
             'omnichannel_inbox/static/tests/tours/**/*',

@@ -39,3 +39,5 @@ from . import test_identity_trust
 from . import test_security_admin
 from . import test_security_public
 from . import test_stuck_work
+from . import test_call_popup
+from . import test_call_quality

@@ -67,3 +67,5 @@ from . import res_config_settings_calls
 from . import res_partner_identity
 from . import omnichannel_attachment_download
 from . import omnichannel_alert
+from . import omnichannel_call_popup
+from . import omnichannel_call_quality
