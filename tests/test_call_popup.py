@@ -229,37 +229,54 @@ class TestCallPopupTour(PopupCase):
         line = self._line('phone_webhook', name='Office PBX', webhook_secret=PBX_SECRET)
         admin = self.env.ref('base.user_admin')
         admin.omnichannel_phone_extension = '100'
-        self.lead.user_id = admin
-        event = {'event_id': 'tour-r1', 'call_id': 'pbx-tour', 'event': 'ringing', 'direction': 'in',
-                 'customer_number': '8 (912) 345-67-89', 'extension': '100',
-                 'timestamp': datetime.now(pytz.utc).isoformat()}
-        body = json.dumps(event).encode()
+        self.lead.priority = '0'
         url = '%s/omnichannel/webhook/%s' % (self.base_url(), line.webhook_key)
+        lead_id = self.lead.id
         answers = []
-
         before_tour = self.http_request_key
 
-        def ring():
-            # The PBX rings while the tour waits for the popup: once the tour's
-            # browser may send requests, and a moment later (a tab whose bus
-            # connects after the ring still gets the notifications of the last
-            # seconds).
+        def post(event_id, event, extension):
+            # A separate HTTP client, as a PBX is, carrying the key of the
+            # requests the running tour allows (url_open would try to take
+            # the test lock from this thread).
+            body = json.dumps({'event_id': event_id, 'call_id': 'pbx-tour', 'event': event, 'direction': 'in',
+                               'customer_number': '8 (912) 345-67-89', 'extension': extension,
+                               'timestamp': datetime.now(pytz.utc).isoformat()}).encode()
+            headers = dict(pbx_headers(PBX_SECRET, body), **{'Content-Type': 'application/json'})
+            response = requests.post(url, data=body, headers=headers, timeout=30,
+                                     cookies={TEST_CURSOR_COOKIE_NAME: self.http_request_key})
+            answers.append((event, response.status_code))
+
+        def lead_starred():
+            with self.registry.cursor() as cr:
+                cr.execute('SELECT priority FROM crm_lead WHERE id = %s', [lead_id])
+                return cr.fetchone()[0] != '0'
+
+        def pbx():
+            # The PBX rings extension 100 while the tour waits for the popup:
+            # once the tour's browser may send requests, and a moment later (a
+            # tab whose bus connects after the ring still gets the
+            # notifications of the last seconds).
             deadline = time.monotonic() + 120
             while self.http_request_key == before_tour and time.monotonic() < deadline:
                 time.sleep(0.1)
             time.sleep(3)
-            # A separate HTTP client, as a PBX is, carrying the key of the
-            # requests the running tour allows (url_open would try to take
-            # the test lock from this thread).
-            headers = dict(pbx_headers(PBX_SECRET, body), **{'Content-Type': 'application/json'})
-            response = requests.post(url, data=body, headers=headers, timeout=30,
-                                     cookies={TEST_CURSOR_COOKIE_NAME: self.http_request_key})
-            answers.append(response.status_code)
+            post('tour-r1', 'ringing', '100')
+            # Once the tour has starred the lead it opened from the popup,
+            # Boris (102) picks the call up: the popup closes by itself.
+            while not lead_starred() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            post('tour-a1', 'answered', '102')
 
-        pbx = threading.Thread(target=ring)
-        pbx.start()
+        thread = threading.Thread(target=pbx)
+        thread.start()
         try:
             self.start_tour('/odoo/crm', 'omnichannel_call_popup_tour', login='admin')
         finally:
-            pbx.join()
-        self.assertEqual(answers, [200])
+            thread.join()
+        self.assertEqual(answers, [('ringing', 200), ('answered', 200)])
+        call = self.Call.search([('provider_call_id', '=', 'pbx-tour')])
+        self.assertEqual((call.state, call.user_id), ('answered', self.other))
+        self.assertEqual([(user, payload['reason']) for user, payload in self.popups(CLOSE)],
+                         [(admin, 'answered_elsewhere')])
+        self.assertFalse(call.popup_user_ids)

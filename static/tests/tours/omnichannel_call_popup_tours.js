@@ -2,7 +2,8 @@ import { registry } from "@web/core/registry";
 
 /* The salesperson works in CRM when the PBX rings their extension (the test
  * posts the fake PBX event meanwhile): the popup shows who calls, their open
- * lead and their last messages, and opens the lead. */
+ * lead and their last messages, opens the lead, and closes by itself when
+ * someone else answers. */
 registry.category("web_tour.tours").add("omnichannel_call_popup_tour", {
     timeout: 30000,
     steps: () => [
@@ -37,13 +38,14 @@ registry.category("web_tour.tours").add("omnichannel_call_popup_tour", {
             trigger: ".o_form_view .o_breadcrumb:contains(Ivan: 20 office desks)",
         },
         {
-            content: "Hide the popup",
-            trigger: ".o_omnichannel_call_popup .o_omnichannel_call_popup_dismiss",
+            content: "Star the lead (the test's PBX then has someone else answer)",
+            trigger: ".o_form_view .o_field_widget[name=priority] .o_priority_star:first",
             run: "click",
         },
         {
-            content: "It is gone",
+            content: "Answered on another phone: the popup closes by itself",
             trigger: "body:not(:has(.o_omnichannel_call_popup))",
+            timeout: 60000,
         },
     ],
 });
