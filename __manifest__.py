@@ -81,6 +81,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'data/omnichannel_callback_data.xml',
         'security/omnichannel_callback_security.xml',
         'views/omnichannel_callback_views.xml',
+        'views/omnichannel_call_quality_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',
@@ -95,6 +96,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
             'omnichannel_inbox/static/src/canned_response/**/*',
             'omnichannel_inbox/static/src/inbox/**/*',
             'omnichannel_inbox/static/src/dashboard/**/*',
+            'omnichannel_inbox/static/src/call_popup/**/*',
         ],
         'web.assets_tests': [
             'omnichannel_inbox/static/tests/tours/**/*',

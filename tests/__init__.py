@@ -44,3 +44,5 @@ from . import test_csat
 from . import test_callback
 from . import test_call_tracking
 from . import test_encryption
+from . import test_call_popup
+from . import test_call_quality

@@ -75,3 +75,5 @@ from . import omnichannel_tracking_number
 from . import res_config_settings_encryption
 from . import ir_attachment
 from . import omnichannel_channel_crypto
+from . import omnichannel_call_popup
+from . import omnichannel_call_quality

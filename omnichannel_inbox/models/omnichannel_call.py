@@ -175,6 +175,7 @@ class OmnichannelCall(models.Model):
                 'customer_phone_sanitized': e164,
             })
         call._merge_event(event)
+        call._screen_pop(event)
         return {'conversation_id': call.conversation_id.id, 'message_id': call.message_id.id}
 
     @api.model
