@@ -72,6 +72,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/res_config_settings_security_views.xml',
         'security/omnichannel_alert_security.xml',
         'views/omnichannel_alert_views.xml',
+        'views/omnichannel_send_budget_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',

@@ -67,3 +67,4 @@ from . import res_config_settings_calls
 from . import res_partner_identity
 from . import omnichannel_attachment_download
 from . import omnichannel_alert
+from . import omnichannel_send_budget
