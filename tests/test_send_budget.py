@@ -88,15 +88,19 @@ class TestSendBudget(OmnichannelHttpCase):
         labels = {m['status_label'] for m in panel['messages'] if m['direction'] == 'out'}
         self.assertIn('Queued: sending limit', labels)
         self.assertNotIn('Failed', labels)
-        # Auto-replies to two other customers take what is left of the
-        # automatic share of this second (8 of 10), until one has to wait...
-        automatic = self.Message
-        for n in range(10):
-            automatic |= others[n % 2]._post_reply('Automatic notice %s' % n, author_kind='auto')
-            if automatic[-1].status == 'queued':
+        # Other workers' automatic messages take what is left of the automatic
+        # share of this second (8 of 10) in the shared budget...
+        Budget = self.env['omnichannel.send.budget']
+        probes = [conversation._post_reply('Probe', author_kind='auto', send_now=False) for conversation in others]
+        for n in range(2 * rate):
+            wait, grant, channel_wide = Budget._acquire(probes[n % 2])
+            if wait:
                 break
-        self.assertEqual(automatic[-1].status, 'queued', 'automatic messages have used their share of the second')
-        self.assertTrue(automatic[-1].throttled)
+            Budget._release(grant)
+        self.assertTrue(wait and channel_wide, 'the automatic share of the second is spent')
+        # ...so one more automatic message waits...
+        automatic = others[1]._post_reply('Automatic notice', author_kind='auto')
+        self.assertEqual((automatic.status, automatic.throttled), ('queued', True))
         # ...and the salesperson's reply still leaves at once, on the reserved share.
         before = time.time()
         reply = self.Message.panel_send('omnichannel.conversation', person.id, person.id, text='Your offer is ready')
@@ -106,7 +110,8 @@ class TestSendBudget(OmnichannelHttpCase):
         self.assertLess(arrival[0] - before, 1.0)
 
         self.drain()
-        self.assertEqual(set((messages | automatic).mapped('status')), {'sent'}, 'nothing is lost')
+        self.assertEqual(set((messages | automatic | probes[0] | probes[1]).mapped('status')), {'sent'},
+                         'nothing is lost')
         sent = [(t, chat) for t, chat, text in self.bot_api.sent if text.startswith('Survey')]
         self.assertEqual(len(sent), 500)
         times = [t for t, _chat, _text in self.bot_api.sent if t >= started]

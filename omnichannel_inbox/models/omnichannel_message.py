@@ -76,8 +76,8 @@ class OmnichannelMessage(models.Model):
     send_attempts = fields.Integer()
     next_send_date = fields.Datetime(index='btree_not_null')
     priority = fields.Selection(
-        [('high', "A person's reply"), ('low', 'Automatic')], compute='_compute_priority', store=True,
-        readonly=False, help="A person's reply leaves ahead of automatic messages (auto-replies, surveys, "
+        [('high', "A person's reply"), ('low', 'Automatic message')], default='low',
+        help="A person's reply leaves ahead of automatic messages (auto-replies, surveys, "
                              'templates, follow-ups) and uses a share of the sending limit they never take.')
     throttled = fields.Boolean(
         'Waiting for the sending limit', help="Queued by the channel's sending limit or the provider's "
@@ -98,12 +98,15 @@ class OmnichannelMessage(models.Model):
     # panel load) in one index probe, however long the history.
     _conversation_newest_idx = models.Index('(conversation_id, id)')
 
-    @api.depends('author_kind')
-    def _compute_priority(self):
-        # Senders of automatic messages are low by their author kind; a caller
-        # may still pass priority explicitly.
-        for message in self:
-            message.priority = 'high' if message.author_kind == 'employee' else 'low'
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A person's reply is high unless its caller says otherwise; automatic
+        # messages (any other author kind) are low.  A plain field with a
+        # default, not a stored compute: an upgrade fills a big history in SQL.
+        for vals in vals_list:
+            if 'priority' not in vals and vals.get('author_kind') == 'employee':
+                vals['priority'] = 'high'
+        return super().create(vals_list)
 
     @api.depends('conversation_id.partner_id')
     def _compute_partner_id(self):

@@ -95,7 +95,8 @@ class OmnichannelSendBudget(models.Model):
                 for scope, count, window in limits:
                     row_id, times, blocked_until = rows[scope]
                     times = [t for t in times if t > now - (window or 1.0)]
-                    kept[row_id] = times
+                    if count:
+                        kept[row_id] = times
                     wait = blocked_until - now if blocked_until and blocked_until > now else 0.0
                     if count and len(times) >= count:
                         # the place frees when the count-th newest leaves the window
@@ -104,6 +105,8 @@ class OmnichannelSendBudget(models.Model):
                 wait = max(waits.values())
                 if wait > 0:
                     return wait, None, waits[''] > 0
+                if not kept:
+                    return 0.0, None, False   # no limit to count against (only the provider's backoff)
                 for row_id, times in kept.items():
                     cr.execute("UPDATE omnichannel_send_budget SET sent_times = %s, last_time = %s WHERE id = %s",
                                [json.dumps(times + [now]), now, row_id])
