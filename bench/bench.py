@@ -452,6 +452,7 @@ def bench_throttle(bench, runs=2000, threads=4):
     cr, env = bench.env()
     conversation = sandbox_history(env, 'throttle')
     conversation.channel_id.write({'send_rate': 1e6, 'send_chat_rate': 1e6})   # never refuses: the cost alone
+    cr.commit()
     message = conversation._post_reply('Bench', author_kind='auto')
     cr.commit()
     Budget = env['omnichannel.send.budget']

@@ -42,7 +42,7 @@ BLOCKING_ERRORS = {900, 901, 902}
 RETRYABLE_ERRORS = {1, 6, 9, 10}
 #: rate limits (seconds the whole community waits): 6 too many requests per
 #: second, 9 flood control (too many identical actions)
-RATE_LIMIT_ERRORS = {6: 1, 9: 10}
+RATE_LIMIT_ERRORS = {6: 1, 9: 1}
 
 
 def random_id_for(key: str) -> int:
