@@ -78,7 +78,7 @@ class OmnichannelMessage(models.Model):
     priority = fields.Selection(
         [('high', "A person's reply"), ('low', 'Automatic message')], default='low',
         help="A person's reply leaves ahead of automatic messages (auto-replies, surveys, "
-                             'templates, follow-ups) and uses a share of the sending limit they never take.')
+             'templates, follow-ups) and uses a share of the sending limit they never take.')
     throttled = fields.Boolean(
         'Waiting for the sending limit', help="Queued by the channel's sending limit or the provider's "
                                               'rate limit, not by a fault: it leaves as soon as the budget allows.')
