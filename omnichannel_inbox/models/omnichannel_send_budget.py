@@ -31,8 +31,9 @@ def budget_transaction(cr):
     without waiting for the disk.  A test cursor shares the test's
     transaction, already begun: only the second applies there."""
     if isinstance(cr, Cursor):
-        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-    cr.execute(NO_FSYNC)
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; " + NO_FSYNC)
+    else:
+        cr.execute(NO_FSYNC)
 
 
 def window_of(rate, seconds=1.0):
@@ -143,15 +144,16 @@ class OmnichannelSendBudget(models.Model):
         granted, row_ids = grant
         with self.env.registry.cursor() as cr:
             budget_transaction(cr)
-            cr.execute("SELECT id, sent_times FROM omnichannel_send_budget WHERE id IN %s ORDER BY id FOR UPDATE",
-                       [tuple(row_ids)])
-            rows = cr.fetchall()
-            cr.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")
-            now = cr.fetchone()[0]
-            for row_id, times in rows:
-                times = [now if t == granted else t for t in times or []]
-                cr.execute("UPDATE omnichannel_send_budget SET sent_times = %s, last_time = %s WHERE id = %s",
-                           [json.dumps(times), now, row_id])
+            for row_id in row_ids:   # in the order of _lock_rows (channel first): no crosswise wait
+                cr.execute("""
+                    UPDATE omnichannel_send_budget
+                       SET sent_times = COALESCE((
+                               SELECT jsonb_agg(CASE WHEN t::float8 = %s
+                                                     THEN to_jsonb(EXTRACT(EPOCH FROM clock_timestamp())::float8)
+                                                     ELSE t END)
+                                 FROM jsonb_array_elements(sent_times) t), '[]'::jsonb),
+                           last_time = EXTRACT(EPOCH FROM clock_timestamp())
+                     WHERE id = %s""", [granted, row_id])
 
     @api.model
     def _back_off(self, channel, seconds):
