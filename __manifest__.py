@@ -82,6 +82,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'security/omnichannel_callback_security.xml',
         'views/omnichannel_callback_views.xml',
         'views/omnichannel_call_quality_views.xml',
+        'views/omnichannel_send_budget_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',

@@ -2,7 +2,7 @@
 """Benchmarks of omnichannel_inbox, run by hand (never in CI).
 
     python3 bench/bench.py                       # everything, on a fresh database
-    python3 bench/bench.py --only ingest,panel   # some of: ingest, panel, sla, pivot, crypto
+    python3 bench/bench.py --only ingest,panel   # some of: ingest, panel, sla, pivot, crypto, throttle
 
 Each benchmark prints figures measured in one run on the same Odoo and the
 same database, and the ratio the issue sets a target for:
@@ -19,6 +19,9 @@ pivot   the response-time pivot (as the pivot view reads it) over 1,000,000
 crypto  the cost of encryption at rest: a channel's connector configuration
         read (send path) and a 1 MB file read (download path), encrypted
         beside clear.
+throttle  the sending budget's cost per outbound message (take a place and
+        count it as left: two short transactions of their own), alone and with
+        4 threads on one channel, beside a whole Sandbox send for scale.
 
 Needs what the tests need (Odoo 19 importable by python3, PostgreSQL; see
 README).  The database (default omnichannel_bench) is dropped and created."""
@@ -489,6 +492,89 @@ def bench_crypto(bench):
     return rows
 
 
+# -- (f) outbound throttling ------------------------------------------------------
+def bench_throttle(bench, runs=2000, threads=4):
+    log('\n(f) Sending budget: cost per outbound message of the budget check')
+    cr, env = bench.env()
+    conversation = sandbox_history(env, 'throttle')
+    conversation.channel_id.write({'send_rate': 1e6, 'send_chat_rate': 1e6})   # never refuses: the cost alone
+    cr.commit()
+    message = conversation._post_reply('Bench', author_kind='auto')
+    cr.commit()
+    Budget = env['omnichannel.send.budget']
+
+    def check():
+        wait, grant, _wide = Budget._acquire(message)
+        Budget._release(grant)
+    check()
+    per_check = timed(check, runs)
+    log('  take a place + count it sent:  %.2f ms per message (median of %d)' % (1000 * per_check, runs))
+
+    def send():
+        message.write({'status': 'queued'})
+        message._send()
+    per_send = timed(send, 200)
+    log('  whole Sandbox send (budget included): %.2f ms per message; budget share %.0f %%'
+        % (1000 * per_send, 100 * per_check / per_send))
+
+    def worker(count, out):
+        wcr, wenv = bench.env()
+        wmessage = wenv['omnichannel.message'].browse(message.id)
+        WBudget = wenv['omnichannel.send.budget']
+        started = time.perf_counter()
+        for _ in range(count):
+            _wait, grant, _wide = WBudget._acquire(wmessage)
+            WBudget._release(grant)
+        out.append(time.perf_counter() - started)
+        wcr.close()
+    durations = []
+    each = runs // threads
+    pool = [threading.Thread(target=worker, args=(each, durations)) for _ in range(threads)]
+    started = time.perf_counter()
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    total = time.perf_counter() - started
+    log('  %d threads on one channel: %.0f checks/s in all (%.2f ms each, one row lock shared)'
+        % (threads, each * threads / total, 1000 * total / (each * threads)))
+
+    # The budget holds across connections: 4 threads ask as fast as they can
+    # for 3 s on a channel limited to 50/s; count the places given per second.
+    rate = 50
+    conversation.channel_id.write({'send_rate': rate, 'send_chat_rate': 0})
+    cr.commit()
+    granted = []
+
+    def greedy(out):
+        wcr, wenv = bench.env()
+        wmessage = wenv['omnichannel.message'].browse(message.id)
+        WBudget = wenv['omnichannel.send.budget']
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            wait, grant, _wide = WBudget._acquire(wmessage)
+            if grant:
+                WBudget._release(grant)
+                out.append(time.time())
+            elif wait:
+                time.sleep(min(wait, 0.05))
+        wcr.close()
+    pool = [threading.Thread(target=greedy, args=(granted,)) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    granted.sort()
+    most, first = 0, 0
+    for last, moment in enumerate(granted):
+        while moment - granted[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    log('  %d threads, budget %d/s (automatic: %d/s) for 3 s: %d sent, at most %d in any second'
+        % (threads, rate, rate - round(rate * 0.2), len(granted), most))
+    cr.close()
+
+
 def machine():
     cpu = ''
     try:
@@ -511,7 +597,7 @@ def machine():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--only', default='ingest,panel,sla,pivot,crypto')
+    parser.add_argument('--only', default='ingest,panel,sla,pivot,crypto,throttle')
     parser.add_argument('--db', default='omnichannel_bench')
     parser.add_argument('--db-host', default=os.environ.get('PGHOST', '127.0.0.1'))
     parser.add_argument('--db-port', default=int(os.environ.get('PGPORT', 5432)), type=int)
@@ -530,7 +616,7 @@ def main():
         bench.create_database()
         for name in args.only.split(','):
             {'ingest': bench_ingest, 'panel': bench_panel, 'sla': bench_sla, 'pivot': bench_pivot,
-             'crypto': bench_crypto}[name.strip()](bench)
+             'crypto': bench_crypto, 'throttle': bench_throttle}[name.strip()](bench)
     finally:
         bench.cleanup()
 

@@ -52,14 +52,18 @@ class SendError(ConnectorError):
     rate limit) or not (the user blocked the bot, invalid recipient).
     ``blocks_recipient`` tells that the recipient can no longer be reached on
     this channel at all (blocked bot, unsubscribed) until they write again.
+    ``retry_after`` (seconds) marks the provider's rate limit (a 429, a
+    flood-control code): the whole channel waits that long, not only this
+    message (see ``omnichannel.send.budget``).
     """
 
-    def __init__(self, message, code=None, retryable=False, blocks_recipient=False):
+    def __init__(self, message, code=None, retryable=False, blocks_recipient=False, retry_after=None):
         super().__init__(message)
         self.message = message
         self.code = code
-        self.retryable = retryable
+        self.retryable = retryable or bool(retry_after)
         self.blocks_recipient = blocks_recipient
+        self.retry_after = retry_after
 
 
 # ---------------------------------------------------------------------------
@@ -509,6 +513,11 @@ class Connector:
     #: what every webhook body of this provider is: ``'json'`` (an object)
     #: or ``'form'`` (url-encoded fields); see :meth:`check_format`
     body_format: ClassVar[str] = 'json'
+    #: the provider's published sending limits, the defaults of a new
+    #: channel's budget (messages per second for the whole account, and to
+    #: one chat); 0 means the provider publishes none
+    send_rate: ClassVar[float] = 0
+    send_chat_rate: ClassVar[float] = 0
 
     def __init__(self, config: ChannelConfig):
         self.config = config
@@ -621,13 +630,26 @@ class Connector:
         and an answer that is not JSON are retryable SendErrors; the caller
         reads the provider's own error format from what is returned."""
         status = response.status_code
-        if status >= 500 or status == 429:
+        if status == 429:
+            # Too Many Requests: the whole channel waits what the provider asks (Retry-After)
+            raise SendError('%s limits the sending rate (HTTP 429)' % provider, code='http_429', retryable=True,
+                            retry_after=Connector.retry_after_header(response))
+        if status >= 500:
             raise SendError('%s is unavailable (HTTP %s)' % (provider, status), code='http_%s' % status, retryable=True)
         try:
             return response.json()
         except ValueError:
             raise SendError('%s answered HTTP %s without JSON' % (provider, status), code='http_%s' % status,
                             retryable=True) from None
+
+    @staticmethod
+    def retry_after_header(response, default: float = 1.0) -> float:
+        """Seconds of an HTTP Retry-After header (the seconds form; a date or
+        nothing gives ``default``)."""
+        try:
+            return max(float(response.headers.get('Retry-After')), default)
+        except (TypeError, ValueError):
+            return default
 
     def download_hosts(self):
         """(allowed, trusted) hosts a file named by a payload may be fetched

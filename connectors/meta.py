@@ -38,6 +38,9 @@ RETRYABLE_CODES = {1, 2, 4, 17, 32, 341, 613, 80007, 130429, 131000, 131016, 131
 #: Codes meaning the person cannot be reached on this account any more
 #: (Messenger: "This person isn't available right now").
 UNREACHABLE_CODES = {551}
+#: rate limits (seconds the whole account waits): 130429 WhatsApp throughput,
+#: 131056 pair rate limit, 80007 / 4 / 17 / 32 / 613 Graph call limits
+RATE_LIMIT_CODES = {130429: 1, 131056: 6, 80007: 60, 4: 60, 17: 60, 32: 60, 613: 60}
 UNREACHABLE_SUBCODES = {1545041, 2018001}
 
 
@@ -187,7 +190,8 @@ class MetaConnector(Connector):
     def graph_error(status, payload):
         error = payload.get('error') if isinstance(payload, dict) else None
         if not isinstance(error, dict):
-            return SendError('Meta answered HTTP %s.' % status, code=str(status), retryable=status >= 500 or status == 429)
+            return SendError('Meta answered HTTP %s.' % status, code=str(status), retryable=status >= 500 or status == 429,
+                             retry_after=1.0 if status == 429 else None)
         code = error.get('code')
         subcode = error.get('error_subcode')
         message = error.get('error_user_msg') or error.get('message') or 'Meta refused the request.'
@@ -197,7 +201,8 @@ class MetaConnector(Connector):
         retryable = bool(error.get('is_transient')) or code in RETRYABLE_CODES or status >= 500
         return SendError(message, code='%s/%s' % (code, subcode) if subcode else str(code or status),
                          retryable=retryable,
-                         blocks_recipient=code in UNREACHABLE_CODES or subcode in UNREACHABLE_SUBCODES)
+                         blocks_recipient=code in UNREACHABLE_CODES or subcode in UNREACHABLE_SUBCODES,
+                         retry_after=RATE_LIMIT_CODES.get(code))
 
     def download_media(self, url, with_token=False):
         """Fetch a file: (bytes, content type).  WhatsApp media URLs need the

@@ -9,9 +9,11 @@ which is how tests point the bot at a fake Bot API server on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import mimetypes
 import re
+import ssl
 
 from . import register
 from .base import (
@@ -21,6 +23,15 @@ from .base import (
 )
 
 DEFAULT_API_ROOT = 'https://api.telegram.org'
+
+
+@functools.lru_cache(maxsize=1)
+def _ssl_context():
+    """One TLS context per process: loading the CA bundle costs ~80 ms,
+    paid twice per message when every Bot builds its own (a ceiling of
+    about three messages a second per worker, far below Telegram's limit)."""
+    import certifi
+    return ssl.create_default_context(cafile=certifi.where())
 _TOKEN_IN_URL = re.compile(r'/bot[^/\s"]+')
 
 
@@ -108,6 +119,10 @@ class TelegramConnector(Connector):
     user_ids_are_global = True
     reports_delivery_errors = True
     ack = HttpAnswer(200, '', 'text/plain')
+    # core.telegram.org/bots/faq: about 30 messages per second per bot, about
+    # one per second to one chat (short bursts tolerated)
+    send_rate = 30
+    send_chat_rate = 1
 
     # -- plumbing ----------------------------------------------------------
     def _api_root(self):
@@ -122,10 +137,11 @@ class TelegramConnector(Connector):
         if not self.config.token:
             raise SendError('The bot token is not set on this channel.')
         root = self._api_root()
-        request = HTTPXRequest(connection_pool_size=4, connect_timeout=5, read_timeout=15,
-                               write_timeout=15, media_write_timeout=30)
+        def request():
+            return HTTPXRequest(connection_pool_size=4, connect_timeout=5, read_timeout=15, write_timeout=15,
+                                media_write_timeout=30, httpx_kwargs={'verify': _ssl_context()})
         return telegram.Bot(self.config.token, base_url=root + '/bot', base_file_url=root + '/file/bot',
-                            request=request)
+                            request=request(), get_updates_request=request())
 
     def _run(self, func):
         """Run one Bot API exchange; python-telegram-bot is asyncio-only and
@@ -142,7 +158,8 @@ class TelegramConnector(Connector):
             # "Forbidden: bot was blocked by the user" - no point retrying.
             return SendError(exc.message, code='forbidden', retryable=False, blocks_recipient=True)
         if isinstance(exc, error.RetryAfter):
-            return SendError(exc.message, code='retry_after', retryable=True)
+            wait = exc._retry_after.total_seconds()  # the 429 answer's parameters.retry_after
+            return SendError(exc.message, code='retry_after', retryable=True, retry_after=max(wait, 1.0))
         if isinstance(exc, (error.TimedOut, error.NetworkError)) and not isinstance(exc, error.BadRequest):
             return SendError(exc.message or str(exc), code='network', retryable=True)
         if isinstance(exc, error.InvalidToken):

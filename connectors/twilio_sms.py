@@ -51,6 +51,9 @@ DELIVERY_ERRORS = {
 #: Twilio refuses these recipients until they opt in again.
 BLOCKING_ERRORS = {21610}
 RETRYABLE_ERRORS = {20429, 20500, 20503, 30001}
+#: rate limits (seconds the whole account waits): 20429 too many requests,
+#: 14107 SMS send rate limit exceeded
+RATE_LIMIT_ERRORS = {20429: 1, 14107: 1}
 
 
 def twilio_signature(auth_token: str, url: str, params: list) -> str:
@@ -68,6 +71,9 @@ class TwilioSmsConnector(Connector):
     media_hosts = ('twilio.com', 'twiliocdn.com')
     label = 'SMS (Twilio)'
     user_ids_are_global = True
+    # Twilio: one message segment per second per long-code number (more for
+    # short codes and toll-free numbers: raise it on the channel)
+    send_rate = 1
     ack = HttpAnswer(200, EMPTY_TWIML, 'text/xml')
     body_format = 'form'
 
@@ -97,7 +103,7 @@ class TwilioSmsConnector(Connector):
             raise SendError('%s (Twilio error %s)' % (data.get('message') or 'HTTP %s' % response.status_code,
                                                      code or response.status_code),
                             code=str(code or response.status_code), retryable=code in RETRYABLE_ERRORS,
-                            blocks_recipient=code in BLOCKING_ERRORS)
+                            blocks_recipient=code in BLOCKING_ERRORS, retry_after=RATE_LIMIT_ERRORS.get(code))
         return data
 
     @classmethod

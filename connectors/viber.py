@@ -46,6 +46,8 @@ STATUS_NAMES = {
 #: The person cannot receive messages from the bot until they write again.
 BLOCKING_STATUSES = {5, 6, 11}
 RETRYABLE_STATUSES = {12}
+#: tooManyRequests: the whole bot waits (seconds)
+RATE_LIMIT_STATUSES = {12: 1}
 DELIVERY_EVENTS = {'delivered': 'delivered', 'seen': 'read', 'failed': 'failed'}
 #: Viber message type -> (our kind, file name when Viber gives none, mimetype when the name tells none)
 MEDIA_MESSAGES = {
@@ -83,7 +85,8 @@ class ViberConnector(Connector):
             text = data.get('status_message') or name
             raise SendError('%s (Viber status %s, %s)' % (text, status, name), code=str(status),
                             retryable=status in RETRYABLE_STATUSES,
-                            blocks_recipient=status in BLOCKING_STATUSES)
+                            blocks_recipient=status in BLOCKING_STATUSES,
+                            retry_after=RATE_LIMIT_STATUSES.get(status))
         return data
 
     # -- inbound -------------------------------------------------------------

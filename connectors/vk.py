@@ -40,6 +40,9 @@ PHOTO_TYPES = ('image/jpeg', 'image/png', 'image/gif')
 BLOCKING_ERRORS = {900, 901, 902}
 #: worth trying again later: unknown error, too many requests, flood control, server error
 RETRYABLE_ERRORS = {1, 6, 9, 10}
+#: rate limits (seconds the whole community waits): 6 too many requests per
+#: second, 9 flood control (too many identical actions)
+RATE_LIMIT_ERRORS = {6: 1, 9: 1}
 
 
 def random_id_for(key: str) -> int:
@@ -57,6 +60,8 @@ class VkConnector(Connector):
                    'mycdn.me')
     label = 'VK'
     user_ids_are_global = True
+    # dev.vk.com/ru/api/api-requests: 20 requests per second with a community token
+    send_rate = 20
     ack = HttpAnswer(200, 'ok', 'text/plain')
 
     # -- plumbing ----------------------------------------------------------
@@ -79,7 +84,7 @@ class VkConnector(Connector):
             code = error.get('error_code') if isinstance(error, dict) else None
             text = (error.get('error_msg') if isinstance(error, dict) else str(error)) or 'unknown error'
             raise SendError('%s (VK error %s)' % (text, code), code=str(code), retryable=code in RETRYABLE_ERRORS,
-                            blocks_recipient=code in BLOCKING_ERRORS)
+                            blocks_recipient=code in BLOCKING_ERRORS, retry_after=RATE_LIMIT_ERRORS.get(code))
         if not isinstance(data, dict) or 'response' not in data:
             raise SendError('VK answered without a response', code='bad_answer', retryable=True)
         return data['response']

@@ -40,6 +40,9 @@ class WhatsAppConnector(MetaConnector):
     label = 'WhatsApp'
     user_ids_are_global = True      # a wa_id is a phone number, whichever business number it writes to
     webhook_object = 'whatsapp_business_account'
+    # developers.facebook.com/docs/whatsapp/throughput: 80 messages per second
+    # per business phone number by default (up to 1,000 when Meta upgrades it)
+    send_rate = 80
 
     # -- inbound ----------------------------------------------------------------
     def parse(self, headers, body, query):

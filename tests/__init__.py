@@ -46,3 +46,4 @@ from . import test_call_tracking
 from . import test_encryption
 from . import test_call_popup
 from . import test_call_quality
+from . import test_send_budget

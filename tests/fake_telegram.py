@@ -22,6 +22,10 @@ class FakeTelegramServer(FakeProviderServer):
         self.file_server_down = False  # file downloads answer 502, as an overloaded file server does
         self.file_delay = 0.0          # seconds each file download takes (slow file server)
         self._ids = itertools.count(1000)
+        self.sent = []                # (time.time(), chat_id, text) of every message the fake accepted
+        self.flood = []               # send calls refused for flood control: (time, chat_id)
+        self._flood_left = 0
+        self._flood_retry_after = 0
         self.route('POST', '/bot%s/' % token, self._api)
         self.route('GET', '/bot%s/' % token, self._api)
         self.route('GET', '/file/bot%s/' % token, self._file)
@@ -36,6 +40,11 @@ class FakeTelegramServer(FakeProviderServer):
 
     def fail(self, method, status=400, description='Bad Request: chat not found'):
         self.failures[method] = (status, status, description)
+
+    def flood_control(self, retry_after, times=1):
+        """The next ``times`` sends answer 429 "Too Many Requests: retry
+        after N", with ``parameters.retry_after`` as the Bot API does."""
+        self._flood_left, self._flood_retry_after = times, retry_after
 
     def calls(self, method):
         return [r for r in self.requests if r.path.endswith('/' + method)]
@@ -57,6 +66,14 @@ class FakeTelegramServer(FakeProviderServer):
             status, code, description = self.failures[method]
             return status, {}, {'ok': False, 'error_code': code, 'description': description}
         fields = request.fields
+        if method.startswith('send') and self._flood_left > 0:
+            self._flood_left -= 1
+            self.flood.append((time.time(), fields.get('chat_id')))
+            return 429, {}, {'ok': False, 'error_code': 429,
+                             'description': 'Too Many Requests: retry after %s' % self._flood_retry_after,
+                             'parameters': {'retry_after': self._flood_retry_after}}
+        if method.startswith('send'):
+            self.sent.append((time.time(), fields.get('chat_id'), fields.get('text') or fields.get('caption') or ''))
         if method == 'getMe':
             return self.ok(BOT_USER)
         if method == 'sendMessage':

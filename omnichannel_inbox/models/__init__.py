@@ -77,3 +77,4 @@ from . import ir_attachment
 from . import omnichannel_channel_crypto
 from . import omnichannel_call_popup
 from . import omnichannel_call_quality
+from . import omnichannel_send_budget

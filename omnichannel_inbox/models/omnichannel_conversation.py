@@ -304,12 +304,14 @@ class OmnichannelConversation(models.Model):
     # ------------------------------------------------------------------
     # Outbound
     # ------------------------------------------------------------------
-    def _post_reply(self, text, attachments=None, author_kind='employee', user=None, template=None):
+    def _post_reply(self, text, attachments=None, author_kind='employee', user=None, template=None, send_now=True):
         """Post our reply on the conversation and send it through its channel.
 
         ``attachments``: ir.attachment records to send with it.
         ``template``: the provider's message template (WhatsApp) sent instead
         of free text; ``text`` is then its filled-in wording, for the history.
+        ``send_now=False`` (bulk senders: surveys, campaigns) only queues the
+        message: the send cron spreads it within the channel's sending budget.
         Returns the omnichannel.message (sent, queued for retry, or failed
         with the provider's reason)."""
         self.ensure_one()
@@ -343,7 +345,10 @@ class OmnichannelConversation(models.Model):
             'provider_template': template or False,
         })
         conversation._register_outbound(message)
-        message._send()
+        if send_now:
+            message._send()
+        else:
+            message._send_throttled(0)
         self._after_outbound(message)
         self._notify_panel()
         return message

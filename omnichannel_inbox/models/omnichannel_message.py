@@ -1,4 +1,5 @@
 import logging
+import time
 from datetime import timedelta
 from urllib.parse import quote as url_quote
 
@@ -14,6 +15,11 @@ _logger = logging.getLogger(__name__)
 #: (provider down, rate limited); after the last one the message is failed.
 SEND_RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60)]
 STATUS_RANK = {'queued': 0, 'sent': 1, 'delivered': 2, 'read': 3}
+#: How long one run of the send cron keeps sending: within it, waits for the
+#: sending budget (a second or two) are slept through rather than left to the
+#: next wake-up of the cron, which may be a minute away.
+SEND_RUN_SECONDS = 50
+SEND_NAP_MAX = 2.0
 PANEL_PAGE = 30
 
 
@@ -69,6 +75,13 @@ class OmnichannelMessage(models.Model):
     sent_date = fields.Datetime()
     send_attempts = fields.Integer()
     next_send_date = fields.Datetime(index='btree_not_null')
+    priority = fields.Selection(
+        [('high', "A person's reply"), ('low', 'Automatic message')], default='low',
+        help="A person's reply leaves ahead of automatic messages (auto-replies, surveys, "
+             'templates, follow-ups) and uses a share of the sending limit they never take.')
+    throttled = fields.Boolean(
+        'Waiting for the sending limit', help="Queued by the channel's sending limit or the provider's "
+                                              'rate limit, not by a fault: it leaves as soon as the budget allows.')
     provider_template = fields.Json(
         'Provider template', copy=False,
         help='The message template (WhatsApp) this message was sent as, in the provider\'s format.')
@@ -84,6 +97,16 @@ class OmnichannelMessage(models.Model):
     # The newest message of a conversation (what "seen" records, on every
     # panel load) in one index probe, however long the history.
     _conversation_newest_idx = models.Index('(conversation_id, id)')
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A person's reply is high unless its caller says otherwise; automatic
+        # messages (any other author kind) are low.  A plain field with a
+        # default, not a stored compute: an upgrade fills a big history in SQL.
+        for vals in vals_list:
+            if 'priority' not in vals and vals.get('author_kind') == 'employee':
+                vals['priority'] = 'high'
+        return super().create(vals_list)
 
     @api.depends('conversation_id.partner_id')
     def _compute_partner_id(self):
@@ -139,30 +162,83 @@ class OmnichannelMessage(models.Model):
         return '%s/web/content/%s/%s?access_token=%s' % (
             self.get_base_url().rstrip('/'), attachment.id, url_quote(attachment.name or 'file', safe=''), token)
 
-    def _send(self):
+    def _send(self, waits=None):
         """Hand each message to its channel.  Provider refusals are stored on
         the message (visible in the chat); transient failures are retried
-        with backoff by the cron; nothing is silently dropped."""
+        with backoff by the cron; nothing is silently dropped.
+
+        Each message first takes its place in the channel's sending budget
+        (``omnichannel.send.budget``); over the budget it stays queued, a
+        little later, and the cron sends it.  Returns the messages that left.
+        ``waits`` ({(channel id, conversation id or None): seconds}) collects
+        the budget's refusals of one cron pass, so that a spent channel is
+        asked once, not once per waiting message."""
+        Budget = self.env['omnichannel.send.budget']
+        waits = {} if waits is None else waits
+        sent = self.browse()
         for message in self:
             channel = message.channel_id
+            channel_wide = (channel.id, None) in waits
+            wait = waits.get((channel.id, None)) or waits.get((channel.id, message.conversation_id.id))
+            grant = None
+            if not wait:
+                wait, grant, channel_wide = Budget._acquire(message)
+                if wait:
+                    waits[(channel.id, None if channel_wide else message.conversation_id.id)] = wait
+            if wait:
+                if not (channel_wide and message.throttled):
+                    # (a message already waiting for its channel keeps its place in the queue)
+                    message._send_throttled(wait)
+                    message.conversation_id._notify_panel()
+                continue
             try:
                 result = channel._send_outbound(message)
             except connectors.SendError as exc:
+                Budget._release(grant)
+                if exc.retry_after:
+                    # the provider's rate limit: the whole channel waits, not only this message
+                    Budget._back_off(channel, exc.retry_after)
+                    waits[(channel.id, None)] = exc.retry_after
                 message._send_failed(exc)
             except Exception as exc:  # noqa: BLE001 - an unexpected fault is retried, not lost
+                Budget._release(grant)
                 _logger.exception('Omnichannel: sending message %s failed unexpectedly', message.id)
                 message._send_failed(connectors.SendError(str(exc), code='error', retryable=True))
             else:
+                Budget._release(grant)
+                sent |= message
                 message.write({'status': result.status or 'sent', 'provider_message_id': result.message_id or False,
                                'sent_date': fields.Datetime.now(), 'error_code': False, 'error_message': False,
-                               'next_send_date': False, 'send_attempts': message.send_attempts + 1})
+                               'next_send_date': False, 'send_attempts': message.send_attempts + 1,
+                               'throttled': False})
             message.conversation_id._notify_panel()
+        return sent
+
+    def _send_throttled(self, wait):
+        """Over the sending budget: stays queued (not an attempt, not an
+        error) and the cron sends it when the budget allows."""
+        when = fields.Datetime.now() + timedelta(seconds=wait)
+        self.write({'status': 'queued', 'throttled': bool(wait), 'next_send_date': when})
+        # rounded up to the second (the cron is never woken before the budget
+        # allows); one trigger per second of a transaction, not one per message
+        at = when.replace(microsecond=0) + timedelta(seconds=1 if wait else 0)
+        triggered = self.env.cr.precommit.data.setdefault('omnichannel_send_triggers', set())
+        if at not in triggered:
+            triggered.add(at)
+            self.env.ref('omnichannel_inbox.ir_cron_send_queued_messages').sudo()._trigger(at)
 
     def _send_failed(self, exc):
         self.ensure_one()
+        if exc.retry_after:
+            # The provider's rate limit is no fault of the message: it waits
+            # with the whole channel and keeps all its attempts.
+            self.write({'error_code': exc.code or False, 'error_message': False})
+            self._send_throttled(exc.retry_after)
+            return
         attempts = self.send_attempts + 1
         retry = exc.retryable and attempts <= len(SEND_RETRY_DELAYS)
-        vals = {'send_attempts': attempts, 'error_code': exc.code or False, 'error_message': exc.message or str(exc)}
+        vals = {'send_attempts': attempts, 'error_code': exc.code or False, 'error_message': exc.message or str(exc),
+                'throttled': False}
         if retry:
             vals.update(status='queued', next_send_date=fields.Datetime.now() + SEND_RETRY_DELAYS[attempts - 1])
         else:
@@ -180,20 +256,62 @@ class OmnichannelMessage(models.Model):
                 channel=self.channel_id.name, error=exc.message))
 
     @api.model
-    def _cron_send_queued(self):
-        self.flush_model(['status', 'direction', 'next_send_date'])
-        self.env.cr.execute("""
-            SELECT id FROM omnichannel_message
-             WHERE status = 'queued' AND direction = 'out' AND next_send_date <= %s
-             ORDER BY next_send_date LIMIT 100 FOR UPDATE SKIP LOCKED
-        """, [fields.Datetime.now()])
-        messages = self.browse([r[0] for r in self.env.cr.fetchall()])
+    def _cron_send_queued(self, run_seconds=SEND_RUN_SECONDS):
+        """Send the queued messages that are due, people's replies first,
+        within each channel's sending budget.  A burst is spread: what the
+        budget refuses is put a little later, and short waits are slept
+        through within ``run_seconds``; longer ones re-trigger the cron."""
+        deadline = time.monotonic() + run_seconds
         auto_commit = not modules.module.current_test
-        for message in messages:
-            message._send()
+        self.env['omnichannel.send.budget']._gc()
+        done = self.browse()
+        while True:
+            self.flush_model(['status', 'direction', 'next_send_date', 'priority', 'throttled'])
+            # Dates are whole seconds: what is due within the next one is
+            # taken too, so that a person's reply is not behind automatic
+            # messages by a rounding; the budget still decides when each leaves.
+            self.env.cr.execute("""
+                SELECT id FROM omnichannel_message
+                 WHERE status = 'queued' AND direction = 'out' AND next_send_date <= %s
+                 ORDER BY priority = 'high' DESC, next_send_date, id LIMIT 100 FOR UPDATE SKIP LOCKED
+            """, [fields.Datetime.now() + timedelta(seconds=1)])
+            messages = self.browse([r[0] for r in self.env.cr.fetchall()])
+            sent, waits, later = self.browse(), {}, {}
+            for message in messages:
+                channel_wait = waits.get((message.channel_id.id, None))
+                chat_wait = waits.get((message.channel_id.id, message.conversation_id.id))
+                if channel_wait or chat_wait:
+                    # the budget already said no in this pass: put aside, written at once below
+                    if chat_wait or not message.throttled:
+                        later[channel_wait or chat_wait] = later.get(channel_wait or chat_wait, self) | message
+                    continue
+                sent |= message._send(waits)
+                if auto_commit:
+                    self.env.cr.commit()
+            for wait, group in later.items():
+                group._send_throttled(wait)
+                group.conversation_id._notify_panel()
             if auto_commit:
                 self.env.cr.commit()
-        return messages
+            done |= messages
+            if sent and not waits:
+                continue
+            # Some could not leave: sleep until the budget frees, if soon, and
+            # go on (a trigger at a later time wakes the cron only at its next
+            # poll, up to a minute away: a burst would crawl).
+            if waits:
+                nap = min(waits.values())
+            else:
+                self.env.cr.execute("""
+                    SELECT MIN(next_send_date) FROM omnichannel_message
+                     WHERE status = 'queued' AND direction = 'out' AND next_send_date IS NOT NULL
+                """)
+                first = self.env.cr.fetchone()[0]
+                nap = (first - fields.Datetime.now()).total_seconds() + 0.01 if first else SEND_NAP_MAX + 1
+            if nap > SEND_NAP_MAX or time.monotonic() + nap >= deadline or not messages and nap <= 0.01:
+                break
+            time.sleep(max(nap, 0.02))
+        return done
 
     def action_resend(self):
         """Try a failed or waiting message again now."""
@@ -340,7 +458,8 @@ class OmnichannelMessage(models.Model):
                 'attachments': attachments,
                 'message_type': message.message_type,
                 'status': message.status,
-                'status_label': status_labels.get(message.status, message.status),
+                'status_label': self.env._('Queued: sending limit') if message.status == 'queued' and message.throttled
+                else status_labels.get(message.status, message.status),
                 'error': message.error_message or '',
                 'is_edited': message.is_edited,
                 'call': message.call_id._panel_values() if message.call_id else False,
