@@ -31,6 +31,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'phone_validation',
         'sms_twilio',
         'im_livechat',
+        'digest',
     ],
     'external_dependencies': {
         'python': ['python-telegram-bot', 'phonenumbers', 'requests'],
@@ -72,6 +73,9 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/res_config_settings_security_views.xml',
         'security/omnichannel_alert_security.xml',
         'views/omnichannel_alert_views.xml',
+        'security/omnichannel_quality_security.xml',
+        'data/omnichannel_quality_data.xml',
+        'views/omnichannel_quality_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',
@@ -79,6 +83,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'data/omnichannel_call_demo.xml',
         'data/omnichannel_channels_demo.xml',
         'data/omnichannel_report_demo.xml',
+        'data/omnichannel_quality_demo.xml',
     ],
     'assets': {
         'web.assets_backend': [

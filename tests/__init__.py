@@ -39,3 +39,4 @@ from . import test_identity_trust
 from . import test_security_admin
 from . import test_security_public
 from . import test_stuck_work
+from . import test_quality

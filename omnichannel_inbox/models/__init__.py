@@ -67,3 +67,8 @@ from . import res_config_settings_calls
 from . import res_partner_identity
 from . import omnichannel_attachment_download
 from . import omnichannel_alert
+from . import omnichannel_quality
+from . import crm_team_quality
+from . import omnichannel_conversation_repeat
+from . import omnichannel_frequent_questions
+from . import digest_digest_repeat

@@ -4,3 +4,4 @@ from . import omnichannel_report_conversation
 from . import omnichannel_report_lead
 from . import omnichannel_dashboard
 from . import omnichannel_report_demo
+from . import omnichannel_report_demo_quality
