@@ -45,7 +45,8 @@ class QualityCase(MetaWebhookMixin, OmnichannelHttpCase):
         self._seq += 1
         if text:
             fields['text'] = text
-        update = tg_update(self._seq, **fields)
+        update = tg_update(self._seq, user=fields.pop('user', None) or tg_user(first_name='Анна', last_name='Смирнова'),
+                           **fields)
         update['message']['date'] = int(time.time() - ago)
         response = self.post_webhook(self.telegram, update, {'X-Telegram-Bot-Api-Secret-Token': 'tg-q'})
         self.assertEqual(response.status_code, 200)
@@ -181,7 +182,7 @@ class TestRepeatRequests(QualityCase):
     def anna_on_whatsapp_too(self):
         """Anna shares her own Telegram contact: her phone is proven, so her
         WhatsApp (the same number) lands on the same customer."""
-        self.from_telegram(None, ago=4 * DAY, contact={'phone_number': PHONE, 'first_name': 'Anna',
+        self.from_telegram(None, ago=4 * DAY, contact={'phone_number': PHONE, 'first_name': 'Анна',
                                                        'user_id': tg_user()['id']})
 
     def test_repeat_across_channels(self):
@@ -219,7 +220,7 @@ class TestRepeatRequests(QualityCase):
     def test_same_topic_after_the_period_is_not_a_repeat(self):
         self.env['ir.config_parameter'].sudo().set_param('omnichannel_inbox.repeat_days', 3)
         telegram = self.from_telegram('Сколько стоит доставка дивана в Москву?', ago=10 * DAY)
-        self.from_telegram(None, ago=10 * DAY - 60, contact={'phone_number': PHONE, 'first_name': 'Anna',
+        self.from_telegram(None, ago=10 * DAY - 60, contact={'phone_number': PHONE, 'first_name': 'Анна',
                                                              'user_id': tg_user()['id']})
         self.answer(telegram, 'Здравствуйте! Бесплатно.')
         self.env['omnichannel.message'].sudo().search([('conversation_id', '=', telegram.id)]).write(

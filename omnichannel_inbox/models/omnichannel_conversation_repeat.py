@@ -41,7 +41,8 @@ class OmnichannelConversationRepeat(models.Model):
 
     def _first_customer_text(self):
         message = self.env['omnichannel.message'].sudo().search(
-            [('conversation_id', '=', self.id), ('direction', '=', 'in'), ('author_kind', '=', 'customer')],
+            [('conversation_id', '=', self.id), ('direction', '=', 'in'), ('author_kind', '=', 'customer'),
+             ('message_type', '=', 'text')],
             order='date, id', limit=1)
         return message, html2plaintext(message.body or '').strip()
 

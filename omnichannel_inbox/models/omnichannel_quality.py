@@ -61,7 +61,7 @@ class OmnichannelQualityReview(models.Model):
     partner_id = fields.Many2one('res.partner', 'Customer', readonly=True)
     date = fields.Datetime('Scored on', readonly=True, index=True)
     line_ids = fields.One2many('omnichannel.quality.review.line', 'review_id', 'Checks', readonly=True)
-    check_count = fields.Integer('Checks', readonly=True, aggregator='sum')
+    check_count = fields.Integer('Applicable checks', readonly=True, aggregator='sum')
     failed_count = fields.Integer('Failed checks', readonly=True, aggregator='sum')
     auto_score = fields.Float('Checklist score', readonly=True, aggregator='avg', digits=(16, 1),
                               help='Share of the applicable checks passed, in percent.')
