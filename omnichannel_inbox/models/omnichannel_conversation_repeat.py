@@ -82,7 +82,9 @@ class OmnichannelConversationRepeat(models.Model):
         """Score the conversations closed since the last run, a batch per
         transaction (``ir.cron._commit_progress``); woken with
         ``_trigger()`` when a conversation closes."""
-        in_test = bool(modules.module.current_test)
+        # commit per batch only as the scheduled action (not inside a test,
+        # nor when the demo data calls it during the installation)
+        in_cron = bool(self.env.context.get('ir_cron_progress_id')) and not modules.module.current_test
         Cron = self.env['ir.cron']
         done = self.browse()
         domain = [('quality_due', '=', True)]
@@ -97,6 +99,6 @@ class OmnichannelConversationRepeat(models.Model):
             batch.write({'quality_due': False})
             done |= batch
             remaining = self.sudo().search_count(domain)
-            if not in_test and Cron._commit_progress(len(batch), remaining=remaining) <= 0:
+            if in_cron and Cron._commit_progress(len(batch), remaining=remaining) <= 0:
                 break
         return done
