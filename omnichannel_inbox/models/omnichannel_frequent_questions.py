@@ -44,30 +44,31 @@ class OmnichannelFrequentQuestions(models.TransientModel):
 
     @api.model
     def _group_messages(self, messages, threshold=80):
-        """``[(text, [message ids])]`` of ``messages``, biggest group first."""
+        """``[(text, [message ids])]`` of ``messages``, biggest group first,
+        and ``{message id: (conversation id, plain text)}``."""
         if not messages:
-            return []
+            return [], {}
         # bodies in one query: the user may read these messages (record
         # rules applied by the search that found them), their bodies follow
-        self.env.cr.execute('SELECT o.id, m.body FROM omnichannel_message o JOIN mail_message m '
+        self.env.cr.execute('SELECT o.id, o.conversation_id, m.body FROM omnichannel_message o JOIN mail_message m '
                             'ON m.id = o.mail_message_id WHERE o.id = ANY(%s) ORDER BY o.date, o.id',
                             [messages.ids])
-        return group_similar([(mid, _plain(body)) for mid, body in self.env.cr.fetchall()], threshold=threshold)
+        rows = {mid: (conversation_id, _plain(body)) for mid, conversation_id, body in self.env.cr.fetchall()}
+        return group_similar([(mid, row[1]) for mid, row in rows.items()], threshold=threshold), rows
 
     def action_compute(self):
         self.ensure_one()
         messages = self.env['omnichannel.message'].search(self._message_domain())
-        groups = [g for g in self._group_messages(messages, self.threshold) if len(g[1]) >= self.min_count]
-        Message = self.env['omnichannel.message']
+        groups, rows = self._group_messages(messages, self.threshold)
         lines = []
-        for text, ids in groups[:FREQUENT_LIMIT]:
-            example = Message.browse(ids[0])
+        for text, ids in [g for g in groups if len(g[1]) >= self.min_count][:FREQUENT_LIMIT]:
+            conversation_id, example_text = rows[ids[0]]
             lines.append((0, 0, {
-                'question': _plain(example.body) or text,
+                'question': example_text or text,
                 'count': len(ids),
-                'conversation_count': len(set(Message.browse(ids).mapped('conversation_id'))),
-                'example_message_id': example.id,
-                'example_conversation_id': example.conversation_id.id,
+                'conversation_count': len({rows[mid][0] for mid in ids}),
+                'example_message_id': ids[0],
+                'example_conversation_id': conversation_id,
             }))
         self.write({'line_ids': [(5, 0, 0)] + lines, 'message_count': len(messages)})
         return {'type': 'ir.actions.act_window', 'res_model': self._name, 'res_id': self.id, 'view_mode': 'form',

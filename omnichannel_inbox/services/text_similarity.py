@@ -12,6 +12,8 @@ except ImportError:  # pragma: no cover - rapidfuzz is in Odoo's requirements
     fuzz = process = None
 
 _WORD_RE = re.compile(r'\w+', re.UNICODE)
+#: words without digits: numbers (orders, sizes, phones) rarely say what a question is
+_LETTERS_RE = re.compile(r'[^\W\d_]+', re.UNICODE)
 _SPACE_RE = re.compile(r'\s+')
 #: Words too common to say what a question is about (RU + EN).
 STOP_WORDS = frozenset("""
@@ -106,9 +108,11 @@ def group_similar(items, threshold=80, max_bucket=2000):
     linear in the number of texts times the groups of a bucket (a bucket is
     cut at ``max_bucket`` texts to bound it)."""
     by_text = defaultdict(list)
+    seen = {}  # many messages are the same text: normalize each text once
     for key, text in items:
-        # numbers (order numbers, sizes, phone numbers) rarely say what the question is
-        norm = ' '.join(w for w in normalize(text).split() if not w.isdigit())
+        norm = seen.get(text)
+        if norm is None:
+            norm = seen[text] = ' '.join(_LETTERS_RE.findall((text or '').lower().replace('ё', 'е')))
         if norm:
             by_text[norm].append(key)
     buckets = defaultdict(list)
