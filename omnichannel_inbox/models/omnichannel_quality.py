@@ -1,3 +1,5 @@
+from textwrap import shorten
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
@@ -124,6 +126,15 @@ class OmnichannelQualityReviewLine(models.Model):
     result = fields.Selection([('passed', 'Passed'), ('failed', 'Failed'), ('na', 'Not applicable')], required=True)
     explanation = fields.Char(required=True)
     message_ids = fields.Many2many('omnichannel.message', string='Messages concerned')
+    message_text = fields.Text('Messages', compute='_compute_message_text',
+                               help='The messages concerned, as the customer read them.')
+
+    def _compute_message_text(self):
+        for line in self:
+            line.message_text = '\n'.join('%s — %s' % (
+                fields.Datetime.context_timestamp(line, message.date).strftime('%d.%m %H:%M') if message.date else '',
+                shorten(html2plaintext(message.sudo().body or '').replace('\n', ' '), 80, placeholder='…'))
+                for message in line.message_ids)
 
 
 class OmnichannelConversationQuality(models.Model):
@@ -204,7 +215,7 @@ class OmnichannelConversationQuality(models.Model):
             elif not names:
                 lines.append(('name', 'na', _('The customer has no known name.'), Message))
             else:
-                lines.append(('name', 'failed', _('No reply uses the customer\'s name (%s).', ', '.join(sorted(names))),
+                lines.append(('name', 'failed', _('No reply uses the customer\'s name (%s).', ', '.join(sorted(n.capitalize() for n in names))),
                               messages))
         if enabled('next_step'):
             asking = Message.concat(*[m for m, text in texts.items() if find_phrases(text, phrases['next_step'])])
