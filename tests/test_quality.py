@@ -170,6 +170,15 @@ class TestQualityChecklist(QualityCase):
         self.assertFalse(self.env['omnichannel.quality.review'].with_user(ivan).search([('id', '=', review.id)]))
         self.assertTrue(self.env['omnichannel.quality.review'].with_user(self.boss).search([('id', '=', review.id)]))
 
+    def test_explanations_in_the_salespersons_language(self):
+        self.env['res.lang']._activate_lang('ru_RU')
+        self.env['ir.module.module']._load_module_terms(['omnichannel_inbox'], ['ru_RU'], overwrite=True)
+        self.olga.lang = 'ru_RU'
+        conversation = self.from_telegram('Где мой заказ?')
+        self.answer(conversation, 'У курьера.')
+        review = self.close(conversation)
+        self.assertEqual(self.line(review, 'greeting').explanation, 'В первом ответе нет приветствия: «У курьера.».')
+
     def test_unanswered_conversation_has_no_review(self):
         conversation = self.from_telegram('Алло?')
         review = self.close(conversation, user=self.boss)

@@ -272,12 +272,14 @@ class OmnichannelConversationQuality(models.Model):
                                             and not conversation.team_id.omnichannel_quality_enabled):
             review.unlink()
             return Review
-        checks = self._quality_checks()
+        # explanations are stored: written in the salesperson's language
+        user = conversation.user_id or self._quality_messages()[-1:].author_user_id
+        checks = self.with_context(lang=user.lang or self.env.lang)._quality_checks()
         applicable = [c for c in checks if c[1] != 'na']
         failed = [c for c in applicable if c[1] == 'failed']
         vals = {
             'conversation_id': self.id,
-            'user_id': conversation.user_id.id or self._quality_messages()[-1:].author_user_id.id,
+            'user_id': user.id,
             'team_id': conversation.team_id.id,
             'channel_id': conversation.channel_id.id,
             'company_id': conversation.company_id.id,
