@@ -170,6 +170,24 @@ class TestQualityChecklist(QualityCase):
         self.assertFalse(self.env['omnichannel.quality.review'].with_user(ivan).search([('id', '=', review.id)]))
         self.assertTrue(self.env['omnichannel.quality.review'].with_user(self.boss).search([('id', '=', review.id)]))
 
+    def test_late_answer_fails_the_sla_check(self):
+        self.env['omnichannel.sla.policy'].create({
+            'name': 'Chats: 5 minutes', 'team_ids': [Command.link(self.team.id)], 'first_response_minutes': 5,
+            'next_response_minutes': 5, 'time_basis': 'calendar', 'warn_before_minutes': 0,
+            'reassign_after_minutes': 0})
+        conversation = self.from_telegram('Здравствуйте, где мой заказ?', ago=30 * 60)
+        self.answer(conversation, 'Здравствуйте, Анна! Заказ у курьера, привезёт сегодня. Удобно до 18:00?')
+        late = self.env['omnichannel.message'].sudo().search(
+            [('conversation_id', '=', conversation.id), ('direction', '=', 'out')])
+        self.assertEqual(late.response_sla_status, 'breached')
+        self.from_telegram('Да, удобно')
+        self.answer(conversation, 'Отлично, Анна, передам курьеру. Что-то ещё?')
+        review = self.close(conversation)
+        sla = self.line(review, 'sla')
+        self.assertEqual(sla.result, 'failed')
+        self.assertEqual(sla.message_ids, late, 'the late answer, not the one in time')
+        self.assertEqual((review.failed_count, review.check_count), (1, 6))
+
     def test_explanations_in_the_salespersons_language(self):
         self.env['res.lang']._activate_lang('ru_RU')
         self.env['ir.module.module']._load_module_terms(['omnichannel_inbox'], ['ru_RU'], overwrite=True)

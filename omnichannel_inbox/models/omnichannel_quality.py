@@ -142,7 +142,8 @@ class OmnichannelConversationQuality(models.Model):
     _inherit = 'omnichannel.conversation'
 
     quality_due = fields.Boolean('Checklist to score', readonly=True, index='btree_not_null', copy=False)
-    quality_review_id = fields.Many2one('omnichannel.quality.review', 'Quality review', compute='_compute_quality_review')
+    quality_review_id = fields.Many2one('omnichannel.quality.review', 'Quality review',
+                                        compute='_compute_quality_review')
 
     def _compute_quality_review(self):
         reviews = {r.conversation_id.id: r for r in self.env['omnichannel.quality.review'].search(
@@ -215,8 +216,8 @@ class OmnichannelConversationQuality(models.Model):
             elif not names:
                 lines.append(('name', 'na', _('The customer has no known name.'), Message))
             else:
-                lines.append(('name', 'failed', _('No reply uses the customer\'s name (%s).', ', '.join(sorted(n.capitalize() for n in names))),
-                              messages))
+                shown = ', '.join(sorted(n.capitalize() for n in names))
+                lines.append(('name', 'failed', _('No reply uses the customer\'s name (%s).', shown), messages))
         if enabled('next_step'):
             asking = Message.concat(*[m for m, text in texts.items() if find_phrases(text, phrases['next_step'])])
             if asking:
@@ -229,8 +230,8 @@ class OmnichannelConversationQuality(models.Model):
             bad = {m: found for m, found in bad.items() if found}
             if bad:
                 said = sorted({phrase for found in bad.values() for phrase in found})
-                lines.append(('forbidden', 'failed', _('Forbidden phrase used: %s.', ', '.join('“%s”' % p for p in said)),
-                              Message.concat(*bad)))
+                quoted = ', '.join('“%s”' % phrase for phrase in said)
+                lines.append(('forbidden', 'failed', _('Forbidden phrase used: %s.', quoted), Message.concat(*bad)))
             else:
                 lines.append(('forbidden', 'passed', _('No forbidden phrase.'), Message))
         if enabled('sla'):
