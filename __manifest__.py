@@ -83,6 +83,9 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'views/omnichannel_callback_views.xml',
         'views/omnichannel_call_quality_views.xml',
         'views/omnichannel_send_budget_views.xml',
+        'security/omnichannel_quality_security.xml',
+        'data/omnichannel_quality_data.xml',
+        'views/omnichannel_quality_views.xml',
     ],
     'demo': [
         'data/omnichannel_demo.xml',
@@ -90,6 +93,7 @@ other connected channels - lands in Odoo CRM as one history per customer:
         'data/omnichannel_call_demo.xml',
         'data/omnichannel_channels_demo.xml',
         'data/omnichannel_report_demo.xml',
+        'data/omnichannel_quality_demo.xml',
     ],
     'assets': {
         'web.assets_backend': [

@@ -2,7 +2,7 @@
 """Benchmarks of omnichannel_inbox, run by hand (never in CI).
 
     python3 bench/bench.py                       # everything, on a fresh database
-    python3 bench/bench.py --only ingest,panel   # some of: ingest, panel, sla, pivot, crypto, throttle
+    python3 bench/bench.py --only ingest,panel   # some of: ingest, panel, sla, pivot, crypto, throttle, faq
 
 Each benchmark prints figures measured in one run on the same Odoo and the
 same database, and the ratio the issue sets a target for:
@@ -22,6 +22,8 @@ crypto  the cost of encryption at rest: a channel's connector configuration
 throttle  the sending budget's cost per outbound message (take a place and
         count it as left: two short transactions of their own), alone and with
         4 threads on one channel, beside a whole Sandbox send for scale.
+faq     the frequent-questions grouping over 100,000 customer messages of
+        the last month (the "Frequent questions" report: read + group).
 
 Needs what the tests need (Odoo 19 importable by python3, PostgreSQL; see
 README).  The database (default omnichannel_bench) is dropped and created."""
@@ -572,6 +574,69 @@ def bench_throttle(bench, runs=2000, threads=4):
         most = max(most, last - first + 1)
     log('  %d threads, budget %d/s (automatic: %d/s) for 3 s: %d sent, at most %d in any second'
         % (threads, rate, rate - round(rate * 0.2), len(granted), most))
+
+
+# -- (g) frequent questions --------------------------------------------------------
+FAQ_TEMPLATES = [
+    'Сколько стоит доставка {p} в {c}?', 'Есть ли {p} в наличии?', 'Какая гарантия на {p}?',
+    'Можно оплатить {p} картой?', 'Когда привезут мой {p}? Заказ {n}', 'Хочу вернуть {p}',
+    'Какие размеры у {p}?', 'Есть ли скидка на {p}?', 'How much is delivery of the {p} to {c}?',
+    'Is the {p} in stock?', 'Where is my order {n}?', 'Can I pay for the {p} by card?',
+]
+FAQ_PRODUCTS = ['диван', 'кресло', 'стол', 'стул', 'шкаф', 'кровать', 'матрас', 'комод', 'sofa', 'chair', 'table']
+FAQ_CITIES = ['Москву', 'Казань', 'Пермь', 'Тверь', 'Moscow', 'Kazan']
+
+
+def faq_texts(count, seed=17):
+    """Customer questions as they come: a few dozen topics in many
+    wordings, with order numbers, typos (a dropped letter) and one in five
+    an unrelated text of its own."""
+    import random
+    rnd = random.Random(seed)
+    words = 'привет помогите срочно ещё пожалуйста вчера завтра цвет ткань кожа белый серый угловой'.split()
+    texts = []
+    for i in range(count):
+        if rnd.random() < 0.2:
+            texts.append(' '.join(rnd.choice(words) + str(rnd.randint(1, 999)) for _ in range(rnd.randint(2, 8))))
+            continue
+        text = rnd.choice(FAQ_TEMPLATES).format(p=rnd.choice(FAQ_PRODUCTS), c=rnd.choice(FAQ_CITIES),
+                                                n=rnd.randint(10000, 99999))
+        if rnd.random() < 0.3:
+            cut = rnd.randrange(len(text))
+            text = text[:cut] + text[cut + 1:]
+        if rnd.random() < 0.3:
+            text = rnd.choice(['Здравствуйте! ', 'Добрый день, ', 'Hi, ']) + text
+        texts.append(text)
+    return texts
+
+
+def bench_faq(bench):
+    log('\n(g) Frequent questions over 100,000 customer messages')
+    cr, env = bench.env()
+    conversation = sandbox_history(env, 'faq-template', 'Сколько стоит доставка?')
+    cr.commit()
+    started = time.monotonic()
+    clone_messages(cr, conversation, 100000 - 1, spacing='20 seconds')
+    cr.execute('SELECT mail_message_id FROM omnichannel_message WHERE conversation_id = %s ORDER BY id',
+               [conversation.id])
+    mail_ids = [r[0] for r in cr.fetchall()]
+    texts = faq_texts(len(mail_ids))
+    cr.execute('UPDATE mail_message m SET body = b.body FROM unnest(%s::int[], %s::text[]) AS b(id, body) '
+               'WHERE m.id = b.id', [mail_ids, ['<p>%s</p>' % t for t in texts]])
+    cr.execute('ANALYZE omnichannel_message')
+    cr.commit()
+    log('  generated in %.0f s' % (time.monotonic() - started))
+    wizard = env['omnichannel.frequent.questions'].create({})
+    times = []
+    for _ in range(3):
+        env.invalidate_all()
+        started = time.perf_counter()
+        wizard.action_compute()
+        times.append(time.perf_counter() - started)
+    log('  %d messages read, %d frequent questions; top: %r x %d' % (
+        wizard.message_count, len(wizard.line_ids), wizard.line_ids[:1].question, wizard.line_ids[:1].count))
+    log('  read and grouped in %.2f s (median of 3; target < 10 s)' % statistics.median(times))
+    cr.rollback()
     cr.close()
 
 
@@ -597,7 +662,7 @@ def machine():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--only', default='ingest,panel,sla,pivot,crypto,throttle')
+    parser.add_argument('--only', default='ingest,panel,sla,pivot,crypto,throttle,faq')
     parser.add_argument('--db', default='omnichannel_bench')
     parser.add_argument('--db-host', default=os.environ.get('PGHOST', '127.0.0.1'))
     parser.add_argument('--db-port', default=int(os.environ.get('PGPORT', 5432)), type=int)
@@ -616,7 +681,7 @@ def main():
         bench.create_database()
         for name in args.only.split(','):
             {'ingest': bench_ingest, 'panel': bench_panel, 'sla': bench_sla, 'pivot': bench_pivot,
-             'crypto': bench_crypto, 'throttle': bench_throttle}[name.strip()](bench)
+             'crypto': bench_crypto, 'throttle': bench_throttle, 'faq': bench_faq}[name.strip()](bench)
     finally:
         bench.cleanup()
 

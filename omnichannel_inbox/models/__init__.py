@@ -78,3 +78,8 @@ from . import omnichannel_channel_crypto
 from . import omnichannel_call_popup
 from . import omnichannel_call_quality
 from . import omnichannel_send_budget
+from . import omnichannel_quality
+from . import crm_team_quality
+from . import omnichannel_conversation_repeat
+from . import omnichannel_frequent_questions
+from . import digest_digest_repeat
