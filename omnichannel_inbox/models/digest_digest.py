@@ -87,7 +87,9 @@ class DigestDigest(models.Model):
         end = fields.Datetime.now()
         rows = self.env['omnichannel.report.conversation']._read_group(
             [('company_id', 'in', (self.company_id or self.env.company).ids),
-             ('date', '>=', end - relativedelta(weeks=1)), ('date', '<', end)],
+             # up to now included: Odoo's datetimes are whole seconds, and a
+             # conversation begun this very second is part of the week
+             ('date', '>=', end - relativedelta(weeks=1)), ('date', '<=', end)],
             ['channel_type'], ['__count'], order='__count desc')
         return ', '.join('%s %s' % (labels.get(channel_type, channel_type), count) for channel_type, count in rows)
 

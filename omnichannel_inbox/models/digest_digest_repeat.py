@@ -11,7 +11,8 @@ class DigestDigest(models.Model):
     kpi_omnichannel_repeat_rate_value = fields.Float(compute='_compute_kpi_omnichannel_repeat_rate_value')
 
     def _compute_kpi_omnichannel_repeat_rate_value(self):
-        if not self.env.user.has_group('omnichannel_inbox.group_omnichannel_user'):
+        # The same readers as the other Omnichannel figures of the digest.
+        if not self.env.user.has_group('omnichannel_inbox.group_omnichannel_team_leader'):
             raise AccessError(self.env._("Do not have access, skip this data for user's digest email"))
         start, end, companies = self._get_kpi_compute_parameters()
         rows = self.env['omnichannel.conversation']._read_group(
