@@ -20,6 +20,24 @@ class OmnichannelCallback(http.Controller):
         return request.env['omnichannel.channel']._public_rate_limit(
             '%s:%s' % (scope, channel.id), request.httprequest.remote_addr)
 
+    def _read_request(self, key, scope):
+        """(channel, JSON object, None) of a widget request, or a refusal as
+        the third item: unknown channel 404, over the rate limit 429,
+        anything but a JSON object 400."""
+        channel = self._channel(key)
+        if not channel:
+            return None, None, json_answer(404, 'unknown channel')
+        wait = self._limited(channel, scope)
+        if wait:
+            return channel, None, too_many_requests(wait)
+        try:
+            params = request.get_json_data()
+        except ValueError:
+            return channel, None, json_answer(400, 'malformed JSON')
+        if not isinstance(params, dict):
+            return channel, None, json_answer(400, 'expected a JSON object')
+        return channel, params, None
+
     def _lang(self, params):
         """The visitor's language: what the widget says (the page's lang),
         else the browser's, among the languages installed."""
@@ -37,17 +55,10 @@ class OmnichannelCallback(http.Controller):
     @http.route('/omnichannel/callback/<string:key>', type='http', auth='public', methods=['POST'], cors='*',
                 csrf=False, save_session=False)
     def order_callback(self, key, **_kw):
-        channel = self._channel(key)
-        if not channel:
-            return json_answer(404, 'unknown channel')
-        wait = self._limited(channel, 'callback')
-        if wait:
-            return too_many_requests(wait)
-        try:
-            params = request.get_json_data()
-        except ValueError:
-            return json_answer(400, 'malformed JSON')
-        if not isinstance(params, dict) or not isinstance(params.get('phone', ''), str) \
+        channel, params, refusal = self._read_request(key, 'callback')
+        if refusal:
+            return refusal
+        if not isinstance(params.get('phone', ''), str) \
                 or len(params.get('phone') or '') > PHONE_MAX:
             return json_answer(400, 'expected {"phone": "..."}')
         name = params.get('name') if isinstance(params.get('name'), str) else ''
@@ -60,18 +71,9 @@ class OmnichannelCallback(http.Controller):
     @http.route('/omnichannel/tracking/<string:key>', type='http', auth='public', methods=['POST'], cors='*',
                 csrf=False, save_session=False)
     def tracking_number(self, key, **_kw):
-        channel = self._channel(key)
-        if not channel:
-            return json_answer(404, 'unknown channel')
-        wait = self._limited(channel, 'tracking')
-        if wait:
-            return too_many_requests(wait)
-        try:
-            params = request.get_json_data()
-        except ValueError:
-            return json_answer(400, 'malformed JSON')
-        if not isinstance(params, dict):
-            return json_answer(400, 'expected an object')
+        channel, params, refusal = self._read_request(key, 'tracking')
+        if refusal:
+            return refusal
         text = {name: params.get(name) if isinstance(params.get(name), str) else ''
                 for name in ('token', 'utm_source', 'utm_medium', 'utm_campaign', 'page_url')}
         reservation = request.env['omnichannel.tracking.number'].sudo()._reserve(
