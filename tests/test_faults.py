@@ -72,6 +72,12 @@ class TestConcurrentWorkers(BaseCase):
         return self.run_in_env(lambda env: env['omnichannel.inbound.event']._journal(
             env['omnichannel.channel'].browse(channel_id), events).ids)
 
+    def process_in_parallel(self, *row_id_lists):
+        """Process each list of journal rows in its own worker, at once."""
+        def process(row_ids):
+            return lambda env: env['omnichannel.inbound.event'].browse(row_ids)._process(commit=True)
+        self.in_parallel(*(process(row_ids) for row_ids in row_id_lists))
+
     def in_parallel(self, *workers):
         """Run each ``worker(env)`` in its own thread and transaction, all
         released at the same moment; re-raise the first error."""
@@ -155,10 +161,7 @@ class TestConcurrentWorkers(BaseCase):
         rows_b = self.journal(second, [sandbox_message('anna-b', 'Hello from B', phone=phone, name='Anna',
                                                        phone_verified=True)])
 
-        def process(row_ids):
-            return lambda env: env['omnichannel.inbound.event'].browse(row_ids)._process(commit=True)
-
-        self.in_parallel(process(rows_a), process(rows_b))
+        self.process_in_parallel(rows_a, rows_b)
 
         def check(env):
             rows = env['omnichannel.inbound.event'].browse(rows_a + rows_b)
@@ -280,10 +283,7 @@ class TestConcurrentWorkers(BaseCase):
         rows_a = self.journal(bot_a, [sandbox_message(user, 'Hello bot A', name='Anna')])
         rows_b = self.journal(bot_b, [sandbox_message(user, 'Hello bot B', name='Anna')])
 
-        def process(row_ids):
-            return lambda env: env['omnichannel.inbound.event'].browse(row_ids)._process(commit=True)
-
-        self.in_parallel(process(rows_a), process(rows_b))
+        self.process_in_parallel(rows_a, rows_b)
 
         def check(env):
             rows = env['omnichannel.inbound.event'].browse(rows_a + rows_b)
@@ -316,10 +316,7 @@ class TestConcurrentWorkers(BaseCase):
         rows_a = self.journal(first, [sandbox_message('won-a-%s' % tag, 'More chairs, please', name='Boris')])
         rows_b = self.journal(second, [sandbox_message('won-b-%s' % tag, 'And a table', name='Boris')])
 
-        def process(row_ids):
-            return lambda env: env['omnichannel.inbound.event'].browse(row_ids)._process(commit=True)
-
-        self.in_parallel(process(rows_a), process(rows_b))
+        self.process_in_parallel(rows_a, rows_b)
 
         def check(env):
             rows = env['omnichannel.inbound.event'].browse(rows_a + rows_b)
