@@ -27,6 +27,7 @@ faq     the frequent-questions grouping over 100,000 customer messages of
 
 Needs what the tests need (Odoo 19 importable by python3, PostgreSQL; see
 README).  The database (default omnichannel_bench) is dropped and created."""
+
 import argparse
 import getpass
 import json
@@ -57,39 +58,70 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.db = args.db
-        self.addons = tempfile.mkdtemp(prefix='omnichannel_bench_')
-        os.symlink(REPO, os.path.join(self.addons, 'omnichannel_inbox'))
-        os.symlink(os.path.join(REPO, 'bench', 'bench_bare_route'), os.path.join(self.addons, 'bench_bare_route'))
-        self.db_args = ['--db_host', args.db_host, '--db_port', str(args.db_port), '--db_user', args.db_user]
+        self.addons = tempfile.mkdtemp(prefix="omnichannel_bench_")
+        os.symlink(REPO, os.path.join(self.addons, "omnichannel_inbox"))
+        os.symlink(
+            os.path.join(REPO, "bench", "bench_bare_route"),
+            os.path.join(self.addons, "bench_bare_route"),
+        )
+        self.db_args = [
+            "--db_host",
+            args.db_host,
+            "--db_port",
+            str(args.db_port),
+            "--db_user",
+            args.db_user,
+        ]
         # Odoo's multi-worker server starts its websocket process again from
         # sys.argv[0]: it must be a script, not "python3 -m odoo".
-        self.launcher = os.path.join(self.addons, 'odoo_server.py')
-        with open(self.launcher, 'w') as f:
-            f.write('from odoo.cli.command import main\nmain()\n')
+        self.launcher = os.path.join(self.addons, "odoo_server.py")
+        with open(self.launcher, "w") as f:
+            f.write("from odoo.cli.command import main\nmain()\n")
         self.registry = None
 
     def odoo(self, *extra, **popen):
-        cmd = [sys.executable, self.launcher, 'server', '-d', self.db, '--addons-path', self.addons,
-               '--db-filter', '^%s$' % self.db] + self.db_args + list(extra)
+        cmd = (
+            [
+                sys.executable,
+                self.launcher,
+                "server",
+                "-d",
+                self.db,
+                "--addons-path",
+                self.addons,
+                "--db-filter",
+                f"^{self.db}$",
+            ]
+            + self.db_args
+            + list(extra)
+        )
         return subprocess.Popen(cmd, **popen)
 
     def create_database(self):
         import odoo.service.db
         from odoo.tools import config
-        config._parse_config(['--addons-path', self.addons] + self.db_args)
+
+        config._parse_config(["--addons-path", self.addons] + self.db_args)
         if self.db in odoo.service.db.list_dbs(force=True):
             odoo.service.db.exp_drop(self.db)
-        log('Installing omnichannel_inbox on a fresh database %r ...' % self.db)
+        log(f"Installing omnichannel_inbox on a fresh database {self.db!r} ...")
         started = time.monotonic()
-        proc = self.odoo('-i', 'omnichannel_inbox,bench_bare_route', '--stop-after-init', '--log-level', 'warn')
+        proc = self.odoo(
+            "-i",
+            "omnichannel_inbox,bench_bare_route",
+            "--stop-after-init",
+            "--log-level",
+            "warn",
+        )
         if proc.wait() != 0:
-            sys.exit('installation failed')
-        log('  installed in %.0f s' % (time.monotonic() - started))
+            sys.exit("installation failed")
+        log("  installed in %.0f s" % (time.monotonic() - started))
 
     def env(self):
         """(cursor, env) as superuser; the caller commits and closes."""
         import odoo
         from odoo.modules.registry import Registry
+
         if self.registry is None:
             self.registry = Registry(self.db)
         cr = self.registry.cursor()
@@ -115,91 +147,157 @@ def percentile(values, pct):
 
 
 def columns(cr, table, without=()):
-    cr.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
-               [table])
-    return [c for (c,) in cr.fetchall() if c not in without and c != 'id']
+    cr.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        [table],
+    )
+    return [c for (c,) in cr.fetchall() if c not in without and c != "id"]
 
 
 def clone_rows(cr, table, source_id, count, replace):
     """Insert ``count`` copies of row ``source_id`` of ``table``, with the SQL
     expressions of ``replace`` (they may use ``g``, 1..count); return ids."""
     cols = columns(cr, table)
-    select = [replace.get(c, 's.%s' % c) for c in cols]
-    cr.execute('INSERT INTO {t} ({cols}) SELECT {sel} FROM {t} s, generate_series(1, %s) g WHERE s.id = %s '
-               'RETURNING id'.format(t=table, cols=', '.join('"%s"' % c for c in cols), sel=', '.join(select)),
-               [count, source_id])
+    select = [replace.get(c, f"s.{c}") for c in cols]
+    cr.execute(
+        "INSERT INTO {t} ({cols}) SELECT {sel} FROM {t} s, generate_series(1, %s) g WHERE s.id = %s "
+        "RETURNING id".format(
+            t=table,
+            cols=", ".join(f'"{c}"' for c in cols),
+            sel=", ".join(select),
+        ),
+        [count, source_id],
+    )
     return [r[0] for r in cr.fetchall()]
 
 
-def sandbox_history(env, session, text='Hello'):
+def sandbox_history(env, session, text="Hello"):
     """A customer's first message through the real pipeline: returns its
     conversation (with partner, lead)."""
     from odoo.addons.omnichannel_inbox import connectors
-    channel = env['omnichannel.channel'].search([('channel_type', '=', 'sandbox')], limit=1) or \
-        env['omnichannel.channel'].create({'name': 'Bench sandbox', 'channel_type': 'sandbox'})
+
+    channel = env["omnichannel.channel"].search(
+        [("channel_type", "=", "sandbox")], limit=1
+    ) or env["omnichannel.channel"].create(
+        {"name": "Bench sandbox", "channel_type": "sandbox"}
+    )
     event = connectors.InboundMessage(
-        event_id='bench-%s' % uuid.uuid4().hex, message_id='bench-%s' % uuid.uuid4().hex,
-        sender=connectors.Contact(user_id=session, name='Customer %s' % session),
-        chat_id=session, date=time.time(), text=text)
-    rows = env['omnichannel.inbound.event']._journal(channel, [event])
+        event_id=f"bench-{uuid.uuid4().hex}",
+        message_id=f"bench-{uuid.uuid4().hex}",
+        sender=connectors.Contact(user_id=session, name=f"Customer {session}"),
+        chat_id=session,
+        date=time.time(),
+        text=text,
+    )
+    rows = env["omnichannel.inbound.event"]._journal(channel, [event])
     rows._process()
     return rows.conversation_id
 
 
-def clone_messages(cr, conversation, count, spacing='1 minute'):
+def clone_messages(cr, conversation, count, spacing="1 minute"):
     """Give ``conversation`` ``count`` more messages (mail and channel rows),
     copies of its first one spaced back in time."""
-    cr.execute('SELECT id, mail_message_id FROM omnichannel_message WHERE conversation_id = %s ORDER BY id LIMIT 1',
-               [conversation.id])
+    cr.execute(
+        "SELECT id, mail_message_id FROM omnichannel_message WHERE conversation_id = %s ORDER BY id LIMIT 1",
+        [conversation.id],
+    )
     message_id, mail_id = cr.fetchone()
-    mail_cols = columns(cr, 'mail_message')
-    mail_select = [{'date': "s.date - g * interval '%s'" % spacing,
-                    'message_id': "s.message_id || '-' || g"}.get(c, 's.%s' % c) for c in mail_cols]
-    cols = columns(cr, 'omnichannel_message')
-    select = [{'mail_message_id': 'ins.id', 'date': 'ins.date',
-               'provider_message_id': "'bench-' || ins.id"}.get(c, 's.%s' % c) for c in cols]
-    cr.execute("""
+    mail_cols = columns(cr, "mail_message")
+    mail_select = [
+        {
+            "date": f"s.date - g * interval '{spacing}'",
+            "message_id": "s.message_id || '-' || g",
+        }.get(c, f"s.{c}")
+        for c in mail_cols
+    ]
+    cols = columns(cr, "omnichannel_message")
+    select = [
+        {
+            "mail_message_id": "ins.id",
+            "date": "ins.date",
+            "provider_message_id": "'bench-' || ins.id",
+        }.get(c, f"s.{c}")
+        for c in cols
+    ]
+    cr.execute(
+        """
         WITH ins AS (
             INSERT INTO mail_message ({mail_cols}) SELECT {mail_select}
               FROM mail_message s, generate_series(1, %s) g WHERE s.id = %s
             RETURNING id, date)
         INSERT INTO omnichannel_message ({cols}) SELECT {select} FROM ins, omnichannel_message s WHERE s.id = %s
-    """.format(mail_cols=', '.join('"%s"' % c for c in mail_cols), mail_select=', '.join(mail_select),
-               cols=', '.join('"%s"' % c for c in cols), select=', '.join(select)), [count, mail_id, message_id])
+    """.format(
+            mail_cols=", ".join(f'"{c}"' for c in mail_cols),
+            mail_select=", ".join(mail_select),
+            cols=", ".join(f'"{c}"' for c in cols),
+            select=", ".join(select),
+        ),
+        [count, mail_id, message_id],
+    )
 
 
 # -- (a) ingestion ---------------------------------------------------------------
 def bench_ingest(bench):
-    log('\n(a) Webhook ingestion: %d concurrent senders, Telegram updates' % SENDERS)
+    log("\n(a) Webhook ingestion: %d concurrent senders, Telegram updates" % SENDERS)
     cr, env = bench.env()
-    channel = env['omnichannel.channel'].create({
-        'name': 'Bench bot', 'channel_type': 'telegram', 'token': '1:BENCH', 'webhook_secret': 'bench-secret',
-        'api_base_url': 'http://127.0.0.1:9'})
+    channel = env["omnichannel.channel"].create(
+        {
+            "name": "Bench bot",
+            "channel_type": "telegram",
+            "token": "1:BENCH",
+            "webhook_secret": "bench-secret",
+            "api_base_url": "http://127.0.0.1:9",
+        }
+    )
     key = channel.webhook_key
-    params = env['ir.config_parameter']
-    params.set_param('omnichannel_inbox.deferred_processing', 'True')
+    params = env["ir.config_parameter"]
+    params.set_param("omnichannel_inbox.deferred_processing", "True")
     cr.commit()
     cr.close()
 
     port = free_port()
     workers = max(2, min(8, (os.cpu_count() or 2) * 2))
-    server = bench.odoo('--workers', str(workers), '--max-cron-threads', '1', '--http-port', str(port),
-                        '--http-interface', '127.0.0.1', '--log-level', 'warn', '--limit-time-real', '600',
-                        stdout=subprocess.DEVNULL, stderr=open(os.path.join(bench.addons, 'server.log'), 'w'))
-    base = 'http://127.0.0.1:%s' % port
+    server = bench.odoo(
+        "--workers",
+        str(workers),
+        "--max-cron-threads",
+        "1",
+        "--http-port",
+        str(port),
+        "--http-interface",
+        "127.0.0.1",
+        "--log-level",
+        "warn",
+        "--limit-time-real",
+        "600",
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.path.join(bench.addons, "server.log"), "w"),
+    )
+    base = f"http://127.0.0.1:{port}"
     try:
-        wait_http(base + '/web/health')
-        log('  Odoo with %d HTTP workers and 1 cron worker at %s' % (workers, base))
-        counter = iter(range(1, 10 ** 9))
+        wait_http(base + "/web/health")
+        log("  Odoo with %d HTTP workers and 1 cron worker at %s" % (workers, base))
+        counter = iter(range(1, 10**9))
         lock = threading.Lock()
 
         def update():
             with lock:
                 n = next(counter)
-            user = {'id': 700000 + n % 3000, 'is_bot': False, 'first_name': 'Customer %s' % (n % 3000)}
-            return {'update_id': n, 'message': {'message_id': n, 'from': user, 'date': int(time.time()),
-                                                'chat': {'id': user['id'], 'type': 'private'},
-                                                'text': 'Do you have sofa #%s in stock?' % n}}
+            user = {
+                "id": 700000 + n % 3000,
+                "is_bot": False,
+                "first_name": "Customer %s" % (n % 3000),
+            }
+            return {
+                "update_id": n,
+                "message": {
+                    "message_id": n,
+                    "from": user,
+                    "date": int(time.time()),
+                    "chat": {"id": user["id"], "type": "private"},
+                    "text": f"Do you have sofa #{n} in stock?",
+                },
+            }
 
         def run(url, total, headers):
             latencies = []
@@ -214,7 +312,9 @@ def bench_ingest(bench):
                     response = session.post(url, data=body, headers=headers, timeout=60)
                     mine.append(time.perf_counter() - started)
                     if response.status_code != 200:
-                        raise SystemExit('%s answered %s: %s' % (url, response.status_code, response.text[:200]))
+                        raise SystemExit(
+                            f"{url} answered {response.status_code}: {response.text[:200]}"
+                        )
                 with lock:
                     latencies.extend(mine)
 
@@ -227,30 +327,43 @@ def bench_ingest(bench):
             elapsed = time.perf_counter() - started
             return len(latencies) / elapsed, latencies
 
-        webhook_url = base + '/omnichannel/webhook/%s' % key
-        headers = {'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': 'bench-secret'}
-        bare_url = base + '/bench/bare'
+        webhook_url = base + f"/omnichannel/webhook/{key}"
+        headers = {
+            "Content-Type": "application/json",
+            "X-Telegram-Bot-Api-Secret-Token": "bench-secret",
+        }
+        bare_url = base + "/bench/bare"
         # Warm both routes up (workers, registry, caches), then interleave.
         run(bare_url, SENDERS * 10, headers)
         run(webhook_url, SENDERS * 10, headers)
         wait_processed(bench, channel.id)
-        results = {'bare': ([], []), 'webhook': ([], [])}
+        results = {"bare": ([], []), "webhook": ([], [])}
         per_round = bench.args.requests
         for _round in range(bench.args.rounds):
-            for name, url in (('bare', bare_url), ('webhook', webhook_url)):
+            for name, url in (("bare", bare_url), ("webhook", webhook_url)):
                 rate, latencies = run(url, per_round, headers)
                 results[name][0].append(rate)
                 results[name][1].extend(latencies)
             wait_processed(bench, channel.id)
-        bare_rate = statistics.median(results['bare'][0])
-        hook_rate = statistics.median(results['webhook'][0])
+        bare_rate = statistics.median(results["bare"][0])
+        hook_rate = statistics.median(results["webhook"][0])
         for name, (rates, latencies) in results.items():
-            log('  %-8s %7.0f req/s   p50 %6.1f ms   p99 %6.1f ms   (%d requests)' % (
-                name, statistics.median(rates), 1000 * percentile(latencies, 50), 1000 * percentile(latencies, 99),
-                len(latencies)))
-        p99 = 1000 * percentile(results['webhook'][1], 99)
-        log('  acknowledgement throughput, webhook / bare route: %.2f (target >= 0.70)' % (hook_rate / bare_rate))
-        log('  webhook p99: %.1f ms (target <= 100 ms)' % p99)
+            log(
+                "  %-8s %7.0f req/s   p50 %6.1f ms   p99 %6.1f ms   (%d requests)"
+                % (
+                    name,
+                    statistics.median(rates),
+                    1000 * percentile(latencies, 50),
+                    1000 * percentile(latencies, 99),
+                    len(latencies),
+                )
+            )
+        p99 = 1000 * percentile(results["webhook"][1], 99)
+        log(
+            "  acknowledgement throughput, webhook / bare route: %.2f (target >= 0.70)"
+            % (hook_rate / bare_rate)
+        )
+        log(f"  webhook p99: {p99:.1f} ms (target <= 100 ms)")
 
         # End to end: journaled updates processed by the cron into messages
         # linked to partner, conversation and lead.
@@ -262,19 +375,24 @@ def bench_ingest(bench):
         wait_processed(bench, channel.id, timeout=1800)
         elapsed = time.perf_counter() - started
         linked = count_linked(bench, first_id)
-        log('  end to end: %d updates acknowledged in %.1f s, all stored and linked after %.1f s: '
-            '%.0f messages/s (%d linked to partner, conversation and lead)' % (
-                total, acked, elapsed, linked / elapsed, linked))
+        log(
+            "  end to end: %d updates acknowledged in %.1f s, all stored and linked after %.1f s: "
+            "%.0f messages/s (%d linked to partner, conversation and lead)"
+            % (total, acked, elapsed, linked / elapsed, linked)
+        )
 
         # The same, processed inside the webhook request (the default).
         cr, env = bench.env()
-        env['ir.config_parameter'].set_param('omnichannel_inbox.deferred_processing', '')
+        env["ir.config_parameter"].set_param(
+            "omnichannel_inbox.deferred_processing", ""
+        )
         cr.commit()
         cr.close()
-        time.sleep(2)   # workers re-read the parameter on their next request
+        time.sleep(2)  # workers re-read the parameter on their next request
         rate, latencies = run(webhook_url, total, headers)
-        log('  processing inside the request (default setting): %.0f messages/s, p50 %.1f ms, p99 %.1f ms' % (
-            rate, 1000 * percentile(latencies, 50), 1000 * percentile(latencies, 99)))
+        log(
+            f"  processing inside the request (default setting): {rate:.0f} messages/s, p50 {1000 * percentile(latencies, 50):.1f} ms, p99 {1000 * percentile(latencies, 99):.1f} ms"
+        )
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -282,7 +400,7 @@ def bench_ingest(bench):
 
 def free_port():
     with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
+        s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
@@ -295,13 +413,13 @@ def wait_http(url, timeout=120):
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    sys.exit('Odoo did not start at %s' % url)
+    sys.exit(f"Odoo did not start at {url}")
 
 
 def max_event_id(bench):
     cr, env = bench.env()
     try:
-        cr.execute('SELECT COALESCE(MAX(id), 0) FROM omnichannel_inbound_event')
+        cr.execute("SELECT COALESCE(MAX(id), 0) FROM omnichannel_inbound_event")
         return cr.fetchone()[0]
     finally:
         cr.close()
@@ -312,25 +430,30 @@ def wait_processed(bench, channel_id, timeout=600):
     while time.monotonic() < deadline:
         cr, env = bench.env()
         try:
-            cr.execute("SELECT count(*) FROM omnichannel_inbound_event WHERE channel_id = %s AND state = 'pending'",
-                       [channel_id])
+            cr.execute(
+                "SELECT count(*) FROM omnichannel_inbound_event WHERE channel_id = %s AND state = 'pending'",
+                [channel_id],
+            )
             if not cr.fetchone()[0]:
                 return
         finally:
             cr.close()
         time.sleep(0.2)
-    sys.exit('the journal was not processed within %s s' % timeout)
+    sys.exit(f"the journal was not processed within {timeout} s")
 
 
 def count_linked(bench, after_id):
     cr, env = bench.env()
     try:
-        cr.execute("""
+        cr.execute(
+            """
             SELECT count(*) FROM omnichannel_inbound_event e
               JOIN omnichannel_message m ON m.id = e.message_id
               JOIN omnichannel_conversation c ON c.id = m.conversation_id
              WHERE e.id > %s AND e.state = 'done' AND m.partner_id IS NOT NULL AND m.lead_id IS NOT NULL
-        """, [after_id])
+        """,
+            [after_id],
+        )
         return cr.fetchone()[0]
     finally:
         cr.close()
@@ -338,64 +461,96 @@ def count_linked(bench, after_id):
 
 # -- (b) the chat panel ----------------------------------------------------------
 def bench_panel(bench):
-    log('\n(b) Chat panel data call (first page of the lead panel)')
+    log("\n(b) Chat panel data call (first page of the lead panel)")
     cr, env = bench.env()
-    small = sandbox_history(env, 'panel-small')
-    page = sandbox_history(env, 'panel-page')
-    large = sandbox_history(env, 'panel-large')
+    small = sandbox_history(env, "panel-small")
+    page = sandbox_history(env, "panel-page")
+    large = sandbox_history(env, "panel-large")
     clone_messages(cr, small, 9)
     clone_messages(cr, page, 29)
     clone_messages(cr, large, 9999)
     cr.commit()
-    Message = env['omnichannel.message']
+    Message = env["omnichannel.message"]
     figures = {}
-    for name, conversation in (('10', small), ('30', page), ('10,000', large)):
-        count = Message.search_count([('conversation_id', '=', conversation.id)])
+    for name, conversation in (("10", small), ("30", page), ("10,000", large)):
+        count = Message.search_count([("conversation_id", "=", conversation.id)])
 
         def call():
             env.invalidate_all()
-            Message.panel_fetch('crm.lead', conversation.lead_id.id)
+            Message.panel_fetch("crm.lead", conversation.lead_id.id)
+
         call()
         figures[name] = timed(call, 30)
-        log('  lead with %6d messages: %.1f ms (median of 30)' % (count, 1000 * figures[name]))
-    log('  10,000 / 10 messages: %.2f (target <= 1.2)' % (figures['10,000'] / figures['10']))
+        log(
+            "  lead with %6d messages: %.1f ms (median of 30)"
+            % (count, 1000 * figures[name])
+        )
+    log(
+        "  10,000 / 10 messages: %.2f (target <= 1.2)"
+        % (figures["10,000"] / figures["10"])
+    )
     # The first page holds 30 messages: a lead with 10 renders a third of
     # what every longer history renders, whatever its length.
-    log('  10,000 / 30 messages (one full page): %.2f' % (figures['10,000'] / figures['30']))
+    log(
+        "  10,000 / 30 messages (one full page): %.2f"
+        % (figures["10,000"] / figures["30"])
+    )
     cr.close()
 
 
 # -- (c) the SLA scheduled action -------------------------------------------------
 def bench_sla(bench):
-    log('\n(c) SLA scheduled action with 100,000 open conversations, 5 due')
+    log("\n(c) SLA scheduled action with 100,000 open conversations, 5 due")
     cr, env = bench.env()
-    template = sandbox_history(env, 'sla-template')
+    template = sandbox_history(env, "sla-template")
     cr.commit()
     identity = template.identity_id
-    id_cols = columns(cr, 'omnichannel_identity')
-    id_select = [{'provider_user_id': "'sla-' || g", 'chat_id': "'sla-' || g"}.get(c, 's.%s' % c) for c in id_cols]
-    cols = columns(cr, 'omnichannel_conversation')
-    select = [{'identity_id': 'ins.id', 'state': "'open'",
-               'sla_next_action_date': "now() AT TIME ZONE 'UTC' + interval '1 day' + ins.id * interval '1 second'",
-               }.get(c, 's.%s' % c) for c in cols]
-    cr.execute("""
+    id_cols = columns(cr, "omnichannel_identity")
+    id_select = [
+        {"provider_user_id": "'sla-' || g", "chat_id": "'sla-' || g"}.get(
+            c, f"s.{c}"
+        )
+        for c in id_cols
+    ]
+    cols = columns(cr, "omnichannel_conversation")
+    select = [
+        {
+            "identity_id": "ins.id",
+            "state": "'open'",
+            "sla_next_action_date": "now() AT TIME ZONE 'UTC' + interval '1 day' + ins.id * interval '1 second'",
+        }.get(c, f"s.{c}")
+        for c in cols
+    ]
+    cr.execute(
+        """
         WITH ins AS (
             INSERT INTO omnichannel_identity ({id_cols}) SELECT {id_select}
               FROM omnichannel_identity s, generate_series(1, 99999) g WHERE s.id = %s
             RETURNING id)
         INSERT INTO omnichannel_conversation ({cols}) SELECT {select} FROM ins, omnichannel_conversation s
          WHERE s.id = %s RETURNING id
-    """.format(id_cols=', '.join('"%s"' % c for c in id_cols), id_select=', '.join(id_select),
-               cols=', '.join('"%s"' % c for c in cols), select=', '.join(select)), [identity.id, template.id])
+    """.format(
+            id_cols=", ".join(f'"{c}"' for c in id_cols),
+            id_select=", ".join(id_select),
+            cols=", ".join(f'"{c}"' for c in cols),
+            select=", ".join(select),
+        ),
+        [identity.id, template.id],
+    )
     ids = [r[0] for r in cr.fetchall()]
-    cr.execute('ANALYZE omnichannel_conversation')
+    cr.execute("ANALYZE omnichannel_conversation")
     cr.commit()
-    Conversation = env['omnichannel.conversation']
-    log('  open conversations: %d' % Conversation.search_count([('state', '=', 'open')]))
+    Conversation = env["omnichannel.conversation"]
+    log(
+        "  open conversations: %d" % Conversation.search_count([("state", "=", "open")])
+    )
 
     def make_due():
-        cr.execute("UPDATE omnichannel_conversation SET sla_next_action_date = now() AT TIME ZONE 'UTC' - "
-                   "interval '1 minute' WHERE id = ANY(%s)", [ids[:5]])
+        cr.execute(
+            "UPDATE omnichannel_conversation SET sla_next_action_date = now() AT TIME ZONE 'UTC' - "
+            "interval '1 minute' WHERE id = ANY(%s)",
+            [ids[:5]],
+        )
         cr.commit()
         env.invalidate_all()
 
@@ -405,153 +560,239 @@ def bench_sla(bench):
         started = time.perf_counter()
         handled = Conversation._cron_sla()
         times.append(time.perf_counter() - started)
-    log('  SLA action: %.0f ms (median of 7; %d conversations handled in the last run; target < 500 ms)' % (
-        1000 * statistics.median(times), len(handled or [])))
+    log(
+        "  SLA action: %.0f ms (median of 7; %d conversations handled in the last run; target < 500 ms)"
+        % (1000 * statistics.median(times), len(handled or []))
+    )
     cr.close()
 
 
 # -- (d) the response-time pivot --------------------------------------------------
 def bench_pivot(bench):
-    log('\n(d) Response-time pivot over 1,000,000 messages')
+    log("\n(d) Response-time pivot over 1,000,000 messages")
     cr, env = bench.env()
-    conversation = sandbox_history(env, 'pivot-template')
+    conversation = sandbox_history(env, "pivot-template")
     cr.commit()
-    cr.execute('SELECT id FROM omnichannel_message WHERE conversation_id = %s LIMIT 1', [conversation.id])
+    cr.execute(
+        "SELECT id FROM omnichannel_message WHERE conversation_id = %s LIMIT 1",
+        [conversation.id],
+    )
     source = cr.fetchone()[0]
-    channel_ids = env['omnichannel.channel'].search([]).ids
+    channel_ids = env["omnichannel.channel"].search([]).ids
     started = time.monotonic()
     # Half customer messages, half answers carrying their figures, over a year.
-    clone_rows(cr, 'omnichannel_message', source, 1000000, {
-        'mail_message_id': 'NULL', 'provider_message_id': "'pivot-' || g",
-        'channel_id': '(ARRAY%s)[1 + g %%%% %d]' % (channel_ids, len(channel_ids)),
-        'direction': "CASE WHEN g %% 2 = 0 THEN 'out' ELSE 'in' END",
-        'date': "now() AT TIME ZONE 'UTC' - (g %% 525600) * interval '1 minute'",
-        'response_from': "CASE WHEN g %% 2 = 0 THEN now() AT TIME ZONE 'UTC' - (g %% 525600) * interval '1 minute' "
-                         "- (g %% 7200) * interval '1 second' END",
-        'response_seconds': "CASE WHEN g %% 2 = 0 THEN g %% 7200 END",
-        'response_business_seconds': "CASE WHEN g %% 2 = 0 THEN g %% 3600 END",
-        'response_sla_status': "CASE WHEN g %% 2 = 0 THEN (CASE WHEN g %% 7200 < 900 THEN 'met' ELSE 'breached' END) END",
-    })
-    cr.execute('ANALYZE omnichannel_message')
+    clone_rows(
+        cr,
+        "omnichannel_message",
+        source,
+        1000000,
+        {
+            "mail_message_id": "NULL",
+            "provider_message_id": "'pivot-' || g",
+            "channel_id": "(ARRAY%s)[1 + g %%%% %d]" % (channel_ids, len(channel_ids)),
+            "direction": "CASE WHEN g %% 2 = 0 THEN 'out' ELSE 'in' END",
+            "date": "now() AT TIME ZONE 'UTC' - (g %% 525600) * interval '1 minute'",
+            "response_from": "CASE WHEN g %% 2 = 0 THEN now() AT TIME ZONE 'UTC' - (g %% 525600) * interval '1 minute' "
+            "- (g %% 7200) * interval '1 second' END",
+            "response_seconds": "CASE WHEN g %% 2 = 0 THEN g %% 7200 END",
+            "response_business_seconds": "CASE WHEN g %% 2 = 0 THEN g %% 3600 END",
+            "response_sla_status": "CASE WHEN g %% 2 = 0 THEN (CASE WHEN g %% 7200 < 900 THEN 'met' ELSE 'breached' END) END",
+        },
+    )
+    cr.execute("ANALYZE omnichannel_message")
     cr.commit()
-    log('  generated in %.0f s' % (time.monotonic() - started))
-    Report = env['omnichannel.report.response']
-    measures = ['response_hours:avg', 'response_hours_median:avg', 'business_hours:avg', 'sla_compliance:avg']
-    year_ago = time.strftime('%Y-%m-%d', time.gmtime(time.time() - 365 * 86400))
-    month_ago = time.strftime('%Y-%m-%d', time.gmtime(time.time() - 31 * 86400))
-    for label, domain in (('last month', [('date', '>=', month_ago)]), ('whole year', [('date', '>=', year_ago)])):
+    log("  generated in %.0f s" % (time.monotonic() - started))
+    Report = env["omnichannel.report.response"]
+    measures = [
+        "response_hours:avg",
+        "response_hours_median:avg",
+        "business_hours:avg",
+        "sla_compliance:avg",
+    ]
+    year_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 365 * 86400))
+    month_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 31 * 86400))
+    for label, domain in (
+        ("last month", [("date", ">=", month_ago)]),
+        ("whole year", [("date", ">=", year_ago)]),
+    ):
+
         def read(measures=measures):
             env.invalidate_all()
-            Report.formatted_read_group(domain, ['channel_id', 'date:month'], measures)
+            Report.formatted_read_group(domain, ["channel_id", "date:month"], measures)
+
         read()
         with_median = timed(read, 5)
-        without = timed(lambda: read([m for m in measures if 'median' not in m]), 5)
-        log('  %-10s by channel and month: %.2f s with medians, %.2f s without (median of 5; target < 1 s)' % (
-            label, with_median, without))
+        without = timed(lambda: read([m for m in measures if "median" not in m]), 5)
+        log(
+            "  %-10s by channel and month: %.2f s with medians, %.2f s without (median of 5; target < 1 s)"
+            % (label, with_median, without)
+        )
     cr.close()
 
 
 # -- (e) encryption at rest ---------------------------------------------------------
 def bench_crypto(bench):
-    log('\n(e) Encryption at rest: send path (connector configuration) and download path (1 MB file)')
+    log(
+        "\n(e) Encryption at rest: send path (connector configuration) and download path (1 MB file)"
+    )
     cr, env = bench.env()
-    Channel = env['omnichannel.channel']
-    secrets = {'token': '123456:' + 'A' * 35, 'webhook_secret': 'w' * 32, 'app_secret': 'a' * 32,
-               'verify_token': 'v' * 24}
-    encrypted = Channel.create(dict(secrets, name='Bench encrypted', channel_type='telegram'))
-    clear = Channel.create(dict(name='Bench clear', channel_type='telegram'))
+    Channel = env["omnichannel.channel"]
+    secrets = {
+        "token": "123456:" + "A" * 35,
+        "webhook_secret": "w" * 32,
+        "app_secret": "a" * 32,
+        "verify_token": "v" * 24,
+    }
+    encrypted = Channel.create(
+        dict(secrets, name="Bench encrypted", channel_type="telegram")
+    )
+    clear = Channel.create(dict(name="Bench clear", channel_type="telegram"))
     env.flush_all()
     # the same secrets left in clear, as an older version stored them (read as they are)
-    cr.execute('UPDATE omnichannel_channel SET token = %s, webhook_secret = %s, app_secret = %s, verify_token = %s '
-               'WHERE id = %s', [secrets['token'], secrets['webhook_secret'], secrets['app_secret'],
-                                 secrets['verify_token'], clear.id])
-    conversation = sandbox_history(env, 'crypto')
+    cr.execute(
+        "UPDATE omnichannel_channel SET token = %s, webhook_secret = %s, app_secret = %s, verify_token = %s "
+        "WHERE id = %s",
+        [
+            secrets["token"],
+            secrets["webhook_secret"],
+            secrets["app_secret"],
+            secrets["verify_token"],
+            clear.id,
+        ],
+    )
+    conversation = sandbox_history(env, "crypto")
     data = os.urandom(1024 * 1024)
-    Attachment = env['ir.attachment']
+    Attachment = env["ir.attachment"]
     env.company.omnichannel_encrypt_files = False
-    clear_file = Attachment.create({'name': 'clear.bin', 'raw': data, 'res_model': 'omnichannel.conversation',
-                                    'res_id': conversation.id})
+    clear_file = Attachment.create(
+        {
+            "name": "clear.bin",
+            "raw": data,
+            "res_model": "omnichannel.conversation",
+            "res_id": conversation.id,
+        }
+    )
     env.company.omnichannel_encrypt_files = True
-    encrypted_file = Attachment.create({'name': 'encrypted.bin', 'raw': data + b'.',
-                                        'res_model': 'omnichannel.conversation', 'res_id': conversation.id})
+    encrypted_file = Attachment.create(
+        {
+            "name": "encrypted.bin",
+            "raw": data + b".",
+            "res_model": "omnichannel.conversation",
+            "res_id": conversation.id,
+        }
+    )
     cr.commit()
-    assert encrypted_file.store_fname.startswith('oc-enc-') and not clear_file.store_fname.startswith('oc-enc-')
+    assert encrypted_file.store_fname.startswith(
+        "oc-enc-"
+    ) and not clear_file.store_fname.startswith("oc-enc-")
     rows = []
     for label, records, read in (
-            ('send path: connector configuration read', (clear, encrypted), lambda r: r._connector_config()),
-            ('download path: 1 MB file read', (clear_file, encrypted_file), lambda r: r.raw)):
+        (
+            "send path: connector configuration read",
+            (clear, encrypted),
+            lambda r: r._connector_config(),
+        ),
+        (
+            "download path: 1 MB file read",
+            (clear_file, encrypted_file),
+            lambda r: r.raw,
+        ),
+    ):
         figures = []
         for record in records:
+
             def call(record=record):
                 env.invalidate_all()
                 read(record)
+
             call()
-            figures.append(timed(call, 200 if 'send' in label else 50))
+            figures.append(timed(call, 200 if "send" in label else 50))
         rows.append((label, figures))
-        log('  %-42s clear %.3f ms, encrypted %.3f ms (+%.3f ms, x%.2f)' % (
-            label, 1000 * figures[0], 1000 * figures[1], 1000 * (figures[1] - figures[0]), figures[1] / figures[0]))
+        log(
+            "  %-42s clear %.3f ms, encrypted %.3f ms (+%.3f ms, x%.2f)"
+            % (
+                label,
+                1000 * figures[0],
+                1000 * figures[1],
+                1000 * (figures[1] - figures[0]),
+                figures[1] / figures[0],
+            )
+        )
     cr.close()
     return rows
 
 
 # -- (f) outbound throttling ------------------------------------------------------
 def bench_throttle(bench, runs=2000, threads=4):
-    log('\n(f) Sending budget: cost per outbound message of the budget check')
+    log("\n(f) Sending budget: cost per outbound message of the budget check")
     cr, env = bench.env()
-    conversation = sandbox_history(env, 'throttle')
-    conversation.channel_id.write({'send_rate': 1e6, 'send_chat_rate': 1e6})   # never refuses: the cost alone
+    conversation = sandbox_history(env, "throttle")
+    conversation.channel_id.write(
+        {"send_rate": 1e6, "send_chat_rate": 1e6}
+    )  # never refuses: the cost alone
     cr.commit()
-    message = conversation._post_reply('Bench', author_kind='auto')
+    message = conversation._post_reply("Bench", author_kind="auto")
     cr.commit()
-    Budget = env['omnichannel.send.budget']
+    Budget = env["omnichannel.send.budget"]
 
     def check():
         wait, grant, _wide = Budget._acquire(message)
         Budget._release(grant)
+
     check()
     per_check = timed(check, runs)
-    log('  take a place + count it sent:  %.2f ms per message (median of %d)' % (1000 * per_check, runs))
+    log(
+        "  take a place + count it sent:  %.2f ms per message (median of %d)"
+        % (1000 * per_check, runs)
+    )
 
     def send():
-        message.write({'status': 'queued'})
+        message.write({"status": "queued"})
         message._send()
+
     per_send = timed(send, 200)
-    log('  whole Sandbox send (budget included): %.2f ms per message; budget share %.0f %%'
-        % (1000 * per_send, 100 * per_check / per_send))
+    log(
+        f"  whole Sandbox send (budget included): {1000 * per_send:.2f} ms per message; budget share {100 * per_check / per_send:.0f} %"
+    )
 
     def worker(count, out):
         wcr, wenv = bench.env()
-        wmessage = wenv['omnichannel.message'].browse(message.id)
-        WBudget = wenv['omnichannel.send.budget']
+        wmessage = wenv["omnichannel.message"].browse(message.id)
+        WBudget = wenv["omnichannel.send.budget"]
         started = time.perf_counter()
         for _ in range(count):
             _wait, grant, _wide = WBudget._acquire(wmessage)
             WBudget._release(grant)
         out.append(time.perf_counter() - started)
         wcr.close()
+
     durations = []
     each = runs // threads
-    pool = [threading.Thread(target=worker, args=(each, durations)) for _ in range(threads)]
+    pool = [
+        threading.Thread(target=worker, args=(each, durations)) for _ in range(threads)
+    ]
     started = time.perf_counter()
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
     total = time.perf_counter() - started
-    log('  %d threads on one channel: %.0f checks/s in all (%.2f ms each, one row lock shared)'
-        % (threads, each * threads / total, 1000 * total / (each * threads)))
+    log(
+        "  %d threads on one channel: %.0f checks/s in all (%.2f ms each, one row lock shared)"
+        % (threads, each * threads / total, 1000 * total / (each * threads))
+    )
 
     # The budget holds across connections: 4 threads ask as fast as they can
     # for 3 s on a channel limited to 50/s; count the places given per second.
     rate = 50
-    conversation.channel_id.write({'send_rate': rate, 'send_chat_rate': 0})
+    conversation.channel_id.write({"send_rate": rate, "send_chat_rate": 0})
     cr.commit()
     granted = []
 
     def greedy(out):
         wcr, wenv = bench.env()
-        wmessage = wenv['omnichannel.message'].browse(message.id)
-        WBudget = wenv['omnichannel.send.budget']
+        wmessage = wenv["omnichannel.message"].browse(message.id)
+        WBudget = wenv["omnichannel.send.budget"]
         end = time.monotonic() + 3
         while time.monotonic() < end:
             wait, grant, _wide = WBudget._acquire(wmessage)
@@ -561,6 +802,7 @@ def bench_throttle(bench, runs=2000, threads=4):
             elif wait:
                 time.sleep(min(wait, 0.05))
         wcr.close()
+
     pool = [threading.Thread(target=greedy, args=(granted,)) for _ in range(threads)]
     for thread in pool:
         thread.start()
@@ -572,19 +814,41 @@ def bench_throttle(bench, runs=2000, threads=4):
         while moment - granted[first] >= 1.0:
             first += 1
         most = max(most, last - first + 1)
-    log('  %d threads, budget %d/s (automatic: %d/s) for 3 s: %d sent, at most %d in any second'
-        % (threads, rate, rate - round(rate * 0.2), len(granted), most))
+    log(
+        "  %d threads, budget %d/s (automatic: %d/s) for 3 s: %d sent, at most %d in any second"
+        % (threads, rate, rate - round(rate * 0.2), len(granted), most)
+    )
 
 
 # -- (g) frequent questions --------------------------------------------------------
 FAQ_TEMPLATES = [
-    'Сколько стоит доставка {p} в {c}?', 'Есть ли {p} в наличии?', 'Какая гарантия на {p}?',
-    'Можно оплатить {p} картой?', 'Когда привезут мой {p}? Заказ {n}', 'Хочу вернуть {p}',
-    'Какие размеры у {p}?', 'Есть ли скидка на {p}?', 'How much is delivery of the {p} to {c}?',
-    'Is the {p} in stock?', 'Where is my order {n}?', 'Can I pay for the {p} by card?',
+    "Сколько стоит доставка {p} в {c}?",
+    "Есть ли {p} в наличии?",
+    "Какая гарантия на {p}?",
+    "Можно оплатить {p} картой?",
+    "Когда привезут мой {p}? Заказ {n}",
+    "Хочу вернуть {p}",
+    "Какие размеры у {p}?",
+    "Есть ли скидка на {p}?",
+    "How much is delivery of the {p} to {c}?",
+    "Is the {p} in stock?",
+    "Where is my order {n}?",
+    "Can I pay for the {p} by card?",
 ]
-FAQ_PRODUCTS = ['диван', 'кресло', 'стол', 'стул', 'шкаф', 'кровать', 'матрас', 'комод', 'sofa', 'chair', 'table']
-FAQ_CITIES = ['Москву', 'Казань', 'Пермь', 'Тверь', 'Moscow', 'Kazan']
+FAQ_PRODUCTS = [
+    "диван",
+    "кресло",
+    "стол",
+    "стул",
+    "шкаф",
+    "кровать",
+    "матрас",
+    "комод",
+    "sofa",
+    "chair",
+    "table",
+]
+FAQ_CITIES = ["Москву", "Казань", "Пермь", "Тверь", "Moscow", "Kazan"]
 
 
 def faq_texts(count, seed=17):
@@ -592,99 +856,166 @@ def faq_texts(count, seed=17):
     wordings, with order numbers, typos (a dropped letter) and one in five
     an unrelated text of its own."""
     import random
+
     rnd = random.Random(seed)
-    words = 'привет помогите срочно ещё пожалуйста вчера завтра цвет ткань кожа белый серый угловой'.split()
+    words = [
+        "привет",
+        "помогите",
+        "срочно",
+        "ещё",
+        "пожалуйста",
+        "вчера",
+        "завтра",
+        "цвет",
+        "ткань",
+        "кожа",
+        "белый",
+        "серый",
+        "угловой",
+    ]
     texts = []
     for i in range(count):
         if rnd.random() < 0.2:
-            texts.append(' '.join(rnd.choice(words) + str(rnd.randint(1, 999)) for _ in range(rnd.randint(2, 8))))
+            texts.append(
+                " ".join(
+                    rnd.choice(words) + str(rnd.randint(1, 999))
+                    for _ in range(rnd.randint(2, 8))
+                )
+            )
             continue
-        text = rnd.choice(FAQ_TEMPLATES).format(p=rnd.choice(FAQ_PRODUCTS), c=rnd.choice(FAQ_CITIES),
-                                                n=rnd.randint(10000, 99999))
+        text = rnd.choice(FAQ_TEMPLATES).format(
+            p=rnd.choice(FAQ_PRODUCTS),
+            c=rnd.choice(FAQ_CITIES),
+            n=rnd.randint(10000, 99999),
+        )
         if rnd.random() < 0.3:
             cut = rnd.randrange(len(text))
-            text = text[:cut] + text[cut + 1:]
+            text = text[:cut] + text[cut + 1 :]
         if rnd.random() < 0.3:
-            text = rnd.choice(['Здравствуйте! ', 'Добрый день, ', 'Hi, ']) + text
+            text = rnd.choice(["Здравствуйте! ", "Добрый день, ", "Hi, "]) + text
         texts.append(text)
     return texts
 
 
 def bench_faq(bench):
-    log('\n(g) Frequent questions over 100,000 customer messages')
+    log("\n(g) Frequent questions over 100,000 customer messages")
     cr, env = bench.env()
-    conversation = sandbox_history(env, 'faq-template', 'Сколько стоит доставка?')
+    conversation = sandbox_history(env, "faq-template", "Сколько стоит доставка?")
     cr.commit()
     started = time.monotonic()
-    clone_messages(cr, conversation, 100000 - 1, spacing='20 seconds')
-    cr.execute('SELECT mail_message_id FROM omnichannel_message WHERE conversation_id = %s ORDER BY id',
-               [conversation.id])
+    clone_messages(cr, conversation, 100000 - 1, spacing="20 seconds")
+    cr.execute(
+        "SELECT mail_message_id FROM omnichannel_message WHERE conversation_id = %s ORDER BY id",
+        [conversation.id],
+    )
     mail_ids = [r[0] for r in cr.fetchall()]
     texts = faq_texts(len(mail_ids))
-    cr.execute('UPDATE mail_message m SET body = b.body FROM unnest(%s::int[], %s::text[]) AS b(id, body) '
-               'WHERE m.id = b.id', [mail_ids, ['<p>%s</p>' % t for t in texts]])
-    cr.execute('ANALYZE omnichannel_message')
+    cr.execute(
+        "UPDATE mail_message m SET body = b.body FROM unnest(%s::int[], %s::text[]) AS b(id, body) "
+        "WHERE m.id = b.id",
+        [mail_ids, [f"<p>{t}</p>" for t in texts]],
+    )
+    cr.execute("ANALYZE omnichannel_message")
     cr.commit()
-    log('  generated in %.0f s' % (time.monotonic() - started))
-    wizard = env['omnichannel.frequent.questions'].create({})
+    log("  generated in %.0f s" % (time.monotonic() - started))
+    wizard = env["omnichannel.frequent.questions"].create({})
     times = []
     for _ in range(3):
         env.invalidate_all()
         started = time.perf_counter()
         wizard.action_compute()
         times.append(time.perf_counter() - started)
-    log('  %d messages read, %d frequent questions; top: %r x %d' % (
-        wizard.message_count, len(wizard.line_ids), wizard.line_ids[:1].question, wizard.line_ids[:1].count))
-    log('  read and grouped in %.2f s (median of 3; target < 10 s)' % statistics.median(times))
+    log(
+        "  %d messages read, %d frequent questions; top: %r x %d"
+        % (
+            wizard.message_count,
+            len(wizard.line_ids),
+            wizard.line_ids[:1].question,
+            wizard.line_ids[:1].count,
+        )
+    )
+    log(
+        f"  read and grouped in {statistics.median(times):.2f} s (median of 3; target < 10 s)"
+    )
     cr.rollback()
     cr.close()
 
 
 def machine():
-    cpu = ''
+    cpu = ""
     try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), '')
+        with open("/proc/cpuinfo") as f:
+            cpu = next(
+                (
+                    line.split(":", 1)[1].strip()
+                    for line in f
+                    if line.startswith("model name")
+                ),
+                "",
+            )
     except OSError:
         pass
-    mem = ''
+    mem = ""
     try:
-        with open('/proc/meminfo') as f:
-            mem = '%.0f GiB' % (int(f.readline().split()[1]) / 1024 / 1024)
+        with open("/proc/meminfo") as f:
+            mem = "%.0f GiB" % (int(f.readline().split()[1]) / 1024 / 1024)
     except OSError:
         pass
     try:
-        pg = subprocess.run(['psql', '--version'], capture_output=True, text=True).stdout.strip()
+        pg = subprocess.run(
+            ["psql", "--version"], capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
-        pg = ''
-    return '%s cores (%s), %s RAM, Python %s, %s' % (os.cpu_count(), cpu, mem, platform.python_version(), pg)
+        pg = ""
+    return f"{os.cpu_count()} cores ({cpu}), {mem} RAM, Python {platform.python_version()}, {pg}"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--only', default='ingest,panel,sla,pivot,crypto,throttle,faq')
-    parser.add_argument('--db', default='omnichannel_bench')
-    parser.add_argument('--db-host', default=os.environ.get('PGHOST', '127.0.0.1'))
-    parser.add_argument('--db-port', default=int(os.environ.get('PGPORT', 5432)), type=int)
-    parser.add_argument('--db-user', default=os.environ.get('PGUSER') or getpass.getuser())
-    parser.add_argument('--requests', default=800, type=int, help='requests per round and route (ingest)')
-    parser.add_argument('--rounds', default=3, type=int, help='interleaved rounds per route (ingest)')
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", default="ingest,panel,sla,pivot,crypto,throttle,faq")
+    parser.add_argument("--db", default="omnichannel_bench")
+    parser.add_argument("--db-host", default=os.environ.get("PGHOST", "127.0.0.1"))
+    parser.add_argument(
+        "--db-port", default=int(os.environ.get("PGPORT", 5432)), type=int
+    )
+    parser.add_argument(
+        "--db-user", default=os.environ.get("PGUSER") or getpass.getuser()
+    )
+    parser.add_argument(
+        "--requests",
+        default=800,
+        type=int,
+        help="requests per round and route (ingest)",
+    )
+    parser.add_argument(
+        "--rounds", default=3, type=int, help="interleaved rounds per route (ingest)"
+    )
     args = parser.parse_args()
-    log('Machine: %s' % machine())
+    log(f"Machine: {machine()}")
     # Secrets are encrypted at rest: a run without a configured key gets one
     # (Odoo's processes inherit it).
-    if not os.environ.get('OMNICHANNEL_ENCRYPTION_KEY'):
+    if not os.environ.get("OMNICHANNEL_ENCRYPTION_KEY"):
         from cryptography.fernet import Fernet
-        os.environ['OMNICHANNEL_ENCRYPTION_KEY'] = Fernet.generate_key().decode()
+
+        os.environ["OMNICHANNEL_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
     bench = Bench(args)
     try:
         bench.create_database()
-        for name in args.only.split(','):
-            {'ingest': bench_ingest, 'panel': bench_panel, 'sla': bench_sla, 'pivot': bench_pivot,
-             'crypto': bench_crypto, 'throttle': bench_throttle, 'faq': bench_faq}[name.strip()](bench)
+        for name in args.only.split(","):
+            {
+                "ingest": bench_ingest,
+                "panel": bench_panel,
+                "sla": bench_sla,
+                "pivot": bench_pivot,
+                "crypto": bench_crypto,
+                "throttle": bench_throttle,
+                "faq": bench_faq,
+            }[name.strip()](bench)
     finally:
         bench.cleanup()
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ This module imports nothing of Odoo nor of the rest of the connectors package,
 so that the bridge script (``tools/asterisk_ami_bridge.py``) can load it alone
 on the PBX host.
 """
+
 import itertools
 import socket
 import ssl
@@ -20,22 +21,30 @@ DEFAULT_PORT = 5038
 DEFAULT_TLS_PORT = 5039
 
 #: The AMI events a call is followed with; the bridge forwards only these.
-CALL_EVENTS = frozenset({
-    'Newchannel', 'DialBegin', 'DialEnd', 'Newexten', 'HangupRequest', 'SoftHangupRequest', 'Hangup',
-})
+CALL_EVENTS = frozenset(
+    {
+        "Newchannel",
+        "DialBegin",
+        "DialEnd",
+        "Newexten",
+        "HangupRequest",
+        "SoftHangupRequest",
+        "Hangup",
+    }
+)
 
 
 def is_call_event(event):
     """Whether the bridge forwards ``event``: the call events, without the
     chatter (dialplan steps other than voicemail, channels of the second leg
     starting and ending - the call's first channel stands for the call)."""
-    name = event.get('Event')
+    name = event.get("Event")
     if name not in CALL_EVENTS:
         return False
-    if name == 'Newexten':
-        return (event.get('Application') or '').lower() == 'voicemail'
-    if name in ('Newchannel', 'Hangup'):
-        return event.get('Uniqueid') == (event.get('Linkedid') or event.get('Uniqueid'))
+    if name == "Newexten":
+        return (event.get("Application") or "").lower() == "voicemail"
+    if name in ("Newchannel", "Hangup"):
+        return event.get("Uniqueid") == (event.get("Linkedid") or event.get("Uniqueid"))
     return True
 
 
@@ -44,83 +53,99 @@ class AmiError(Exception):
 
 
 def parse_address(address):
-    """"pbx.example.com:5038", "tcp://10.0.0.5" -> (host, port, False);
+    """ "pbx.example.com:5038", "tcp://10.0.0.5" -> (host, port, False);
     "tls://pbx.example.com" -> (host, 5039, True): Asterisk's TLS manager
     port (manager.conf ``tlsenable = yes``), which keeps the AMI secret and
     the call events off the wire in clear text."""
-    address = (address or '').strip()
-    tls = address.startswith(('tls://', 'amis://'))
-    for prefix in ('tcp://', 'ami://', 'tls://', 'amis://'):
-        if address.startswith(prefix):
-            address = address[len(prefix):]
-    address = address.rstrip('/')
+    address = (address or "").strip()
+    tls = address.startswith(("tls://", "amis://"))
+    for prefix in ("tcp://", "ami://", "tls://", "amis://"):
+        address = address.removeprefix(prefix)
+    address = address.rstrip("/")
     if not address:
-        raise AmiError('no AMI address is set')
-    host, _sep, port = address.rpartition(':') if ':' in address else (address, '', '')
+        raise AmiError("no AMI address is set")
+    host, _sep, port = address.rpartition(":") if ":" in address else (address, "", "")
     try:
-        return host, int(port) if port else (DEFAULT_TLS_PORT if tls else DEFAULT_PORT), tls
+        return (
+            host,
+            int(port) if port else (DEFAULT_TLS_PORT if tls else DEFAULT_PORT),
+            tls,
+        )
     except ValueError:
-        raise AmiError('the AMI port must be a number: %r' % port) from None
+        raise AmiError(f"the AMI port must be a number: {port!r}") from None
 
 
 def encode(fields):
     lines = []
     for key, value in fields:
         value = str(value)
-        if '\r' in value or '\n' in value:
-            raise AmiError('an AMI value cannot contain a line break (%s)' % key)
-        lines.append('%s: %s' % (key, value))
-    return ('\r\n'.join(lines) + '\r\n\r\n').encode()
+        if "\r" in value or "\n" in value:
+            raise AmiError(f"an AMI value cannot contain a line break ({key})")
+        lines.append(f"{key}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 class AmiClient:
     """One AMI connection.  ``timeout`` bounds every wait on the socket."""
 
-    def __init__(self, host, port=DEFAULT_PORT, timeout=10, tls=False, cadata=None, cafile=None):
+    def __init__(
+        self, host, port=DEFAULT_PORT, timeout=10, tls=False, cadata=None, cafile=None
+    ):
         """``tls``: talk TLS (the certificate is checked against ``host``
         with the system's authorities, or ``cadata``/``cafile``: the PBX's
         own certificate or CA, PEM)."""
         self.host, self.port, self.timeout = host, port, timeout
         self.tls, self.cadata, self.cafile = tls, cadata or None, cafile or None
         self.sock = None
-        self.banner = ''
-        self._buffer = b''
+        self.banner = ""
+        self._buffer = b""
         self._pending_events = []
         self._ids = itertools.count(1)
 
     # -- connection -----------------------------------------------------------
     def connect(self):
         try:
-            self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            self.sock = socket.create_connection(
+                (self.host, self.port), timeout=self.timeout
+            )
         except OSError as exc:
-            raise AmiError('cannot connect to %s:%s (%s)' % (self.host, self.port, exc.strerror or exc)) from None
+            raise AmiError(
+                f"cannot connect to {self.host}:{self.port} ({exc.strerror or exc})"
+            ) from None
         if self.tls:
             try:
-                context = ssl.create_default_context(cafile=self.cafile, cadata=self.cadata)
+                context = ssl.create_default_context(
+                    cafile=self.cafile, cadata=self.cadata
+                )
                 self.sock = context.wrap_socket(self.sock, server_hostname=self.host)
             except (ssl.SSLError, ssl.CertificateError, OSError, ValueError) as exc:
                 self.sock.close()
                 self.sock = None
-                raise AmiError('TLS with %s:%s failed (%s)' % (self.host, self.port,
-                                                               getattr(exc, 'reason', None) or exc)) from None
+                raise AmiError(
+                    "TLS with {}:{} failed ({})".format(
+                        self.host, self.port, getattr(exc, "reason", None) or exc
+                    )
+                ) from None
         self.banner = self._read_line(time.monotonic() + self.timeout)
-        if not self.banner.startswith('Asterisk Call Manager'):
+        if not self.banner.startswith("Asterisk Call Manager"):
             self.close()
-            raise AmiError('%s:%s is not an Asterisk manager interface' % (self.host, self.port))
+            raise AmiError(
+                f"{self.host}:{self.port} is not an Asterisk manager interface"
+            )
         return self
 
-    def login(self, username, secret, events='off'):
+    def login(self, username, secret, events="off"):
         """``events``: 'off' for actions only, 'call' to receive call events."""
-        response = self.action('Login', Username=username, Secret=secret, Events=events)
-        if response.get('Response') != 'Success':
-            raise AmiError(response.get('Message') or 'authentication failed')
+        response = self.action("Login", Username=username, Secret=secret, Events=events)
+        if response.get("Response") != "Success":
+            raise AmiError(response.get("Message") or "authentication failed")
         return response
 
     def close(self):
         if self.sock is None:
             return
         try:
-            self.sock.sendall(encode([('Action', 'Logoff'), ('ActionID', 'logoff')]))
+            self.sock.sendall(encode([("Action", "Logoff"), ("ActionID", "logoff")]))
         except OSError:
             pass
         try:
@@ -138,9 +163,9 @@ class AmiClient:
     def send_action(self, name, **fields):
         """Send an action; return its ActionID."""
         if self.sock is None:
-            raise AmiError('not connected')
-        action_id = fields.pop('ActionID', None) or 'odoo-%s' % next(self._ids)
-        pairs = [('Action', name), ('ActionID', action_id)]
+            raise AmiError("not connected")
+        action_id = fields.pop("ActionID", None) or f"odoo-{next(self._ids)}"
+        pairs = [("Action", name), ("ActionID", action_id)]
         for key, value in fields.items():
             for item in value if isinstance(value, (list, tuple)) else [value]:
                 if item is not None:
@@ -148,7 +173,7 @@ class AmiClient:
         try:
             self.sock.sendall(encode(pairs))
         except OSError as exc:
-            raise AmiError('the AMI connection broke (%s)' % exc) from None
+            raise AmiError(f"the AMI connection broke ({exc})") from None
         return action_id
 
     def action(self, name, timeout=None, **fields):
@@ -159,10 +184,12 @@ class AmiClient:
         while True:
             message = self.read_message(deadline)
             if message is None:
-                raise AmiError('no answer to %s within %ss' % (name, timeout or self.timeout))
-            if 'Response' in message and message.get('ActionID') == action_id:
+                raise AmiError(
+                    f"no answer to {name} within {timeout or self.timeout}s"
+                )
+            if "Response" in message and message.get("ActionID") == action_id:
                 return message
-            if 'Event' in message:
+            if "Event" in message:
                 self._pending_events.append(message)
 
     def next_event(self, timeout):
@@ -172,7 +199,7 @@ class AmiClient:
         deadline = time.monotonic() + timeout
         while True:
             message = self.read_message(deadline)
-            if message is None or 'Event' in message:
+            if message is None or "Event" in message:
                 return message
 
     def wait_event(self, predicate, timeout):
@@ -188,7 +215,7 @@ class AmiClient:
             message = self.read_message(deadline)
             if message is None:
                 return None
-            if 'Event' in message:
+            if "Event" in message:
                 if predicate(message):
                     return message
                 self._pending_events.append(message)
@@ -201,38 +228,40 @@ class AmiClient:
         self.sock.settimeout(remaining)
         try:
             chunk = self.sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             return False
         except OSError as exc:
-            raise AmiError('the AMI connection broke (%s)' % exc) from None
+            raise AmiError(f"the AMI connection broke ({exc})") from None
         if not chunk:
-            raise AmiError('the AMI server closed the connection')
+            raise AmiError("the AMI server closed the connection")
         self._buffer += chunk
         return True
 
     def _read_line(self, deadline):
-        while b'\r\n' not in self._buffer:
+        while b"\r\n" not in self._buffer:
             if len(self._buffer) > 1024 * 1024:
-                raise AmiError('AMI line too long')
+                raise AmiError("AMI line too long")
             if not self._fill(deadline):
-                raise AmiError('no greeting from %s:%s' % (self.host, self.port))
-        line, self._buffer = self._buffer.split(b'\r\n', 1)
-        return line.decode('utf-8', 'replace')
+                raise AmiError(f"no greeting from {self.host}:{self.port}")
+        line, self._buffer = self._buffer.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
 
     def read_message(self, deadline):
         """One message as a dict, or None at the deadline.  A repeated key
         (``Variable``) keeps every value, joined by a line break."""
-        while b'\r\n\r\n' not in self._buffer:
+        while b"\r\n\r\n" not in self._buffer:
             if len(self._buffer) > 4 * 1024 * 1024:
-                raise AmiError('AMI message too long')
+                raise AmiError("AMI message too long")
             if not self._fill(deadline):
                 return None
-        raw, self._buffer = self._buffer.split(b'\r\n\r\n', 1)
+        raw, self._buffer = self._buffer.split(b"\r\n\r\n", 1)
         message = {}
-        for line in raw.decode('utf-8', 'replace').split('\r\n'):
-            key, sep, value = line.partition(':')
+        for line in raw.decode("utf-8", "replace").split("\r\n"):
+            key, sep, value = line.partition(":")
             if not sep:
                 continue
             key, value = key.strip(), value.strip()
-            message[key] = '%s\n%s' % (message[key], value) if key in message else value
+            message[key] = (
+                f"{message[key]}\n{value}" if key in message else value
+            )
         return message or self.read_message(deadline)

@@ -9,6 +9,7 @@ for every provider.
 Errors are raised as the exceptions below; the webhook controller turns them
 into HTTP answers (403, 400, ...) without storing anything.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,12 +19,12 @@ import math
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
+from typing import ClassVar
 
 # ---------------------------------------------------------------------------
 # Errors
 # ---------------------------------------------------------------------------
+
 
 class ConnectorError(Exception):
     """Base class of the errors a connector raises."""
@@ -57,7 +58,14 @@ class SendError(ConnectorError):
     message (see ``omnichannel.send.budget``).
     """
 
-    def __init__(self, message, code=None, retryable=False, blocks_recipient=False, retry_after=None):
+    def __init__(
+        self,
+        message,
+        code=None,
+        retryable=False,
+        blocks_recipient=False,
+        retry_after=None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
@@ -70,6 +78,7 @@ class SendError(ConnectorError):
 # Normalized events
 # ---------------------------------------------------------------------------
 
+
 @dataclass
 class Contact:
     """A person as the provider describes them.
@@ -79,12 +88,13 @@ class Contact:
     SMS sender, a caller id, a Telegram contact whose user_id is the sender).
     Anything else is only a claim: the identity rules never link a person to
     an existing customer on a claim, they suggest it to a salesperson."""
-    user_id: str = ''
-    name: str = ''
-    username: str = ''
-    phone: str = ''
-    email: str = ''
-    language: str = ''
+
+    user_id: str = ""
+    name: str = ""
+    username: str = ""
+    phone: str = ""
+    email: str = ""
+    language: str = ""
     phone_verified: bool = False
     email_verified: bool = False
 
@@ -94,83 +104,92 @@ class Attachment:
     """A file the customer sent; either inline ``data`` (base64) or a
     provider reference (``file_id`` / ``url``) fetched later by
     :meth:`Connector.fetch_media`, during processing and not in the webhook."""
-    kind: str = 'document'          # image, document, audio, voice, video, sticker
-    file_id: str = ''
-    url: str = ''
-    filename: str = ''
-    mimetype: str = ''
+
+    kind: str = "document"  # image, document, audio, voice, video, sticker
+    file_id: str = ""
+    url: str = ""
+    filename: str = ""
+    mimetype: str = ""
     size: int = 0
-    data: str = ''                  # base64, for providers that send the bytes inline
+    data: str = ""  # base64, for providers that send the bytes inline
 
 
 @dataclass
 class Location:
     latitude: float = 0.0
     longitude: float = 0.0
-    title: str = ''
+    title: str = ""
 
 
 @dataclass
 class InboundMessage:
     """A message a customer sent (or edited)."""
+
     event_id: str
     message_id: str
     sender: Contact
-    chat_id: str = ''               # where replies go; defaults to sender.user_id
-    date: float = 0.0               # provider timestamp (epoch seconds)
-    text: str = ''
-    message_type: str = 'text'      # text, image, document, audio, voice, video, location, contact, sticker
+    chat_id: str = ""  # where replies go; defaults to sender.user_id
+    date: float = 0.0  # provider timestamp (epoch seconds)
+    text: str = ""
+    message_type: str = (
+        "text"  # text, image, document, audio, voice, video, location, contact, sticker
+    )
     attachments: list = field(default_factory=list)
     location: Location | None = None
     shared_contact: Contact | None = None
     is_edit: bool = False
-    command: str = ''               # bot command such as "start"
-    note: str = ''                  # provider-specific remark shown with the message
-    account_ref: str = ''           # provider account addressed, when one webhook serves several (Meta apps)
+    command: str = ""  # bot command such as "start"
+    note: str = ""  # provider-specific remark shown with the message
+    account_ref: str = (
+        ""  # provider account addressed, when one webhook serves several (Meta apps)
+    )
     # Where the customer came from, when the provider says it (Telegram
     # /start payload, Meta ad referral): the UTM of the lead they open.
-    utm_source: str = ''
-    utm_medium: str = ''
-    utm_campaign: str = ''
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
 
-    kind: ClassVar[str] = 'message'
+    kind: ClassVar[str] = "message"
 
 
 @dataclass
 class DeliveryStatus:
     """The provider tells what happened to a message we sent."""
+
     event_id: str
     message_id: str
-    status: str                     # sent, delivered, read, failed
+    status: str  # sent, delivered, read, failed
     date: float = 0.0
-    error_code: str = ''
-    error_text: str = ''
-    recipient_id: str = ''
-    account_ref: str = ''           # see InboundMessage.account_ref
+    error_code: str = ""
+    error_text: str = ""
+    recipient_id: str = ""
+    account_ref: str = ""  # see InboundMessage.account_ref
 
-    kind: ClassVar[str] = 'status'
+    kind: ClassVar[str] = "status"
 
 
 @dataclass
 class IgnoredEvent:
     """A provider event we accept but do not act on (journaled as ignored)."""
-    event_id: str
-    reason: str = ''
-    sender: Contact | None = None
-    account_ref: str = ''           # see InboundMessage.account_ref
 
-    kind: ClassVar[str] = 'ignored'
+    event_id: str
+    reason: str = ""
+    sender: Contact | None = None
+    account_ref: str = ""  # see InboundMessage.account_ref
+
+    kind: ClassVar[str] = "ignored"
 
 
 @dataclass
 class SubscriptionEvent:
     """The customer (un)subscribed from the channel (Viber, bots blocked)."""
+
     event_id: str
     sender: Contact
     subscribed: bool = True
     date: float = 0.0
 
-    kind: ClassVar[str] = 'subscription'
+    kind: ClassVar[str] = "subscription"
 
 
 @dataclass
@@ -178,26 +197,28 @@ class ContactUpdate:
     """The provider tells of a person who sent no message (Viber
     conversation_started, subscribed): their identity is created or
     refreshed; ``reachable`` True clears an unreachable mark."""
+
     event_id: str
     sender: Contact
     date: float = 0.0
     reachable: bool | None = None
-    note: str = ''
+    note: str = ""
 
-    kind: ClassVar[str] = 'contact_update'
+    kind: ClassVar[str] = "contact_update"
 
 
 @dataclass
 class MessageRevoked:
     """The customer deleted ("unsent", revoked) one of their messages:
     it is marked deleted, its text kept for the record."""
+
     event_id: str
-    message_id: str                 # the provider id of the deleted message
+    message_id: str  # the provider id of the deleted message
     sender: Contact
     date: float = 0.0
-    account_ref: str = ''           # see InboundMessage.account_ref
+    account_ref: str = ""  # see InboundMessage.account_ref
 
-    kind: ClassVar[str] = 'revoke'
+    kind: ClassVar[str] = "revoke"
 
 
 @dataclass
@@ -205,24 +226,35 @@ class Referral:
     """The customer came through an ad, a link or an opt-in without
     writing (Messenger ``referral``/``optin``): where they came from
     describes their lead."""
+
     event_id: str
     sender: Contact
     date: float = 0.0
-    utm_source: str = ''
-    utm_medium: str = ''
-    utm_campaign: str = ''
-    note: str = ''                  # what the provider said, for the history
-    account_ref: str = ''           # see InboundMessage.account_ref
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    note: str = ""  # what the provider said, for the history
+    account_ref: str = ""  # see InboundMessage.account_ref
 
-    kind: ClassVar[str] = 'referral'
+    kind: ClassVar[str] = "referral"
 
 
-EVENT_CLASSES = {cls.kind: cls for cls in (InboundMessage, DeliveryStatus, IgnoredEvent, SubscriptionEvent,
-                                           ContactUpdate, MessageRevoked, Referral)}
+EVENT_CLASSES = {
+    cls.kind: cls
+    for cls in (
+        InboundMessage,
+        DeliveryStatus,
+        IgnoredEvent,
+        SubscriptionEvent,
+        ContactUpdate,
+        MessageRevoked,
+        Referral,
+    )
+}
 
 
 #: Parts of a link payload, in order: "<source>__<medium>__<campaign>".
-UTM_SEPARATOR = '__'
+UTM_SEPARATOR = "__"
 
 
 def utm_from_payload(payload):
@@ -230,9 +262,11 @@ def utm_from_payload(payload):
     ``?start=``, Meta ``ref``) as ``source__medium__campaign``; missing
     parts are empty.  Each part is cut at 100 characters."""
     if not isinstance(payload, str):
-        return '', '', ''
-    parts = [p.strip(' _-')[:100] for p in payload.strip().split(UTM_SEPARATOR)]
-    return tuple((parts + ['', '', ''])[:3])
+        return "", "", ""
+    parts = [p.strip(" _-")[:100] for p in payload.strip().split(UTM_SEPARATOR)]
+    return tuple((parts + ["", "", ""])[:3])
+
+
 #: Deeper bodies are refused: no provider sends more than a dozen levels,
 #: and deep nesting is a way to exhaust the parser's recursion.
 MAX_NESTING = 64
@@ -244,20 +278,23 @@ def clean_input(value, depth=0):
     allow, and UTF-8 cannot encode).  Refuses nesting deeper than
     :data:`MAX_NESTING`."""
     if depth > MAX_NESTING:
-        raise PayloadError('the body is nested more than %d levels deep' % MAX_NESTING)
+        raise PayloadError("the body is nested more than %d levels deep" % MAX_NESTING)
     if isinstance(value, str):
         if not value.isascii():
-            value = value.encode('utf-8', 'replace').decode('utf-8')
-        return value.replace('\x00', '') if '\x00' in value else value
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value.replace("\x00", "") if "\x00" in value else value
     if isinstance(value, list):
         return [clean_input(item, depth + 1) for item in value]
     if isinstance(value, dict):
-        return {clean_input(key, depth + 1): clean_input(item, depth + 1) for key, item in value.items()}
+        return {
+            clean_input(key, depth + 1): clean_input(item, depth + 1)
+            for key, item in value.items()
+        }
     return value
 
 
-_NESTED = {'sender': Contact, 'shared_contact': Contact, 'location': Location}
-_NESTED_TYPES = {'Contact', 'Location', 'Attachment'}
+_NESTED = {"sender": Contact, "shared_contact": Contact, "location": Location}
+_NESTED_TYPES = {"Contact", "Location", "Attachment"}
 
 #: Longest accepted values of the normalized events' text fields, so that a
 #: hostile body cannot put a megabyte into a partner's name or an index.
@@ -270,37 +307,46 @@ MAX_SHORT_LENGTH = 1024
 #: Fields holding a provider id (or what serves as one: a phone number, a
 #: session): limited to MAX_ID_LENGTH and free of control characters, which
 #: would otherwise reach log lines as they are.
-ID_FIELDS = frozenset({
-    'event_id', 'message_id', 'chat_id', 'user_id', 'call_id', 'recipient_id', 'account_ref', 'file_id',
-    'recording_ref',
-})
-URL_FIELDS = frozenset({'url', 'recording_url', 'page_url'})
+ID_FIELDS = frozenset(
+    {
+        "event_id",
+        "message_id",
+        "chat_id",
+        "user_id",
+        "call_id",
+        "recipient_id",
+        "account_ref",
+        "file_id",
+        "recording_ref",
+    }
+)
+URL_FIELDS = frozenset({"url", "recording_url", "page_url"})
 #: What the customer wrote: long, but bounded.
-TEXT_FIELDS = frozenset({'text', 'transcript'})
+TEXT_FIELDS = frozenset({"text", "transcript"})
 #: Inline base64 file data: bounded by the webhook's body size only.
-UNBOUNDED_FIELDS = frozenset({'data'})
+UNBOUNDED_FIELDS = frozenset({"data"})
 #: Descriptions our connectors compose (reasons, notes, provider error
 #: texts): cut rather than refused, the event itself being fine.
-CUT_FIELDS = frozenset({'reason', 'note', 'error_text'})
-_CONTROL_CHARACTERS = re.compile(r'[\x00-\x1f\x7f]')
+CUT_FIELDS = frozenset({"reason", "note", "error_text"})
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 #: Names (of people, files, places) are shown in lists, chat headers and
 #: download dialogs: control characters there break lines and logs, and
 #: bidirectional overrides make "gpj.exe" read as "exe.jpg".
-NAME_FIELDS = frozenset({'name', 'username', 'filename', 'title'})
-_NAME_CONTROLS = re.compile(r'[\x00-\x1f\x7f-\x9f]+')
-_BIDI_CONTROLS = re.compile('[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+')
+NAME_FIELDS = frozenset({"name", "username", "filename", "title"})
+_NAME_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
 def clean_name(value):
     """``value`` without control or bidirectional-override characters
     (controls become a space, overrides are dropped), in linear time."""
     if not value:
-        return value or ''
-    value = _BIDI_CONTROLS.sub('', _NAME_CONTROLS.sub(' ', value))
+        return value or ""
+    value = _BIDI_CONTROLS.sub("", _NAME_CONTROLS.sub(" ", value))
     return value.strip()
 
 
-def provider_id(value, name='id'):
+def provider_id(value, name="id"):
     """A provider id read from a decoded body, as text: strings and integers
     are ids, anything else (a list, an object, a float, a boolean) makes the
     body malformed, where ``str()`` would turn it into an id like "[[0]]"."""
@@ -308,45 +354,58 @@ def provider_id(value, name='id'):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    raise PayloadError('%s must be a string or an integer' % name)
+    raise PayloadError(f"{name} must be a string or an integer")
 
 
 def is_storable_id(value) -> bool:
     """Whether ``value`` can be a provider id as :func:`check_event` accepts
     one; for entry points that look an id up rather than journal it."""
-    return (isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
-            and not _CONTROL_CHARACTERS.search(value) and not any('\ud800' <= c <= '\udfff' for c in value))
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_ID_LENGTH
+        and not _CONTROL_CHARACTERS.search(value)
+        and not any("\ud800" <= c <= "\udfff" for c in value)
+    )
 
 
 def _check_text(owner, name, value):
-    where = '%s.%s' % (owner, name)
+    where = f"{owner}.{name}"
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise PayloadError('%s must be text, not %s' % (where, type(value).__name__))
+        raise PayloadError(
+            f"{where} must be text, not {type(value).__name__}"
+        )
     value = clean_input(value)
     if name in NAME_FIELDS:
         value = clean_name(value)
     if name in ID_FIELDS:
         if len(value) > MAX_ID_LENGTH:
-            raise PayloadError('%s is longer than %d characters' % (where, MAX_ID_LENGTH))
+            raise PayloadError(
+                "%s is longer than %d characters" % (where, MAX_ID_LENGTH)
+            )
         if _CONTROL_CHARACTERS.search(value):
-            raise PayloadError('%s contains control characters' % where)
+            raise PayloadError(f"{where} contains control characters")
     elif name in CUT_FIELDS:
         value = value[:MAX_SHORT_LENGTH]
     elif name not in UNBOUNDED_FIELDS:
-        limit = (MAX_TEXT_LENGTH if name in TEXT_FIELDS else MAX_URL_LENGTH if name in URL_FIELDS
-                 else MAX_SHORT_LENGTH)
+        limit = (
+            MAX_TEXT_LENGTH
+            if name in TEXT_FIELDS
+            else MAX_URL_LENGTH
+            if name in URL_FIELDS
+            else MAX_SHORT_LENGTH
+        )
         if len(value) > limit:
-            raise PayloadError('%s is longer than %d characters' % (where, limit))
+            raise PayloadError("%s is longer than %d characters" % (where, limit))
     return value
 
 
 def _check_number(owner, name, value, integer=False):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PayloadError('%s.%s must be a number' % (owner, name))
+        raise PayloadError(f"{owner}.{name} must be a number")
     if not math.isfinite(value) or abs(value) > 1e15:
-        raise PayloadError('%s.%s is out of range' % (owner, name))
+        raise PayloadError(f"{owner}.{name} is out of range")
     return int(value) if integer else float(value)
 
 
@@ -360,30 +419,32 @@ def check_event(event):
     owner = type(event).__name__
     for spec in dataclasses.fields(event):
         name, declared, value = spec.name, str(spec.type), getattr(event, spec.name)
-        optional = declared.endswith('| None')
-        base_type = declared.split('|')[0].strip()
+        optional = declared.endswith("| None")
+        base_type = declared.split("|")[0].strip()
         if value is None and optional:
             continue
-        if base_type == 'str':
+        if base_type == "str":
             value = _check_text(owner, name, value)
-            if name == 'event_id' and not value.strip():
-                raise PayloadError('%s has no event id' % owner)
-        elif base_type in ('float', 'int'):
-            value = _check_number(owner, name, value, integer=base_type == 'int')
-        elif base_type == 'bool':
+            if name == "event_id" and not value.strip():
+                raise PayloadError(f"{owner} has no event id")
+        elif base_type in ("float", "int"):
+            value = _check_number(owner, name, value, integer=base_type == "int")
+        elif base_type == "bool":
             if not isinstance(value, bool):
-                raise PayloadError('%s.%s must be true or false' % (owner, name))
-        elif base_type == 'list':
+                raise PayloadError(f"{owner}.{name} must be true or false")
+        elif base_type == "list":
             if not isinstance(value, list):
-                raise PayloadError('%s.%s must be a list' % (owner, name))
+                raise PayloadError(f"{owner}.{name} must be a list")
             for item in value:
                 if not dataclasses.is_dataclass(item):
-                    raise PayloadError('%s.%s holds %s' % (owner, name, type(item).__name__))
+                    raise PayloadError(
+                        f"{owner}.{name} holds {type(item).__name__}"
+                    )
                 check_event(item)
         elif dataclasses.is_dataclass(value):
             check_event(value)
         elif base_type in _NESTED_TYPES:
-            raise PayloadError('%s.%s must be an object' % (owner, name))
+            raise PayloadError(f"{owner}.{name} must be an object")
         setattr(event, name, value)
     return event
 
@@ -391,11 +452,10 @@ def check_event(event):
 def check_events(events):
     """:func:`check_event` on each of ``events``; returns them."""
     if not isinstance(events, list):
-        raise PayloadError('the connector found no event list')
+        raise PayloadError("the connector found no event list")
     for event in events:
         check_event(event)
     return events
-
 
 
 def register_event_class(cls):
@@ -406,13 +466,13 @@ def register_event_class(cls):
 
 def event_to_dict(event) -> dict:
     data = dataclasses.asdict(event)
-    data['kind'] = event.kind
+    data["kind"] = event.kind
     return data
 
 
 def event_from_dict(data: dict):
     data = dict(data)
-    cls = EVENT_CLASSES[data.pop('kind')]
+    cls = EVENT_CLASSES[data.pop("kind")]
     names = {f.name for f in dataclasses.fields(cls)}
     values = {}
     for key, value in data.items():
@@ -420,7 +480,7 @@ def event_from_dict(data: dict):
             continue
         if key in _NESTED and isinstance(value, dict):
             value = _NESTED[key](**value)
-        elif key == 'attachments':
+        elif key == "attachments":
             value = [Attachment(**a) if isinstance(a, dict) else a for a in value or []]
         values[key] = value
     return cls(**values)
@@ -430,22 +490,27 @@ def event_from_dict(data: dict):
 # Outbound
 # ---------------------------------------------------------------------------
 
+
 @dataclass
 class OutboundAttachment:
     filename: str
     mimetype: str
     data: bytes
-    url: str = ''                   # public address of the file, for providers that fetch media by URL (Viber, SMS)
+    url: str = ""  # public address of the file, for providers that fetch media by URL (Viber, SMS)
 
 
 @dataclass
 class OutboundMessage:
-    recipient_id: str               # provider chat / user id
-    text: str = ''
+    recipient_id: str  # provider chat / user id
+    text: str = ""
     attachments: list = field(default_factory=list)
-    idempotency_key: str = ''       # stable per message: providers that dedupe (VK random_id) use it
-    template: dict | None = None    # provider message template (WhatsApp), when free text is not allowed
-    tag: str = ''                   # provider message tag outside the standard window (Meta HUMAN_AGENT)
+    idempotency_key: str = (
+        ""  # stable per message: providers that dedupe (VK random_id) use it
+    )
+    template: dict | None = (
+        None  # provider message template (WhatsApp), when free text is not allowed
+    )
+    tag: str = ""  # provider message tag outside the standard window (Meta HUMAN_AGENT)
     # Answers the customer can pick (a satisfaction score): providers with
     # buttons show them, the others send the text alone, which lists them.
     choices: list = field(default_factory=list)
@@ -454,49 +519,57 @@ class OutboundMessage:
 @dataclass
 class SendResult:
     message_id: str
-    status: str = 'sent'
+    status: str = "sent"
 
 
 # ---------------------------------------------------------------------------
 # Channel settings handed to the connector
 # ---------------------------------------------------------------------------
 
+
 @dataclass
 class ChannelConfig:
     """What a connector may know of a channel account.  Secrets live here only
     for the time of a call; connectors never log them."""
-    token: str = ''                 # bot token / access token
-    secret: str = ''                # webhook secret (Telegram secret token, VK secret, ...)
-    app_secret: str = ''            # signing key of webhook bodies (Meta app secret, Viber token)
-    verify_token: str = ''          # handshake token (Meta hub.verify_token, VK confirmation code)
-    account_ref: str = ''           # provider-side account id: phone number id, page id, group id
-    base_url: str = ''              # provider API root; overridable so tests talk to a fake server
-    webhook_url: str = ''           # our public URL for this account
+
+    token: str = ""  # bot token / access token
+    secret: str = ""  # webhook secret (Telegram secret token, VK secret, ...)
+    app_secret: str = ""  # signing key of webhook bodies (Meta app secret, Viber token)
+    verify_token: str = (
+        ""  # handshake token (Meta hub.verify_token, VK confirmation code)
+    )
+    account_ref: str = (
+        ""  # provider-side account id: phone number id, page id, group id
+    )
+    base_url: str = ""  # provider API root; overridable so tests talk to a fake server
+    webhook_url: str = ""  # our public URL for this account
     extra: dict = field(default_factory=dict)
 
     def __repr__(self):
         # Never let a secret reach a log line through repr().
-        return 'ChannelConfig(account_ref=%r, base_url=%r)' % (self.account_ref, self.base_url)
+        return f"ChannelConfig(account_ref={self.account_ref!r}, base_url={self.base_url!r})"
 
 
 @dataclass
 class HttpAnswer:
     """An answer a connector wants returned to the provider (handshakes)."""
+
     status: int = 200
-    body: str = ''
-    content_type: str = 'text/plain'
+    body: str = ""
+    content_type: str = "text/plain"
 
 
 # ---------------------------------------------------------------------------
 # The interface
 # ---------------------------------------------------------------------------
 
+
 class Connector:
     """One provider.  Subclasses set ``code``/``label`` and implement what
     their provider supports; the defaults refuse clearly."""
 
-    code: ClassVar[str] = ''
-    label: ClassVar[str] = ''
+    code: ClassVar[str] = ""
+    label: ClassVar[str] = ""
     #: provider user ids are the same person across accounts of this type
     #: (Telegram, WhatsApp, VK) - unlike page-scoped ids (Messenger).
     user_ids_are_global: ClassVar[bool] = False
@@ -506,13 +579,13 @@ class Connector:
     #: what the webhook answers once the body is journaled, whatever became
     #: of it (read, Unreadable, a retry): the answer that stops the provider's
     #: retries
-    ack: ClassVar[HttpAnswer] = HttpAnswer(200, 'ok')
+    ack: ClassVar[HttpAnswer] = HttpAnswer(200, "ok")
     #: domains the provider serves the files its payloads name (a domain
     #: covers its subdomains); nothing else is downloaded (see download())
     media_hosts: ClassVar[tuple] = ()
     #: what every webhook body of this provider is: ``'json'`` (an object)
     #: or ``'form'`` (url-encoded fields); see :meth:`check_format`
-    body_format: ClassVar[str] = 'json'
+    body_format: ClassVar[str] = "json"
     #: the provider's published sending limits, the defaults of a new
     #: channel's budget (messages per second for the whole account, and to
     #: one chat); 0 means the provider publishes none
@@ -523,14 +596,16 @@ class Connector:
         self.config = config
 
     # -- inbound ----------------------------------------------------------
-    def handshake(self, method: str, headers, query: dict, body: bytes) -> HttpAnswer | None:
+    def handshake(
+        self, method: str, headers, query: dict, body: bytes
+    ) -> HttpAnswer | None:
         """Answer a provider's verification request (Meta GET challenge, VK
         confirmation).  None means: not a handshake, continue normally."""
         return None
 
     def verify(self, headers, body: bytes, query: dict) -> None:
         """Raise :class:`SignatureError` unless the request is the provider's."""
-        raise SignatureError('this channel cannot verify requests')
+        raise SignatureError("this channel cannot verify requests")
 
     def check_format(self, headers, body: bytes, query: dict) -> None:
         """Raise :class:`PayloadError` (a 400) when a verified body is not
@@ -539,10 +614,10 @@ class Connector:
         runs, and kept as Unreadable when no parser understands it, since a
         4xx after a valid signature makes providers retry for days and then
         disable the webhook."""
-        if self.body_format == 'form':
+        if self.body_format == "form":
             self.load_form(body)
         elif not isinstance(self.load_json(body), dict):
-            raise PayloadError('the body is not a JSON object')
+            raise PayloadError("the body is not a JSON object")
 
     def journal_body(self, body: bytes) -> bytes:
         """The verified body as the journal keeps it.  Providers that carry a
@@ -554,11 +629,11 @@ class Connector:
         """Return the normalized events of a verified request, or raise
         :class:`PayloadError`.  Reads the body alone (headers and query serve
         :meth:`verify`): a journaled body is read again the same way."""
-        raise PayloadError('this channel does not accept webhooks')
+        raise PayloadError("this channel does not accept webhooks")
 
     def fetch_media(self, attachment: Attachment) -> tuple[bytes, str, str]:
         """Download an attachment: (data, mimetype, filename)."""
-        raise ConnectorError('this channel cannot download media')
+        raise ConnectorError("this channel cannot download media")
 
     def fetch_profile(self, user_id: str) -> Contact | None:
         """The person behind ``user_id`` as the provider describes them, for
@@ -567,14 +642,14 @@ class Connector:
 
     # -- outbound ---------------------------------------------------------
     def send(self, message: OutboundMessage) -> SendResult:
-        raise SendError('this channel cannot send messages')
+        raise SendError("this channel cannot send messages")
 
     # -- administration ---------------------------------------------------
     def register_webhook(self) -> str:
-        raise ConnectorError('this channel has no webhook to register')
+        raise ConnectorError("this channel has no webhook to register")
 
     def webhook_info(self) -> dict:
-        raise ConnectorError('this channel cannot report its webhook status')
+        raise ConnectorError("this channel cannot report its webhook status")
 
     # -- helpers shared by connectors -------------------------------------
     @staticmethod
@@ -582,20 +657,22 @@ class Connector:
         """The JSON of a request body, made safe to store (see
         :func:`clean_input`); :class:`PayloadError` when it is not JSON."""
         try:
-            data = json.loads(body.decode('utf-8'))
+            data = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise PayloadError('the body is not valid JSON: %s' % exc) from None
+            raise PayloadError(f"the body is not valid JSON: {exc}") from None
         except RecursionError:
-            raise PayloadError('the body is nested more than %d levels deep' % MAX_NESTING) from None
+            raise PayloadError(
+                "the body is nested more than %d levels deep" % MAX_NESTING
+            ) from None
         return clean_input(data)
 
     @staticmethod
     def load_form(body: bytes) -> list:
         """The (name, value) pairs of a form-encoded body, made safe to store."""
         try:
-            pairs = urllib.parse.parse_qsl(body.decode('utf-8'), keep_blank_values=True)
+            pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True)
         except (UnicodeDecodeError, ValueError) as exc:
-            raise PayloadError('the body is not a valid form: %s' % exc) from None
+            raise PayloadError(f"the body is not a valid form: {exc}") from None
         return [(clean_input(k), clean_input(v)) for k, v in pairs]
 
     @staticmethod
@@ -609,7 +686,7 @@ class Connector:
     @staticmethod
     def header(headers, name: str) -> str:
         value = headers.get(name) if headers is not None else None
-        return value or ''
+        return value or ""
 
     @staticmethod
     def http(method: str, url: str, timeout: float = 15, **kwargs):
@@ -618,11 +695,15 @@ class Connector:
         secret in ``url`` (tokens travel in headers or bodies), so the error
         text is safe to show and log."""
         import requests
+
         try:
             return requests.request(method, url, timeout=timeout, **kwargs)
         except requests.RequestException as exc:
-            raise SendError('could not reach the provider (%s)' % exc.__class__.__name__,
-                            code='network', retryable=True) from None
+            raise SendError(
+                f"could not reach the provider ({exc.__class__.__name__})",
+                code="network",
+                retryable=True,
+            ) from None
 
     @staticmethod
     def json_answer(response, provider: str):
@@ -632,22 +713,33 @@ class Connector:
         status = response.status_code
         if status == 429:
             # Too Many Requests: the whole channel waits what the provider asks (Retry-After)
-            raise SendError('%s limits the sending rate (HTTP 429)' % provider, code='http_429', retryable=True,
-                            retry_after=Connector.retry_after_header(response))
+            raise SendError(
+                f"{provider} limits the sending rate (HTTP 429)",
+                code="http_429",
+                retryable=True,
+                retry_after=Connector.retry_after_header(response),
+            )
         if status >= 500:
-            raise SendError('%s is unavailable (HTTP %s)' % (provider, status), code='http_%s' % status, retryable=True)
+            raise SendError(
+                f"{provider} is unavailable (HTTP {status})",
+                code=f"http_{status}",
+                retryable=True,
+            )
         try:
             return response.json()
         except ValueError:
-            raise SendError('%s answered HTTP %s without JSON' % (provider, status), code='http_%s' % status,
-                            retryable=True) from None
+            raise SendError(
+                f"{provider} answered HTTP {status} without JSON",
+                code=f"http_{status}",
+                retryable=True,
+            ) from None
 
     @staticmethod
     def retry_after_header(response, default: float = 1.0) -> float:
         """Seconds of an HTTP Retry-After header (the seconds form; a date or
         nothing gives ``default``)."""
         try:
-            return max(float(response.headers.get('Retry-After')), default)
+            return max(float(response.headers.get("Retry-After")), default)
         except (TypeError, ValueError):
             return default
 
@@ -659,18 +751,28 @@ class Connector:
         calls go there already; tests point it at their fake server) and the
         listed hosts when the channel allows its private network (a PBX)."""
         from .safe_http import host_of
-        listed = [h for h in (self.config.extra.get('media_hosts') or []) if h]
+
+        listed = [h for h in (self.config.extra.get("media_hosts") or []) if h]
         trusted = [host for host in [host_of(self.config.base_url)] if host]
-        if self.config.extra.get('media_private'):
+        if self.config.extra.get("media_private"):
             trusted += listed
         return list(self.media_hosts) + listed, trusted
 
-    def download(self, url: str, max_bytes: int = 25 * 1024 * 1024, headers=None, auth=None,
-                 **_kwargs) -> tuple[bytes, str]:
+    def download(
+        self,
+        url: str,
+        max_bytes: int = 25 * 1024 * 1024,
+        headers=None,
+        auth=None,
+        **_kwargs,
+    ) -> tuple[bytes, str]:
         """Fetch a media file by URL: (data, content type), through the one
         checked path of :func:`.safe_http.fetch` (allowed hosts only, no
         private addresses, size and time caps)."""
         from .safe_http import fetch
+
         allowed, trusted = self.download_hosts()
-        data, content_type, _url = fetch(url, allowed, trusted, max_bytes=max_bytes, headers=headers, auth=auth)
+        data, content_type, _url = fetch(
+            url, allowed, trusted, max_bytes=max_bytes, headers=headers, auth=auth
+        )
         return data, content_type

@@ -7,6 +7,7 @@ mirrors that traffic into the histories and sends the replies
 (``omnichannel.channel._send_outbound``).  These connectors only declare the
 channel types and refuse the webhook, so nothing can be injected through it.
 """
+
 from . import register
 from .base import Connector, SendError
 
@@ -17,16 +18,18 @@ class OdooStackConnector(Connector):
     user_ids_are_global = True
 
     def send(self, message):
-        raise SendError('%s messages are sent by Odoo itself, not through a connector' % self.label)
+        raise SendError(
+            f"{self.label} messages are sent by Odoo itself, not through a connector"
+        )
 
 
 @register
 class EmailConnector(OdooStackConnector):
-    code = 'email'
-    label = 'Email'
+    code = "email"
+    label = "Email"
 
 
 @register
 class LivechatConnector(OdooStackConnector):
-    code = 'livechat'
-    label = 'Website live chat'
+    code = "livechat"
+    label = "Website live chat"

@@ -45,6 +45,7 @@ The PBX answers 2xx (optionally ``{"call_id": "<id its events will carry>"}``)
 once it rings the extension, or an error status with ``{"error": "<reason>"}``.
 ``{"action": "ping"}`` is sent by the "Test connection" button.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,22 +56,41 @@ from datetime import datetime
 import requests
 
 from . import register
-from .base import ConnectorError, PayloadError, ReplayedRequest, SendError, SignatureError
-from .calls import CALL_STATUSES, HTTP_TIMEOUT, CallEvent, OriginateResult, PhoneConnector, hmac_sha256_hex
+from .base import (
+    ConnectorError,
+    PayloadError,
+    ReplayedRequest,
+    SendError,
+    SignatureError,
+)
+from .calls import (
+    CALL_STATUSES,
+    HTTP_TIMEOUT,
+    CallEvent,
+    OriginateResult,
+    PhoneConnector,
+    hmac_sha256_hex,
+)
 
-SIGNATURE_HEADER = 'X-Omnichannel-Signature'
-TIMESTAMP_HEADER = 'X-Omnichannel-Timestamp'
+SIGNATURE_HEADER = "X-Omnichannel-Signature"
+TIMESTAMP_HEADER = "X-Omnichannel-Timestamp"
 MAX_EVENTS = 100
-_TEXT_FIELDS = {'customer_number': 64, 'customer_name': 200, 'our_number': 64, 'extension': 64,
-                'disposition': 100, 'recording_url': 2000}
+_TEXT_FIELDS = {
+    "customer_number": 64,
+    "customer_name": 200,
+    "our_number": 64,
+    "extension": 64,
+    "disposition": 100,
+    "recording_url": 2000,
+}
 
 
-def parse_timestamp(value, field_name='timestamp'):
+def parse_timestamp(value, field_name="timestamp"):
     """Epoch seconds (number or numeric string) or ISO 8601 with an offset."""
-    if value in (None, ''):
+    if value in (None, ""):
         return 0.0
     if isinstance(value, bool):
-        raise PayloadError('%s must be a number or an ISO 8601 date' % field_name)
+        raise PayloadError(f"{field_name} must be a number or an ISO 8601 date")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
@@ -79,13 +99,15 @@ def parse_timestamp(value, field_name='timestamp'):
         except ValueError:
             pass
         try:
-            parsed = datetime.fromisoformat(value.replace('Z', '+00:00'))
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise PayloadError('%s is not a date: %r' % (field_name, value[:40])) from None
+            raise PayloadError(
+                f"{field_name} is not a date: {value[:40]!r}"
+            ) from None
         if parsed.tzinfo is None:
-            raise PayloadError('%s needs a UTC offset' % field_name)
+            raise PayloadError(f"{field_name} needs a UTC offset")
         return parsed.timestamp()
-    raise PayloadError('%s must be a number or an ISO 8601 date' % field_name)
+    raise PayloadError(f"{field_name} must be a number or an ISO 8601 date")
 
 
 def signed_headers(secret, body, timestamp=None):
@@ -94,8 +116,11 @@ def signed_headers(secret, body, timestamp=None):
     "<timestamp>.<body>">``, keyed with the webhook secret.  The timestamp is
     signed so that a request seen once cannot be posted again later."""
     timestamp = str(int(time.time() if timestamp is None else timestamp))
-    return {TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: 'sha256=' + hmac_sha256_hex(secret, timestamp.encode() + b'.' + body)}
+    return {
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: "sha256="
+        + hmac_sha256_hex(secret, timestamp.encode() + b"." + body),
+    }
 
 
 class SignedJsonMixin:
@@ -104,16 +129,19 @@ class SignedJsonMixin:
 
     def verify(self, headers, body, query):
         given = self.header(headers, SIGNATURE_HEADER)
-        if given.startswith('sha256='):
-            given = given[len('sha256='):]
+        given = given.removeprefix("sha256=")
         timestamp = self.header(headers, TIMESTAMP_HEADER).strip()
         if timestamp and (not timestamp.isdigit() or len(timestamp) > 12):
-            raise SignatureError('malformed %s header (epoch seconds, signed with the body)' % TIMESTAMP_HEADER)
+            raise SignatureError(
+                f"malformed {TIMESTAMP_HEADER} header (epoch seconds, signed with the body)"
+            )
         # Without the header: a sender of before it, which signs the body alone.
-        signed = timestamp.encode() + b'.' + body if timestamp else body
-        expected = hmac_sha256_hex(self.config.secret, signed) if self.config.secret else ''
+        signed = timestamp.encode() + b"." + body if timestamp else body
+        expected = (
+            hmac_sha256_hex(self.config.secret, signed) if self.config.secret else ""
+        )
         if not self.secrets_equal(expected, given.lower()):
-            raise SignatureError('wrong or missing %s header' % SIGNATURE_HEADER)
+            raise SignatureError(f"wrong or missing {SIGNATURE_HEADER} header")
         if timestamp:
             self.check_fresh(int(timestamp), TIMESTAMP_HEADER)
             return
@@ -123,9 +151,11 @@ class SignedJsonMixin:
         for item in self.events_of(body):
             sent_at = self.event_time(item)
             if not sent_at:
-                raise ReplayedRequest('sent without the %s header and with an event without a time of its own: '
-                                      'it cannot be told from a replay, not applied' % TIMESTAMP_HEADER)
-            self.check_fresh(sent_at, 'the event time', error=ReplayedRequest)
+                raise ReplayedRequest(
+                    f"sent without the {TIMESTAMP_HEADER} header and with an event without a time of its own: "
+                    "it cannot be told from a replay, not applied"
+                )
+            self.check_fresh(sent_at, "the event time", error=ReplayedRequest)
 
     def event_time(self, item):
         """When the event ``item`` happened (epoch seconds), or 0."""
@@ -133,7 +163,10 @@ class SignedJsonMixin:
 
     def signed_post(self, url, payload):
         body = json.dumps(payload).encode()
-        headers = dict(signed_headers(self.config.secret, body), **{'Content-Type': 'application/json'})
+        headers = dict(
+            signed_headers(self.config.secret, body),
+            **{"Content-Type": "application/json"},
+        )
         return requests.post(url, data=body, headers=headers, timeout=HTTP_TIMEOUT)
 
     #: keys every event of this format has (a body without them is another format)
@@ -145,27 +178,35 @@ class SignedJsonMixin:
         # is journaled as Unreadable like any provider's.
         items = self.events_of(body)
         if not all(all(key in item for key in self.format_keys) for item in items):
-            raise PayloadError('each event needs %s' % ', '.join(self.format_keys))
+            raise PayloadError(
+                "each event needs {}".format(", ".join(self.format_keys))
+            )
 
-    def events_of(self, body, what='event'):
+    def events_of(self, body, what="event"):
         data = self.load_json(body)
-        items = data.get('events') if isinstance(data, dict) and 'events' in data else [data]
+        items = (
+            data.get("events")
+            if isinstance(data, dict) and "events" in data
+            else [data]
+        )
         if not isinstance(items, list) or not items or len(items) > MAX_EVENTS:
-            raise PayloadError('"events" must be a list of 1 to %d %ss' % (MAX_EVENTS, what))
+            raise PayloadError(
+                '"events" must be a list of 1 to %d %ss' % (MAX_EVENTS, what)
+            )
         if not all(isinstance(item, dict) for item in items):
-            raise PayloadError('each %s is a JSON object' % what)
+            raise PayloadError(f"each {what} is a JSON object")
         return items
 
 
 @register
 class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
-    code = 'phone_webhook'
-    label = 'Phone: generic PBX webhook'
-    format_keys = ('event_id', 'call_id')
+    code = "phone_webhook"
+    label = "Phone: generic PBX webhook"
+    format_keys = ("event_id", "call_id")
 
     def event_time(self, item):
         try:
-            return parse_timestamp(item.get('timestamp'))
+            return parse_timestamp(item.get("timestamp"))
         except PayloadError:
             return 0
 
@@ -175,66 +216,112 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
     def _parse_event(self, item):
         def text(key, limit=100, required=False):
             value = item.get(key)
-            if value is None or value == '':
+            if value is None or value == "":
                 if required:
-                    raise PayloadError('%s is required' % key)
-                return ''
+                    raise PayloadError(f"{key} is required")
+                return ""
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = str(value)
             if not isinstance(value, str) or len(value) > limit:
-                raise PayloadError('%s must be a string of at most %d characters' % (key, limit))
+                raise PayloadError(
+                    "%s must be a string of at most %d characters" % (key, limit)
+                )
             return value.strip()
 
-        event_id, call_id = text('event_id', required=True), text('call_id', required=True)
-        status = text('event', required=True).lower()
+        event_id, call_id = (
+            text("event_id", required=True),
+            text("call_id", required=True),
+        )
+        status = text("event", required=True).lower()
         if status not in CALL_STATUSES or not status:
-            raise PayloadError('event must be one of %s' % ', '.join(s for s in CALL_STATUSES if s))
-        direction = text('direction').lower()
-        if direction not in ('in', 'out', ''):
+            raise PayloadError(
+                "event must be one of {}".format(
+                    ", ".join(s for s in CALL_STATUSES if s)
+                )
+            )
+        direction = text("direction").lower()
+        if direction not in ("in", "out", ""):
             raise PayloadError('direction must be "in" or "out"')
-        hangup_by = text('hangup_by').lower()
-        if hangup_by not in ('customer', 'employee', ''):
+        hangup_by = text("hangup_by").lower()
+        if hangup_by not in ("customer", "employee", ""):
             raise PayloadError('hangup_by must be "customer" or "employee"')
-        duration = item.get('duration') or 0
-        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration < 10 ** 6:
-            raise PayloadError('duration must be a number of seconds')
-        answered = item.get('answered', False)
+        duration = item.get("duration") or 0
+        if (
+            isinstance(duration, bool)
+            or not isinstance(duration, (int, float))
+            or not 0 <= duration < 10**6
+        ):
+            raise PayloadError("duration must be a number of seconds")
+        answered = item.get("answered", False)
         if not isinstance(answered, bool):
-            raise PayloadError('answered must be true or false')
+            raise PayloadError("answered must be true or false")
         values = {key: text(key, limit) for key, limit in _TEXT_FIELDS.items()}
-        if values['recording_url'] and not values['recording_url'].startswith(('https://', 'http://')):
-            raise PayloadError('recording_url must be an http(s) address')
-        if status == 'recording' and not values['recording_url']:
-            raise PayloadError('a recording event needs recording_url')
+        if values["recording_url"] and not values["recording_url"].startswith(
+            ("https://", "http://")
+        ):
+            raise PayloadError("recording_url must be an http(s) address")
+        if status == "recording" and not values["recording_url"]:
+            raise PayloadError("a recording event needs recording_url")
         return CallEvent(
-            event_id=event_id, call_id=call_id, status=status, direction=direction,
-            date=parse_timestamp(item.get('timestamp')), started=parse_timestamp(item.get('started_at'), 'started_at'),
-            duration=int(duration), answered=answered, hangup_by=hangup_by, **values)
+            event_id=event_id,
+            call_id=call_id,
+            status=status,
+            direction=direction,
+            date=parse_timestamp(item.get("timestamp")),
+            started=parse_timestamp(item.get("started_at"), "started_at"),
+            duration=int(duration),
+            answered=answered,
+            hangup_by=hangup_by,
+            **values,
+        )
 
     def originate(self, extension, number):
         if not self.config.base_url:
-            raise SendError('no click-to-call address is set on this phone line')
+            raise SendError("no click-to-call address is set on this phone line")
         try:
-            response = self.signed_post(self.config.base_url, {
-                'action': 'originate', 'request_id': uuid.uuid4().hex, 'extension': extension, 'number': number})
+            response = self.signed_post(
+                self.config.base_url,
+                {
+                    "action": "originate",
+                    "request_id": uuid.uuid4().hex,
+                    "extension": extension,
+                    "number": number,
+                },
+            )
         except requests.RequestException as exc:
-            raise SendError('the PBX could not be reached (%s)' % exc.__class__.__name__, retryable=True) from None
+            raise SendError(
+                f"the PBX could not be reached ({exc.__class__.__name__})",
+                retryable=True,
+            ) from None
         data = self._json(response)
         if not 200 <= response.status_code < 300:
-            raise SendError(data.get('error') or 'the PBX answered HTTP %s' % response.status_code,
-                            code=str(response.status_code))
-        return OriginateResult(call_id=str(data.get('call_id') or ''), message=str(data.get('message') or ''))
+            raise SendError(
+                data.get("error")
+                or f"the PBX answered HTTP {response.status_code}",
+                code=str(response.status_code),
+            )
+        return OriginateResult(
+            call_id=str(data.get("call_id") or ""),
+            message=str(data.get("message") or ""),
+        )
 
     def test_connection(self):
         if not self.config.base_url:
-            raise ConnectorError('this line only receives events: set the click-to-call address to test it')
+            raise ConnectorError(
+                "this line only receives events: set the click-to-call address to test it"
+            )
         try:
-            response = self.signed_post(self.config.base_url, {'action': 'ping'})
+            response = self.signed_post(self.config.base_url, {"action": "ping"})
         except requests.RequestException as exc:
-            raise ConnectorError('the PBX could not be reached (%s)' % exc.__class__.__name__) from None
+            raise ConnectorError(
+                f"the PBX could not be reached ({exc.__class__.__name__})"
+            ) from None
         if not 200 <= response.status_code < 300:
-            raise ConnectorError(self._json(response).get('error') or 'the PBX answered HTTP %s' % response.status_code)
-        return 'The PBX answered the signed ping.'
+            raise ConnectorError(
+                self._json(response).get("error")
+                or f"the PBX answered HTTP {response.status_code}"
+            )
+        return "The PBX answered the signed ping."
 
     @staticmethod
     def _json(response):

@@ -20,6 +20,7 @@ what the sender cannot reach.  :func:`fetch` therefore
   and checked again; credentials are dropped when the host changes;
 * caps the size (announced and received) and the total time.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -46,23 +47,23 @@ class DownloadRefused(ConnectorError):
 def host_of(url: str) -> str:
     """The lower-case host name of ``url`` ('' when there is none)."""
     try:
-        return (urllib.parse.urlsplit(url or '').hostname or '').lower().rstrip('.')
+        return (urllib.parse.urlsplit(url or "").hostname or "").lower().rstrip(".")
     except ValueError:
-        return ''
+        return ""
 
 
 def host_matches(host: str, domains) -> bool:
     """``host`` is one of ``domains`` or a subdomain of one."""
-    host = (host or '').lower().rstrip('.')
+    host = (host or "").lower().rstrip(".")
     for domain in domains or ():
-        domain = (domain or '').strip().lower().rstrip('.')
-        if domain and (host == domain or host.endswith('.' + domain)):
+        domain = (domain or "").strip().lower().rstrip(".")
+        if domain and (host == domain or host.endswith("." + domain)):
             return True
     return False
 
 
 def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split('%', 1)[0])
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     return ip.is_global and not ip.is_multicast
@@ -74,15 +75,18 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise ConnectorError('%s could not be resolved (%s)' % (host, exc.__class__.__name__)) from None
+        raise ConnectorError(
+            f"{host} could not be resolved ({exc.__class__.__name__})"
+        ) from None
     addresses = [info[4][0] for info in infos]
     if not addresses:
-        raise ConnectorError('%s has no address' % host)
+        raise ConnectorError(f"{host} has no address")
     if not allow_private:
         for address in addresses:
             if not _public(address):
-                raise DownloadRefused('%s points to a local or private address (%s): not downloaded'
-                                      % (host, address))
+                raise DownloadRefused(
+                    f"{host} points to a local or private address ({address}): not downloaded"
+                )
     return addresses[0]
 
 
@@ -95,8 +99,8 @@ class _PinnedAdapter(HTTPAdapter):
         super().__init__(**kwargs)
 
     def init_poolmanager(self, *args, **kwargs):
-        kwargs['server_hostname'] = self._hostname
-        kwargs['assert_hostname'] = self._hostname
+        kwargs["server_hostname"] = self._hostname
+        kwargs["assert_hostname"] = self._hostname
         super().init_poolmanager(*args, **kwargs)
 
 
@@ -104,22 +108,31 @@ def check_url(url: str, allowed_hosts, trusted_hosts=()):
     """(scheme, host, port) of ``url`` when the policy lets it be fetched;
     :class:`DownloadRefused` otherwise."""
     try:
-        parts = urllib.parse.urlsplit(url or '')
+        parts = urllib.parse.urlsplit(url or "")
         port = parts.port
     except ValueError:
-        raise DownloadRefused('not a valid address') from None
-    if parts.scheme not in ('http', 'https') or not parts.hostname:
-        raise DownloadRefused('only http(s) addresses are downloaded')
+        raise DownloadRefused("not a valid address") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DownloadRefused("only http(s) addresses are downloaded")
     if parts.username or parts.password:
-        raise DownloadRefused('addresses with credentials are not downloaded')
+        raise DownloadRefused("addresses with credentials are not downloaded")
     host = host_of(url)
     if not (host_matches(host, allowed_hosts) or host_matches(host, trusted_hosts)):
-        raise DownloadRefused('%s is not a host of this provider: not downloaded' % host)
-    return parts.scheme, host, port or (443 if parts.scheme == 'https' else 80)
+        raise DownloadRefused(
+            f"{host} is not a host of this provider: not downloaded"
+        )
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
-def fetch(url: str, allowed_hosts, trusted_hosts=(), max_bytes: int = 25 * 1024 * 1024,
-          headers=None, auth=None, timeout: float = TOTAL_TIMEOUT):
+def fetch(
+    url: str,
+    allowed_hosts,
+    trusted_hosts=(),
+    max_bytes: int = 25 * 1024 * 1024,
+    headers=None,
+    auth=None,
+    timeout: float = TOTAL_TIMEOUT,
+):
     """GET ``url`` under the policy above: (data, content type, final url).
 
     ``allowed_hosts``: domains the file may come from (public addresses only);
@@ -130,48 +143,68 @@ def fetch(url: str, allowed_hosts, trusted_hosts=(), max_bytes: int = 25 * 1024 
         scheme, host, port = check_url(url, allowed_hosts, trusted_hosts)
         address = resolve(host, port, allow_private=host_matches(host, trusted_hosts))
         parts = urllib.parse.urlsplit(url)
-        literal = '[%s]' % address if ':' in address else address
-        pinned = urllib.parse.urlunsplit((scheme, '%s:%s' % (literal, port), parts.path or '/', parts.query, ''))
+        literal = f"[{address}]" if ":" in address else address
+        pinned = urllib.parse.urlunsplit(
+            (scheme, f"{literal}:{port}", parts.path or "/", parts.query, "")
+        )
         session = requests.Session()
         # No proxy from the environment: the connection goes to the address checked.
         session.trust_env = False
-        session.mount('https://', _PinnedAdapter(host))
-        request_headers = dict(headers or {}, Host=host if parts.port is None else '%s:%s' % (host, parts.port))
+        session.mount("https://", _PinnedAdapter(host))
+        request_headers = dict(
+            headers or {},
+            Host=host if parts.port is None else f"{host}:{parts.port}",
+        )
         try:
-            response = session.get(pinned, headers=request_headers, auth=auth, stream=True, allow_redirects=False,
-                                   timeout=max(1, min(STEP_TIMEOUT, deadline - time.monotonic())))
+            response = session.get(
+                pinned,
+                headers=request_headers,
+                auth=auth,
+                stream=True,
+                allow_redirects=False,
+                timeout=max(1, min(STEP_TIMEOUT, deadline - time.monotonic())),
+            )
         except requests.RequestException as exc:
             session.close()
-            raise ConnectorError('the file could not be downloaded from %s (%s)'
-                                 % (host, exc.__class__.__name__)) from None
+            raise ConnectorError(
+                f"the file could not be downloaded from {host} ({exc.__class__.__name__})"
+            ) from None
         with session, response:
             if response.is_redirect:
-                location = response.headers.get('Location') or ''
+                location = response.headers.get("Location") or ""
                 next_url = urllib.parse.urljoin(url, location)
                 if host_of(next_url) != host:
-                    headers, auth = None, None      # never hand credentials to another host
+                    headers, auth = None, None  # never hand credentials to another host
                 url = next_url
                 continue
             if response.status_code != 200:
-                raise ConnectorError('%s answered HTTP %s for the file' % (host, response.status_code))
+                raise ConnectorError(
+                    f"{host} answered HTTP {response.status_code} for the file"
+                )
             limit_mb = max_bytes // (1024 * 1024)
             try:
-                announced = int(response.headers.get('Content-Length') or 0)
+                announced = int(response.headers.get("Content-Length") or 0)
             except ValueError:
                 announced = 0
             if announced > max_bytes:
-                raise ConnectorError('the file is larger than %d MB' % limit_mb)
+                raise ConnectorError("the file is larger than %d MB" % limit_mb)
             chunks, size = [], 0
             try:
                 for chunk in response.iter_content(64 * 1024):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise ConnectorError('the file is larger than %d MB' % limit_mb)
+                        raise ConnectorError("the file is larger than %d MB" % limit_mb)
                     if time.monotonic() > deadline:
-                        raise ConnectorError('the download took longer than %d s' % timeout)
+                        raise ConnectorError(
+                            "the download took longer than %d s" % timeout
+                        )
                     chunks.append(chunk)
             except requests.RequestException as exc:
-                raise ConnectorError('the download from %s broke off (%s)' % (host, exc.__class__.__name__)) from None
-            content_type = (response.headers.get('Content-Type') or '').split(';')[0].strip()
-            return b''.join(chunks), content_type, url
-    raise DownloadRefused('more than %d redirects' % MAX_REDIRECTS)
+                raise ConnectorError(
+                    f"the download from {host} broke off ({exc.__class__.__name__})"
+                ) from None
+            content_type = (
+                (response.headers.get("Content-Type") or "").split(";")[0].strip()
+            )
+            return b"".join(chunks), content_type, url
+    raise DownloadRefused("more than %d redirects" % MAX_REDIRECTS)

@@ -12,6 +12,7 @@ Wire format (POST, application/json)::
      "name": "Anna", "phone": "+7...", "email": "a@example.com",
      "text": "Hello", "attachments": [{"filename": .., "mimetype": .., "data": "<base64>"}]}
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,62 +21,100 @@ import time
 import uuid
 
 from . import register
-from .base import Attachment, Connector, Contact, InboundMessage, PayloadError, SendResult, SignatureError
+from .base import (
+    Attachment,
+    Connector,
+    Contact,
+    InboundMessage,
+    PayloadError,
+    SendResult,
+    SignatureError,
+)
 
-SECRET_HEADER = 'X-Omnichannel-Sandbox-Secret'
+SECRET_HEADER = "X-Omnichannel-Sandbox-Secret"
 MAX_TEXT = 20000
 
 
 @register
 class SandboxConnector(Connector):
-    code = 'sandbox'
-    label = 'Sandbox'
+    code = "sandbox"
+    label = "Sandbox"
 
     def verify(self, headers, body, query):
-        if not self.secrets_equal(self.config.secret, self.header(headers, SECRET_HEADER)):
-            raise SignatureError('wrong or missing %s header' % SECRET_HEADER)
+        if not self.secrets_equal(
+            self.config.secret, self.header(headers, SECRET_HEADER)
+        ):
+            raise SignatureError(f"wrong or missing {SECRET_HEADER} header")
 
     def parse(self, headers, body, query):
         data = self.load_json(body)
         if not isinstance(data, dict):
-            raise PayloadError('a Sandbox message is a JSON object')
-        for key in ('event_id', 'session', 'name', 'phone', 'email', 'text'):
+            raise PayloadError("a Sandbox message is a JSON object")
+        for key in ("event_id", "session", "name", "phone", "email", "text"):
             if key in data and not isinstance(data[key], str):
-                raise PayloadError('%s must be a string' % key)
-        event_id, session = data.get('event_id', '').strip(), data.get('session', '').strip()
+                raise PayloadError(f"{key} must be a string")
+        event_id, session = (
+            data.get("event_id", "").strip(),
+            data.get("session", "").strip(),
+        )
         if not event_id or not session or len(event_id) > 100 or len(session) > 100:
-            raise PayloadError('event_id and session are required (at most 100 characters)')
-        text = data.get('text', '')
+            raise PayloadError(
+                "event_id and session are required (at most 100 characters)"
+            )
+        text = data.get("text", "")
         if len(text) > MAX_TEXT:
-            raise PayloadError('text is longer than %d characters' % MAX_TEXT)
+            raise PayloadError("text is longer than %d characters" % MAX_TEXT)
         attachments = []
-        raw_attachments = data.get('attachments') or []
+        raw_attachments = data.get("attachments") or []
         if not isinstance(raw_attachments, list):
-            raise PayloadError('attachments must be a list')
+            raise PayloadError("attachments must be a list")
         for raw in raw_attachments:
-            if not isinstance(raw, dict) or not isinstance(raw.get('data'), str):
-                raise PayloadError('each attachment is an object with base64 data')
+            if not isinstance(raw, dict) or not isinstance(raw.get("data"), str):
+                raise PayloadError("each attachment is an object with base64 data")
             try:
-                base64.b64decode(raw['data'], validate=True)
+                base64.b64decode(raw["data"], validate=True)
             except (binascii.Error, ValueError):
-                raise PayloadError('attachment data is not base64') from None
-            mimetype = str(raw.get('mimetype') or 'application/octet-stream')
-            attachments.append(Attachment(
-                'image' if mimetype.startswith('image/') else 'document',
-                filename=str(raw.get('filename') or 'file')[:200], mimetype=mimetype, data=raw['data']))
+                raise PayloadError("attachment data is not base64") from None
+            mimetype = str(raw.get("mimetype") or "application/octet-stream")
+            attachments.append(
+                Attachment(
+                    "image" if mimetype.startswith("image/") else "document",
+                    filename=str(raw.get("filename") or "file")[:200],
+                    mimetype=mimetype,
+                    data=raw["data"],
+                )
+            )
         if not text.strip() and not attachments:
-            raise PayloadError('a message needs text or an attachment')
-        sender = Contact(user_id=session, name=(data.get('name') or '').strip()[:200] or 'Sandbox visitor',
-                         phone=(data.get('phone') or '').strip()[:64], email=(data.get('email') or '').strip()[:200])
-        message_type = 'text'
+            raise PayloadError("a message needs text or an attachment")
+        sender = Contact(
+            user_id=session,
+            name=(data.get("name") or "").strip()[:200] or "Sandbox visitor",
+            phone=(data.get("phone") or "").strip()[:64],
+            email=(data.get("email") or "").strip()[:200],
+        )
+        message_type = "text"
         if attachments:
             message_type = attachments[0].kind
-        return [InboundMessage(event_id=event_id, message_id=event_id, sender=sender, chat_id=session,
-                               date=time.time(), text=text, message_type=message_type, attachments=attachments)]
+        return [
+            InboundMessage(
+                event_id=event_id,
+                message_id=event_id,
+                sender=sender,
+                chat_id=session,
+                date=time.time(),
+                text=text,
+                message_type=message_type,
+                attachments=attachments,
+            )
+        ]
 
     def fetch_media(self, attachment):
-        return base64.b64decode(attachment.data), attachment.mimetype, attachment.filename
+        return (
+            base64.b64decode(attachment.data),
+            attachment.mimetype,
+            attachment.filename,
+        )
 
     def send(self, message):
         # Nothing leaves the server: the Sandbox page reads replies from Odoo.
-        return SendResult('sandbox-%s' % uuid.uuid4().hex, 'sent')
+        return SendResult(f"sandbox-{uuid.uuid4().hex}", "sent")

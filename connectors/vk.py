@@ -18,6 +18,7 @@ which is how tests talk to a fake VK on 127.0.0.1.
 VK user ids are global: the same person writing to two communities is one
 customer.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,14 +29,27 @@ from typing import ClassVar
 
 from . import register
 from .base import (
-    Attachment, Connector, ConnectorError, Contact, DeliveryStatus, HttpAnswer, IgnoredEvent,
-    InboundMessage, Location, PayloadError, SendError, SendResult, SignatureError, SubscriptionEvent,
-    provider_id, register_event_class,
+    Attachment,
+    Connector,
+    ConnectorError,
+    Contact,
+    DeliveryStatus,
+    HttpAnswer,
+    IgnoredEvent,
+    InboundMessage,
+    Location,
+    PayloadError,
+    SendError,
+    SendResult,
+    SignatureError,
+    SubscriptionEvent,
+    provider_id,
+    register_event_class,
 )
 
-DEFAULT_API_ROOT = 'https://api.vk.com/method'
-DEFAULT_API_VERSION = '5.199'
-PHOTO_TYPES = ('image/jpeg', 'image/png', 'image/gif')
+DEFAULT_API_ROOT = "https://api.vk.com/method"
+DEFAULT_API_VERSION = "5.199"
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif")
 #: the recipient does not accept messages from the community (any more)
 BLOCKING_ERRORS = {900, 901, 902}
 #: worth trying again later: unknown error, too many requests, flood control, server error
@@ -48,46 +62,69 @@ RATE_LIMIT_ERRORS = {6: 1, 9: 1}
 def random_id_for(key: str) -> int:
     """A positive 31-bit ``random_id`` that is the same for every attempt to
     send one message (VK drops a repeated random_id instead of sending it)."""
-    value = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], 'big') & 0x7FFFFFFF
+    value = (
+        int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF
+    )
     return value or 1
 
 
 @register
 class VkConnector(Connector):
-    code = 'vk'
+    code = "vk"
     #: VK's file and photo servers
-    media_hosts = ('vk.com', 'vk.me', 'userapi.com', 'vkuser.net', 'vkuseraudio.net', 'vkuservideo.net', 'vk-cdn.net',
-                   'mycdn.me')
-    label = 'VK'
+    media_hosts = (
+        "vk.com",
+        "vk.me",
+        "userapi.com",
+        "vkuser.net",
+        "vkuseraudio.net",
+        "vkuservideo.net",
+        "vk-cdn.net",
+        "mycdn.me",
+    )
+    label = "VK"
     user_ids_are_global = True
     # dev.vk.com/ru/api/api-requests: 20 requests per second with a community token
     send_rate = 20
-    ack = HttpAnswer(200, 'ok', 'text/plain')
+    ack = HttpAnswer(200, "ok", "text/plain")
 
     # -- plumbing ----------------------------------------------------------
     def _api_root(self):
-        return (self.config.base_url or DEFAULT_API_ROOT).rstrip('/')
+        return (self.config.base_url or DEFAULT_API_ROOT).rstrip("/")
 
     def _version(self):
-        return self.config.extra.get('api_version') or DEFAULT_API_VERSION
+        return self.config.extra.get("api_version") or DEFAULT_API_VERSION
 
     def _call(self, method, params):
         """One VK API method; an ``error`` answer becomes a SendError carrying
         VK's error code.  The token travels in the body, never in the URL."""
         if not self.config.token:
-            raise SendError('The community access token is not set on this channel.', code='config')
+            raise SendError(
+                "The community access token is not set on this channel.", code="config"
+            )
         params = dict(params, access_token=self.config.token, v=self._version())
-        response = self.http('POST', '%s/%s' % (self._api_root(), method), data=params)
-        data = self.json_answer(response, 'VK')
-        error = data.get('error') if isinstance(data, dict) else None
+        response = self.http(
+            "POST", f"{self._api_root()}/{method}", data=params
+        )
+        data = self.json_answer(response, "VK")
+        error = data.get("error") if isinstance(data, dict) else None
         if error:
-            code = error.get('error_code') if isinstance(error, dict) else None
-            text = (error.get('error_msg') if isinstance(error, dict) else str(error)) or 'unknown error'
-            raise SendError('%s (VK error %s)' % (text, code), code=str(code), retryable=code in RETRYABLE_ERRORS,
-                            blocks_recipient=code in BLOCKING_ERRORS, retry_after=RATE_LIMIT_ERRORS.get(code))
-        if not isinstance(data, dict) or 'response' not in data:
-            raise SendError('VK answered without a response', code='bad_answer', retryable=True)
-        return data['response']
+            code = error.get("error_code") if isinstance(error, dict) else None
+            text = (
+                error.get("error_msg") if isinstance(error, dict) else str(error)
+            ) or "unknown error"
+            raise SendError(
+                f"{text} (VK error {code})",
+                code=str(code),
+                retryable=code in RETRYABLE_ERRORS,
+                blocks_recipient=code in BLOCKING_ERRORS,
+                retry_after=RATE_LIMIT_ERRORS.get(code),
+            )
+        if not isinstance(data, dict) or "response" not in data:
+            raise SendError(
+                "VK answered without a response", code="bad_answer", retryable=True
+            )
+        return data["response"]
 
     @classmethod
     def _body(cls, body):
@@ -98,306 +135,460 @@ class VkConnector(Connector):
         return data if isinstance(data, dict) else None
 
     def _check_group(self, data):
-        group = str(self.config.account_ref or '').strip().lstrip('-')
-        if group and str(data.get('group_id')) != group:
-            raise SignatureError('the event is for community %s, this channel is community %s' % (
-                data.get('group_id'), group))
+        group = str(self.config.account_ref or "").strip().lstrip("-")
+        if group and str(data.get("group_id")) != group:
+            raise SignatureError(
+                "the event is for community {}, this channel is community {}".format(
+                    data.get("group_id"), group
+                )
+            )
 
     # -- inbound -------------------------------------------------------------
     def handshake(self, method, headers, query, body):
         """The confirmation request of the callback server: answered with the
         community's confirmation string (which is not a secret: it only
         proves to VK that this address belongs to the community)."""
-        if method != 'POST':
+        if method != "POST":
             return None
         data = self._body(body)
-        if not data or data.get('type') != 'confirmation':
+        if not data or data.get("type") != "confirmation":
             return None
         self._check_group(data)
-        if 'secret' in data and not self.secrets_equal(self.config.secret, data.get('secret')):
-            raise SignatureError('wrong secret key')
+        if "secret" in data and not self.secrets_equal(
+            self.config.secret, data.get("secret")
+        ):
+            raise SignatureError("wrong secret key")
         if not self.config.verify_token:
-            raise SignatureError('the channel has no confirmation string')
-        return HttpAnswer(200, self.config.verify_token, 'text/plain')
+            raise SignatureError("the channel has no confirmation string")
+        return HttpAnswer(200, self.config.verify_token, "text/plain")
 
     def verify(self, headers, body, query):
         data = self._body(body)
         if data is None:
-            raise SignatureError('the request carries no secret key')
-        if not self.secrets_equal(self.config.secret, data.get('secret')):
-            raise SignatureError('wrong or missing secret key')
+            raise SignatureError("the request carries no secret key")
+        if not self.secrets_equal(self.config.secret, data.get("secret")):
+            raise SignatureError("wrong or missing secret key")
         self._check_group(data)
 
     def journal_body(self, body):
         # The secret key travels in every body: the journal keeps the rest.
         data = self._body(body)
-        if data is None or 'secret' not in data:
+        if data is None or "secret" not in data:
             return body
-        data.pop('secret')
+        data.pop("secret")
         return json.dumps(data, ensure_ascii=False).encode()
 
     def parse(self, headers, body, query):
         data = self.load_json(body)
-        if not isinstance(data, dict) or not isinstance(data.get('type'), str):
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise PayloadError('a VK event is an object with a "type"')
-        kind = data['type']
-        obj = data.get('object')
+        kind = data["type"]
+        obj = data.get("object")
         if not isinstance(obj, dict):
             raise PayloadError('a VK event needs an "object"')
-        if kind == 'message_new':
+        if kind == "message_new":
             # API 5.103+: {"message": {...}, "client_info": {...}}; before: the message itself.
-            message = obj.get('message') if isinstance(obj.get('message'), dict) else obj
-            if 'from_id' not in message and 'user_id' in message:
+            message = (
+                obj.get("message") if isinstance(obj.get("message"), dict) else obj
+            )
+            if "from_id" not in message and "user_id" in message:
                 # Callback API before 5.80: user_id / body / chat_id.
                 message = _legacy_message(message)
-                if message.get('out'):
-                    return [IgnoredEvent(self._event_id(data, message), reason='message of the community')]
-            if not isinstance(message.get('from_id'), int):
-                raise PayloadError('a message needs an integer from_id')
+                if message.get("out"):
+                    return [
+                        IgnoredEvent(
+                            self._event_id(data, message),
+                            reason="message of the community",
+                        )
+                    ]
+            if not isinstance(message.get("from_id"), int):
+                raise PayloadError("a message needs an integer from_id")
             event_id = self._event_id(data, message)
-            if message['from_id'] <= 0:
-                return [IgnoredEvent(event_id, reason='message from a community, not a person')]
+            if message["from_id"] <= 0:
+                return [
+                    IgnoredEvent(
+                        event_id, reason="message from a community, not a person"
+                    )
+                ]
             return [self._message_event(event_id, message)]
-        if kind == 'message_edit':
-            if not isinstance(obj.get('from_id'), int):
-                raise PayloadError('a message needs an integer from_id')
-            event_id = self._event_id(data, obj, obj.get('update_time'))
-            if obj.get('out') or _int(obj.get('from_id')) <= 0:
-                return [IgnoredEvent(event_id, reason='edit of a message of the community')]
+        if kind == "message_edit":
+            if not isinstance(obj.get("from_id"), int):
+                raise PayloadError("a message needs an integer from_id")
+            event_id = self._event_id(data, obj, obj.get("update_time"))
+            if obj.get("out") or _int(obj.get("from_id")) <= 0:
+                return [
+                    IgnoredEvent(event_id, reason="edit of a message of the community")
+                ]
             event = self._message_event(event_id, obj)
             event.is_edit = True
             return [event]
-        if kind == 'message_reply':
+        if kind == "message_reply":
             # Our own outgoing message as VK saw it: confirms what we sent
             # (matched on the message id; a reply written in VK itself is
             # unknown to Odoo and journaled as ignored). Never stored twice.
             event_id = self._event_id(data, obj)
-            if not obj.get('id'):
-                return [IgnoredEvent(event_id, reason='reply without a message id')]
-            return [DeliveryStatus(event_id, provider_id(obj['id'], 'object.id'), 'sent', date=float(_int(obj.get('date'))),
-                                   recipient_id=provider_id(obj.get('peer_id') or '', 'object.peer_id'))]
-        if kind == 'message_event':
+            if not obj.get("id"):
+                return [IgnoredEvent(event_id, reason="reply without a message id")]
+            return [
+                DeliveryStatus(
+                    event_id,
+                    provider_id(obj["id"], "object.id"),
+                    "sent",
+                    date=float(_int(obj.get("date"))),
+                    recipient_id=provider_id(
+                        obj.get("peer_id") or "", "object.peer_id"
+                    ),
+                )
+            ]
+        if kind == "message_event":
             return [self._button_press(data, obj)]
-        if kind in ('message_allow', 'message_deny'):
-            user_id = _int(obj.get('user_id'))
-            event_id = data.get('event_id') or '%s:%s:%s' % (kind, user_id, obj.get('key', ''))
+        if kind in ("message_allow", "message_deny"):
+            user_id = _int(obj.get("user_id"))
+            event_id = data.get("event_id") or "{}:{}:{}".format(
+                kind,
+                user_id,
+                obj.get("key", ""),
+            )
             if user_id <= 0:
-                raise PayloadError('%s needs a user_id' % kind)
-            return [SubscriptionEvent(provider_id(event_id, 'event_id'), Contact(user_id=str(user_id)), subscribed=kind == 'message_allow')]
-        event_id = data.get('event_id') or '%s:%s' % (kind, hashlib.sha256(body).hexdigest()[:32])
-        return [IgnoredEvent(provider_id(event_id, 'event_id'), reason='VK event %s is not handled' % kind)]
+                raise PayloadError(f"{kind} needs a user_id")
+            return [
+                SubscriptionEvent(
+                    provider_id(event_id, "event_id"),
+                    Contact(user_id=str(user_id)),
+                    subscribed=kind == "message_allow",
+                )
+            ]
+        event_id = data.get("event_id") or f"{kind}:{hashlib.sha256(body).hexdigest()[:32]}"
+        return [
+            IgnoredEvent(
+                provider_id(event_id, "event_id"),
+                reason=f"VK event {kind} is not handled",
+            )
+        ]
 
     @staticmethod
     def _button_press(data, obj):
         """A callback button pressed (``message_event``): VK shows a spinner
         until the community answers it with messages.sendMessageEventAnswer."""
-        user_id, peer_id = _int(obj.get('user_id')), _int(obj.get('peer_id'))
-        if user_id <= 0 or not obj.get('event_id'):
-            raise PayloadError('message_event needs a user_id and an event_id')
-        callback = provider_id(obj['event_id'], 'object.event_id')
-        payload = obj.get('payload')
+        user_id, peer_id = _int(obj.get("user_id")), _int(obj.get("peer_id"))
+        if user_id <= 0 or not obj.get("event_id"):
+            raise PayloadError("message_event needs a user_id and an event_id")
+        callback = provider_id(obj["event_id"], "object.event_id")
+        payload = obj.get("payload")
         if not isinstance(payload, str):
-            payload = json.dumps(payload, ensure_ascii=False) if payload is not None else ''
-        return ButtonPress(event_id=provider_id(data.get('event_id') or 'message_event:%s' % callback, 'event_id'),
-                           sender=Contact(user_id=str(user_id)), chat_id=str(peer_id or user_id),
-                           callback_id=callback, payload=payload[:500])
+            payload = (
+                json.dumps(payload, ensure_ascii=False) if payload is not None else ""
+            )
+        return ButtonPress(
+            event_id=provider_id(
+                data.get("event_id") or f"message_event:{callback}", "event_id"
+            ),
+            sender=Contact(user_id=str(user_id)),
+            chat_id=str(peer_id or user_id),
+            callback_id=callback,
+            payload=payload[:500],
+        )
 
     def answer_button(self, event):
         """Acknowledge a button press: VK stops the button's spinner."""
-        return self._call('messages.sendMessageEventAnswer', {
-            'event_id': event.callback_id, 'user_id': event.sender.user_id, 'peer_id': event.chat_id})
+        return self._call(
+            "messages.sendMessageEventAnswer",
+            {
+                "event_id": event.callback_id,
+                "user_id": event.sender.user_id,
+                "peer_id": event.chat_id,
+            },
+        )
 
     @staticmethod
     def _event_id(data, message, suffix=None):
-        if data.get('event_id'):
-            return provider_id(data['event_id'], 'event_id')
+        if data.get("event_id"):
+            return provider_id(data["event_id"], "event_id")
         # API versions before 5.103 send no event_id.
-        parts = [data['type'], message.get('id') or message.get('conversation_message_id'), message.get('peer_id')]
+        parts = [
+            data["type"],
+            message.get("id") or message.get("conversation_message_id"),
+            message.get("peer_id"),
+        ]
         if suffix:
             parts.append(suffix)
-        return ':'.join(provider_id(p, 'message id') if p is not None else 'None' for p in parts)
+        return ":".join(
+            provider_id(p, "message id") if p is not None else "None" for p in parts
+        )
 
     def _message_event(self, event_id, msg):
-        from_id, peer_id = _int(msg.get('from_id')), _int(msg.get('peer_id'))
+        from_id, peer_id = _int(msg.get("from_id")), _int(msg.get("peer_id"))
         if from_id <= 0:
-            raise PayloadError('a message needs a from_id')
-        message_id = (provider_id(msg['id'], 'message.id') if msg.get('id')
-                      else '%s:%s' % (peer_id, provider_id(msg['conversation_message_id'], 'conversation_message_id')
-                                      if msg.get('conversation_message_id') is not None else None))
-        event = InboundMessage(event_id=event_id, message_id=message_id, sender=Contact(user_id=str(from_id)),
-                               chat_id=str(peer_id or from_id), date=float(_int(msg.get('date'))),
-                               text=str(msg.get('text') or ''))
-        payload = msg.get('payload')
+            raise PayloadError("a message needs a from_id")
+        message_id = (
+            provider_id(msg["id"], "message.id")
+            if msg.get("id")
+            else "{}:{}".format(
+                peer_id,
+                provider_id(msg["conversation_message_id"], "conversation_message_id")
+                if msg.get("conversation_message_id") is not None
+                else None,
+            )
+        )
+        event = InboundMessage(
+            event_id=event_id,
+            message_id=message_id,
+            sender=Contact(user_id=str(from_id)),
+            chat_id=str(peer_id or from_id),
+            date=float(_int(msg.get("date"))),
+            text=str(msg.get("text") or ""),
+        )
+        payload = msg.get("payload")
         if isinstance(payload, str) and payload:
             try:
-                command = json.loads(payload).get('command')
+                command = json.loads(payload).get("command")
             except (ValueError, AttributeError, RecursionError):
                 command = None
-            if command == 'start':
+            if command == "start":
                 # The "Start" button of a community chat.
-                event.command = 'start'
+                event.command = "start"
         notes = []
-        for item in msg.get('attachments') or []:
+        for item in msg.get("attachments") or []:
             attachment, note = self._attachment(item, message_id)
             if attachment:
                 event.attachments.append(attachment)
             if note:
                 notes.append(note)
-        geo = msg.get('geo')
-        if isinstance(geo, dict) and isinstance(geo.get('coordinates'), dict):
-            coords = geo['coordinates']
+        geo = msg.get("geo")
+        if isinstance(geo, dict) and isinstance(geo.get("coordinates"), dict):
+            coords = geo["coordinates"]
             try:
-                event.location = Location(float(coords['latitude']), float(coords['longitude']),
-                                          str((geo.get('place') or {}).get('title') or ''))
+                event.location = Location(
+                    float(coords["latitude"]),
+                    float(coords["longitude"]),
+                    str((geo.get("place") or {}).get("title") or ""),
+                )
             except (KeyError, TypeError, ValueError):
-                raise PayloadError('geo needs latitude and longitude') from None
-        if msg.get('fwd_messages') or msg.get('reply_message'):
-            quoted = [m for m in (msg.get('fwd_messages') or []) + [msg.get('reply_message') or {}] if m.get('text')]
-            notes.extend('» %s' % m['text'] for m in quoted)
+                raise PayloadError("geo needs latitude and longitude") from None
+        if msg.get("fwd_messages") or msg.get("reply_message"):
+            quoted = [
+                m
+                for m in (msg.get("fwd_messages") or [])
+                + [msg.get("reply_message") or {}]
+                if m.get("text")
+            ]
+            notes.extend("» {}".format(m["text"]) for m in quoted)
         if event.attachments:
             event.message_type = event.attachments[0].kind
         elif event.location:
-            event.message_type = 'location'
-        event.note = '\n'.join(notes)
+            event.message_type = "location"
+        event.note = "\n".join(notes)
         return event
 
     @staticmethod
     def _attachment(item, message_id):
         """(Attachment or None, note or '') for one VK attachment."""
-        kind = item.get('type') if isinstance(item, dict) else None
+        kind = item.get("type") if isinstance(item, dict) else None
         data = item.get(kind) if kind else None
         if not isinstance(data, dict):
-            return None, ''
-        if kind == 'photo':
-            best = _biggest(data.get('sizes'))
+            return None, ""
+        if kind == "photo":
+            best = _biggest(data.get("sizes"))
             if not best:
-                return None, 'photo'
-            return Attachment('image', url=best['url'], mimetype='image/jpeg',
-                              filename='photo_%s_%s.jpg' % (data.get('owner_id'), data.get('id'))), ''
-        if kind == 'doc':
-            title = str(data.get('title') or 'document')
-            ext = str(data.get('ext') or '')
-            if ext and not title.lower().endswith('.' + ext.lower()):
-                title = '%s.%s' % (title, ext)
-            if not data.get('url'):
-                return None, 'document %s' % title
-            return Attachment('document', url=data['url'], filename=title, size=_int(data.get('size')),
-                              mimetype=mimetypes.guess_type(title)[0] or 'application/octet-stream'), ''
-        if kind == 'audio_message':
-            url = data.get('link_ogg') or data.get('link_mp3')
+                return None, "photo"
+            return Attachment(
+                "image",
+                url=best["url"],
+                mimetype="image/jpeg",
+                filename="photo_{}_{}.jpg".format(data.get("owner_id"), data.get("id")),
+            ), ""
+        if kind == "doc":
+            title = str(data.get("title") or "document")
+            ext = str(data.get("ext") or "")
+            if ext and not title.lower().endswith("." + ext.lower()):
+                title = f"{title}.{ext}"
+            if not data.get("url"):
+                return None, f"document {title}"
+            return Attachment(
+                "document",
+                url=data["url"],
+                filename=title,
+                size=_int(data.get("size")),
+                mimetype=mimetypes.guess_type(title)[0] or "application/octet-stream",
+            ), ""
+        if kind == "audio_message":
+            url = data.get("link_ogg") or data.get("link_mp3")
             if not url:
-                return None, 'voice message'
-            ogg = url == data.get('link_ogg')
-            return Attachment('voice', url=url, mimetype='audio/ogg' if ogg else 'audio/mpeg',
-                              filename='voice_%s.%s' % (message_id, 'ogg' if ogg else 'mp3')), ''
-        if kind == 'sticker':
-            best = _biggest(data.get('images'))
+                return None, "voice message"
+            ogg = url == data.get("link_ogg")
+            return Attachment(
+                "voice",
+                url=url,
+                mimetype="audio/ogg" if ogg else "audio/mpeg",
+                filename="voice_{}.{}".format(message_id, "ogg" if ogg else "mp3"),
+            ), ""
+        if kind == "sticker":
+            best = _biggest(data.get("images"))
             if not best:
-                return None, 'sticker'
-            return Attachment('sticker', url=best['url'], mimetype='image/png',
-                              filename='sticker_%s.png' % data.get('sticker_id', message_id)), ''
-        if kind == 'video':
-            return None, 'video: https://vk.com/video%s_%s' % (data.get('owner_id'), data.get('id'))
-        if kind == 'wall':
-            return None, 'post: https://vk.com/wall%s_%s' % (data.get('owner_id') or data.get('from_id'), data.get('id'))
-        if kind == 'link':
-            return None, 'link: %s' % data.get('url', '')
-        return None, 'VK attachment of type %s' % kind
+                return None, "sticker"
+            return Attachment(
+                "sticker",
+                url=best["url"],
+                mimetype="image/png",
+                filename="sticker_{}.png".format(data.get("sticker_id", message_id)),
+            ), ""
+        if kind == "video":
+            return None, "video: https://vk.com/video{}_{}".format(
+                data.get("owner_id"),
+                data.get("id"),
+            )
+        if kind == "wall":
+            return None, "post: https://vk.com/wall{}_{}".format(
+                data.get("owner_id") or data.get("from_id"),
+                data.get("id"),
+            )
+        if kind == "link":
+            return None, "link: {}".format(data.get("url", ""))
+        return None, f"VK attachment of type {kind}"
 
     def fetch_media(self, attachment):
         data, content_type = self.download(attachment.url)
-        return data, attachment.mimetype or content_type or 'application/octet-stream', attachment.filename or 'file'
+        return (
+            data,
+            attachment.mimetype or content_type or "application/octet-stream",
+            attachment.filename or "file",
+        )
 
     def fetch_profile(self, user_id):
         try:
-            users = self._call('users.get', {'user_ids': user_id, 'fields': 'screen_name'})
+            users = self._call(
+                "users.get", {"user_ids": user_id, "fields": "screen_name"}
+            )
         except ConnectorError:
             return None
         if not users or not isinstance(users, list):
             return None
         user = users[0]
-        name = ' '.join(p for p in (user.get('first_name'), user.get('last_name')) if p)
-        return Contact(user_id=str(user_id), name=name, username=user.get('screen_name') or '')
+        name = " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)
+        return Contact(
+            user_id=str(user_id), name=name, username=user.get("screen_name") or ""
+        )
 
     # -- outbound ------------------------------------------------------------
     def _upload(self, peer_id, att):
         """Upload one file for a message; returns its attachment string."""
         photo = att.mimetype in PHOTO_TYPES
         if photo:
-            server = self._call('photos.getMessagesUploadServer', {'peer_id': peer_id})
-            field = 'photo'
+            server = self._call("photos.getMessagesUploadServer", {"peer_id": peer_id})
+            field = "photo"
         else:
-            server = self._call('docs.getMessagesUploadServer', {'peer_id': peer_id, 'type': 'doc'})
-            field = 'file'
-        upload_url = (server or {}).get('upload_url')
+            server = self._call(
+                "docs.getMessagesUploadServer", {"peer_id": peer_id, "type": "doc"}
+            )
+            field = "file"
+        upload_url = (server or {}).get("upload_url")
         if not upload_url:
-            raise SendError('VK gave no upload address', code='upload', retryable=True)
-        response = self.http('POST', upload_url, files={field: (att.filename, att.data, att.mimetype)})
+            raise SendError("VK gave no upload address", code="upload", retryable=True)
+        response = self.http(
+            "POST", upload_url, files={field: (att.filename, att.data, att.mimetype)}
+        )
         try:
             uploaded = response.json()
         except ValueError:
-            raise SendError('the VK upload server answered HTTP %s' % response.status_code, code='upload',
-                            retryable=True) from None
-        if not isinstance(uploaded, dict) or uploaded.get('error') or not uploaded.get(field) or uploaded.get(field) == '[]':
-            raise SendError('VK refused the file %s: %s' % (att.filename, (uploaded or {}).get('error') or 'empty upload'),
-                            code='upload')
+            raise SendError(
+                f"the VK upload server answered HTTP {response.status_code}",
+                code="upload",
+                retryable=True,
+            ) from None
+        if (
+            not isinstance(uploaded, dict)
+            or uploaded.get("error")
+            or not uploaded.get(field)
+            or uploaded.get(field) == "[]"
+        ):
+            raise SendError(
+                "VK refused the file {}: {}".format(
+                    att.filename, (uploaded or {}).get("error") or "empty upload"
+                ),
+                code="upload",
+            )
         if photo:
-            saved = self._call('photos.saveMessagesPhoto', {'server': uploaded.get('server'), 'photo': uploaded['photo'],
-                                                            'hash': uploaded.get('hash')})
+            saved = self._call(
+                "photos.saveMessagesPhoto",
+                {
+                    "server": uploaded.get("server"),
+                    "photo": uploaded["photo"],
+                    "hash": uploaded.get("hash"),
+                },
+            )
             item = saved[0] if isinstance(saved, list) and saved else {}
-            ref = 'photo%s_%s' % (item.get('owner_id'), item.get('id'))
-            return '%s_%s' % (ref, item['access_key']) if item.get('access_key') else ref
-        saved = self._call('docs.save', {'file': uploaded['file'], 'title': att.filename})
-        doc = (saved or {}).get('doc') or {}
-        return 'doc%s_%s' % (doc.get('owner_id'), doc.get('id'))
+            ref = "photo{}_{}".format(item.get("owner_id"), item.get("id"))
+            return (
+                "{}_{}".format(ref, item["access_key"])
+                if item.get("access_key")
+                else ref
+            )
+        saved = self._call(
+            "docs.save", {"file": uploaded["file"], "title": att.filename}
+        )
+        doc = (saved or {}).get("doc") or {}
+        return "doc{}_{}".format(doc.get("owner_id"), doc.get("id"))
 
     def send(self, message):
         if not message.text and not message.attachments:
-            raise SendError('Nothing to send: the message has no text and no attachment.')
+            raise SendError(
+                "Nothing to send: the message has no text and no attachment."
+            )
         try:
             peer_id = int(message.recipient_id)
         except (TypeError, ValueError):
-            raise SendError('%r is not a VK peer id' % message.recipient_id, code='bad_recipient') from None
+            raise SendError(
+                f"{message.recipient_id!r} is not a VK peer id",
+                code="bad_recipient",
+            ) from None
         params = {
-            'peer_id': peer_id,
-            'random_id': random_id_for(message.idempotency_key) if message.idempotency_key else 0,
-            'message': message.text or '',
+            "peer_id": peer_id,
+            "random_id": random_id_for(message.idempotency_key)
+            if message.idempotency_key
+            else 0,
+            "message": message.text or "",
         }
         refs = [self._upload(peer_id, att) for att in message.attachments]
         if refs:
-            params['attachment'] = ','.join(refs)
-        result = self._call('messages.send', params)
+            params["attachment"] = ",".join(refs)
+        result = self._call("messages.send", params)
         if isinstance(result, list):  # answer to peer_ids=...
-            result = (result[0] or {}).get('message_id') if result else None
+            result = (result[0] or {}).get("message_id") if result else None
         if not result:
-            raise SendError('VK did not return the id of the sent message', code='bad_answer', retryable=True)
-        return SendResult(str(result), 'sent')
+            raise SendError(
+                "VK did not return the id of the sent message",
+                code="bad_answer",
+                retryable=True,
+            )
+        return SendResult(str(result), "sent")
 
     # -- administration ------------------------------------------------------
     def webhook_info(self):
-        """"Check connection": the community behind the token and group id,
+        """ "Check connection": the community behind the token and group id,
         and the state of our callback server there."""
-        group = str(self.config.account_ref or '').strip().lstrip('-')
+        group = str(self.config.account_ref or "").strip().lstrip("-")
         if not group:
-            raise ConnectorError('the community (group) id is not set on this channel')
-        answer = self._call('groups.getById', {'group_id': group})
-        groups = answer.get('groups') if isinstance(answer, dict) else answer
+            raise ConnectorError("the community (group) id is not set on this channel")
+        answer = self._call("groups.getById", {"group_id": group})
+        groups = answer.get("groups") if isinstance(answer, dict) else answer
         if not groups:
-            raise ConnectorError('VK does not know community %s' % group)
-        info = {'bot': groups[0].get('name') or group, 'url': '', 'matches': False}
+            raise ConnectorError(f"VK does not know community {group}")
+        info = {"bot": groups[0].get("name") or group, "url": "", "matches": False}
         try:
-            servers = self._call('groups.getCallbackServers', {'group_id': group})
+            servers = self._call("groups.getCallbackServers", {"group_id": group})
         except SendError as exc:
-            info['last_error_message'] = 'cannot list the callback servers: %s' % exc.message
+            info["last_error_message"] = f"cannot list the callback servers: {exc.message}"
             return info
-        items = (servers or {}).get('items') or []
-        ours = next((s for s in items if s.get('url') == self.config.webhook_url), None)
+        items = (servers or {}).get("items") or []
+        ours = next((s for s in items if s.get("url") == self.config.webhook_url), None)
         if ours:
-            info.update(url=ours['url'], matches=True)
-            if ours.get('status') != 'ok':
-                info['last_error_message'] = 'callback server status: %s' % ours.get('status')
+            info.update(url=ours["url"], matches=True)
+            if ours.get("status") != "ok":
+                info["last_error_message"] = "callback server status: {}".format(
+                    ours.get("status")
+                )
         elif items:
-            info['url'] = items[0].get('url') or ''
+            info["url"] = items[0].get("url") or ""
         return info
 
 
@@ -406,25 +597,26 @@ class VkConnector(Connector):
 class ButtonPress:
     """A customer pressed a callback button of one of our messages (VK
     ``message_event``); VK waits for the press to be answered."""
+
     event_id: str
     sender: Contact
-    chat_id: str = ''
-    callback_id: str = ''           # VK's event_id of the press, which the answer names
-    payload: str = ''               # the button's payload, for the history
+    chat_id: str = ""
+    callback_id: str = ""  # VK's event_id of the press, which the answer names
+    payload: str = ""  # the button's payload, for the history
     date: float = 0.0
 
-    kind: ClassVar[str] = 'button_press'
+    kind: ClassVar[str] = "button_press"
 
 
 def _legacy_message(message):
     """A message of the Callback API before 5.80 (``user_id``, ``body``,
     ``chat_id``) in today's shape (``from_id``, ``text``, ``peer_id``)."""
     converted = dict(message)
-    user_id = message.get('user_id')
-    converted['from_id'] = user_id
-    converted['text'] = message.get('body') or message.get('text') or ''
-    chat = _int(message.get('chat_id'))
-    converted['peer_id'] = 2000000000 + chat if chat > 0 else user_id
+    user_id = message.get("user_id")
+    converted["from_id"] = user_id
+    converted["text"] = message.get("body") or message.get("text") or ""
+    chat = _int(message.get("chat_id"))
+    converted["peer_id"] = 2000000000 + chat if chat > 0 else user_id
     return converted
 
 
@@ -437,5 +629,9 @@ def _int(value):
 
 def _biggest(images):
     """The largest of VK's sizes of one picture (photo sizes, sticker images)."""
-    images = [i for i in images or [] if isinstance(i, dict) and i.get('url')]
-    return max(images, key=lambda i: (i.get('width') or 0) * (i.get('height') or 0)) if images else None
+    images = [i for i in images or [] if isinstance(i, dict) and i.get("url")]
+    return (
+        max(images, key=lambda i: (i.get("width") or 0) * (i.get("height") or 0))
+        if images
+        else None
+    )

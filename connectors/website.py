@@ -16,6 +16,7 @@ Wire format (POST, application/json, header ``X-Omnichannel-Api-Key``)::
 
 ``email`` or ``phone`` is required; everything else is optional.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,40 +28,57 @@ from typing import ClassVar
 
 from . import register
 from .base import (
-    Connector, Contact, InboundMessage, PayloadError, SendError, SignatureError, check_events, register_event_class,
+    Connector,
+    Contact,
+    InboundMessage,
+    PayloadError,
+    SendError,
+    SignatureError,
+    check_events,
+    register_event_class,
 )
 
-API_KEY_HEADER = 'X-Omnichannel-Api-Key'
+API_KEY_HEADER = "X-Omnichannel-Api-Key"
 MAX_TEXT = 20000
 #: field -> longest accepted value
 FIELDS = {
-    'submission_id': 100, 'name': 200, 'email': 200, 'phone': 64, 'message': MAX_TEXT,
-    'page_url': 2000, 'utm_source': 100, 'utm_medium': 100, 'utm_campaign': 100,
+    "submission_id": 100,
+    "name": 200,
+    "email": 200,
+    "phone": 64,
+    "message": MAX_TEXT,
+    "page_url": 2000,
+    "utm_source": 100,
+    "utm_medium": 100,
+    "utm_campaign": 100,
 }
 EMAIL_RE = re.compile(r'^[^@\s<>(),;:"]+@[^@\s<>(),;:"]+\.[^@\s<>(),;:"]+$')
-PHONE_RE = re.compile(r'^\+?[\d\s().-]+$')
+PHONE_RE = re.compile(r"^\+?[\d\s().-]+$")
 
 
 @register_event_class
 @dataclass
 class FormSubmission(InboundMessage):
     """A website form or API submission: a message plus where it came from."""
-    utm_source: str = ''
-    utm_medium: str = ''
-    utm_campaign: str = ''
-    page_url: str = ''
 
-    kind: ClassVar[str] = 'form'
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    page_url: str = ""
+
+    kind: ClassVar[str] = "form"
 
 
 @register
 class WebsiteConnector(Connector):
-    code = 'website'
-    label = 'Website forms and API'
+    code = "website"
+    label = "Website forms and API"
 
     def verify(self, headers, body, query):
-        if not self.secrets_equal(self.config.secret, self.header(headers, API_KEY_HEADER)):
-            raise SignatureError('wrong or missing %s header' % API_KEY_HEADER)
+        if not self.secrets_equal(
+            self.config.secret, self.header(headers, API_KEY_HEADER)
+        ):
+            raise SignatureError(f"wrong or missing {API_KEY_HEADER} header")
 
     def check_format(self, headers, body, query):
         # Our own API, called by a site's code that shows the refusal: a
@@ -76,38 +94,60 @@ class WebsiteConnector(Connector):
         """Check one submission (a dict) and turn it into an event; raise
         :class:`PayloadError` saying what is wrong."""
         if not isinstance(data, dict):
-            raise PayloadError('a submission is a JSON object')
+            raise PayloadError("a submission is a JSON object")
         values = {}
         for key, limit in FIELDS.items():
             value = data.get(key)
             if value is None:
-                value = ''
+                value = ""
             if not isinstance(value, str):
-                raise PayloadError('%s must be a string' % key)
+                raise PayloadError(f"{key} must be a string")
             value = value.strip()
             if len(value) > limit:
-                raise PayloadError('%s is longer than %d characters' % (key, limit))
+                raise PayloadError("%s is longer than %d characters" % (key, limit))
             values[key] = value
-        email, phone = values['email'], values['phone']
+        email, phone = values["email"], values["phone"]
         if not email and not phone:
-            raise PayloadError('email or phone is required')
+            raise PayloadError("email or phone is required")
         if email and not EMAIL_RE.match(email):
-            raise PayloadError('email is not a valid address')
+            raise PayloadError("email is not a valid address")
         if phone and (not PHONE_RE.match(phone) or sum(c.isdigit() for c in phone) < 6):
-            raise PayloadError('phone is not a valid number')
-        if values['page_url'] and not re.match(r'^https?://\S+$', values['page_url']):
-            raise PayloadError('page_url must be an http(s) address')
-        submission_id = values['submission_id'] or 'sha256:' + hashlib.sha256(json.dumps(
-            {k: v for k, v in values.items() if k != 'submission_id'}, sort_keys=True).encode()).hexdigest()[:64]
+            raise PayloadError("phone is not a valid number")
+        if values["page_url"] and not re.match(r"^https?://\S+$", values["page_url"]):
+            raise PayloadError("page_url must be an http(s) address")
+        submission_id = (
+            values["submission_id"]
+            or "sha256:"
+            + hashlib.sha256(
+                json.dumps(
+                    {k: v for k, v in values.items() if k != "submission_id"},
+                    sort_keys=True,
+                ).encode()
+            ).hexdigest()[:64]
+        )
         # The email (else the phone) names the person on this source; the
         # identity rules then match them to an existing customer by either.
         user_id = email.lower() if email else phone
         return FormSubmission(
-            event_id=submission_id, message_id=submission_id,
-            sender=Contact(user_id=user_id, name=values['name'] or email or phone, phone=phone, email=email),
-            chat_id=user_id, date=time.time(), text=values['message'], message_type='form',
-            utm_source=values['utm_source'], utm_medium=values['utm_medium'],
-            utm_campaign=values['utm_campaign'], page_url=values['page_url'])
+            event_id=submission_id,
+            message_id=submission_id,
+            sender=Contact(
+                user_id=user_id,
+                name=values["name"] or email or phone,
+                phone=phone,
+                email=email,
+            ),
+            chat_id=user_id,
+            date=time.time(),
+            text=values["message"],
+            message_type="form",
+            utm_source=values["utm_source"],
+            utm_medium=values["utm_medium"],
+            utm_campaign=values["utm_campaign"],
+            page_url=values["page_url"],
+        )
 
     def send(self, message):
-        raise SendError('a website form cannot receive an answer: reply by email or on another channel')
+        raise SendError(
+            "a website form cannot receive an answer: reply by email or on another channel"
+        )

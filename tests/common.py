@@ -4,6 +4,7 @@ create channels and post webhooks the way providers do.
 Providers are never patched: each fake server speaks the provider's real
 wire format over real HTTP, and our code reaches it through the channel's
 ``api_base_url`` exactly as it reaches the real provider in production."""
+
 import json
 import threading
 import time
@@ -27,27 +28,33 @@ class RecordedRequest:
         self._parse_body()
 
     def _parse_body(self):
-        ctype = self.headers.get('Content-Type', '')
+        ctype = self.headers.get("Content-Type", "")
         if not self.body:
             return
-        if ctype.startswith('application/json'):
+        if ctype.startswith("application/json"):
             try:
                 self.fields = json.loads(self.body)
             except ValueError:
                 self.fields = {}
-        elif ctype.startswith('application/x-www-form-urlencoded'):
-            self.fields = {k: v[0] for k, v in urllib.parse.parse_qs(self.body.decode(), keep_blank_values=True).items()}
-        elif ctype.startswith('multipart/form-data'):
+        elif ctype.startswith("application/x-www-form-urlencoded"):
+            self.fields = {
+                k: v[0]
+                for k, v in urllib.parse.parse_qs(
+                    self.body.decode(), keep_blank_values=True
+                ).items()
+            }
+        elif ctype.startswith("multipart/form-data"):
             message = BytesParser(policy=HTTP).parsebytes(
-                b'Content-Type: ' + ctype.encode() + b'\r\n\r\n' + self.body)
+                b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + self.body
+            )
             for part in message.iter_parts():
-                name = part.get_param('name', header='content-disposition')
+                name = part.get_param("name", header="content-disposition")
                 filename = part.get_filename()
                 payload = part.get_payload(decode=True)
                 if filename:
                     self.files[name] = (filename, payload, part.get_content_type())
                 else:
-                    self.fields[name] = payload.decode() if payload is not None else ''
+                    self.fields[name] = payload.decode() if payload is not None else ""
 
     def json(self):
         return json.loads(self.body)
@@ -66,40 +73,50 @@ class FakeProviderServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = 'HTTP/1.1'
+            protocol_version = "HTTP/1.1"
 
             def log_message(self, *args):
                 pass
 
             def _handle(self):
                 parsed = urllib.parse.urlsplit(self.path)
-                length = int(self.headers.get('Content-Length') or 0)
-                body = self.rfile.read(length) if length else b''
-                query = {k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()}
-                recorded = RecordedRequest(self.command, urllib.parse.unquote(parsed.path), query, dict(self.headers), body)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                query = {
+                    k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()
+                }
+                recorded = RecordedRequest(
+                    self.command,
+                    urllib.parse.unquote(parsed.path),
+                    query,
+                    dict(self.headers),
+                    body,
+                )
                 server.requests.append(recorded)
                 status, headers, payload = server.dispatch(recorded)
                 if isinstance(payload, (dict, list)):
                     payload = json.dumps(payload).encode()
-                    headers = dict({'Content-Type': 'application/json'}, **(headers or {}))
+                    headers = dict(
+                        {"Content-Type": "application/json"}, **(headers or {})
+                    )
                 elif isinstance(payload, str):
                     payload = payload.encode()
                 self.send_response(status)
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
-                self.send_header('Content-Length', str(len(payload or b'')))
+                self.send_header("Content-Length", str(len(payload or b"")))
                 self.end_headers()
-                self.wfile.write(payload or b'')
+                self.wfile.write(payload or b"")
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
     def url(self):
-        return 'http://127.0.0.1:%s' % self.httpd.server_address[1]
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def start(self):
         self.thread.start()
@@ -117,7 +134,11 @@ class FakeProviderServer:
         for method, prefix, handler in self.routes:
             if request.method == method and request.path.startswith(prefix):
                 return handler(request)
-        return 404, {}, {'error': 'no fake route for %s %s' % (request.method, request.path)}
+        return (
+            404,
+            {},
+            {"error": f"no fake route for {request.method} {request.path}"},
+        )
 
     def find(self, path_part):
         return [r for r in self.requests if path_part in r.path]
@@ -129,32 +150,43 @@ class OmnichannelTestMixin:
     @classmethod
     def _setup_company(cls):
         # Phone numbers in tests are Russian, as in the seed articles.
-        cls.env.company.country_id = cls.env.ref('base.ru')
+        cls.env.company.country_id = cls.env.ref("base.ru")
 
     @classmethod
-    def _create_channel(cls, channel_type='sandbox', **vals):
-        values = {'name': '%s test' % channel_type.title(), 'channel_type': channel_type}
+    def _create_channel(cls, channel_type="sandbox", **vals):
+        values = {
+            "name": f"{channel_type.title()} test",
+            "channel_type": channel_type,
+        }
         values.update(vals)
-        return cls.env['omnichannel.channel'].sudo().create(values)
+        return cls.env["omnichannel.channel"].sudo().create(values)
 
     def run_downloads(self):
         """Run the file download cron as the scheduler would once woken
         (tests run no cron): files follow their message's text."""
-        return self.env['omnichannel.attachment.download']._cron_download()
+        return self.env["omnichannel.attachment.download"]._cron_download()
 
     def _journal_and_process(self, channel, events):
-        rows = self.env['omnichannel.inbound.event'].sudo()._journal(channel, events)
+        rows = self.env["omnichannel.inbound.event"].sudo()._journal(channel, events)
         rows._process()
         return rows
 
-    def _sandbox_event(self, session, text='Hello', event_id=None, **contact):
+    def _sandbox_event(self, session, text="Hello", event_id=None, **contact):
         from odoo.addons.omnichannel_inbox import connectors
+
         return connectors.InboundMessage(
-            event_id=event_id or 'ev-%s-%s' % (session, time.monotonic_ns()),
-            message_id=event_id or 'msg-%s-%s' % (session, time.monotonic_ns()),
-            sender=connectors.Contact(user_id=session, name=contact.get('name', 'Visitor %s' % session),
-                                      phone=contact.get('phone', ''), email=contact.get('email', '')),
-            chat_id=session, date=time.time(), text=text)
+            event_id=event_id or f"ev-{session}-{time.monotonic_ns()}",
+            message_id=event_id or f"msg-{session}-{time.monotonic_ns()}",
+            sender=connectors.Contact(
+                user_id=session,
+                name=contact.get("name", f"Visitor {session}"),
+                phone=contact.get("phone", ""),
+                email=contact.get("email", ""),
+            ),
+            chat_id=session,
+            date=time.time(),
+            text=text,
+        )
 
 
 class OmnichannelTransactionCase(OmnichannelTestMixin, TransactionCase):
@@ -173,16 +205,16 @@ class OmnichannelHttpCase(OmnichannelTestMixin, HttpCase):
     def start_tour(self, url_path, tour_name, step_delay=None, **kwargs):
         # A whole tour may take longer than Odoo's 60 s on a loaded CI
         # machine; a real failure still fails, only later.
-        kwargs.setdefault('timeout', 180)
+        kwargs.setdefault("timeout", 180)
         return super().start_tour(url_path, tour_name, step_delay=step_delay, **kwargs)
 
-    def post_webhook(self, channel, body, headers=None, method='POST'):
+    def post_webhook(self, channel, body, headers=None, method="POST"):
         """POST ``body`` (dict -> JSON, or raw bytes) to the channel's webhook."""
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
-        headers = dict({'Content-Type': 'application/json'}, **(headers or {}))
-        url = '/omnichannel/webhook/%s' % channel.sudo().webhook_key
-        if method == 'GET':
+        headers = dict({"Content-Type": "application/json"}, **(headers or {}))
+        url = f"/omnichannel/webhook/{channel.sudo().webhook_key}"
+        if method == "GET":
             return self.url_open(url, headers=headers, allow_redirects=False)
         return self.url_open(url, data=body, headers=headers, allow_redirects=False)
 
@@ -192,10 +224,14 @@ class OmnichannelHttpCase(OmnichannelTestMixin, HttpCase):
         journaled once as an Unreadable request with its reason, nothing
         else made of them."""
         for response in responses:
-            self.assertEqual((response.status_code, response.text), (200, ack_body), response.request.body)
+            self.assertEqual(
+                (response.status_code, response.text),
+                (200, ack_body),
+                response.request.body,
+            )
         rows = self.journal()
         self.assertEqual(len(rows), count or len(responses))
-        self.assertEqual(set(rows.mapped('state')), {'unreadable'})
-        self.assertEqual(set(rows.mapped('event_kind')), {'request'})
+        self.assertEqual(set(rows.mapped("state")), {"unreadable"})
+        self.assertEqual(set(rows.mapped("event_kind")), {"request"})
         self.assertTrue(all(row.raw_body and row.error_message for row in rows))
         self.assertFalse(self.messages())

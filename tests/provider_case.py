@@ -7,14 +7,14 @@ class ProviderCase(OmnichannelHttpCase):
 
     def setUp(self):
         super().setUp()
-        self.Journal = self.env['omnichannel.inbound.event'].sudo()
-        self.Message = self.env['omnichannel.message'].sudo()
+        self.Journal = self.env["omnichannel.inbound.event"].sudo()
+        self.Message = self.env["omnichannel.message"].sudo()
 
     def journal(self):
-        return self.Journal.search([('channel_id', '=', self.channel.id)])
+        return self.Journal.search([("channel_id", "=", self.channel.id)])
 
     def messages(self):
-        return self.Message.search([('channel_id', '=', self.channel.id)])
+        return self.Message.search([("channel_id", "=", self.channel.id)])
 
     def last_message(self):
         return self.messages()[:1]

@@ -6,8 +6,9 @@ from odoo import http
 from odoo.http import request
 
 from odoo.addons.omnichannel_inbox import connectors
-
-from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_crypto import KeyMissing
+from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_crypto import (
+    KeyMissing,
+)
 
 from .throttle import too_many_requests
 
@@ -16,14 +17,16 @@ _logger = logging.getLogger(__name__)
 
 def json_answer(status, message, **extra):
     body = dict(extra, error=message) if status >= 400 else dict(extra, status=message)
-    return request.make_response(json.dumps(body), headers=[('Content-Type', 'application/json')], status=status)
+    return request.make_response(
+        json.dumps(body), headers=[("Content-Type", "application/json")], status=status
+    )
 
 
 def accept_events(channel, events):
     """Journal ``events`` of ``channel`` (parsed by their entry point: the
     website contact form) and commit, then process the new ones now or wake
     the cron; return the new journal rows."""
-    return request.env['omnichannel.inbound.event'].sudo()._accept(channel, events)
+    return request.env["omnichannel.inbound.event"].sudo()._accept(channel, events)
 
 
 class OmnichannelWebhook(http.Controller):
@@ -44,38 +47,55 @@ class OmnichannelWebhook(http.Controller):
     can be lost whatever happens to reading or processing, and the answer is
     the one that stops the provider's retries."""
 
-    @http.route('/omnichannel/webhook/<string:key>', type='http', auth='public', methods=['GET', 'POST'],
-                csrf=False, save_session=False)
+    @http.route(
+        "/omnichannel/webhook/<string:key>",
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        csrf=False,
+        save_session=False,
+    )
     def webhook(self, key, **query):
-        channel = request.env['omnichannel.channel'].sudo()._find_by_webhook_key(key)
+        channel = request.env["omnichannel.channel"].sudo()._find_by_webhook_key(key)
         if not channel:
-            return json_answer(404, 'unknown channel')
+            return json_answer(404, "unknown channel")
         httprequest = request.httprequest
-        wait = channel._webhook_rate_limit(httprequest.remote_addr)  # public channels (lead API)
+        wait = channel._webhook_rate_limit(
+            httprequest.remote_addr
+        )  # public channels (lead API)
         if wait:
             return too_many_requests(wait)
         max_bytes = channel._max_webhook_bytes()
         if (httprequest.content_length or 0) > max_bytes:
-            return json_answer(413, 'body larger than %d bytes' % max_bytes)
+            return json_answer(413, "body larger than %d bytes" % max_bytes)
         body = httprequest.get_data(cache=True)
         if not body and httprequest.form:
             # Odoo parsed a form body (Twilio) before this route ran, and
             # werkzeug keeps no raw copy of it: hand the connector the same
             # fields, encoded again (form signatures cover fields, not bytes).
-            body = urllib.parse.urlencode(list(httprequest.form.items(multi=True))).encode()
+            body = urllib.parse.urlencode(
+                list(httprequest.form.items(multi=True))
+            ).encode()
         if len(body) > max_bytes:
-            return json_answer(413, 'body larger than %d bytes' % max_bytes)
+            return json_answer(413, "body larger than %d bytes" % max_bytes)
         try:
             connector = channel._get_connector()
         except KeyMissing as exc:
             # Without the key the signature cannot be checked: the body is
             # kept as unverified (never applied) and the provider told to
             # retry later, when the key is back and the retry is verified.
-            _logger.warning('Omnichannel: webhook of channel %s held: its secrets cannot be decrypted', channel.id)
-            request.env['omnichannel.inbound.event'].sudo()._receive_unverified(channel, body, str(exc.args[0]))
+            _logger.warning(
+                "Omnichannel: webhook of channel %s held: its secrets cannot be decrypted",
+                channel.id,
+            )
+            request.env["omnichannel.inbound.event"].sudo()._receive_unverified(
+                channel, body, str(exc.args[0])
+            )
             return request.make_response(
-                json.dumps({'error': 'temporarily unavailable'}), status=503,
-                headers=[('Content-Type', 'application/json'), ('Retry-After', '300')])
+                json.dumps({"error": "temporarily unavailable"}),
+                status=503,
+                headers=[("Content-Type", "application/json"), ("Retry-After", "300")],
+            )
         headers = httprequest.headers
         query = httprequest.args.to_dict()
         try:
@@ -84,39 +104,70 @@ class OmnichannelWebhook(http.Controller):
             return json_answer(403, str(exc))
         except connectors.PayloadError as exc:
             return json_answer(400, str(exc))
-        except Exception:  # noqa: BLE001 - see check_format below
-            _logger.info('Omnichannel: unreadable handshake for channel %s', channel.id, exc_info=True)
-            return json_answer(400, 'unreadable request')
+        except Exception:
+            _logger.info(
+                "Omnichannel: unreadable handshake for channel %s",
+                channel.id,
+                exc_info=True,
+            )
+            return json_answer(400, "unreadable request")
         if answer is not None:
-            return request.make_response(answer.body, headers=[('Content-Type', answer.content_type)],
-                                         status=answer.status)
-        if httprequest.method != 'POST':
-            return json_answer(405, 'POST only')
+            return request.make_response(
+                answer.body,
+                headers=[("Content-Type", answer.content_type)],
+                status=answer.status,
+            )
+        if httprequest.method != "POST":
+            return json_answer(405, "POST only")
         try:
             connector.verify(headers, body, query)
         except connectors.ReplayedRequest as exc:
             # Authentic but sent outside the replay window by a provider that
             # signs no sending time: kept as ignored, acknowledged, not applied.
-            ack = request.env['omnichannel.inbound.event'].sudo()._receive_replayed(channel, connector, body, str(exc))
-            return request.make_response(ack.body, headers=[('Content-Type', ack.content_type)], status=ack.status)
+            ack = (
+                request.env["omnichannel.inbound.event"]
+                .sudo()
+                ._receive_replayed(channel, connector, body, str(exc))
+            )
+            return request.make_response(
+                ack.body,
+                headers=[("Content-Type", ack.content_type)],
+                status=ack.status,
+            )
         except connectors.SignatureError as exc:
-            _logger.info('Omnichannel: refused a webhook of channel %s: %s', channel.id, exc)
+            _logger.info(
+                "Omnichannel: refused a webhook of channel %s: %s", channel.id, exc
+            )
             return json_answer(403, str(exc))
         except connectors.PayloadError as exc:
             # Providers that sign fields rather than bytes (Twilio, Zadarma)
             # must read the body to check it: one they cannot read is malformed.
             return json_answer(400, str(exc))
-        except Exception:  # noqa: BLE001 - see check_format below
-            _logger.info('Omnichannel: unverifiable webhook body for channel %s', channel.id, exc_info=True)
-            return json_answer(400, 'unreadable body')
+        except Exception:
+            _logger.info(
+                "Omnichannel: unverifiable webhook body for channel %s",
+                channel.id,
+                exc_info=True,
+            )
+            return json_answer(400, "unreadable body")
         try:
             # Only what is not this provider's format at all is refused:
             # whatever passes is journaled before any parser runs.
             connector.check_format(headers, body, query)
         except connectors.PayloadError as exc:
             return json_answer(400, str(exc))
-        except Exception:  # noqa: BLE001 - a body the check chokes on is the sender's fault
-            _logger.info('Omnichannel: unreadable webhook body for channel %s', channel.id, exc_info=True)
-            return json_answer(400, 'unreadable body')
-        ack = request.env['omnichannel.inbound.event'].sudo()._receive(channel, connector, body)
-        return request.make_response(ack.body, headers=[('Content-Type', ack.content_type)], status=ack.status)
+        except Exception:
+            _logger.info(
+                "Omnichannel: unreadable webhook body for channel %s",
+                channel.id,
+                exc_info=True,
+            )
+            return json_answer(400, "unreadable body")
+        ack = (
+            request.env["omnichannel.inbound.event"]
+            .sudo()
+            ._receive(channel, connector, body)
+        )
+        return request.make_response(
+            ack.body, headers=[("Content-Type", ack.content_type)], status=ack.status
+        )

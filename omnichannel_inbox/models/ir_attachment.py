@@ -9,12 +9,12 @@ from . import omnichannel_crypto as crypto
 _logger = logging.getLogger(__name__)
 
 #: Files of these records are encrypted when their company's switch is on.
-ENCRYPTED_MODELS = ('omnichannel.conversation', 'omnichannel.call')
+ENCRYPTED_MODELS = ("omnichannel.conversation", "omnichannel.call")
 #: Encrypted files live apart from Odoo's content-addressed files (a clear
 #: attachment of the same content elsewhere never shares their file), in
 #: directories named ``oc-enc-<2 hex>``: Odoo's filestore garbage collector
 #: only knows names of the form ``<directory>/<file>``.
-ENCRYPTED_DIR = 'oc-enc-'
+ENCRYPTED_DIR = "oc-enc-"
 
 
 class IrAttachment(models.Model):
@@ -27,11 +27,12 @@ class IrAttachment(models.Model):
     another attachment uses the same content).  Reading decrypts by the file
     name, so ``raw``/``datas`` and /web/content serve clear bytes to whoever
     Odoo's access rules let read the attachment."""
-    _inherit = 'ir.attachment'
+
+    _inherit = "ir.attachment"
 
     @api.model
     def _file_read(self, fname, size=None):
-        if not (fname or '').startswith(ENCRYPTED_DIR):
+        if not (fname or "").startswith(ENCRYPTED_DIR):
             return super()._file_read(fname, size)
         data = super()._file_read(fname)
         if not data:
@@ -41,9 +42,9 @@ class IrAttachment(models.Model):
 
     def _to_http_stream(self):
         stream = super()._to_http_stream()
-        if (self.store_fname or '').startswith(ENCRYPTED_DIR):
+        if (self.store_fname or "").startswith(ENCRYPTED_DIR):
             # The file on disk is ciphertext: serve the decrypted bytes.
-            stream.type = 'data'
+            stream.type = "data"
             stream.path = None
             stream.data = self.raw
             stream.size = len(stream.data)
@@ -57,7 +58,7 @@ class IrAttachment(models.Model):
 
     def write(self, vals):
         result = super().write(vals)
-        if 'res_model' in vals:
+        if "res_model" in vals:
             # a file attached to a conversation after its upload (composer)
             self._omnichannel_encrypt_files()
         return result
@@ -68,15 +69,23 @@ class IrAttachment(models.Model):
 
     def _omnichannel_to_encrypt(self):
         return self.sudo().filtered(
-            lambda a: a.type == 'binary' and a.store_fname and not a.store_fname.startswith(ENCRYPTED_DIR)
-            and a.res_model in ENCRYPTED_MODELS and (a.company_id or self.env.company).omnichannel_encrypt_files)
+            lambda a: (
+                a.type == "binary"
+                and a.store_fname
+                and not a.store_fname.startswith(ENCRYPTED_DIR)
+                and a.res_model in ENCRYPTED_MODELS
+                and (a.company_id or self.env.company).omnichannel_encrypt_files
+            )
+        )
 
     def _omnichannel_encrypt_files(self):
         """Encrypt the clear filestore files of these attachments that
         should be encrypted; return how many were."""
         todo = self._omnichannel_to_encrypt()
         for attachment in todo:
-            attachment._omnichannel_store_encrypted(super(IrAttachment, attachment)._file_read(attachment.store_fname))
+            attachment._omnichannel_store_encrypted(
+                super(IrAttachment, attachment)._file_read(attachment.store_fname)
+            )
         return len(todo)
 
     def _omnichannel_store_encrypted(self, clear, keys=None):
@@ -84,40 +93,60 @@ class IrAttachment(models.Model):
         to it, and leave the previous file to the garbage collector."""
         self.ensure_one()
         old_fname = self.store_fname
-        fname = '%s%s/%s-%s' % (ENCRYPTED_DIR, self.checksum[:2], self.checksum, secrets.token_hex(8))
+        fname = f"{ENCRYPTED_DIR}{self.checksum[:2]}/{self.checksum}-{secrets.token_hex(8)}"
         full_path = self._full_path(fname)
         # the new name is marked too: removed if this transaction rolls back
         self._mark_for_gc(fname)
         os.makedirs(os.path.dirname(full_path), exist_ok=True)
-        with open(full_path, 'wb') as fp:
+        with open(full_path, "wb") as fp:
             fp.write(crypto.encrypt_bytes(clear, keys))
         # the stored column only: the clear checksum and size stay as they are
-        self.env.cr.execute('UPDATE ir_attachment SET store_fname = %s WHERE id = %s', [fname, self.id])
-        self.invalidate_recordset(['store_fname', 'raw', 'datas'])
+        self.env.cr.execute(
+            "UPDATE ir_attachment SET store_fname = %s WHERE id = %s", [fname, self.id]
+        )
+        self.invalidate_recordset(["store_fname", "raw", "datas"])
         self._file_delete(old_fname)
 
     @api.model
     def _omnichannel_encrypt_existing_files(self):
         """One-off: encrypt the files of conversations and calls already in
         the filestore, for the companies whose switch is on."""
-        companies = self.env['res.company'].sudo().search([('omnichannel_encrypt_files', '=', True)])
+        companies = (
+            self.env["res.company"]
+            .sudo()
+            .search([("omnichannel_encrypt_files", "=", True)])
+        )
         if not companies:
             return 0
         crypto.fernet()  # no key: stop before anything is touched
-        attachments = self.sudo().with_context(active_test=False).search([
-            ('res_model', 'in', ENCRYPTED_MODELS), ('type', '=', 'binary'), ('store_fname', '!=', False),
-            ('store_fname', 'not like', ENCRYPTED_DIR + '%')])
+        attachments = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("res_model", "in", ENCRYPTED_MODELS),
+                    ("type", "=", "binary"),
+                    ("store_fname", "!=", False),
+                    ("store_fname", "not like", ENCRYPTED_DIR + "%"),
+                ]
+            )
+        )
         count = attachments._omnichannel_encrypt_files()
-        _logger.info('Omnichannel: %d existing files encrypted', count)
+        _logger.info("Omnichannel: %d existing files encrypted", count)
         return count
 
     @api.model
     def _omnichannel_reencrypt_files(self, read_keys, write_keys):
         """Key rotation: every encrypted file opened with ``read_keys`` and
         written again with ``write_keys``."""
-        attachments = self.sudo().with_context(active_test=False).search([
-            ('store_fname', '=like', ENCRYPTED_DIR + '%')])
+        attachments = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("store_fname", "=like", ENCRYPTED_DIR + "%")])
+        )
         for attachment in attachments:
             data = super(IrAttachment, attachment)._file_read(attachment.store_fname)
-            attachment._omnichannel_store_encrypted(crypto.decrypt_bytes(data, read_keys), write_keys)
+            attachment._omnichannel_store_encrypted(
+                crypto.decrypt_bytes(data, read_keys), write_keys
+            )
         return len(attachments)

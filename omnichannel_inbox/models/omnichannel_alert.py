@@ -9,7 +9,7 @@ from odoo.addons.omnichannel_inbox import connectors
 
 _logger = logging.getLogger(__name__)
 
-ADMIN = 'omnichannel_inbox.group_omnichannel_admin'
+ADMIN = "omnichannel_inbox.group_omnichannel_admin"
 #: A channel "usually has many" events when it received at least this many
 #: in the week before its quiet time (ir.config_parameter omnichannel_inbox.silence_min_events).
 SILENCE_MIN_EVENTS = 20
@@ -29,44 +29,72 @@ class OmnichannelAlert(models.Model):
     provider says changes), not one per journal row or message; rows that
     follow only update the count.  The health cron closes the alert when the
     condition is gone, so the next occurrence notifies again."""
-    _name = 'omnichannel.alert'
-    _description = 'Omnichannel alert'
-    _inherit = ['mail.thread']
-    _order = 'state, last_date desc, id desc'
 
-    name = fields.Char(compute='_compute_name', store=True)
-    channel_id = fields.Many2one('omnichannel.channel', string='Channel account', required=True,
-                                 ondelete='cascade', index=True, readonly=True)
-    company_id = fields.Many2one(related='channel_id.company_id', store=True, index=True)
-    kind = fields.Selection([
-        ('journal_stuck', 'Journal entries out of retries'),
-        ('send_failed', 'Replies that could not be sent'),
-        ('silent', 'Channel stopped receiving'),
-        ('provider_error', 'Provider reports delivery errors'),
-    ], required=True, readonly=True, index=True)
-    state = fields.Selection([('open', 'Open'), ('resolved', 'Resolved')], default='open', required=True,
-                             readonly=True, index=True, tracking=True)
+    _name = "omnichannel.alert"
+    _description = "Omnichannel alert"
+    _inherit = ["mail.thread"]
+    _order = "state, last_date desc, id desc"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    channel_id = fields.Many2one(
+        "omnichannel.channel",
+        string="Channel account",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        readonly=True,
+    )
+    company_id = fields.Many2one(
+        related="channel_id.company_id", store=True, index=True
+    )
+    kind = fields.Selection(
+        [
+            ("journal_stuck", "Journal entries out of retries"),
+            ("send_failed", "Replies that could not be sent"),
+            ("silent", "Channel stopped receiving"),
+            ("provider_error", "Provider reports delivery errors"),
+        ],
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    state = fields.Selection(
+        [("open", "Open"), ("resolved", "Resolved")],
+        default="open",
+        required=True,
+        readonly=True,
+        index=True,
+        tracking=True,
+    )
     detail = fields.Text(readonly=True)
-    signature = fields.Char(readonly=True, help='What makes it the same condition (the provider\'s error text).')
-    count = fields.Integer(readonly=True, help='Journal entries or messages concerned.')
-    first_date = fields.Datetime('Since', readonly=True, default=fields.Datetime.now)
-    last_date = fields.Datetime('Last seen', readonly=True, default=fields.Datetime.now)
-    resolved_date = fields.Datetime('Resolved on', readonly=True)
+    signature = fields.Char(
+        readonly=True,
+        help="What makes it the same condition (the provider's error text).",
+    )
+    count = fields.Integer(readonly=True, help="Journal entries or messages concerned.")
+    first_date = fields.Datetime("Since", readonly=True, default=fields.Datetime.now)
+    last_date = fields.Datetime("Last seen", readonly=True, default=fields.Datetime.now)
+    resolved_date = fields.Datetime("Resolved on", readonly=True)
 
     _open_unique = models.UniqueIndex(
-        "(channel_id, kind) WHERE state = 'open'", 'One open alert per channel account and kind.')
+        "(channel_id, kind) WHERE state = 'open'",
+        "One open alert per channel account and kind.",
+    )
 
-    @api.depends('kind', 'channel_id.name')
+    @api.depends("kind", "channel_id.name")
     def _compute_name(self):
-        labels = dict(self._fields['kind']._description_selection(self.env))
+        labels = dict(self._fields["kind"]._description_selection(self.env))
         for alert in self:
-            alert.name = '%s: %s' % (alert.channel_id.name or '?', labels.get(alert.kind, alert.kind or ''))
+            alert.name = "{}: {}".format(
+                alert.channel_id.name or "?",
+                labels.get(alert.kind, alert.kind or ""),
+            )
 
     # ------------------------------------------------------------------
     # Raising and resolving
     # ------------------------------------------------------------------
     @api.model
-    def _raise(self, channel, kind, detail, signature='', count=0):
+    def _raise(self, channel, kind, detail, signature="", count=0):
         """Open (or update) the alert of ``kind`` on ``channel``.  The
         administrators are notified when it opens and when its signature
         changes; otherwise the open alert is only brought up to date.
@@ -77,61 +105,113 @@ class OmnichannelAlert(models.Model):
                 return self._raise_alert(channel, kind, detail, signature, count)
         except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
             raise
-        except Exception:  # noqa: BLE001 - see above
-            _logger.exception('Omnichannel: could not raise the %s alert of channel %s', kind, channel.id)
+        except Exception:
+            _logger.exception(
+                "Omnichannel: could not raise the %s alert of channel %s",
+                kind,
+                channel.id,
+            )
             return self.browse()
 
     def _raise_alert(self, channel, kind, detail, signature, count):
         Alert = self.sudo()
         now = fields.Datetime.now()
-        alert = Alert.search([('channel_id', '=', channel.id), ('kind', '=', kind), ('state', '=', 'open')], limit=1)
+        alert = Alert.search(
+            [
+                ("channel_id", "=", channel.id),
+                ("kind", "=", kind),
+                ("state", "=", "open"),
+            ],
+            limit=1,
+        )
         if not alert:
             try:
                 with self.env.cr.savepoint():
-                    alert = Alert.with_context(mail_create_nolog=True, mail_create_nosubscribe=True).create({
-                        'channel_id': channel.id, 'kind': kind, 'detail': detail, 'signature': signature or False,
-                        'count': count, 'first_date': now, 'last_date': now})
+                    alert = Alert.with_context(
+                        mail_create_nolog=True, mail_create_nosubscribe=True
+                    ).create(
+                        {
+                            "channel_id": channel.id,
+                            "kind": kind,
+                            "detail": detail,
+                            "signature": signature or False,
+                            "count": count,
+                            "first_date": now,
+                            "last_date": now,
+                        }
+                    )
             except pg_errors.UniqueViolation:
                 # Another worker opened it at the same moment: theirs notifies.
-                alert = Alert.search([('channel_id', '=', channel.id), ('kind', '=', kind),
-                                      ('state', '=', 'open')], limit=1)
+                alert = Alert.search(
+                    [
+                        ("channel_id", "=", channel.id),
+                        ("kind", "=", kind),
+                        ("state", "=", "open"),
+                    ],
+                    limit=1,
+                )
             else:
                 alert._notify_admins()
                 return alert
         changed = (signature or False) != alert.signature
-        alert.write({'detail': detail, 'signature': signature or False, 'count': count, 'last_date': now})
+        alert.write(
+            {
+                "detail": detail,
+                "signature": signature or False,
+                "count": count,
+                "last_date": now,
+            }
+        )
         if changed:
             alert._notify_admins()
         return alert
 
     @api.model
     def _resolve(self, channel, kind):
-        alerts = self.sudo().search([('channel_id', '=', channel.id), ('kind', '=', kind), ('state', '=', 'open')])
+        alerts = self.sudo().search(
+            [
+                ("channel_id", "=", channel.id),
+                ("kind", "=", kind),
+                ("state", "=", "open"),
+            ]
+        )
         alerts._mark_resolved()
         return alerts
 
     def _mark_resolved(self):
         for alert in self:
-            alert.write({'state': 'resolved', 'resolved_date': fields.Datetime.now()})
-            alert._message_log(body=self.env._('The condition is gone.'))
+            alert.write({"state": "resolved", "resolved_date": fields.Datetime.now()})
+            alert._message_log(body=self.env._("The condition is gone."))
 
     def action_resolve(self):
         """An administrator has handled it: the next occurrence notifies again."""
-        self.filtered(lambda a: a.state == 'open').sudo()._mark_resolved()
+        self.filtered(lambda a: a.state == "open").sudo()._mark_resolved()
         return True
 
     def _notify_admins(self):
         """One inbox notification (or email, as each administrator prefers)
         to the Omnichannel administrators of the channel's company."""
         self.ensure_one()
-        admins = self.env.ref(ADMIN).sudo().all_user_ids.filtered(
-            lambda u: u.active and not u.share and self.company_id in u.company_ids and u.id != self.env.ref('base.user_root').id)
+        admins = (
+            self.env.ref(ADMIN)
+            .sudo()
+            .all_user_ids.filtered(
+                lambda u: (
+                    u.active
+                    and not u.share
+                    and self.company_id in u.company_ids
+                    and u.id != self.env.ref("base.user_root").id
+                )
+            )
+        )
         self.sudo().with_context(mail_post_autofollow=False).message_post(
-            body=self.env._('%(alert)s: %(detail)s', alert=self.name, detail=self.detail or ''),
+            body=self.env._(
+                "%(alert)s: %(detail)s", alert=self.name, detail=self.detail or ""
+            ),
             partner_ids=admins.partner_id.ids,
-            message_type='comment',
-            subtype_xmlid='mail.mt_note',
-            author_id=self.env.ref('base.partner_root').id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            author_id=self.env.ref("base.partner_root").id,
         )
 
     # ------------------------------------------------------------------
@@ -141,31 +221,62 @@ class OmnichannelAlert(models.Model):
     def _journal_row_stuck(self, event):
         """A journal row ran out of automatic retries (called by the journal)."""
         channel = event.channel_id
-        count = self.env['omnichannel.inbound.event'].sudo().search_count(
-            [('channel_id', '=', channel.id), ('state', '=', 'error'), ('next_attempt_date', '=', False)])
-        return self._raise(channel, 'journal_stuck', self.env._(
-            '%(count)s inbound event(s) stopped retrying; last error: %(error)s. Open the inbound journal, '
-            'fix the cause and press Retry.', count=count, error=event.error_message or '?'),
-            signature='journal_stuck', count=count)
+        count = (
+            self.env["omnichannel.inbound.event"]
+            .sudo()
+            .search_count(
+                [
+                    ("channel_id", "=", channel.id),
+                    ("state", "=", "error"),
+                    ("next_attempt_date", "=", False),
+                ]
+            )
+        )
+        return self._raise(
+            channel,
+            "journal_stuck",
+            self.env._(
+                "%(count)s inbound event(s) stopped retrying; last error: %(error)s. Open the inbound journal, "
+                "fix the cause and press Retry.",
+                count=count,
+                error=event.error_message or "?",
+            ),
+            signature="journal_stuck",
+            count=count,
+        )
 
     @api.model
     def _reply_failed(self, message):
         """A reply failed for good (not a customer who blocked the channel:
         the salesperson sees that in the chat; this is the account's problem)."""
         channel = message.channel_id
-        open_alert = self.sudo().search([('channel_id', '=', channel.id), ('kind', '=', 'send_failed'),
-                                         ('state', '=', 'open')], limit=1)
+        open_alert = self.sudo().search(
+            [
+                ("channel_id", "=", channel.id),
+                ("kind", "=", "send_failed"),
+                ("state", "=", "open"),
+            ],
+            limit=1,
+        )
         count = open_alert.count + 1
-        return self._raise(channel, 'send_failed', self.env._(
-            '%(count)s reply(ies) could not be sent; last error: %(error)s',
-            count=count, error=message.error_message or '?'), signature='send_failed', count=count)
+        return self._raise(
+            channel,
+            "send_failed",
+            self.env._(
+                "%(count)s reply(ies) could not be sent; last error: %(error)s",
+                count=count,
+                error=message.error_message or "?",
+            ),
+            signature="send_failed",
+            count=count,
+        )
 
     @api.model
     def _cron_check_health(self):
         """The channel health check (cron, safe to wake with _trigger()):
         stuck journal rows, replies going out again, channels gone quiet,
         delivery errors the provider reports."""
-        channels = self.env['omnichannel.channel'].sudo().search([])
+        channels = self.env["omnichannel.channel"].sudo().search([])
         self._check_journal(channels)
         self._check_replies(channels)
         self._check_silence(channels)
@@ -173,60 +284,110 @@ class OmnichannelAlert(models.Model):
             try:
                 with self.env.cr.savepoint():
                     self._check_provider(channel)
-            except Exception:  # noqa: BLE001 - one channel's fault never stops the others' checks
-                _logger.exception('Omnichannel: health check of channel %s failed', channel.id)
+            except Exception:
+                _logger.exception(
+                    "Omnichannel: health check of channel %s failed", channel.id
+                )
         return True
 
     @api.model
     def _check_journal(self, channels):
-        Journal = self.env['omnichannel.inbound.event'].sudo()
-        stuck = dict(Journal._read_group([('channel_id', 'in', channels.ids), ('state', '=', 'error'),
-                                          ('next_attempt_date', '=', False)], ['channel_id'], ['__count']))
+        Journal = self.env["omnichannel.inbound.event"].sudo()
+        stuck = dict(
+            Journal._read_group(
+                [
+                    ("channel_id", "in", channels.ids),
+                    ("state", "=", "error"),
+                    ("next_attempt_date", "=", False),
+                ],
+                ["channel_id"],
+                ["__count"],
+            )
+        )
         for channel in channels:
             if stuck.get(channel):
-                row = Journal.search([('channel_id', '=', channel.id), ('state', '=', 'error'),
-                                      ('next_attempt_date', '=', False)], limit=1)
+                row = Journal.search(
+                    [
+                        ("channel_id", "=", channel.id),
+                        ("state", "=", "error"),
+                        ("next_attempt_date", "=", False),
+                    ],
+                    limit=1,
+                )
                 self._journal_row_stuck(row)
             else:
-                self._resolve(channel, 'journal_stuck')
+                self._resolve(channel, "journal_stuck")
 
     @api.model
     def _check_replies(self, channels):
         """A reply sent after the alert opened: the channel sends again."""
-        Message = self.env['omnichannel.message'].sudo()
-        for alert in self.sudo().search([('kind', '=', 'send_failed'), ('state', '=', 'open'),
-                                         ('channel_id', 'in', channels.ids)]):
-            if Message.search_count([('channel_id', '=', alert.channel_id.id), ('direction', '=', 'out'),
-                                     ('sent_date', '>', alert.last_date)], limit=1):
+        Message = self.env["omnichannel.message"].sudo()
+        for alert in self.sudo().search(
+            [
+                ("kind", "=", "send_failed"),
+                ("state", "=", "open"),
+                ("channel_id", "in", channels.ids),
+            ]
+        ):
+            if Message.search_count(
+                [
+                    ("channel_id", "=", alert.channel_id.id),
+                    ("direction", "=", "out"),
+                    ("sent_date", ">", alert.last_date),
+                ],
+                limit=1,
+            ):
                 alert._mark_resolved()
 
     @api.model
     def _check_silence(self, channels):
-        Journal = self.env['omnichannel.inbound.event'].sudo()
+        Journal = self.env["omnichannel.inbound.event"].sudo()
         now = fields.Datetime.now()
         try:
-            minimum = int(self.env['ir.config_parameter'].sudo().get_param(
-                'omnichannel_inbox.silence_min_events', SILENCE_MIN_EVENTS))
+            minimum = int(
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("omnichannel_inbox.silence_min_events", SILENCE_MIN_EVENTS)
+            )
         except ValueError:
             minimum = SILENCE_MIN_EVENTS
-        last = dict(Journal._read_group([('channel_id', 'in', channels.ids)], ['channel_id'], ['received_date:max']))
+        last = dict(
+            Journal._read_group(
+                [("channel_id", "in", channels.ids)],
+                ["channel_id"],
+                ["received_date:max"],
+            )
+        )
         for channel in channels:
             hours = channel.silence_alert_hours
             if not hours or not channel.active:
-                self._resolve(channel, 'silent')
+                self._resolve(channel, "silent")
                 continue
             quiet_since = now - timedelta(hours=hours)
             last_date = last.get(channel)
-            usual = Journal.search_count([('channel_id', '=', channel.id),
-                                          ('received_date', '>=', quiet_since - SILENCE_HISTORY),
-                                          ('received_date', '<', quiet_since)])
+            usual = Journal.search_count(
+                [
+                    ("channel_id", "=", channel.id),
+                    ("received_date", ">=", quiet_since - SILENCE_HISTORY),
+                    ("received_date", "<", quiet_since),
+                ]
+            )
             if last_date and last_date < quiet_since and usual >= minimum:
-                self._raise(channel, 'silent', self.env._(
-                    'No event for %(hours)s hours (last one on %(date)s), though %(count)s arrived in the week before. '
-                    'Check the webhook with the provider.', hours=hours, date=fields.Datetime.to_string(last_date),
-                    count=usual), signature='silent', count=usual)
+                self._raise(
+                    channel,
+                    "silent",
+                    self.env._(
+                        "No event for %(hours)s hours (last one on %(date)s), though %(count)s arrived in the week before. "
+                        "Check the webhook with the provider.",
+                        hours=hours,
+                        date=fields.Datetime.to_string(last_date),
+                        count=usual,
+                    ),
+                    signature="silent",
+                    count=usual,
+                )
             else:
-                self._resolve(channel, 'silent')
+                self._resolve(channel, "silent")
 
     @api.model
     def _check_provider(self, channel):
@@ -236,26 +397,35 @@ class OmnichannelAlert(models.Model):
             cls = connectors.get_connector_class(channel.channel_type)
         except connectors.ConnectorError:
             return
-        if not channel.active or not channel.token or not getattr(cls, 'reports_delivery_errors', False):
+        if (
+            not channel.active
+            or not channel.token
+            or not getattr(cls, "reports_delivery_errors", False)
+        ):
             # Not connected yet (no token): nothing to ask.
             return
         try:
             info = channel._get_connector().webhook_info()
         except connectors.ConnectorError as exc:
             raw = str(exc)
-            detail = self.env._('The provider could not be asked about its deliveries: %s', exc)
+            detail = self.env._(
+                "The provider could not be asked about its deliveries: %s", exc
+            )
         else:
-            raw = info.get('last_error_message') or ''
-            when = _parse_date(info.get('last_error_date'))
+            raw = info.get("last_error_message") or ""
+            when = _parse_date(info.get("last_error_date"))
             if raw and when and when < fields.Datetime.now() - PROVIDER_ERROR_RECENT:
-                raw = ''
-            detail = self.env._('The provider could not deliver updates to this server (last on %(date)s): %(error)s',
-                                date=info.get('last_error_date') or '?', error=raw)
+                raw = ""
+            detail = self.env._(
+                "The provider could not deliver updates to this server (last on %(date)s): %(error)s",
+                date=info.get("last_error_date") or "?",
+                error=raw,
+            )
         if raw:
             # The same error text is the same condition, whatever its date.
-            self._raise(channel, 'provider_error', detail, signature=raw[:250])
+            self._raise(channel, "provider_error", detail, signature=raw[:250])
         else:
-            self._resolve(channel, 'provider_error')
+            self._resolve(channel, "provider_error")
 
 
 def _parse_date(value):

@@ -25,67 +25,129 @@ def _safe_file(filename, data, mimetype):
     HTML, SVG or XML as text/plain, so /web/content never serves it as a
     page or an image with scripts in it - not even when a background worker
     (an administrator in Odoo's eyes) stores it."""
-    return connectors.clean_name(filename or '')[:255] or 'file', data, {'mimetype': mimetype}
+    return (
+        connectors.clean_name(filename or "")[:255] or "file",
+        data,
+        {"mimetype": mimetype},
+    )
 
 
 class OmnichannelConversation(models.Model):
     """One customer on one channel account: the thread their messages and
     our replies are posted on.  A new inbound message reopens it."""
-    _name = 'omnichannel.conversation'
-    _description = 'Conversation'
-    _inherit = ['mail.thread']
-    _order = 'last_message_date desc, id desc'
 
-    name = fields.Char(compute='_compute_name', store=True)
-    channel_id = fields.Many2one('omnichannel.channel', string='Channel account', required=True,
-                                 ondelete='restrict', index=True, readonly=True)
-    channel_type = fields.Selection(related='channel_id.channel_type', store=True, index=True)
-    company_id = fields.Many2one(related='channel_id.company_id', store=True, index=True)
-    identity_id = fields.Many2one('omnichannel.identity', required=True, ondelete='restrict', index=True,
-                                  readonly=True)
-    partner_id = fields.Many2one('res.partner', string='Customer', required=True, index=True, tracking=True)
-    lead_id = fields.Many2one('crm.lead', string='Lead', index='btree_not_null', tracking=True)
-    user_id = fields.Many2one('res.users', string='Salesperson', index=True, tracking=True,
-                              domain="[('share', '=', False)]")
-    team_id = fields.Many2one('crm.team', string='Sales team', index=True, tracking=True)
-    state = fields.Selection([
-        ('open', 'Waiting for us'),
-        ('waiting', 'Waiting for the customer'),
-        ('closed', 'Closed'),
-    ], default='open', required=True, index=True, tracking=True,
-        help='Waiting for us: the customer spoke last and expects an answer.')
-    last_speaker = fields.Selection([
-        ('customer', 'Customer'),
-        ('employee', 'Employee'),
-        ('auto', 'Automatic reply'),
-    ], string='Spoke last', readonly=True)
+    _name = "omnichannel.conversation"
+    _description = "Conversation"
+    _inherit = ["mail.thread"]
+    _order = "last_message_date desc, id desc"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    channel_id = fields.Many2one(
+        "omnichannel.channel",
+        string="Channel account",
+        required=True,
+        ondelete="restrict",
+        index=True,
+        readonly=True,
+    )
+    channel_type = fields.Selection(
+        related="channel_id.channel_type", store=True, index=True
+    )
+    company_id = fields.Many2one(
+        related="channel_id.company_id", store=True, index=True
+    )
+    identity_id = fields.Many2one(
+        "omnichannel.identity",
+        required=True,
+        ondelete="restrict",
+        index=True,
+        readonly=True,
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, tracking=True
+    )
+    lead_id = fields.Many2one(
+        "crm.lead", string="Lead", index="btree_not_null", tracking=True
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Salesperson",
+        index=True,
+        tracking=True,
+        domain="[('share', '=', False)]",
+    )
+    team_id = fields.Many2one(
+        "crm.team", string="Sales team", index=True, tracking=True
+    )
+    state = fields.Selection(
+        [
+            ("open", "Waiting for us"),
+            ("waiting", "Waiting for the customer"),
+            ("closed", "Closed"),
+        ],
+        default="open",
+        required=True,
+        index=True,
+        tracking=True,
+        help="Waiting for us: the customer spoke last and expects an answer.",
+    )
+    last_speaker = fields.Selection(
+        [
+            ("customer", "Customer"),
+            ("employee", "Employee"),
+            ("auto", "Automatic reply"),
+        ],
+        string="Spoke last",
+        readonly=True,
+    )
     first_customer_message_date = fields.Datetime(readonly=True)
-    last_customer_message_date = fields.Datetime('Last customer message', readonly=True, index=True)
-    last_employee_message_date = fields.Datetime('Last employee message', readonly=True)
+    last_customer_message_date = fields.Datetime(
+        "Last customer message", readonly=True, index=True
+    )
+    last_employee_message_date = fields.Datetime("Last employee message", readonly=True)
     last_message_date = fields.Datetime(readonly=True, index=True)
     waiting_since = fields.Datetime(
-        readonly=True, index='btree_not_null',
-        help='Date of the oldest customer message no person has answered yet (automatic replies do not count).')
+        readonly=True,
+        index="btree_not_null",
+        help="Date of the oldest customer message no person has answered yet (automatic replies do not count).",
+    )
     first_response_date = fields.Datetime(
-        readonly=True, help='When a person first answered the customer in this conversation.')
+        readonly=True,
+        help="When a person first answered the customer in this conversation.",
+    )
     sla_deadline = fields.Datetime(
-        'Answer before', readonly=True, index='btree_not_null',
-        help='When the current wait breaches the response-time target.')
-    omnichannel_message_ids = fields.One2many('omnichannel.message', 'conversation_id', string='Channel messages')
-    message_count_total = fields.Integer('Number of channel messages', compute='_compute_message_count_total')
-    unreachable = fields.Boolean(related='identity_id.unreachable')
+        "Answer before",
+        readonly=True,
+        index="btree_not_null",
+        help="When the current wait breaches the response-time target.",
+    )
+    omnichannel_message_ids = fields.One2many(
+        "omnichannel.message", "conversation_id", string="Channel messages"
+    )
+    message_count_total = fields.Integer(
+        "Number of channel messages", compute="_compute_message_count_total"
+    )
+    unreachable = fields.Boolean(related="identity_id.unreachable")
 
     _channel_identity_unique = models.Constraint(
-        'UNIQUE(channel_id, identity_id)', 'One conversation per customer and channel account.')
+        "UNIQUE(channel_id, identity_id)",
+        "One conversation per customer and channel account.",
+    )
 
-    @api.depends('partner_id.name', 'channel_id.name')
+    @api.depends("partner_id.name", "channel_id.name")
     def _compute_name(self):
         for conversation in self:
-            conversation.name = '%s / %s' % (conversation.partner_id.name or '?', conversation.channel_id.name or '?')
+            conversation.name = "{} / {}".format(
+                conversation.partner_id.name or "?",
+                conversation.channel_id.name or "?",
+            )
 
     def _compute_message_count_total(self):
-        counts = dict(self.env['omnichannel.message']._read_group(
-            [('conversation_id', 'in', self.ids)], ['conversation_id'], ['__count']))
+        counts = dict(
+            self.env["omnichannel.message"]._read_group(
+                [("conversation_id", "in", self.ids)], ["conversation_id"], ["__count"]
+            )
+        )
         for conversation in self:
             conversation.message_count_total = counts.get(conversation, 0)
 
@@ -94,10 +156,19 @@ class OmnichannelConversation(models.Model):
         # chat panel shows a customer's conversations together): moving it
         # to another customer is a manager's decision, never a salesperson's
         # edit of their own conversation.  The inbox's own flows run as sudo.
-        if 'partner_id' in vals and not self.env.su and not self.env.user.has_group(
-                'omnichannel_inbox.group_omnichannel_manager') and any(
-                c.partner_id.id != vals['partner_id'] for c in self):
-            raise AccessError(self.env._('Only Omnichannel managers may move a conversation to another customer.'))
+        if (
+            "partner_id" in vals
+            and not self.env.su
+            and not self.env.user.has_group(
+                "omnichannel_inbox.group_omnichannel_manager"
+            )
+            and any(c.partner_id.id != vals["partner_id"] for c in self)
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only Omnichannel managers may move a conversation to another customer."
+                )
+            )
         return super().write(vals)
 
     # ------------------------------------------------------------------
@@ -106,14 +177,22 @@ class OmnichannelConversation(models.Model):
     @api.model
     def _get_for_identity(self, channel, identity):
         conversation = self.sudo().search(
-            [('channel_id', '=', channel.id), ('identity_id', '=', identity.id)], limit=1)
+            [("channel_id", "=", channel.id), ("identity_id", "=", identity.id)],
+            limit=1,
+        )
         if not conversation:
-            conversation = self.sudo().with_context(mail_create_nosubscribe=True).create({
-                'channel_id': channel.id,
-                'identity_id': identity.id,
-                'partner_id': identity.partner_id.id,
-                'team_id': channel.team_id.id,
-            })
+            conversation = (
+                self.sudo()
+                .with_context(mail_create_nosubscribe=True)
+                .create(
+                    {
+                        "channel_id": channel.id,
+                        "identity_id": identity.id,
+                        "partner_id": identity.partner_id.id,
+                        "team_id": channel.team_id.id,
+                    }
+                )
+            )
         elif conversation.partner_id != identity.partner_id:
             conversation.partner_id = identity.partner_id
         return conversation
@@ -122,9 +201,18 @@ class OmnichannelConversation(models.Model):
         """Store one inbound message (or apply an edit) and run what follows
         a customer's message: lead, routing, notification."""
         self.ensure_one()
-        Message = self.env['omnichannel.message'].sudo()
-        existing = Message.search([('channel_id', '=', self.channel_id.id),
-                                   ('provider_message_id', '=', event.message_id)], limit=1) if event.message_id else Message
+        Message = self.env["omnichannel.message"].sudo()
+        existing = (
+            Message.search(
+                [
+                    ("channel_id", "=", self.channel_id.id),
+                    ("provider_message_id", "=", event.message_id),
+                ],
+                limit=1,
+            )
+            if event.message_id
+            else Message
+        )
         if existing:
             if event.is_edit and (event.text or event.location or event.shared_contact):
                 # An edit without text (a caption removed, Instagram's edits
@@ -132,35 +220,47 @@ class OmnichannelConversation(models.Model):
                 existing._apply_edit(self._inbound_body(event))
             return existing
         from .omnichannel_inbound_event import _event_datetime
+
         date = _event_datetime(event.date)
         attachments, notes, remote_files = self._download_attachments(event)
         body = self._inbound_body(event, notes)
-        mail_message = self.with_context(mail_create_nosubscribe=True, mail_post_autofollow=False,
-                                         attachments_mime_plainxml=True).message_post(
+        mail_message = self.with_context(
+            mail_create_nosubscribe=True,
+            mail_post_autofollow=False,
+            attachments_mime_plainxml=True,
+        ).message_post(
             body=body,
             author_id=self.partner_id.id,
-            message_type='comment',
-            subtype_xmlid='mail.mt_comment',
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
             attachments=attachments,
         )
-        message = Message.create({
-            'conversation_id': self.id,
-            'mail_message_id': mail_message.id,
-            'direction': 'in',
-            'author_kind': 'customer',
-            'message_type': event.message_type or 'text',
-            'provider_message_id': event.message_id or False,
-            'status': 'received',
-            'date': date,
-            'is_edited': bool(event.is_edit),
-        })
-        if event.shared_contact and (event.shared_contact.phone or event.shared_contact.email):
-            message.write({'card_name': event.shared_contact.name or False,
-                           'card_phone': event.shared_contact.phone or False,
-                           'card_email': event.shared_contact.email or False})
-        self.env['omnichannel.attachment.download']._queue(message, remote_files)
+        message = Message.create(
+            {
+                "conversation_id": self.id,
+                "mail_message_id": mail_message.id,
+                "direction": "in",
+                "author_kind": "customer",
+                "message_type": event.message_type or "text",
+                "provider_message_id": event.message_id or False,
+                "status": "received",
+                "date": date,
+                "is_edited": bool(event.is_edit),
+            }
+        )
+        if event.shared_contact and (
+            event.shared_contact.phone or event.shared_contact.email
+        ):
+            message.write(
+                {
+                    "card_name": event.shared_contact.name or False,
+                    "card_phone": event.shared_contact.phone or False,
+                    "card_email": event.shared_contact.email or False,
+                }
+            )
+        self.env["omnichannel.attachment.download"]._queue(message, remote_files)
         self._register_inbound(message)
-        if event.command == 'start':
+        if event.command == "start":
             self._send_greeting()
         return message
 
@@ -170,15 +270,19 @@ class OmnichannelConversation(models.Model):
         whatever its channel (issues extending routing, SLA and auto-replies
         hook into :meth:`_after_inbound`)."""
         vals = {
-            'state': 'open',
-            'last_speaker': 'customer',
-            'last_customer_message_date': max(message.date, self.last_customer_message_date or message.date),
-            'last_message_date': max(message.date, self.last_message_date or message.date),
+            "state": "open",
+            "last_speaker": "customer",
+            "last_customer_message_date": max(
+                message.date, self.last_customer_message_date or message.date
+            ),
+            "last_message_date": max(
+                message.date, self.last_message_date or message.date
+            ),
         }
         if not self.first_customer_message_date:
-            vals['first_customer_message_date'] = message.date
+            vals["first_customer_message_date"] = message.date
         if not self.waiting_since or message.date < self.waiting_since:
-            vals['waiting_since'] = message.date
+            vals["waiting_since"] = message.date
         self.write(vals)
         self._ensure_lead()
         if message.lead_id != self.lead_id:
@@ -189,44 +293,59 @@ class OmnichannelConversation(models.Model):
     def _after_inbound(self, message):
         self._route_to_salesperson(message)
 
-    def _route_to_salesperson(self, message=None, exclude_users=None, reason_prefix=None):
+    def _route_to_salesperson(
+        self, message=None, exclude_users=None, reason_prefix=None
+    ):
         """The single entry point deciding who answers (see
         ``omnichannel.routing.rule``).  A conversation someone handles is
         not offered to anyone else, unless that person is excluded (SLA
         reassignment, handover)."""
         self.ensure_one()
-        exclude = exclude_users or self.env['res.users']
+        exclude = exclude_users or self.env["res.users"]
         if self.user_id and self.user_id not in exclude:
             return self.user_id
         self._lock_for_assignment()
         if self.user_id and self.user_id not in exclude:
             return self.user_id
-        user, team, why = self.env['omnichannel.routing.rule']._decide(self, message, exclude)
+        user, team, why = self.env["omnichannel.routing.rule"]._decide(
+            self, message, exclude
+        )
         if reason_prefix:
-            why = '%s; %s' % (reason_prefix, why)
+            why = f"{reason_prefix}; {why}"
         if team and team != self.team_id:
-            self.sudo().write({'team_id': team.id})
+            self.sudo().write({"team_id": team.id})
             if self.lead_id and self.lead_id.team_id != team:
-                self.lead_id.sudo().write({'team_id': team.id})
+                self.lead_id.sudo().write({"team_id": team.id})
         if user:
             self._assign(user, why)
-        elif not self.user_id and (message is None or message.date == self.waiting_since):
+        elif not self.user_id and (
+            message is None or message.date == self.waiting_since
+        ):
             # Said once per wait, not on every message of a queued customer.
-            self._message_log(body=self.env._('No available salesperson: waiting in the queue of %(team)s (%(why)s).',
-                                              team=self.team_id.name or self.env._('no team'), why=why))
+            self._message_log(
+                body=self.env._(
+                    "No available salesperson: waiting in the queue of %(team)s (%(why)s).",
+                    team=self.team_id.name or self.env._("no team"),
+                    why=why,
+                )
+            )
         return self.user_id
 
     def _assign(self, user, reason):
         """Give the conversation (and its lead) to ``user``, saying why."""
         self.ensure_one()
         previous = self.user_id
-        self.write({'user_id': user.id})
+        self.write({"user_id": user.id})
         if self.lead_id and self.lead_id.user_id != user:
-            self.lead_id.sudo().write({'user_id': user.id})
+            self.lead_id.sudo().write({"user_id": user.id})
         self.message_subscribe(partner_ids=user.partner_id.ids)
         if previous and previous != user:
             self.message_unsubscribe(partner_ids=previous.partner_id.ids)
-        self._message_log(body=self.env._('Assigned to %(user)s: %(reason)s', user=user.name, reason=reason))
+        self._message_log(
+            body=self.env._(
+                "Assigned to %(user)s: %(reason)s", user=user.name, reason=reason
+            )
+        )
 
     def _inbound_body(self, event, notes=()):
         parts = []
@@ -234,20 +353,34 @@ class OmnichannelConversation(models.Model):
             parts.append(plaintext2html(event.text))
         if event.location:
             loc = event.location
-            url = 'https://www.openstreetmap.org/?mlat=%s&mlon=%s#map=16/%s/%s' % (
-                loc.latitude, loc.longitude, loc.latitude, loc.longitude)
-            parts.append(Markup('<p>📍 <a href="%s" target="_blank" rel="noopener">%s</a></p>') % (
-                url, loc.title or '%.5f, %.5f' % (loc.latitude, loc.longitude)))
+            url = f"https://www.openstreetmap.org/?mlat={loc.latitude}&mlon={loc.longitude}#map=16/{loc.latitude}/{loc.longitude}"
+            parts.append(
+                Markup('<p>📍 <a href="%s" target="_blank" rel="noopener">%s</a></p>')
+                % (
+                    url,
+                    loc.title or f"{loc.latitude:.5f}, {loc.longitude:.5f}",
+                )
+            )
         if event.shared_contact:
             c = event.shared_contact
-            parts.append(Markup('<p>👤 %s</p>') % ' '.join(p for p in (
-                self.env._('Shared contact:'), c.name, c.phone, c.email) if p))
+            parts.append(
+                Markup("<p>👤 %s</p>")
+                % " ".join(
+                    p
+                    for p in (self.env._("Shared contact:"), c.name, c.phone, c.email)
+                    if p
+                )
+            )
         # Connector notes are fixed English lines (marked for the extractor
         # there): shown in the reader's language.
-        event_notes = [self.env._(line) for line in (event.note or '').split('\n') if line]
+        event_notes = [
+            self.env._(line) for line in (event.note or "").split("\n") if line
+        ]
         for note in list(notes) + event_notes:
-            parts.append(Markup('<p><i>%s</i></p>') % note)
-        return Markup('').join(parts) or Markup('<p><i>%s</i></p>') % self.env._('(empty message)')
+            parts.append(Markup("<p><i>%s</i></p>") % note)
+        return Markup("").join(parts) or Markup("<p><i>%s</i></p>") % self.env._(
+            "(empty message)"
+        )
 
     def _download_attachments(self, event):
         """Split the files of ``event``: those whose bytes came with the event
@@ -260,8 +393,13 @@ class OmnichannelConversation(models.Model):
         connector = self.channel_id._get_connector()
         for attachment in event.attachments:
             if attachment.size and attachment.size > MAX_MEDIA_BYTES:
-                notes.append(self.env._('File %(name)s (%(size)s MB) is too big to be downloaded.',
-                                        name=attachment.filename, size=round(attachment.size / 1048576, 1)))
+                notes.append(
+                    self.env._(
+                        "File %(name)s (%(size)s MB) is too big to be downloaded.",
+                        name=attachment.filename,
+                        size=round(attachment.size / 1048576, 1),
+                    )
+                )
                 continue
             if not attachment.data:
                 remote.append(attachment)
@@ -269,8 +407,13 @@ class OmnichannelConversation(models.Model):
             try:
                 data, mimetype, filename = connector.fetch_media(attachment)
             except connectors.ConnectorError as exc:
-                notes.append(self.env._('File %(name)s could not be downloaded: %(error)s',
-                                        name=attachment.filename, error=exc))
+                notes.append(
+                    self.env._(
+                        "File %(name)s could not be downloaded: %(error)s",
+                        name=attachment.filename,
+                        error=exc,
+                    )
+                )
                 continue
             files.append(_safe_file(filename, data, mimetype))
         return files, notes, remote
@@ -280,16 +423,25 @@ class OmnichannelConversation(models.Model):
         A won or lost lead is never reused: the customer writing again after
         it is a new deal."""
         self.ensure_one()
-        Lead = self.env['crm.lead'].sudo()
+        Lead = self.env["crm.lead"].sudo()
         lead = self.lead_id
-        if lead and lead.active and lead.won_status == 'pending':
+        if lead and lead.active and lead.won_status == "pending":
             return lead
         if self.partner_id:
             # Two channels of the same customer at the same moment (a won
             # customer writing again): one finds the lead the other opened.
-            self.env['omnichannel.identity']._lock('omnichannel-lead', self.partner_id.id)
-        lead = Lead.search([('partner_id', '=', self.partner_id.id), ('active', '=', True),
-                            ('won_status', '=', 'pending')], order='create_date desc, id desc', limit=1)
+            self.env["omnichannel.identity"]._lock(
+                "omnichannel-lead", self.partner_id.id
+            )
+        lead = Lead.search(
+            [
+                ("partner_id", "=", self.partner_id.id),
+                ("active", "=", True),
+                ("won_status", "=", "pending"),
+            ],
+            order="create_date desc, id desc",
+            limit=1,
+        )
         if not lead and self.channel_id.create_leads:
             lead = Lead._omnichannel_create_for(self)
         if lead != self.lead_id:
@@ -299,12 +451,20 @@ class OmnichannelConversation(models.Model):
     def _send_greeting(self):
         text = self.channel_id.greeting_text
         if text:
-            self._post_reply(text, author_kind='auto')
+            self._post_reply(text, author_kind="auto")
 
     # ------------------------------------------------------------------
     # Outbound
     # ------------------------------------------------------------------
-    def _post_reply(self, text, attachments=None, author_kind='employee', user=None, template=None, send_now=True):
+    def _post_reply(
+        self,
+        text,
+        attachments=None,
+        author_kind="employee",
+        user=None,
+        template=None,
+        send_now=True,
+    ):
         """Post our reply on the conversation and send it through its channel.
 
         ``attachments``: ir.attachment records to send with it.
@@ -315,35 +475,47 @@ class OmnichannelConversation(models.Model):
         Returns the omnichannel.message (sent, queued for retry, or failed
         with the provider's reason)."""
         self.ensure_one()
-        attachments = attachments or self.env['ir.attachment']
-        if not (text or '').strip() and not attachments:
-            raise UserError(self.env._('Write a message or attach a file.'))
+        attachments = attachments or self.env["ir.attachment"]
+        if not (text or "").strip() and not attachments:
+            raise UserError(self.env._("Write a message or attach a file."))
         self.channel_id._check_reply_allowed(self, template=template)
         user = user or self.env.user
-        author = user.partner_id if author_kind == 'employee' else self.env.ref('base.partner_root')
+        author = (
+            user.partner_id
+            if author_kind == "employee"
+            else self.env.ref("base.partner_root")
+        )
         conversation = self.sudo()
         if attachments:
-            attachments.sudo().write({'res_model': self._name, 'res_id': self.id})
-        mail_message = conversation.with_context(mail_create_nosubscribe=True, mail_post_autofollow=False).message_post(
-            body=plaintext2html(text or ''),
+            attachments.sudo().write({"res_model": self._name, "res_id": self.id})
+        mail_message = conversation.with_context(
+            mail_create_nosubscribe=True, mail_post_autofollow=False
+        ).message_post(
+            body=plaintext2html(text or ""),
             author_id=author.id,
-            message_type='comment',
-            subtype_xmlid='mail.mt_note',
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
             attachment_ids=attachments.ids,
         )
         now = fields.Datetime.now()
-        message = self.env['omnichannel.message'].sudo().create({
-            'conversation_id': self.id,
-            'mail_message_id': mail_message.id,
-            'direction': 'out',
-            'author_kind': author_kind,
-            'author_user_id': user.id if author_kind == 'employee' else False,
-            'message_type': 'document' if attachments else 'text',
-            'status': 'queued',
-            'date': now,
-            'lead_id': self.lead_id.id,
-            'provider_template': template or False,
-        })
+        message = (
+            self.env["omnichannel.message"]
+            .sudo()
+            .create(
+                {
+                    "conversation_id": self.id,
+                    "mail_message_id": mail_message.id,
+                    "direction": "out",
+                    "author_kind": author_kind,
+                    "author_user_id": user.id if author_kind == "employee" else False,
+                    "message_type": "document" if attachments else "text",
+                    "status": "queued",
+                    "date": now,
+                    "lead_id": self.lead_id.id,
+                    "provider_template": template or False,
+                }
+            )
+        )
         conversation._register_outbound(message)
         if send_now:
             message._send()
@@ -360,12 +532,17 @@ class OmnichannelConversation(models.Model):
         customer's wait."""
         self.ensure_one()
         author_kind, date = message.author_kind, message.date
-        vals = {'last_speaker': author_kind, 'last_message_date': date}
-        if author_kind == 'employee':
+        vals = {"last_speaker": author_kind, "last_message_date": date}
+        if author_kind == "employee":
             # A person answered: the customer is no longer waiting for us.
-            vals.update(state='waiting', last_employee_message_date=date, waiting_since=False, sla_deadline=False)
+            vals.update(
+                state="waiting",
+                last_employee_message_date=date,
+                waiting_since=False,
+                sla_deadline=False,
+            )
             if not self.first_response_date:
-                vals['first_response_date'] = date
+                vals["first_response_date"] = date
         self.sudo().write(vals)
 
     def _after_outbound(self, message):
@@ -381,33 +558,51 @@ class OmnichannelConversation(models.Model):
         its own access rights."""
         if not self:
             return
-        group = self.env.ref('omnichannel_inbox.group_omnichannel_user')
-        self.env['bus.bus'].sudo()._sendone(group, 'omnichannel/update', {
-            'conversation_ids': self.ids,
-            'partner_ids': self.partner_id.ids,
-            'lead_ids': self.lead_id.ids,
-        })
+        group = self.env.ref("omnichannel_inbox.group_omnichannel_user")
+        self.env["bus.bus"].sudo()._sendone(
+            group,
+            "omnichannel/update",
+            {
+                "conversation_ids": self.ids,
+                "partner_ids": self.partner_id.ids,
+                "lead_ids": self.lead_id.ids,
+            },
+        )
 
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
     def action_close(self):
-        self.write({'state': 'closed'})
+        self.write({"state": "closed"})
 
     def action_reopen(self):
         for conversation in self:
-            conversation.state = 'open' if conversation.last_speaker == 'customer' else 'waiting'
+            conversation.state = (
+                "open" if conversation.last_speaker == "customer" else "waiting"
+            )
 
     def action_assign_to_me(self):
         for conversation in self:
             conversation.sudo()._lock_for_assignment()
             if conversation.user_id and conversation.user_id != self.env.user:
-                raise UserError(self.env._('%s already handles this conversation.', conversation.user_id.name))
-            conversation.sudo()._assign(self.env.user, self.env._('taken by %s', self.env.user.name))
+                raise UserError(
+                    self.env._(
+                        "%s already handles this conversation.",
+                        conversation.user_id.name,
+                    )
+                )
+            conversation.sudo()._assign(
+                self.env.user, self.env._("taken by %s", self.env.user.name)
+            )
 
     def action_open_lead(self):
         self.ensure_one()
         if not self.lead_id:
-            raise UserError(self.env._('This conversation has no lead.'))
-        return {'type': 'ir.actions.act_window', 'res_model': 'crm.lead', 'res_id': self.lead_id.id,
-                'view_mode': 'form', 'views': [(False, 'form')]}
+            raise UserError(self.env._("This conversation has no lead."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": self.lead_id.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }

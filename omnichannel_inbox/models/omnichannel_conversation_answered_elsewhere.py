@@ -3,7 +3,7 @@ from odoo.exceptions import UserError
 
 
 class OmnichannelConversation(models.Model):
-    _inherit = 'omnichannel.conversation'
+    _inherit = "omnichannel.conversation"
 
     def _register_outbound(self, message):
         """Some conversations cannot be answered where they are: a website
@@ -12,13 +12,20 @@ class OmnichannelConversation(models.Model):
         (email, mostly) ends their wait too, instead of leaving them waiting
         for an answer they can never get."""
         super()._register_outbound(message)
-        if message.author_kind != 'employee':
+        if message.author_kind != "employee":
             return
-        waiting = self.sudo().search([('partner_id', '=', self.partner_id.id), ('state', '=', 'open'),
-                                      ('id', '!=', self.id)])
+        waiting = self.sudo().search(
+            [
+                ("partner_id", "=", self.partner_id.id),
+                ("state", "=", "open"),
+                ("id", "!=", self.id),
+            ]
+        )
         for other in waiting:
             try:
                 other.channel_id._check_reply_allowed(other)
             except UserError:
                 other._register_outbound(message)
-                other._message_log(body=self.env._('Answered on %s.', self.channel_id.name))
+                other._message_log(
+                    body=self.env._("Answered on %s.", self.channel_id.name)
+                )

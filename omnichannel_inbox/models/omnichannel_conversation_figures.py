@@ -8,39 +8,53 @@ class OmnichannelConversation(models.Model):
     wait: every outbound message goes through :meth:`_register_outbound`,
     calls through ``omnichannel.call._register_employee_contact`` (definitions
     in README, "Reports")."""
-    _inherit = 'omnichannel.conversation'
+
+    _inherit = "omnichannel.conversation"
 
     first_response_seconds = fields.Integer(
-        'First response time (seconds)', readonly=True, aggregator='avg',
-        help='Calendar time from the first customer message to the first reply of a person. '
-             'Automatic replies do not count.')
+        "First response time (seconds)",
+        readonly=True,
+        aggregator="avg",
+        help="Calendar time from the first customer message to the first reply of a person. "
+        "Automatic replies do not count.",
+    )
     first_response_business_seconds = fields.Integer(
-        'First response time in business hours (seconds)', readonly=True, aggregator='avg',
-        help='The same wait counted only inside the working hours of the team (or company) calendar.')
+        "First response time in business hours (seconds)",
+        readonly=True,
+        aggregator="avg",
+        help="The same wait counted only inside the working hours of the team (or company) calendar.",
+    )
     first_response_sla_status = fields.Selection(
-        SLA_STATUSES, 'First response SLA', readonly=True,
-        help='Whether the first reply of a person came before the "Answer before" deadline that applied.')
+        SLA_STATUSES,
+        "First response SLA",
+        readonly=True,
+        help='Whether the first reply of a person came before the "Answer before" deadline that applied.',
+    )
 
     # The conversation report is read by period of the first message, and
     # looks up each customer's first conversation (channel switching).
-    _first_message_date_idx = models.Index('(first_customer_message_date) WHERE first_customer_message_date IS NOT NULL')
-    _partner_first_message_idx = models.Index('(partner_id, first_customer_message_date, id)')
+    _first_message_date_idx = models.Index(
+        "(first_customer_message_date) WHERE first_customer_message_date IS NOT NULL"
+    )
+    _partner_first_message_idx = models.Index(
+        "(partner_id, first_customer_message_date, id)"
+    )
 
     def _wait_state(self):
         """What the current wait is: read before a person's answer clears it."""
         self.ensure_one()
         return {
-            'waiting_since': self.waiting_since,
-            'sla_deadline': self.sla_deadline,
-            'first_response_date': self.first_response_date,
-            'first_customer_message_date': self.first_customer_message_date,
+            "waiting_since": self.waiting_since,
+            "sla_deadline": self.sla_deadline,
+            "first_response_date": self.first_response_date,
+            "first_customer_message_date": self.first_customer_message_date,
         }
 
     def _register_outbound(self, message):
         # The wait this message may end, read before the bookkeeping clears it.
         wait = self._wait_state()
         super()._register_outbound(message)
-        if message.author_kind == 'employee':
+        if message.author_kind == "employee":
             # Answered on another of the customer's conversations ("answered
             # elsewhere"): this conversation's first response, not the message's.
             own = message if message.conversation_id == self else None
@@ -55,27 +69,37 @@ class OmnichannelConversation(models.Model):
         second message in a row) gets no response time."""
         self.ensure_one()
         vals = {}
-        start = wait['waiting_since']
+        start = wait["waiting_since"]
         if start:
-            vals.update(self._response_durations(start, end), response_from=start, response_user_id=user.id)
-            if wait['sla_deadline']:
-                vals['response_sla_status'] = 'met' if end <= wait['sla_deadline'] else 'breached'
-        if not wait['first_response_date'] and wait['first_customer_message_date']:
-            vals['is_first_response'] = True
-            first = self._response_durations(wait['first_customer_message_date'], end)
-            self.sudo().write({
-                'first_response_seconds': first['response_seconds'],
-                'first_response_business_seconds': first['response_business_seconds'],
-                'first_response_sla_status': vals.get('response_sla_status', False),
-            })
+            vals.update(
+                self._response_durations(start, end),
+                response_from=start,
+                response_user_id=user.id,
+            )
+            if wait["sla_deadline"]:
+                vals["response_sla_status"] = (
+                    "met" if end <= wait["sla_deadline"] else "breached"
+                )
+        if not wait["first_response_date"] and wait["first_customer_message_date"]:
+            vals["is_first_response"] = True
+            first = self._response_durations(wait["first_customer_message_date"], end)
+            self.sudo().write(
+                {
+                    "first_response_seconds": first["response_seconds"],
+                    "first_response_business_seconds": first[
+                        "response_business_seconds"
+                    ],
+                    "first_response_sla_status": vals.get("response_sla_status", False),
+                }
+            )
         if vals and message:
             message.sudo().write(vals)
 
     def _response_durations(self, start, end):
         end = max(start, end)  # providers' clocks may run ahead of ours
         return {
-            'response_seconds': int((end - start).total_seconds()),
-            'response_business_seconds': self._business_seconds(start, end),
+            "response_seconds": int((end - start).total_seconds()),
+            "response_business_seconds": self._business_seconds(start, end),
         }
 
     def _business_calendar(self):
@@ -83,8 +107,11 @@ class OmnichannelConversation(models.Model):
         business hours of the channel account (those its automatic replies
         follow), else the company's."""
         self.ensure_one()
-        return self.channel_id.business_calendar_id or self.company_id.resource_calendar_id \
+        return (
+            self.channel_id.business_calendar_id
+            or self.company_id.resource_calendar_id
             or self.env.company.resource_calendar_id
+        )
 
     def _business_seconds(self, start, end):
         """Seconds of ``start``..``end`` (naive UTC) inside working hours,
@@ -92,4 +119,6 @@ class OmnichannelConversation(models.Model):
         calendar = self._business_calendar()
         if not calendar:
             return int((end - start).total_seconds())
-        return int(round(calendar.get_work_hours_count(start, end, compute_leaves=True) * 3600))
+        return int(
+            round(calendar.get_work_hours_count(start, end, compute_leaves=True) * 3600)
+        )

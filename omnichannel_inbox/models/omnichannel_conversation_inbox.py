@@ -6,7 +6,7 @@ from odoo.tools import SQL, html2plaintext
 #: The inbox's quick filters: key -> domain (on top of the reader's access
 #: rules: a salesperson sees their own conversations and the unassigned ones
 #: of their teams, a team leader their teams', a manager all).
-INBOX_FILTERS = ('waiting', 'mine', 'unassigned', 'breached', 'customer', 'closed')
+INBOX_FILTERS = ("waiting", "mine", "unassigned", "breached", "customer", "closed")
 INBOX_PAGE = 80
 PREVIEW_LENGTH = 90
 
@@ -14,30 +14,37 @@ PREVIEW_LENGTH = 90
 class OmnichannelConversation(models.Model):
     """What the salesperson's inbox and the sales head's journal need of a
     conversation: tags, the lead's stage, the current wait, unread counts."""
-    _inherit = 'omnichannel.conversation'
 
-    tag_ids = fields.Many2many('omnichannel.conversation.tag', string='Tags')
-    lead_stage_id = fields.Many2one(related='lead_id.stage_id', string='Lead stage')
+    _inherit = "omnichannel.conversation"
+
+    tag_ids = fields.Many2many("omnichannel.conversation.tag", string="Tags")
+    lead_stage_id = fields.Many2one(related="lead_id.stage_id", string="Lead stage")
     waiting_hours = fields.Float(
-        'Waiting', compute='_compute_waiting_hours', aggregator='avg',
-        help='How long the customer has been waiting for an answer (hours), while the conversation waits for us.')
+        "Waiting",
+        compute="_compute_waiting_hours",
+        aggregator="avg",
+        help="How long the customer has been waiting for an answer (hours), while the conversation waits for us.",
+    )
 
-    @api.depends('state', 'waiting_since')
+    @api.depends("state", "waiting_since")
     def _compute_waiting_hours(self):
         now = fields.Datetime.now()
         for conversation in self:
             since = conversation.waiting_since
-            conversation.waiting_hours = (now - since).total_seconds() / 3600 \
-                if since and conversation.state == 'open' and since < now else 0.0
+            conversation.waiting_hours = (
+                (now - since).total_seconds() / 3600
+                if since and conversation.state == "open" and since < now
+                else 0.0
+            )
 
     def _field_to_sql(self, alias, field_expr, query=None):
         # The wait is computed from a stored column, so the journal can sort
         # and average it in SQL.
-        if field_expr == 'waiting_hours':
+        if field_expr == "waiting_hours":
             return SQL(
                 "CASE WHEN %(state)s = 'open' THEN EXTRACT(EPOCH FROM (NOW() AT TIME ZONE 'UTC') - %(since)s) / 3600.0 END",
-                state=super()._field_to_sql(alias, 'state', query),
-                since=super()._field_to_sql(alias, 'waiting_since', query),
+                state=super()._field_to_sql(alias, "state", query),
+                since=super()._field_to_sql(alias, "waiting_since", query),
             )
         return super()._field_to_sql(alias, field_expr, query)
 
@@ -48,34 +55,49 @@ class OmnichannelConversation(models.Model):
     def _inbox_domain(self, inbox_filter):
         now = fields.Datetime.now()
         return {
-            'waiting': [('state', '=', 'open')],
-            'mine': [('state', '=', 'open'), ('user_id', '=', self.env.uid)],
-            'unassigned': [('state', '=', 'open'), ('user_id', '=', False)],
-            'breached': [('state', '=', 'open'), ('sla_deadline', '<', now)],
-            'customer': [('state', '=', 'waiting')],
-            'closed': [('state', '=', 'closed')],
+            "waiting": [("state", "=", "open")],
+            "mine": [("state", "=", "open"), ("user_id", "=", self.env.uid)],
+            "unassigned": [("state", "=", "open"), ("user_id", "=", False)],
+            "breached": [("state", "=", "open"), ("sla_deadline", "<", now)],
+            "customer": [("state", "=", "waiting")],
+            "closed": [("state", "=", "closed")],
         }[inbox_filter]
 
     @api.model
-    def inbox_fetch(self, inbox_filter='waiting', search='', tag_ids=None, limit=INBOX_PAGE):
+    def inbox_fetch(
+        self, inbox_filter="waiting", search="", tag_ids=None, limit=INBOX_PAGE
+    ):
         """The conversations of one quick filter, longest waiting first, with
         what the inbox list shows, and the count of every quick filter."""
         if inbox_filter not in INBOX_FILTERS:
-            inbox_filter = 'waiting'
+            inbox_filter = "waiting"
         extra = []
         if search:
-            extra += ['|', '|', '|', ('partner_id', 'ilike', search), ('channel_id', 'ilike', search),
-                      ('lead_id', 'ilike', search), ('tag_ids', 'ilike', search)]
+            extra += [
+                "|",
+                "|",
+                "|",
+                ("partner_id", "ilike", search),
+                ("channel_id", "ilike", search),
+                ("lead_id", "ilike", search),
+                ("tag_ids", "ilike", search),
+            ]
         if tag_ids:
-            extra += [('tag_ids', 'in', [int(t) for t in tag_ids])]
+            extra += [("tag_ids", "in", [int(t) for t in tag_ids])]
         conversations = self.search(
             self._inbox_domain(inbox_filter) + extra,
-            order='waiting_since ASC NULLS LAST, last_message_date DESC NULLS LAST, id DESC',
-            limit=max(1, min(int(limit or INBOX_PAGE), 200)))
+            order="waiting_since ASC NULLS LAST, last_message_date DESC NULLS LAST, id DESC",
+            limit=max(1, min(int(limit or INBOX_PAGE), 200)),
+        )
         return {
-            'conversations': conversations._inbox_values(),
-            'counts': {key: self.search_count(self._inbox_domain(key) + extra) for key in INBOX_FILTERS},
-            'tags': self.env['omnichannel.conversation.tag'].search_read([], ['name', 'color']),
+            "conversations": conversations._inbox_values(),
+            "counts": {
+                key: self.search_count(self._inbox_domain(key) + extra)
+                for key in INBOX_FILTERS
+            },
+            "tags": self.env["omnichannel.conversation.tag"].search_read(
+                [], ["name", "color"]
+            ),
         }
 
     def _inbox_values(self):
@@ -84,54 +106,88 @@ class OmnichannelConversation(models.Model):
         unread = self._unread_counts()
         previews = self._last_message_previews()
         now = fields.Datetime.now()
-        channel_types = dict(self._fields['channel_type']._description_selection(self.env))
-        speakers = dict(self._fields['last_speaker']._description_selection(self.env))
+        channel_types = dict(
+            self._fields["channel_type"]._description_selection(self.env)
+        )
+        speakers = dict(self._fields["last_speaker"]._description_selection(self.env))
         # The reader may see these conversations (they were searched with
         # their rights); what the list shows of their lead and customer is
         # part of them, even when the lead belongs to a colleague.
-        return [{
-            'id': c.id,
-            'customer': c.partner_id.name or '',
-            'channel_name': c.channel_id.name,
-            'channel_type': c.channel_type,
-            'channel_type_label': channel_types.get(c.channel_type, ''),
-            'user_id': c.user_id.id or False,
-            'user_name': c.user_id.name or '',
-            'team_name': c.team_id.name or '',
-            'lead_id': c.lead_id.id or False,
-            'lead_name': c.lead_id.name or '',
-            'lead_stage': c.lead_id.stage_id.name or '',
-            'state': c.state,
-            'last_speaker': c.last_speaker or False,
-            'last_speaker_label': speakers.get(c.last_speaker, ''),
-            'waiting_since': fields.Datetime.to_string(c.waiting_since) if c.state == 'open' and c.waiting_since else False,
-            'sla_deadline': fields.Datetime.to_string(c.sla_deadline) if c.state == 'open' and c.sla_deadline else False,
-            'sla_breached': bool(c.state == 'open' and c.sla_deadline and c.sla_deadline < now),
-            'last_message_date': fields.Datetime.to_string(c.last_message_date) if c.last_message_date else False,
-            'preview': previews.get(c.id, ''),
-            'unread': unread.get(c.id, 0),
-            'tags': [{'id': t.id, 'name': t.name, 'color': t.color} for t in c.tag_ids],
-        } for c in self.sudo()]
+        return [
+            {
+                "id": c.id,
+                "customer": c.partner_id.name or "",
+                "channel_name": c.channel_id.name,
+                "channel_type": c.channel_type,
+                "channel_type_label": channel_types.get(c.channel_type, ""),
+                "user_id": c.user_id.id or False,
+                "user_name": c.user_id.name or "",
+                "team_name": c.team_id.name or "",
+                "lead_id": c.lead_id.id or False,
+                "lead_name": c.lead_id.name or "",
+                "lead_stage": c.lead_id.stage_id.name or "",
+                "state": c.state,
+                "last_speaker": c.last_speaker or False,
+                "last_speaker_label": speakers.get(c.last_speaker, ""),
+                "waiting_since": fields.Datetime.to_string(c.waiting_since)
+                if c.state == "open" and c.waiting_since
+                else False,
+                "sla_deadline": fields.Datetime.to_string(c.sla_deadline)
+                if c.state == "open" and c.sla_deadline
+                else False,
+                "sla_breached": bool(
+                    c.state == "open" and c.sla_deadline and c.sla_deadline < now
+                ),
+                "last_message_date": fields.Datetime.to_string(c.last_message_date)
+                if c.last_message_date
+                else False,
+                "preview": previews.get(c.id, ""),
+                "unread": unread.get(c.id, 0),
+                "tags": [
+                    {"id": t.id, "name": t.name, "color": t.color} for t in c.tag_ids
+                ],
+            }
+            for c in self.sudo()
+        ]
 
     def _last_message_previews(self):
-        self.env['omnichannel.message'].flush_model(['conversation_id', 'date', 'mail_message_id'])
-        self.env.cr.execute(SQL("""
+        self.env["omnichannel.message"].flush_model(
+            ["conversation_id", "date", "mail_message_id"]
+        )
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT DISTINCT ON (m.conversation_id) m.conversation_id, mm.body
               FROM omnichannel_message m
               JOIN mail_message mm ON mm.id = m.mail_message_id
              WHERE m.conversation_id = ANY(%s)
           ORDER BY m.conversation_id, m.date DESC, m.id DESC
-        """, self.ids))
-        return {cid: shorten(html2plaintext(body or ''), PREVIEW_LENGTH, placeholder='...')
-                for cid, body in self.env.cr.fetchall()}
+        """,
+                self.ids,
+            )
+        )
+        return {
+            cid: shorten(html2plaintext(body or ""), PREVIEW_LENGTH, placeholder="...")
+            for cid, body in self.env.cr.fetchall()
+        }
 
     def _unread_counts(self, user=None):
         """Customer messages of each conversation that ``user`` has not been
         shown yet and that no answer of a person (reply, call) followed."""
         user = user or self.env.user
-        self.env['omnichannel.message'].flush_model(['conversation_id', 'direction', 'author_kind', 'message_type', 'response_user_id'])
-        self.env['omnichannel.conversation.seen'].flush_model()
-        self.env.cr.execute(SQL("""
+        self.env["omnichannel.message"].flush_model(
+            [
+                "conversation_id",
+                "direction",
+                "author_kind",
+                "message_type",
+                "response_user_id",
+            ]
+        )
+        self.env["omnichannel.conversation.seen"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
             SELECT m.conversation_id, COUNT(*)
               FROM omnichannel_message m
          LEFT JOIN omnichannel_conversation_seen s ON s.conversation_id = m.conversation_id AND s.user_id = %(uid)s
@@ -142,7 +198,11 @@ class OmnichannelConversation(models.Model):
                                        AND (r.response_user_id IS NOT NULL
                                             OR (r.author_kind = 'employee' AND r.message_type != 'call'))), 0)
           GROUP BY m.conversation_id
-        """, uid=user.id, ids=self.ids))
+        """,
+                uid=user.id,
+                ids=self.ids,
+            )
+        )
         return dict(self.env.cr.fetchall())
 
     def _mark_seen(self, user=None):
@@ -150,8 +210,10 @@ class OmnichannelConversation(models.Model):
         if not self:
             return
         user = user or self.env.user
-        self.env['omnichannel.message'].flush_model(['conversation_id'])
-        self.env.cr.execute(SQL("""
+        self.env["omnichannel.message"].flush_model(["conversation_id"])
+        self.env.cr.execute(
+            SQL(
+                """
             INSERT INTO omnichannel_conversation_seen (conversation_id, user_id, message_id)
                  SELECT c.id, %(uid)s, COALESCE((SELECT MAX(m.id) FROM omnichannel_message m
                                                    WHERE m.conversation_id = c.id), 0)
@@ -159,14 +221,18 @@ class OmnichannelConversation(models.Model):
                   WHERE c.id = ANY(%(ids)s)
             ON CONFLICT (conversation_id, user_id)
               DO UPDATE SET message_id = GREATEST(omnichannel_conversation_seen.message_id, EXCLUDED.message_id)
-        """, uid=user.id, ids=self.ids))
-        self.env['omnichannel.conversation.seen'].invalidate_model()
+        """,
+                uid=user.id,
+                ids=self.ids,
+            )
+        )
+        self.env["omnichannel.conversation.seen"].invalidate_model()
 
     @api.model
     def inbox_read(self, ids):
         """What the inbox shows of these conversations (the open one may have
         left the current filter)."""
-        return self.search([('id', 'in', [int(i) for i in ids])])._inbox_values()
+        return self.search([("id", "in", [int(i) for i in ids])])._inbox_values()
 
     # Who handles a conversation and whether it waits change what every
     # open inbox and counter shows: tell them.
@@ -188,9 +254,14 @@ class OmnichannelConversation(models.Model):
     @api.model
     def inbox_counter(self):
         """Conversations waiting for the current user: the systray counter."""
-        return self.search_count(self._inbox_domain('mine'))
+        return self.search_count(self._inbox_domain("mine"))
 
     def action_open_inbox_form(self):
         self.ensure_one()
-        return {'type': 'ir.actions.act_window', 'res_model': self._name, 'res_id': self.id,
-                'view_mode': 'form', 'views': [(False, 'form')]}
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }

@@ -6,7 +6,7 @@ from odoo.tools.misc import format_datetime
 
 #: At most this many conversations per cron run; it wakes itself again if more are due.
 SLA_BATCH = 200
-SLA_STEPS = ['warn', 'escalate', 'reassign']
+SLA_STEPS = ["warn", "escalate", "reassign"]
 
 
 class OmnichannelConversationSla(models.Model):
@@ -18,18 +18,33 @@ class OmnichannelConversationSla(models.Model):
     the rows that are due, so its work grows with the conversations due, not
     with the open ones; it is woken with ``_trigger(date)`` for each step.
     A person's answer clears everything (automatic replies do not)."""
-    _inherit = 'omnichannel.conversation'
 
-    sla_policy_id = fields.Many2one('omnichannel.sla.policy', string='Response-time policy', readonly=True,
-                                    index='btree_not_null', ondelete='set null')
-    sla_next_action = fields.Selection([
-        ('warn', 'Warn the salesperson'),
-        ('escalate', 'Escalate to the team leader'),
-        ('reassign', 'Give to an available colleague'),
-    ], string='Next SLA step', readonly=True)
-    sla_next_action_date = fields.Datetime('Next SLA step on', readonly=True, index='btree_not_null', copy=False)
-    sla_breached = fields.Boolean('Answer overdue', readonly=True,
-                                  help='The customer has been waiting past the response-time target.')
+    _inherit = "omnichannel.conversation"
+
+    sla_policy_id = fields.Many2one(
+        "omnichannel.sla.policy",
+        string="Response-time policy",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+    )
+    sla_next_action = fields.Selection(
+        [
+            ("warn", "Warn the salesperson"),
+            ("escalate", "Escalate to the team leader"),
+            ("reassign", "Give to an available colleague"),
+        ],
+        string="Next SLA step",
+        readonly=True,
+    )
+    sla_next_action_date = fields.Datetime(
+        "Next SLA step on", readonly=True, index="btree_not_null", copy=False
+    )
+    sla_breached = fields.Boolean(
+        "Answer overdue",
+        readonly=True,
+        help="The customer has been waiting past the response-time target.",
+    )
 
     # ------------------------------------------------------------------
     # Timing
@@ -39,15 +54,21 @@ class OmnichannelConversationSla(models.Model):
         self.ensure_one()
         if self.sla_deadline or not self.waiting_since:
             return
-        policy = self.env['omnichannel.sla.policy']._for_conversation(self)
+        policy = self.env["omnichannel.sla.policy"]._for_conversation(self)
         if not policy:
             return
-        minutes = policy.next_response_minutes if self.first_response_date else policy.first_response_minutes
-        self.sudo().write({
-            'sla_policy_id': policy.id,
-            'sla_deadline': policy._add_minutes(self.waiting_since, minutes),
-            'sla_breached': False,
-        })
+        minutes = (
+            policy.next_response_minutes
+            if self.first_response_date
+            else policy.first_response_minutes
+        )
+        self.sudo().write(
+            {
+                "sla_policy_id": policy.id,
+                "sla_deadline": policy._add_minutes(self.waiting_since, minutes),
+                "sla_breached": False,
+            }
+        )
         self._sla_schedule()
 
     def _sla_step_dates(self):
@@ -60,22 +81,28 @@ class OmnichannelConversationSla(models.Model):
                 warn = False
         if policy.reassign_after_minutes > 0:
             reassign = policy._add_minutes(deadline, policy.reassign_after_minutes)
-        return {'warn': warn, 'escalate': deadline, 'reassign': reassign}
+        return {"warn": warn, "escalate": deadline, "reassign": reassign}
 
     def _sla_schedule(self, done=None):
         """Plan the step after ``done`` (or the first one) and wake the cron then."""
         self.ensure_one()
-        dates = self._sla_step_dates() if self.sla_policy_id and self.sla_deadline else {}
-        following = SLA_STEPS[SLA_STEPS.index(done) + 1:] if done else SLA_STEPS
+        dates = (
+            self._sla_step_dates() if self.sla_policy_id and self.sla_deadline else {}
+        )
+        following = SLA_STEPS[SLA_STEPS.index(done) + 1 :] if done else SLA_STEPS
         for step in following:
             if dates.get(step):
-                self.sudo().write({'sla_next_action': step, 'sla_next_action_date': dates[step]})
-                self.env.ref('omnichannel_inbox.ir_cron_omnichannel_sla').sudo()._trigger(dates[step])
+                self.sudo().write(
+                    {"sla_next_action": step, "sla_next_action_date": dates[step]}
+                )
+                self.env.ref(
+                    "omnichannel_inbox.ir_cron_omnichannel_sla"
+                ).sudo()._trigger(dates[step])
                 return
-        self.sudo().write({'sla_next_action': False, 'sla_next_action_date': False})
+        self.sudo().write({"sla_next_action": False, "sla_next_action_date": False})
 
     def _sla_stop(self):
-        self.sudo().write({'sla_next_action': False, 'sla_next_action_date': False})
+        self.sudo().write({"sla_next_action": False, "sla_next_action_date": False})
 
     # ------------------------------------------------------------------
     # Steps
@@ -83,71 +110,129 @@ class OmnichannelConversationSla(models.Model):
     @api.model
     def _cron_sla(self):
         """Run the SLA steps that are due; returns the conversations handled."""
-        return self._run_due('sla_next_action_date', '_sla_run_step', 'omnichannel_inbox.ir_cron_omnichannel_sla',
-                             SLA_BATCH)
+        return self._run_due(
+            "sla_next_action_date",
+            "_sla_run_step",
+            "omnichannel_inbox.ir_cron_omnichannel_sla",
+            SLA_BATCH,
+        )
 
     def _sla_run_step(self):
         self.ensure_one()
         step = self.sla_next_action
-        if self.state != 'open' or not self.waiting_since or not self.sla_policy_id or not step:
+        if (
+            self.state != "open"
+            or not self.waiting_since
+            or not self.sla_policy_id
+            or not step
+        ):
             self._sla_stop()
             return
         if not self.user_id:
             # Someone may have come on duty since the customer wrote.
             self._route_to_salesperson()
-        getattr(self, '_sla_%s' % step)()
+        getattr(self, f"_sla_{step}")()
         self._sla_schedule(step)
 
     def _sla_local_time(self, value, user=None):
-        tz = (user and user.tz) or self.sla_policy_id.calendar_id.tz or 'UTC'
-        return format_datetime(self.env, value, tz=tz, dt_format='short', lang_code=user.lang if user else None)
+        tz = (user and user.tz) or self.sla_policy_id.calendar_id.tz or "UTC"
+        return format_datetime(
+            self.env,
+            value,
+            tz=tz,
+            dt_format="short",
+            lang_code=user.lang if user else None,
+        )
 
     def _sla_warn(self):
         if not self.user_id:
-            self._message_log(body=self.env._(
-                'Response-time warning: nobody to warn, the conversation waits in the queue.'))
+            self._message_log(
+                body=self.env._(
+                    "Response-time warning: nobody to warn, the conversation waits in the queue."
+                )
+            )
             return
-        body = self.env._('Please answer %(customer)s before %(deadline)s (response-time policy "%(policy)s").',
-                          customer=self.partner_id.name, deadline=self._sla_local_time(self.sla_deadline, self.user_id),
-                          policy=self.sla_policy_id.name)
-        means = self._omnichannel_notify(self.user_id, self.env._('Customer waiting'), body)
-        self._sla_log(self.env._('Warned %(user)s before the deadline (%(means)s).', user=self.user_id.name,
-                                 means=', '.join(means)))
+        body = self.env._(
+            'Please answer %(customer)s before %(deadline)s (response-time policy "%(policy)s").',
+            customer=self.partner_id.name,
+            deadline=self._sla_local_time(self.sla_deadline, self.user_id),
+            policy=self.sla_policy_id.name,
+        )
+        means = self._omnichannel_notify(
+            self.user_id, self.env._("Customer waiting"), body
+        )
+        self._sla_log(
+            self.env._(
+                "Warned %(user)s before the deadline (%(means)s).",
+                user=self.user_id.name,
+                means=", ".join(means),
+            )
+        )
 
     def _sla_escalate(self):
         self.sudo().sla_breached = True
         policy = self.sla_policy_id
         leader = self.team_id.user_id
         if not leader:
-            self._sla_log(self.env._('Not answered by %(deadline)s: nobody to escalate to, the team has no leader.',
-                                     deadline=self._sla_local_time(self.sla_deadline)))
+            self._sla_log(
+                self.env._(
+                    "Not answered by %(deadline)s: nobody to escalate to, the team has no leader.",
+                    deadline=self._sla_local_time(self.sla_deadline),
+                )
+            )
             return
         body = self.env._(
-            '%(customer)s has been waiting since %(since)s and was not answered by %(deadline)s (%(owner)s).',
-            customer=self.partner_id.name, since=self._sla_local_time(self.waiting_since, leader),
+            "%(customer)s has been waiting since %(since)s and was not answered by %(deadline)s (%(owner)s).",
+            customer=self.partner_id.name,
+            since=self._sla_local_time(self.waiting_since, leader),
             deadline=self._sla_local_time(self.sla_deadline, leader),
-            owner=self.user_id.name or self.env._('unassigned'))
-        means = self._omnichannel_notify(leader, self.env._('Response time breached'), body,
-                                         email=policy.notify_email, sms=policy.notify_sms)
-        self._sla_log(self.env._('Not answered by %(deadline)s: escalated to the team leader %(leader)s (%(means)s).',
-                                 deadline=self._sla_local_time(self.sla_deadline), leader=leader.name,
-                                 means=', '.join(means)))
+            owner=self.user_id.name or self.env._("unassigned"),
+        )
+        means = self._omnichannel_notify(
+            leader,
+            self.env._("Response time breached"),
+            body,
+            email=policy.notify_email,
+            sms=policy.notify_sms,
+        )
+        self._sla_log(
+            self.env._(
+                "Not answered by %(deadline)s: escalated to the team leader %(leader)s (%(means)s).",
+                deadline=self._sla_local_time(self.sla_deadline),
+                leader=leader.name,
+                means=", ".join(means),
+            )
+        )
 
     def _sla_reassign(self):
         previous = self.user_id
-        why = self.env._('not answered %(minutes)s minutes past the deadline', minutes=self.sla_policy_id.reassign_after_minutes)
+        why = self.env._(
+            "not answered %(minutes)s minutes past the deadline",
+            minutes=self.sla_policy_id.reassign_after_minutes,
+        )
         user = self._route_to_salesperson(exclude_users=previous, reason_prefix=why)
         if user and user != previous:
-            self._omnichannel_notify(user, self.env._('Conversation reassigned to you'), self.env._(
-                '%(customer)s has been waiting since %(since)s: the conversation is yours now.',
-                customer=self.partner_id.name, since=self._sla_local_time(self.waiting_since, user)))
+            self._omnichannel_notify(
+                user,
+                self.env._("Conversation reassigned to you"),
+                self.env._(
+                    "%(customer)s has been waiting since %(since)s: the conversation is yours now.",
+                    customer=self.partner_id.name,
+                    since=self._sla_local_time(self.waiting_since, user),
+                ),
+            )
         else:
-            self._sla_log(self.env._('No available colleague to take over: %s.',
-                                     self.env._('stays with %s', previous.name) if previous else
-                                     self.env._('stays in the queue')))
+            self._sla_log(
+                self.env._(
+                    "No available colleague to take over: %s.",
+                    self.env._("stays with %s", previous.name)
+                    if previous
+                    else self.env._("stays in the queue"),
+                )
+            )
 
     def _sla_log(self, text):
-        self._message_log(body=Markup('<p>⏱ %s</p>') % text)
+        self._message_log(body=Markup("<p>⏱ %s</p>") % text)
 
     # ------------------------------------------------------------------
     # Notifications
@@ -158,33 +243,63 @@ class OmnichannelConversationSla(models.Model):
         asked, an email and an SMS (if the SMS app is installed).  Returns
         the means used, for the log."""
         self.ensure_one()
-        means = [self.env._('Odoo inbox')]
-        self.sudo().message_post(body=Markup('<p>%s</p>') % body, partner_ids=users.partner_id.ids,
-                                 message_type='comment', subtype_xmlid='mail.mt_note')
+        means = [self.env._("Odoo inbox")]
+        self.sudo().message_post(
+            body=Markup("<p>%s</p>") % body,
+            partner_ids=users.partner_id.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+        )
         for user in users:
-            user._bus_send('simple_notification', {
-                'type': 'warning', 'title': title, 'message': html2plaintext(body), 'sticky': True,
-            })
-        means.append(self.env._('pop-up'))
+            user._bus_send(
+                "simple_notification",
+                {
+                    "type": "warning",
+                    "title": title,
+                    "message": html2plaintext(body),
+                    "sticky": True,
+                },
+            )
+        means.append(self.env._("pop-up"))
         if email:
-            recipients = users.filtered(lambda u: u.email and u.notification_type != 'email')
+            recipients = users.filtered(
+                lambda u: u.email and u.notification_type != "email"
+            )
             for user in recipients:
-                self.env['mail.mail'].sudo().create({
-                    'subject': '%s: %s' % (title, self.name),
-                    'body_html': Markup('<p>%s</p>') % body,
-                    'email_to': user.email_formatted,
-                    'model': self._name, 'res_id': self.id,
-                    'auto_delete': True,
-                })
+                self.env["mail.mail"].sudo().create(
+                    {
+                        "subject": f"{title}: {self.name}",
+                        "body_html": Markup("<p>%s</p>") % body,
+                        "email_to": user.email_formatted,
+                        "model": self._name,
+                        "res_id": self.id,
+                        "auto_delete": True,
+                    }
+                )
             if users.filtered(lambda u: u.email):
-                means.append(self.env._('email'))
+                means.append(self.env._("email"))
         if sms:
-            if 'sms.sms' not in self.env:
-                means.append(self.env._('no SMS: the SMS app is not installed'))
+            if "sms.sms" not in self.env:
+                means.append(self.env._("no SMS: the SMS app is not installed"))
             else:
-                phones = [(u, u.partner_id.phone_sanitized or u.partner_id.phone) for u in users]
-                self.env['sms.sms'].sudo().create([{
-                    'number': phone, 'partner_id': user.partner_id.id, 'body': '%s: %s' % (title, html2plaintext(body)),
-                } for user, phone in phones if phone])
-                means.append(self.env._('SMS') if any(p for _u, p in phones) else self.env._('no SMS: no phone number'))
+                phones = [
+                    (u, u.partner_id.phone_sanitized or u.partner_id.phone)
+                    for u in users
+                ]
+                self.env["sms.sms"].sudo().create(
+                    [
+                        {
+                            "number": phone,
+                            "partner_id": user.partner_id.id,
+                            "body": f"{title}: {html2plaintext(body)}",
+                        }
+                        for user, phone in phones
+                        if phone
+                    ]
+                )
+                means.append(
+                    self.env._("SMS")
+                    if any(p for _u, p in phones)
+                    else self.env._("no SMS: no phone number")
+                )
         return means

@@ -13,6 +13,7 @@ altered in the database does not decrypt to something else, it fails.
 Files use AES-256-GCM under a key derived from the same key (HKDF).
 A stored secret is ``PREFIX`` + the Fernet token, so that a clear value
 left by an older version (or written by SQL) is told apart and migrated."""
+
 import base64
 import functools
 import logging
@@ -33,11 +34,11 @@ _lt = LazyTranslate(__name__)
 
 _logger = logging.getLogger(__name__)
 
-CONFIG_OPTION = 'omnichannel_encryption_key'
-ENV_VARIABLE = 'OMNICHANNEL_ENCRYPTION_KEY'
+CONFIG_OPTION = "omnichannel_encryption_key"
+ENV_VARIABLE = "OMNICHANNEL_ENCRYPTION_KEY"
 #: Marks an encrypted column value (secrets) and an encrypted file (filestore).
-PREFIX = 'ocenc1:'
-FILE_PREFIX = b'OCENC2\n'
+PREFIX = "ocenc1:"
+FILE_PREFIX = b"OCENC2\n"
 
 
 class KeyMissing(UserError):
@@ -46,8 +47,8 @@ class KeyMissing(UserError):
 
 def configured_keys():
     """The configured keys, first one used to encrypt ('' parts ignored)."""
-    raw = config.get(CONFIG_OPTION) or os.environ.get(ENV_VARIABLE) or ''
-    return tuple(part.strip() for part in str(raw).split(',') if part.strip())
+    raw = config.get(CONFIG_OPTION) or os.environ.get(ENV_VARIABLE) or ""
+    return tuple(part.strip() for part in str(raw).split(",") if part.strip())
 
 
 @functools.lru_cache(maxsize=8)
@@ -60,15 +61,27 @@ def fernet(keys=None):
     KeyMissing when there is none or one is not a Fernet key."""
     keys = tuple(keys) if keys else configured_keys()
     if not keys:
-        raise KeyMissing(str(_lt(
-            'The encryption key of Omnichannel Inbox is not configured: set %(option)s in the Odoo '
-            'configuration file or the environment variable %(variable)s.',
-            option=CONFIG_OPTION, variable=ENV_VARIABLE)))
+        raise KeyMissing(
+            str(
+                _lt(
+                    "The encryption key of Omnichannel Inbox is not configured: set %(option)s in the Odoo "
+                    "configuration file or the environment variable %(variable)s.",
+                    option=CONFIG_OPTION,
+                    variable=ENV_VARIABLE,
+                )
+            )
+        )
     try:
         return _fernet(keys)
     except (ValueError, TypeError):
-        raise KeyMissing(str(_lt('The configured encryption key of Omnichannel Inbox is not a valid Fernet key '
-                                 '(32 url-safe base64-encoded bytes).'))) from None
+        raise KeyMissing(
+            str(
+                _lt(
+                    "The configured encryption key of Omnichannel Inbox is not a valid Fernet key "
+                    "(32 url-safe base64-encoded bytes)."
+                )
+            )
+        ) from None
 
 
 def key_available():
@@ -97,10 +110,16 @@ def decrypt(value, keys=None):
     if not is_encrypted(value):
         return value
     try:
-        return fernet(keys).decrypt(value[len(PREFIX):].encode()).decode()
+        return fernet(keys).decrypt(value[len(PREFIX) :].encode()).decode()
     except InvalidToken:
-        raise KeyMissing(str(_lt('The configured encryption key does not open the stored secrets '
-                                 '(wrong key, or a rotation not finished).'))) from None
+        raise KeyMissing(
+            str(
+                _lt(
+                    "The configured encryption key does not open the stored secrets "
+                    "(wrong key, or a rotation not finished)."
+                )
+            )
+        ) from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -108,8 +127,9 @@ def _file_cipher(key):
     # Files are encrypted with AES-256-GCM (authenticated, no base64: ~10x
     # faster than Fernet on a recording) under a key derived from the Fernet
     # key, so that one configured key covers secrets and files.
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b'omnichannel_inbox files').derive(base64.urlsafe_b64decode(key.encode()))
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"omnichannel_inbox files"
+    ).derive(base64.urlsafe_b64decode(key.encode()))
     return AESGCM(derived)
 
 
@@ -121,20 +141,22 @@ def _file_ciphers(keys=None):
 def encrypt_bytes(data, keys=None):
     """``FILE_PREFIX`` + 12-byte nonce + AES-GCM ciphertext of ``data``."""
     nonce = os.urandom(12)
-    return FILE_PREFIX + nonce + _file_ciphers(keys)[0].encrypt(nonce, data, FILE_PREFIX)
+    return (
+        FILE_PREFIX + nonce + _file_ciphers(keys)[0].encrypt(nonce, data, FILE_PREFIX)
+    )
 
 
 def decrypt_bytes(data, keys=None):
     if not data.startswith(FILE_PREFIX):
         return data
     start = len(FILE_PREFIX)
-    nonce, ciphertext = data[start:start + 12], data[start + 12:]
+    nonce, ciphertext = data[start : start + 12], data[start + 12 :]
     for cipher in _file_ciphers(keys):
         try:
             return cipher.decrypt(nonce, ciphertext, FILE_PREFIX)
         except InvalidTag:
             continue
-    raise KeyMissing(str(_lt('The configured encryption key does not open this file.')))
+    raise KeyMissing(str(_lt("The configured encryption key does not open this file.")))
 
 
 class EncryptedChar(fields.Char):
@@ -155,8 +177,12 @@ class EncryptedChar(fields.Char):
         try:
             return encrypt(value)
         except KeyMissing as exc:
-            raise UserError(record.env._(
-                'A secret cannot be saved without the encryption key: %s', exc.args[0])) from None
+            raise UserError(
+                record.env._(
+                    "A secret cannot be saved without the encryption key: %s",
+                    exc.args[0],
+                )
+            ) from None
 
     def _insert_cache(self, records, values):
         super()._insert_cache(records, map(_decrypt_or_none, values))

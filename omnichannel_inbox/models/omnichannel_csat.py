@@ -7,6 +7,7 @@ The survey is an ordinary automatic reply (``_post_reply``): it goes through
 the same outbound path, messaging windows and retries as any other message.
 Answers are kept as ``rating.rating`` records (the rating module extends
 every mail.thread), so Odoo's /rate/<token>/<score> page works as is."""
+
 import re
 from datetime import timedelta
 
@@ -15,57 +16,70 @@ from odoo.exceptions import UserError
 from odoo.tools import html2plaintext
 
 CSAT_MODES = [
-    ('never', 'Never'),
-    ('closed', 'When the conversation is closed'),
-    ('won_lost', 'When the lead is won or lost'),
+    ("never", "Never"),
+    ("closed", "When the conversation is closed"),
+    ("won_lost", "When the lead is won or lost"),
 ]
 #: The scores a customer can give, as the buttons show them.
-CSAT_CHOICES = ('1', '2', '3', '4', '5')
+CSAT_CHOICES = ("1", "2", "3", "4", "5")
 #: A typed answer: one digit 1-5, optionally with a star or a full stop
 #: around it ("5", "5!", "⭐5").  Anything longer is a message, not a score.
-_ANSWER = re.compile(r'^\W{0,2}([1-5])\W{0,2}$')
+_ANSWER = re.compile(r"^\W{0,2}([1-5])\W{0,2}$")
 #: Where a text reply cannot reach the customer (calls), no survey is sent.
-_NO_SURVEY_TYPES = ('phone_webhook', 'asterisk', 'zadarma', 'website')
+_NO_SURVEY_TYPES = ("phone_webhook", "asterisk", "zadarma", "website")
 
 
 class CrmTeam(models.Model):
-    _inherit = 'crm.team'
+    _inherit = "crm.team"
 
     omnichannel_csat_mode = fields.Selection(
-        CSAT_MODES, string='Satisfaction survey', default='never', required=True,
-        help='When the customers of this team get a one-question satisfaction survey (1-5) on their channel. '
-             'A channel account can override it.')
+        CSAT_MODES,
+        string="Satisfaction survey",
+        default="never",
+        required=True,
+        help="When the customers of this team get a one-question satisfaction survey (1-5) on their channel. "
+        "A channel account can override it.",
+    )
     omnichannel_csat_days = fields.Integer(
-        'Survey at most every (days)', default=30,
-        help='A customer is asked at most once in this many days, whatever the channel.')
+        "Survey at most every (days)",
+        default=30,
+        help="A customer is asked at most once in this many days, whatever the channel.",
+    )
     omnichannel_csat_low_score = fields.Integer(
-        'Unhappy score', default=2,
-        help='A score at or below this creates a call-back activity for the team leader.')
+        "Unhappy score",
+        default=2,
+        help="A score at or below this creates a call-back activity for the team leader.",
+    )
 
 
 class OmnichannelChannel(models.Model):
-    _inherit = 'omnichannel.channel'
+    _inherit = "omnichannel.channel"
 
     csat_mode = fields.Selection(
-        [('team', "As the team's setting")] + CSAT_MODES, string='Satisfaction survey',
-        default='team', required=True,
-        help='Send a one-question satisfaction survey: never, when a conversation is closed, or when the lead is '
-             'won or lost.  "As the team\'s setting" follows the sales team of the conversation.')
+        [("team", "As the team's setting")] + CSAT_MODES,
+        string="Satisfaction survey",
+        default="team",
+        required=True,
+        help="Send a one-question satisfaction survey: never, when a conversation is closed, or when the lead is "
+        'won or lost.  "As the team\'s setting" follows the sales team of the conversation.',
+    )
 
 
 class OmnichannelMessage(models.Model):
-    _inherit = 'omnichannel.message'
+    _inherit = "omnichannel.message"
 
     csat_survey = fields.Boolean(
-        'Satisfaction survey', readonly=True,
-        help='This message asked the customer for a 1-5 score; providers with buttons show them.')
+        "Satisfaction survey",
+        readonly=True,
+        help="This message asked the customer for a 1-5 score; providers with buttons show them.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
-        if self.env.context.get('omnichannel_csat_survey'):
+        if self.env.context.get("omnichannel_csat_survey"):
             for vals in vals_list:
-                if vals.get('direction') == 'out':
-                    vals['csat_survey'] = True
+                if vals.get("direction") == "out":
+                    vals["csat_survey"] = True
         return super().create(vals_list)
 
     def _outbound_payload(self):
@@ -79,34 +93,55 @@ class OmnichannelMessage(models.Model):
 class OmnichannelConversation(models.Model):
     # Odoo's rating module gives every mail.thread its ratings, tokens and
     # rating_apply (rating.mixin only adds statistics we keep in the reports).
-    _inherit = 'omnichannel.conversation'
+    _inherit = "omnichannel.conversation"
 
-    csat_sent_date = fields.Datetime('Survey sent', readonly=True, index='btree_not_null', copy=False)
-    csat_trigger = fields.Selection([('closed', 'Conversation closed'), ('won_lost', 'Lead won or lost')],
-                                    'Survey sent when', readonly=True, copy=False)
-    csat_lead_id = fields.Many2one('crm.lead', 'Surveyed lead', readonly=True, copy=False, index='btree_not_null',
-                                   help='The lead the survey was about: the answer is stored on it.')
-    csat_score = fields.Integer('Satisfaction', readonly=True, copy=False, aggregator='avg',
-                                help="The customer's answer to the satisfaction survey, 1 (bad) to 5 (excellent).")
-    csat_date = fields.Datetime('Satisfaction answered', readonly=True, copy=False)
+    csat_sent_date = fields.Datetime(
+        "Survey sent", readonly=True, index="btree_not_null", copy=False
+    )
+    csat_trigger = fields.Selection(
+        [("closed", "Conversation closed"), ("won_lost", "Lead won or lost")],
+        "Survey sent when",
+        readonly=True,
+        copy=False,
+    )
+    csat_lead_id = fields.Many2one(
+        "crm.lead",
+        "Surveyed lead",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The lead the survey was about: the answer is stored on it.",
+    )
+    csat_score = fields.Integer(
+        "Satisfaction",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        help="The customer's answer to the satisfaction survey, 1 (bad) to 5 (excellent).",
+    )
+    csat_date = fields.Datetime("Satisfaction answered", readonly=True, copy=False)
 
     # ------------------------------------------------------------------
     # Sending
     # ------------------------------------------------------------------
     def write(self, vals):
         closing = self.browse()
-        if vals.get('state') == 'closed' and not self.env.context.get('omnichannel_csat_answer'):
-            closing = self.filtered(lambda c: c.state != 'closed')
+        if vals.get("state") == "closed" and not self.env.context.get(
+            "omnichannel_csat_answer"
+        ):
+            closing = self.filtered(lambda c: c.state != "closed")
         result = super().write(vals)
         for conversation in closing:
-            conversation._csat_send('closed')
+            conversation._csat_send("closed")
         return result
 
     def _csat_mode(self):
         self.ensure_one()
         mode = self.channel_id.csat_mode
-        if mode == 'team':
-            mode = (self.team_id or self.channel_id.team_id).omnichannel_csat_mode or 'never'
+        if mode == "team":
+            mode = (
+                self.team_id or self.channel_id.team_id
+            ).omnichannel_csat_mode or "never"
         return mode
 
     def _csat_team(self):
@@ -116,19 +151,23 @@ class OmnichannelConversation(models.Model):
         """Why no survey goes now (a translated sentence), or ''."""
         self.ensure_one()
         if self._csat_mode() != trigger or self.channel_type in _NO_SURVEY_TYPES:
-            return 'off'
+            return "off"
         if not self.first_customer_message_date:
-            return 'off'
+            return "off"
         days = max(self._csat_team().omnichannel_csat_days or 30, 1)
         since = fields.Datetime.now() - timedelta(days=days)
-        if self.sudo().search_count([('partner_id', '=', self.partner_id.id), ('csat_sent_date', '>=', since)],
-                                    limit=1):
-            return self.env._('the customer was already asked in the last %s days', days)
+        if self.sudo().search_count(
+            [("partner_id", "=", self.partner_id.id), ("csat_sent_date", ">=", since)],
+            limit=1,
+        ):
+            return self.env._(
+                "the customer was already asked in the last %s days", days
+            )
         try:
             self.channel_id._check_reply_allowed(self)
         except UserError as exc:
             return str(exc.args[0] if exc.args else exc)
-        return ''
+        return ""
 
     def _csat_send(self, trigger, lead=None):
         """Send the survey if this conversation's settings ask for it now;
@@ -138,22 +177,40 @@ class OmnichannelConversation(models.Model):
         conversation = self.sudo()
         refusal = conversation._csat_refusal(trigger)
         if refusal:
-            if refusal != 'off':
-                conversation._message_log(body=self.env._('Satisfaction survey not sent: %s.', refusal))
+            if refusal != "off":
+                conversation._message_log(
+                    body=self.env._("Satisfaction survey not sent: %s.", refusal)
+                )
             return None
         lead = lead or conversation.lead_id
         token = conversation._rating_get_access_token(conversation.partner_id)
-        url = '%s/rate/%s/5' % (conversation.get_base_url().rstrip('/'), token)
+        url = "{}/rate/{}/5".format(conversation.get_base_url().rstrip("/"), token)
         lang = conversation.partner_id.lang or self.env.lang
         text = self.with_context(lang=lang).env._(
-            'How satisfied are you with our help? Reply with a number from 1 (bad) to 5 (excellent), '
-            'or rate us here: %s', url)
-        conversation.write({'csat_sent_date': fields.Datetime.now(), 'csat_trigger': trigger,
-                            'csat_lead_id': lead.id if lead else False, 'csat_score': 0, 'csat_date': False})
+            "How satisfied are you with our help? Reply with a number from 1 (bad) to 5 (excellent), "
+            "or rate us here: %s",
+            url,
+        )
+        conversation.write(
+            {
+                "csat_sent_date": fields.Datetime.now(),
+                "csat_trigger": trigger,
+                "csat_lead_id": lead.id if lead else False,
+                "csat_score": 0,
+                "csat_date": False,
+            }
+        )
         try:
-            return conversation.with_context(omnichannel_csat_survey=True)._post_reply(text, author_kind='auto')
+            return conversation.with_context(omnichannel_csat_survey=True)._post_reply(
+                text, author_kind="auto"
+            )
         except UserError as exc:
-            conversation._message_log(body=self.env._('Satisfaction survey not sent: %s.', exc.args[0] if exc.args else exc))
+            conversation._message_log(
+                body=self.env._(
+                    "Satisfaction survey not sent: %s.",
+                    exc.args[0] if exc.args else exc,
+                )
+            )
             return None
 
     # ------------------------------------------------------------------
@@ -174,11 +231,17 @@ class OmnichannelConversation(models.Model):
         score = self._csat_pending() and self._csat_parse(message)
         if not score:
             return super()._register_inbound(message)
-        self.with_context(omnichannel_csat_answer=True).sudo().write({
-            'last_speaker': 'customer',
-            'last_customer_message_date': max(message.date, self.last_customer_message_date or message.date),
-            'last_message_date': max(message.date, self.last_message_date or message.date),
-        })
+        self.with_context(omnichannel_csat_answer=True).sudo().write(
+            {
+                "last_speaker": "customer",
+                "last_customer_message_date": max(
+                    message.date, self.last_customer_message_date or message.date
+                ),
+                "last_message_date": max(
+                    message.date, self.last_message_date or message.date
+                ),
+            }
+        )
         if self.csat_lead_id and message.lead_id != self.csat_lead_id:
             message.lead_id = self.csat_lead_id
         self._csat_apply(score)
@@ -187,15 +250,28 @@ class OmnichannelConversation(models.Model):
 
     @staticmethod
     def _csat_parse(message):
-        match = _ANSWER.match(html2plaintext(message.body or '').strip())
+        match = _ANSWER.match(html2plaintext(message.body or "").strip())
         return int(match.group(1)) if match else 0
 
-    def rating_apply(self, rate, token=None, rating=None, feedback=None, subtype_xmlid=None,
-                     notify_delay_send=False):
+    def rating_apply(
+        self,
+        rate,
+        token=None,
+        rating=None,
+        feedback=None,
+        subtype_xmlid=None,
+        notify_delay_send=False,
+    ):
         # The rating page (/rate/<token>/...) lands here, as do typed answers.
-        rating = super().rating_apply(rate, token=token, rating=rating, feedback=feedback,
-                                      subtype_xmlid=subtype_xmlid, notify_delay_send=notify_delay_send)
-        if not self.env.context.get('omnichannel_csat_answer'):
+        rating = super().rating_apply(
+            rate,
+            token=token,
+            rating=rating,
+            feedback=feedback,
+            subtype_xmlid=subtype_xmlid,
+            notify_delay_send=notify_delay_send,
+        )
+        if not self.env.context.get("omnichannel_csat_answer"):
             self._csat_store(int(round(rate)))
         return rating
 
@@ -204,7 +280,9 @@ class OmnichannelConversation(models.Model):
         the survey's token, so the page link cannot add a second answer)."""
         self.ensure_one()
         conversation = self.sudo().with_context(omnichannel_csat_answer=True)
-        rating = conversation.rating_ids.filtered(lambda r: not r.consumed and r.partner_id == self.partner_id)[:1]
+        rating = conversation.rating_ids.filtered(
+            lambda r: not r.consumed and r.partner_id == self.partner_id
+        )[:1]
         if rating:
             conversation.rating_apply(score, rating=rating)
         self._csat_store(score)
@@ -215,10 +293,10 @@ class OmnichannelConversation(models.Model):
             return
         conversation = self.sudo()
         was_answered = bool(conversation.csat_date)
-        conversation.write({'csat_score': score, 'csat_date': fields.Datetime.now()})
+        conversation.write({"csat_score": score, "csat_date": fields.Datetime.now()})
         lead = conversation.csat_lead_id or conversation.lead_id
         if lead:
-            lead.sudo().write({'omnichannel_csat_score': score})
+            lead.sudo().write({"omnichannel_csat_score": score})
         low = conversation._csat_team().omnichannel_csat_low_score or 2
         if score <= low and not was_answered:
             conversation._csat_unhappy(score, lead)
@@ -229,49 +307,78 @@ class OmnichannelConversation(models.Model):
         team = self._csat_team()
         user = team.user_id or self.user_id or lead.user_id
         if not user:
-            self._message_log(body=self.env._('Unhappy customer (score %s): no team leader to call them back.', score))
+            self._message_log(
+                body=self.env._(
+                    "Unhappy customer (score %s): no team leader to call them back.",
+                    score,
+                )
+            )
             return
         record = lead or self.partner_id
         record.sudo().activity_schedule(
-            'mail.mail_activity_data_call', user_id=user.id,
-            summary=self.with_context(lang=user.lang).env._('Unhappy customer — call back'),
+            "mail.mail_activity_data_call",
+            user_id=user.id,
+            summary=self.with_context(lang=user.lang).env._(
+                "Unhappy customer — call back"
+            ),
             note=self.with_context(lang=user.lang).env._(
-                '%(customer)s rated %(channel)s %(score)s/5 (salesperson: %(user)s).',
-                customer=self.partner_id.name, channel=self.channel_id.name, score=score,
-                user=self.user_id.name or '-'))
+                "%(customer)s rated %(channel)s %(score)s/5 (salesperson: %(user)s).",
+                customer=self.partner_id.name,
+                channel=self.channel_id.name,
+                score=score,
+                user=self.user_id.name or "-",
+            ),
+        )
 
 
 class CrmLead(models.Model):
-    _inherit = 'crm.lead'
+    _inherit = "crm.lead"
 
     omnichannel_csat_score = fields.Integer(
-        'Satisfaction', readonly=True, copy=False, aggregator='avg',
-        help="The customer's last answer (1-5) to a satisfaction survey about this lead.")
+        "Satisfaction",
+        readonly=True,
+        copy=False,
+        aggregator="avg",
+        help="The customer's last answer (1-5) to a satisfaction survey about this lead.",
+    )
 
     def write(self, vals):
         pending = self.browse()
-        if {'stage_id', 'probability', 'active'} & set(vals):
-            pending = self.filtered(lambda lead: lead.won_status == 'pending')
+        if {"stage_id", "probability", "active"} & set(vals):
+            pending = self.filtered(lambda lead: lead.won_status == "pending")
         result = super().write(vals)
-        for lead in pending.filtered(lambda lead: lead.won_status in ('won', 'lost')):
-            conversation = self.env['omnichannel.conversation'].sudo().search(
-                [('lead_id', '=', lead.id), ('first_customer_message_date', '!=', False)],
-                order='last_customer_message_date desc, id desc', limit=1)
+        for lead in pending.filtered(lambda lead: lead.won_status in ("won", "lost")):
+            conversation = (
+                self.env["omnichannel.conversation"]
+                .sudo()
+                .search(
+                    [
+                        ("lead_id", "=", lead.id),
+                        ("first_customer_message_date", "!=", False),
+                    ],
+                    order="last_customer_message_date desc, id desc",
+                    limit=1,
+                )
+            )
             if conversation:
-                conversation._csat_send('won_lost', lead=lead)
+                conversation._csat_send("won_lost", lead=lead)
         return result
 
 
 class OmnichannelMessagePanel(models.Model):
-    _inherit = 'omnichannel.message'
+    _inherit = "omnichannel.message"
 
     @api.model
     def _panel_reply_targets(self, res_model, record, partners):
         """Each conversation also carries the customer's last satisfaction
         score, shown in the chat panel."""
         result = super()._panel_reply_targets(res_model, record, partners)
-        Conversation = self.env['omnichannel.conversation'].sudo()
-        for values in result['conversations']:
-            conversation = Conversation.browse(values['id']).exists() if values['id'] > 0 else Conversation
-            values['csat_score'] = conversation.csat_score or 0
+        Conversation = self.env["omnichannel.conversation"].sudo()
+        for values in result["conversations"]:
+            conversation = (
+                Conversation.browse(values["id"]).exists()
+                if values["id"] > 0
+                else Conversation
+            )
+            values["csat_score"] = conversation.csat_score or 0
         return result

@@ -13,21 +13,26 @@ class OmnichannelCustomerLock(models.Model):
     and, when that worker changed the row after our snapshot, fails with a
     serialization error; the journal then retries the event in a fresh
     transaction that sees everything the other worker committed."""
-    _name = 'omnichannel.customer.lock'
-    _description = 'Customer Identity Lock'
+
+    _name = "omnichannel.customer.lock"
+    _description = "Customer Identity Lock"
     _log_access = False
 
     key = fields.Char(required=True, readonly=True)
     locked_date = fields.Datetime(readonly=True)
 
-    _key_unique = models.Constraint('UNIQUE(key)', 'One lock row per key.')
+    _key_unique = models.Constraint("UNIQUE(key)", "One lock row per key.")
 
     def _acquire(self, key):
         """Lock ``key`` until the end of the transaction (see the class).
         A serialization failure here is expected under contention and handled
         by the journal's retry: not an error worth a log line."""
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             INSERT INTO omnichannel_customer_lock AS lock (key, locked_date)
             VALUES (%s, now() AT TIME ZONE 'UTC')
             ON CONFLICT (key) DO UPDATE SET locked_date = EXCLUDED.locked_date
-        """, [key[:255]], log_exceptions=False)
+        """,
+            [key[:255]],
+            log_exceptions=False,
+        )

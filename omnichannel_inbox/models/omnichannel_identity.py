@@ -18,50 +18,85 @@ class OmnichannelIdentity(models.Model):
     they become.  They run under key locks (omnichannel.customer.lock) so that two messages of the
     same new person processed at the same moment (two workers, two channels)
     make one partner, not two."""
-    _name = 'omnichannel.identity'
-    _description = 'Customer Identity on a Channel'
-    _order = 'last_seen_date desc, id desc'
-    _rec_names_search = ['name', 'username', 'phone', 'email', 'provider_user_id']
 
-    channel_id = fields.Many2one('omnichannel.channel', required=True, ondelete='cascade', index=True)
-    channel_type = fields.Selection(related='channel_id.channel_type', store=True, index=True)
-    company_id = fields.Many2one(related='channel_id.company_id', store=True, index=True)
-    provider_user_id = fields.Char('Provider user ID', required=True)
-    chat_id = fields.Char('Chat ID', help='Where replies are sent; usually the provider user ID.')
+    _name = "omnichannel.identity"
+    _description = "Customer Identity on a Channel"
+    _order = "last_seen_date desc, id desc"
+    _rec_names_search = ["name", "username", "phone", "email", "provider_user_id"]
+
+    channel_id = fields.Many2one(
+        "omnichannel.channel", required=True, ondelete="cascade", index=True
+    )
+    channel_type = fields.Selection(
+        related="channel_id.channel_type", store=True, index=True
+    )
+    company_id = fields.Many2one(
+        related="channel_id.company_id", store=True, index=True
+    )
+    provider_user_id = fields.Char("Provider user ID", required=True)
+    chat_id = fields.Char(
+        "Chat ID", help="Where replies are sent; usually the provider user ID."
+    )
     name = fields.Char(required=True)
     username = fields.Char()
     phone = fields.Char()
-    phone_sanitized = fields.Char('Phone (E.164)', index='btree_not_null')
+    phone_sanitized = fields.Char("Phone (E.164)", index="btree_not_null")
     phone_verified = fields.Boolean(
-        'Phone proven', readonly=True,
-        help='The provider vouches that this phone is the person\'s own (WhatsApp number, SMS sender, caller id, '
-             'Telegram contact of the sender); otherwise the phone is only what someone claimed.')
+        "Phone proven",
+        readonly=True,
+        help="The provider vouches that this phone is the person's own (WhatsApp number, SMS sender, caller id, "
+        "Telegram contact of the sender); otherwise the phone is only what someone claimed.",
+    )
     email = fields.Char()
-    email_normalized = fields.Char(index='btree_not_null')
+    email_normalized = fields.Char(index="btree_not_null")
     email_verified = fields.Boolean(
-        'Email proven', readonly=True,
-        help='The address this person writes from, or one they proved by typing back a one-time code sent to '
-             'it; otherwise the email is only what someone claimed.')
+        "Email proven",
+        readonly=True,
+        help="The address this person writes from, or one they proved by typing back a one-time code sent to "
+        "it; otherwise the email is only what someone claimed.",
+    )
     language = fields.Char()
-    partner_id = fields.Many2one('res.partner', required=True, ondelete='restrict', index=True)
+    partner_id = fields.Many2one(
+        "res.partner", required=True, ondelete="restrict", index=True
+    )
     blocked = fields.Boolean(
-        help='Messages of a blocked identity are journaled but create nothing (spam, abuse).')
+        help="Messages of a blocked identity are journaled but create nothing (spam, abuse)."
+    )
     unreachable = fields.Boolean(
-        readonly=True, help='The provider refuses to deliver to this person (bot blocked, unsubscribed).')
+        readonly=True,
+        help="The provider refuses to deliver to this person (bot blocked, unsubscribed).",
+    )
     unreachable_reason = fields.Char(readonly=True)
-    last_seen_date = fields.Datetime('Last message', readonly=True)
-    conversation_ids = fields.One2many('omnichannel.conversation', 'identity_id', string='Conversations')
-    suggestion_ids = fields.One2many('omnichannel.identity.suggestion', 'identity_id', string='Suggested customers')
-    link_ids = fields.One2many('omnichannel.identity.link', 'identity_id', string='Links to customers')
+    last_seen_date = fields.Datetime("Last message", readonly=True)
+    conversation_ids = fields.One2many(
+        "omnichannel.conversation", "identity_id", string="Conversations"
+    )
+    suggestion_ids = fields.One2many(
+        "omnichannel.identity.suggestion", "identity_id", string="Suggested customers"
+    )
+    link_ids = fields.One2many(
+        "omnichannel.identity.link", "identity_id", string="Links to customers"
+    )
 
     _provider_user_unique = models.Constraint(
-        'UNIQUE(channel_id, provider_user_id)', 'A person appears once per channel account.')
+        "UNIQUE(channel_id, provider_user_id)",
+        "A person appears once per channel account.",
+    )
 
-    @api.depends('name', 'channel_id')
+    @api.depends("name", "channel_id")
     def _compute_display_name(self):
         for identity in self:
-            handle = identity.username and '@%s' % identity.username or identity.phone or identity.provider_user_id
-            identity.display_name = '%s (%s %s)' % (identity.name, identity.channel_id.name or '', handle or '')
+            handle = (
+                identity.username
+                and f"@{identity.username}"
+                or identity.phone
+                or identity.provider_user_id
+            )
+            identity.display_name = "{} ({} {})".format(
+                identity.name,
+                identity.channel_id.name or "",
+                handle or "",
+            )
 
     # ------------------------------------------------------------------
     # Normalization helpers
@@ -73,27 +108,43 @@ class OmnichannelIdentity(models.Model):
         if not number:
             return False
         company = company or self.env.company
-        country = company.country_id or self.env.ref('base.us', raise_if_not_found=False)
+        country = company.country_id or self.env.ref(
+            "base.us", raise_if_not_found=False
+        )
         number = number.strip()
-        if number[:1].isdigit() and len(''.join(c for c in number if c.isdigit())) > 11:
+        if number[:1].isdigit() and len("".join(c for c in number if c.isdigit())) > 11:
             # An international number without its "+" (WhatsApp sends "79123456789").
-            number = '+' + number
-        return self.env['res.partner']._phone_format(number=number, country=country, force_format='E164') or False
+            number = "+" + number
+        return (
+            self.env["res.partner"]._phone_format(
+                number=number, country=country, force_format="E164"
+            )
+            or False
+        )
 
     @api.model
     def _lock(self, *parts):
         """Serialize on a business key until the end of the transaction, and
         make sure this transaction sees what the previous holder committed
         (see omnichannel.customer.lock)."""
-        self.env['omnichannel.customer.lock'].sudo()._acquire(':'.join(str(p) for p in parts))
+        self.env["omnichannel.customer.lock"].sudo()._acquire(
+            ":".join(str(p) for p in parts)
+        )
 
     def _is_blacklisted(self):
         self.ensure_one()
-        numbers = {n for n in (self.phone_sanitized, self.partner_id.phone_sanitized) if n}
+        numbers = {
+            n for n in (self.phone_sanitized, self.partner_id.phone_sanitized) if n
+        }
         if not numbers:
             return False
-        return bool(self.env['phone.blacklist'].sudo().search_count(
-            [('number', 'in', list(numbers)), ('active', '=', True)], limit=1))
+        return bool(
+            self.env["phone.blacklist"]
+            .sudo()
+            .search_count(
+                [("number", "in", list(numbers)), ("active", "=", True)], limit=1
+            )
+        )
 
     # ------------------------------------------------------------------
     # Resolution
@@ -108,30 +159,42 @@ class OmnichannelIdentity(models.Model):
         the mail gateway found, a logged-in website visitor): a new identity
         is attached to them rather than matched by phone and email."""
         self = self.sudo()
-        user_id = (contact.user_id or '').strip()
+        user_id = (contact.user_id or "").strip()
         if not user_id:
-            raise ValueError('a customer identity needs a provider user id')
+            raise ValueError("a customer identity needs a provider user id")
         if type(channel._get_connector()).user_ids_are_global:
             # The same person writing to two accounts of the company at the
             # same moment (two bots) must find the identity the other made.
-            self._lock('omnichannel-user', channel.company_id.id, channel.channel_type, user_id)
-        self._lock('omnichannel-identity', channel.id, user_id)
-        identity = self.search([('channel_id', '=', channel.id), ('provider_user_id', '=', user_id)], limit=1)
+            self._lock(
+                "omnichannel-user", channel.company_id.id, channel.channel_type, user_id
+            )
+        self._lock("omnichannel-identity", channel.id, user_id)
+        identity = self.search(
+            [("channel_id", "=", channel.id), ("provider_user_id", "=", user_id)],
+            limit=1,
+        )
         if not identity:
             identity = self._create_for_contact(channel, contact, partner=partner)
         else:
             updates = {}
-            if contact.name and contact.name != identity.name and not contact.name.startswith('Sandbox visitor'):
-                updates['name'] = contact.name
+            if (
+                contact.name
+                and contact.name != identity.name
+                and not contact.name.startswith("Sandbox visitor")
+            ):
+                updates["name"] = contact.name
             if contact.username and contact.username != identity.username:
-                updates['username'] = contact.username
+                updates["username"] = contact.username
             if updates:
                 identity.write(updates)
         identity.last_seen_date = date or fields.Datetime.now()
         if (contact.phone or contact.email) and not partner:
-            identity._link_contact_details(phone=contact.phone, email=contact.email,
-                                           phone_verified=contact.phone_verified,
-                                           email_verified=contact.email_verified)
+            identity._link_contact_details(
+                phone=contact.phone,
+                email=contact.email,
+                phone_verified=contact.phone_verified,
+                email_verified=contact.email_verified,
+            )
         return identity
 
     @api.model
@@ -143,53 +206,78 @@ class OmnichannelIdentity(models.Model):
         # Lock the contact details too: the same person may be arriving on
         # another channel at this very moment (WhatsApp and Viber, same phone).
         if phone:
-            self._lock('omnichannel-phone', channel.company_id.id, phone)
+            self._lock("omnichannel-phone", channel.company_id.id, phone)
         if email:
-            self._lock('omnichannel-email', channel.company_id.id, email)
-        partner = partner or self.env['res.partner']
+            self._lock("omnichannel-email", channel.company_id.id, email)
+        partner = partner or self.env["res.partner"]
         connector_cls = type(channel._get_connector())
         proof = False
         if not partner and connector_cls.user_ids_are_global:
             # The same Telegram user writing to a second bot is the same person.
-            twin = self.search([('channel_type', '=', channel.channel_type),
-                                ('provider_user_id', '=', contact.user_id),
-                                ('company_id', '=', channel.company_id.id)], limit=1)
+            twin = self.search(
+                [
+                    ("channel_type", "=", channel.channel_type),
+                    ("provider_user_id", "=", contact.user_id),
+                    ("company_id", "=", channel.company_id.id),
+                ],
+                limit=1,
+            )
             partner = twin.partner_id
-            proof = partner and 'user_id'
+            proof = partner and "user_id"
         if not partner:
             # Only what the provider vouches for links to an existing
             # customer; a claim becomes a suggestion (_link_contact_details).
             proven_phone = phone if contact.phone_verified else False
             proven_email = email if contact.email_verified else False
-            partner = self._match_partner(proven_phone, proven_email, channel.company_id, proven=True)
-            proof = partner and ('phone' if proven_phone and partner.phone_sanitized == proven_phone else 'email')
+            partner = self._match_partner(
+                proven_phone, proven_email, channel.company_id, proven=True
+            )
+            proof = partner and (
+                "phone"
+                if proven_phone and partner.phone_sanitized == proven_phone
+                else "email"
+            )
         if not partner:
             partner = self._create_partner(channel, contact, phone, email)
-        identity = self.create({
-            'channel_id': channel.id,
-            'provider_user_id': contact.user_id,
-            'chat_id': contact.user_id,
-            'name': contact.name or contact.username or contact.user_id,
-            'username': contact.username or False,
-            'phone': contact.phone or False,
-            'phone_sanitized': phone,
-            'email': contact.email or False,
-            'email_normalized': email,
-            'phone_verified': bool(phone and contact.phone_verified),
-            'email_verified': bool(email and contact.email_verified),
-            'language': contact.language or False,
-            'partner_id': partner.id,
-        })
+        identity = self.create(
+            {
+                "channel_id": channel.id,
+                "provider_user_id": contact.user_id,
+                "chat_id": contact.user_id,
+                "name": contact.name or contact.username or contact.user_id,
+                "username": contact.username or False,
+                "phone": contact.phone or False,
+                "phone_sanitized": phone,
+                "email": contact.email or False,
+                "email_normalized": email,
+                "phone_verified": bool(phone and contact.phone_verified),
+                "email_verified": bool(email and contact.email_verified),
+                "language": contact.language or False,
+                "partner_id": partner.id,
+            }
+        )
         if proof:
             # Kept so that a manager can split this person off again.
-            self.env['omnichannel.identity.link'].sudo().create({
-                'identity_id': identity.id, 'to_partner_id': partner.id, 'reason': proof, 'automatic': True})
+            self.env["omnichannel.identity.link"].sudo().create(
+                {
+                    "identity_id": identity.id,
+                    "to_partner_id": partner.id,
+                    "reason": proof,
+                    "automatic": True,
+                }
+            )
         return identity
 
     def _as_contact(self):
         self.ensure_one()
-        return connectors.Contact(user_id=self.provider_user_id, name=self.name, username=self.username or '',
-                                  phone=self.phone or '', email=self.email or '', language=self.language or '')
+        return connectors.Contact(
+            user_id=self.provider_user_id,
+            name=self.name,
+            username=self.username or "",
+            phone=self.phone or "",
+            email=self.email or "",
+            language=self.language or "",
+        )
 
     @api.model
     def _complete_contact(self, channel, contact):
@@ -198,14 +286,23 @@ class OmnichannelIdentity(models.Model):
         must not hold the customer's message back."""
         try:
             profile = channel._get_connector().fetch_profile(contact.user_id)
-        except Exception:  # noqa: BLE001 - best effort, logged
-            _logger.info('Omnichannel: no profile for %s on channel %s', contact.user_id, channel.id, exc_info=True)
+        except Exception:
+            _logger.info(
+                "Omnichannel: no profile for %s on channel %s",
+                contact.user_id,
+                channel.id,
+                exc_info=True,
+            )
             profile = None
         if not profile:
             return contact
-        return dataclasses.replace(contact, name=profile.name or contact.name,
-                                   username=contact.username or profile.username,
-                                   phone=contact.phone or profile.phone, email=contact.email or profile.email)
+        return dataclasses.replace(
+            contact,
+            name=profile.name or contact.name,
+            username=contact.username or profile.username,
+            phone=contact.phone or profile.phone,
+            email=contact.email or profile.email,
+        )
 
     @api.model
     def _match_partner(self, phone, email, company, proven=False, exclude=None):
@@ -215,18 +312,33 @@ class OmnichannelIdentity(models.Model):
         created automatically from someone's unproven claim (a Sandbox visitor
         who typed a phone) is not one: otherwise whoever claims a phone first
         would receive the real owner's messages when they write later."""
-        Partner = self.env['res.partner'].sudo().with_context(active_test=True)
-        domain = [('company_id', 'in', [company.id, False])]
+        Partner = self.env["res.partner"].sudo().with_context(active_test=True)
+        domain = [("company_id", "in", [company.id, False])]
         if exclude:
-            domain.append(('id', 'not in', exclude.ids))
-        for field, flag, value in (('phone_sanitized', 'phone_verified', phone),
-                                   ('email_normalized', 'email_verified', email)):
+            domain.append(("id", "not in", exclude.ids))
+        for field, flag, value in (
+            ("phone_sanitized", "phone_verified", phone),
+            ("email_normalized", "email_verified", email),
+        ):
             if not value:
                 continue
-            candidates = Partner.search([(field, '=', value)] + domain, order='id', limit=20)
+            candidates = Partner.search(
+                [(field, "=", value)] + domain, order="id", limit=20
+            )
             if proven:
-                candidates = candidates.filtered(lambda p: not p.omnichannel_auto_created or self.search_count(
-                    [('partner_id', '=', p.id), (field, '=', value), (flag, '=', True)], limit=1))
+                candidates = candidates.filtered(
+                    lambda p: (
+                        not p.omnichannel_auto_created
+                        or self.search_count(
+                            [
+                                ("partner_id", "=", p.id),
+                                (field, "=", value),
+                                (flag, "=", True),
+                            ],
+                            limit=1,
+                        )
+                    )
+                )
             if candidates:
                 return candidates[0]
         return Partner.browse()
@@ -234,29 +346,33 @@ class OmnichannelIdentity(models.Model):
     @api.model
     def _create_partner(self, channel, contact, phone, email):
         vals = {
-            'name': contact.name or contact.username or contact.user_id,
-            'phone': phone or contact.phone or False,
-            'email': contact.email or False,
-            'company_id': channel.company_id.id,
-            'omnichannel_auto_created': True,
+            "name": contact.name or contact.username or contact.user_id,
+            "phone": phone or contact.phone or False,
+            "email": contact.email or False,
+            "company_id": channel.company_id.id,
+            "omnichannel_auto_created": True,
         }
         lang = self._installed_lang(contact.language)
         if lang:
-            vals['lang'] = lang
-        return self.env['res.partner'].sudo().create(vals)
+            vals["lang"] = lang
+        return self.env["res.partner"].sudo().create(vals)
 
     @api.model
     def _installed_lang(self, code):
         if not code:
             return False
-        code = code.replace('-', '_')
-        langs = dict(self.env['res.lang'].get_installed())
+        code = code.replace("-", "_")
+        langs = dict(self.env["res.lang"].get_installed())
         if code in langs:
             return code
-        prefix = code.split('_')[0].lower()
-        return next((lang for lang in langs if lang.split('_')[0].lower() == prefix), False)
+        prefix = code.split("_")[0].lower()
+        return next(
+            (lang for lang in langs if lang.split("_")[0].lower() == prefix), False
+        )
 
-    def _link_contact_details(self, phone=None, email=None, phone_verified=False, email_verified=False):
+    def _link_contact_details(
+        self, phone=None, email=None, phone_verified=False, email_verified=False
+    ):
         """The person gave a phone or an email (with their message, a form,
         their own contact card): store it on the identity and, when it
         belongs to another existing customer, attach this identity to that
@@ -269,41 +385,61 @@ class OmnichannelIdentity(models.Model):
         company = self.company_id
         sanitized = self._sanitize_phone(phone, company) if phone else False
         normalized = email_normalize(email) if email else False
-        phone_verified, email_verified = bool(sanitized and phone_verified), bool(normalized and email_verified)
+        phone_verified, email_verified = (
+            bool(sanitized and phone_verified),
+            bool(normalized and email_verified),
+        )
         if sanitized:
-            self._lock('omnichannel-phone', company.id, sanitized)
+            self._lock("omnichannel-phone", company.id, sanitized)
         if normalized:
-            self._lock('omnichannel-email', company.id, normalized)
+            self._lock("omnichannel-email", company.id, normalized)
         vals = {}
         # A claim never replaces what the provider vouched for.
         if sanitized and (phone_verified or not self.phone_verified):
             if sanitized != self.phone_sanitized:
-                vals.update(phone=phone, phone_sanitized=sanitized, phone_verified=phone_verified)
+                vals.update(
+                    phone=phone,
+                    phone_sanitized=sanitized,
+                    phone_verified=phone_verified,
+                )
             elif phone_verified and not self.phone_verified:
-                vals['phone_verified'] = True
+                vals["phone_verified"] = True
         if normalized and (email_verified or not self.email_verified):
             if normalized != self.email_normalized:
-                vals.update(email=email, email_normalized=normalized, email_verified=email_verified)
+                vals.update(
+                    email=email,
+                    email_normalized=normalized,
+                    email_verified=email_verified,
+                )
             elif email_verified and not self.email_verified:
-                vals['email_verified'] = True
+                vals["email_verified"] = True
         if vals:
             self.write(vals)
         proven_phone = sanitized if phone_verified else False
         proven_email = normalized if email_verified else False
         if proven_phone or proven_email:
-            match = self._match_partner(proven_phone, proven_email, company, proven=True)
+            match = self._match_partner(
+                proven_phone, proven_email, company, proven=True
+            )
             if match and match != self.partner_id and not self._link_undone(match):
-                self._move_to_partner(match, reason='phone' if proven_phone and match.phone_sanitized == proven_phone
-                                      else 'email')
+                self._move_to_partner(
+                    match,
+                    reason="phone"
+                    if proven_phone and match.phone_sanitized == proven_phone
+                    else "email",
+                )
         partner = self.partner_id
         # The customer's empty phone/email is filled from a proof, or when the
         # customer was created for this very person.
-        own = partner.omnichannel_auto_created and partner.omnichannel_identity_ids == self
+        own = (
+            partner.omnichannel_auto_created
+            and partner.omnichannel_identity_ids == self
+        )
         partner_vals = {}
         if sanitized and not partner.phone and (phone_verified or own):
-            partner_vals['phone'] = phone
+            partner_vals["phone"] = phone
         if normalized and not partner.email and (email_verified or own):
-            partner_vals['email'] = email
+            partner_vals["email"] = email
         if partner_vals:
             partner.sudo().write(partner_vals)
         self._suggest(phone=sanitized, email=normalized)
@@ -313,21 +449,35 @@ class OmnichannelIdentity(models.Model):
         or normalized ``email`` (a claim, or a proof that could not be linked
         automatically: the other customer was created from a claim)."""
         self.ensure_one()
-        Suggestion = self.env['omnichannel.identity.suggestion'].sudo()
-        for reason, value in (('phone', phone), ('email', email)):
+        Suggestion = self.env["omnichannel.identity.suggestion"].sudo()
+        for reason, value in (("phone", phone), ("email", email)):
             if not value:
                 continue
-            candidate = self._match_partner(value if reason == 'phone' else False, value if reason == 'email' else False,
-                                            self.company_id, exclude=self.partner_id)
+            candidate = self._match_partner(
+                value if reason == "phone" else False,
+                value if reason == "email" else False,
+                self.company_id,
+                exclude=self.partner_id,
+            )
             if candidate and not candidate.user_ids.filtered(lambda u: not u.share):
                 Suggestion._propose(self, candidate, reason, value)
 
     def _link_undone(self, partner):
         """A manager split this person off ``partner``: never again automatically."""
-        return bool(self.env['omnichannel.identity.link'].sudo().search_count(
-            [('identity_id', '=', self.id), ('to_partner_id', '=', partner.id), ('state', '=', 'undone')], limit=1))
+        return bool(
+            self.env["omnichannel.identity.link"]
+            .sudo()
+            .search_count(
+                [
+                    ("identity_id", "=", self.id),
+                    ("to_partner_id", "=", partner.id),
+                    ("state", "=", "undone"),
+                ],
+                limit=1,
+            )
+        )
 
-    def _move_to_partner(self, target, reason='phone', automatic=True):
+    def _move_to_partner(self, target, reason="phone", automatic=True):
         """Attach this identity, its conversations and their messages to
         ``target``.  Leads opened automatically for this person before they
         were recognised are archived when ``target`` has an open lead (the
@@ -337,47 +487,95 @@ class OmnichannelIdentity(models.Model):
         omnichannel.identity.link so that a manager can undo it."""
         self.ensure_one()
         source = self.partner_id
-        Lead = self.env['crm.lead'].sudo().with_context(active_test=False)
-        Conversation = self.env['omnichannel.conversation'].sudo()
+        Lead = self.env["crm.lead"].sudo().with_context(active_test=False)
+        Conversation = self.env["omnichannel.conversation"].sudo()
         conversations = self.conversation_ids
-        shared = Conversation.search([('partner_id', '=', source.id), ('id', 'not in', conversations.ids)]).lead_id
-        candidates = conversations.lead_id.filtered(
-            lambda l: l.omnichannel_auto_created and l.active and l.won_status == 'pending'
-            and l.partner_id == source) - shared
-        keeper = Lead.search([('partner_id', '=', target.id), ('active', '=', True), ('won_status', '=', 'pending'),
-                              ('id', 'not in', candidates.ids)], order='create_date, id', limit=1)
-        link = self.env['omnichannel.identity.link'].sudo().create({
-            'identity_id': self.id,
-            'from_partner_id': source.id,
-            'to_partner_id': target.id,
-            'reason': reason,
-            'automatic': automatic,
-            'conversation_leads': json.dumps({str(c.id): c.lead_id.id for c in conversations}),
-        })
+        shared = Conversation.search(
+            [("partner_id", "=", source.id), ("id", "not in", conversations.ids)]
+        ).lead_id
+        candidates = (
+            conversations.lead_id.filtered(
+                lambda l: (
+                    l.omnichannel_auto_created
+                    and l.active
+                    and l.won_status == "pending"
+                    and l.partner_id == source
+                )
+            )
+            - shared
+        )
+        keeper = Lead.search(
+            [
+                ("partner_id", "=", target.id),
+                ("active", "=", True),
+                ("won_status", "=", "pending"),
+                ("id", "not in", candidates.ids),
+            ],
+            order="create_date, id",
+            limit=1,
+        )
+        link = (
+            self.env["omnichannel.identity.link"]
+            .sudo()
+            .create(
+                {
+                    "identity_id": self.id,
+                    "from_partner_id": source.id,
+                    "to_partner_id": target.id,
+                    "reason": reason,
+                    "automatic": automatic,
+                    "conversation_leads": json.dumps(
+                        {str(c.id): c.lead_id.id for c in conversations}
+                    ),
+                }
+            )
+        )
         self.partner_id = target
-        conversations.write({'partner_id': target.id})
+        conversations.write({"partner_id": target.id})
         if candidates and keeper:
-            conversations.filtered(lambda c: c.lead_id in candidates).write({'lead_id': keeper.id})
-            self.env['omnichannel.message'].sudo().search([('lead_id', 'in', candidates.ids)]).write(
-                {'lead_id': keeper.id})
-            candidates.write({'active': False})
+            conversations.filtered(lambda c: c.lead_id in candidates).write(
+                {"lead_id": keeper.id}
+            )
+            self.env["omnichannel.message"].sudo().search(
+                [("lead_id", "in", candidates.ids)]
+            ).write({"lead_id": keeper.id})
+            candidates.write({"active": False})
             link.archived_lead_ids = candidates
-            keeper._message_log(body=self.env._(
-                'Lead(s) opened automatically for this customer before they were recognised were archived, '
-                'their messages are here: %s', ', '.join(candidates.mapped('name'))))
+            keeper._message_log(
+                body=self.env._(
+                    "Lead(s) opened automatically for this customer before they were recognised were archived, "
+                    "their messages are here: %s",
+                    ", ".join(candidates.mapped("name")),
+                )
+            )
         elif candidates:
-            candidates.write({'partner_id': target.id})
+            candidates.write({"partner_id": target.id})
             link.moved_lead_ids = candidates
-        if (source.omnichannel_auto_created and source.active and not source.user_ids
-                and not source.omnichannel_identity_ids
-                and not Lead.search_count([('partner_id', '=', source.id), ('active', '=', True)], limit=1)):
+        if (
+            source.omnichannel_auto_created
+            and source.active
+            and not source.user_ids
+            and not source.omnichannel_identity_ids
+            and not Lead.search_count(
+                [("partner_id", "=", source.id), ("active", "=", True)], limit=1
+            )
+        ):
             source.active = False
             link.archived_partner = True
         self.invalidate_recordset()
-        body = self.env._('Recognised as %s: the conversation now belongs to this customer.', target.display_name) \
-            if automatic else self.env._('%(user)s confirmed that this is %(customer)s: the conversation now '
-                                         'belongs to this customer.', user=self.env.user.name,
-                                         customer=target.display_name)
+        body = (
+            self.env._(
+                "Recognised as %s: the conversation now belongs to this customer.",
+                target.display_name,
+            )
+            if automatic
+            else self.env._(
+                "%(user)s confirmed that this is %(customer)s: the conversation now "
+                "belongs to this customer.",
+                user=self.env.user.name,
+                customer=target.display_name,
+            )
+        )
         for conversation in self.conversation_ids:
             conversation._message_log(body=body)
         return link
@@ -386,7 +584,7 @@ class OmnichannelIdentity(models.Model):
     # Actions
     # ------------------------------------------------------------------
     def action_block(self):
-        self.write({'blocked': True})
+        self.write({"blocked": True})
 
     def action_unblock(self):
-        self.write({'blocked': False})
+        self.write({"blocked": False})

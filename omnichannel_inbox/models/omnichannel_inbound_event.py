@@ -28,7 +28,7 @@ CRON_BATCH = 200
 CONFLICT_RETRIES = 5
 CONCURRENCY_ERRORS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 #: ``event_kind`` of a request body journaled before it is read.
-REQUEST_KIND = 'request'
+REQUEST_KIND = "request"
 #: A request the webhook journaled is read by that webhook at once; the cron
 #: reads it only when the request died in between, after this delay.
 REQUEST_GRACE = timedelta(minutes=1)
@@ -50,40 +50,70 @@ class OmnichannelInboundEvent(models.Model):
     lead; it runs right after the journal is committed, or in the cron
     woken with ``_trigger()``.  A failure leaves the row in error with its
     traceback and schedules a retry: what a customer sent is never lost."""
-    _name = 'omnichannel.inbound.event'
-    _description = 'Inbound Journal Entry'
-    _order = 'id desc'
-    _rec_name = 'provider_event_id'
 
-    channel_id = fields.Many2one('omnichannel.channel', required=True, ondelete='restrict', index=True, readonly=True)
-    channel_type = fields.Selection(related='channel_id.channel_type')
-    company_id = fields.Many2one('res.company', readonly=True, index=True)
-    provider_event_id = fields.Char('Provider event ID', required=True, readonly=True)
-    event_kind = fields.Char('Kind', readonly=True)
-    payload = fields.Text(readonly=True, help='The normalized event, as the connector parsed it.')
-    state = fields.Selection([
-        ('pending', 'Pending'),
-        ('done', 'Done'),
-        ('ignored', 'Ignored'),
-        ('error', 'Error'),
-        ('unreadable', 'Unreadable'),
-    ], default='pending', required=True, readonly=True, index=True)
-    raw_body = fields.Text('Request body', readonly=True, groups='omnichannel_inbox.group_omnichannel_admin',
-                           help='The request as the provider sent it, kept until it is read into events.')
-    note = fields.Char(readonly=True, help='Why the event was ignored.')
+    _name = "omnichannel.inbound.event"
+    _description = "Inbound Journal Entry"
+    _order = "id desc"
+    _rec_name = "provider_event_id"
+
+    channel_id = fields.Many2one(
+        "omnichannel.channel",
+        required=True,
+        ondelete="restrict",
+        index=True,
+        readonly=True,
+    )
+    channel_type = fields.Selection(related="channel_id.channel_type")
+    company_id = fields.Many2one("res.company", readonly=True, index=True)
+    provider_event_id = fields.Char("Provider event ID", required=True, readonly=True)
+    event_kind = fields.Char("Kind", readonly=True)
+    payload = fields.Text(
+        readonly=True, help="The normalized event, as the connector parsed it."
+    )
+    state = fields.Selection(
+        [
+            ("pending", "Pending"),
+            ("done", "Done"),
+            ("ignored", "Ignored"),
+            ("error", "Error"),
+            ("unreadable", "Unreadable"),
+        ],
+        default="pending",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    raw_body = fields.Text(
+        "Request body",
+        readonly=True,
+        groups="omnichannel_inbox.group_omnichannel_admin",
+        help="The request as the provider sent it, kept until it is read into events.",
+    )
+    note = fields.Char(readonly=True, help="Why the event was ignored.")
     attempts = fields.Integer(readonly=True)
-    next_attempt_date = fields.Datetime(readonly=True, index='btree_not_null')
+    next_attempt_date = fields.Datetime(readonly=True, index="btree_not_null")
     received_date = fields.Datetime(readonly=True, default=fields.Datetime.now)
     processed_date = fields.Datetime(readonly=True)
     error_message = fields.Char(readonly=True)
     error_traceback = fields.Text(readonly=True)
-    message_id = fields.Many2one('omnichannel.message', string='Message', readonly=True, index='btree_not_null',
-                                 ondelete='set null')
-    conversation_id = fields.Many2one('omnichannel.conversation', readonly=True, ondelete='set null')
+    message_id = fields.Many2one(
+        "omnichannel.message",
+        string="Message",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+    )
+    conversation_id = fields.Many2one(
+        "omnichannel.conversation", readonly=True, ondelete="set null"
+    )
 
     _provider_event_unique = models.Constraint(
-        'UNIQUE(channel_id, provider_event_id)', 'An event is journaled once per channel account.')
-    _pending_idx = models.Index("(next_attempt_date, id) WHERE state IN ('pending', 'error')")
+        "UNIQUE(channel_id, provider_event_id)",
+        "An event is journaled once per channel account.",
+    )
+    _pending_idx = models.Index(
+        "(next_attempt_date, id) WHERE state IN ('pending', 'error')"
+    )
 
     # ------------------------------------------------------------------
     # Journal
@@ -94,14 +124,20 @@ class OmnichannelInboundEvent(models.Model):
         retry, same event id, creates none)."""
         ids = []
         for event in events:
-            row_id = self._insert_once(channel, str(event.event_id)[:255], event.kind,
-                                       payload=json.dumps(connectors.event_to_dict(event), ensure_ascii=False))
+            row_id = self._insert_once(
+                channel,
+                str(event.event_id)[:255],
+                event.kind,
+                payload=json.dumps(connectors.event_to_dict(event), ensure_ascii=False),
+            )
             if row_id:
                 ids.append(row_id)
         return self.browse(ids)
 
     @api.model
-    def _insert_once(self, channel, provider_event_id, kind, payload=None, raw_body=None, due=None):
+    def _insert_once(
+        self, channel, provider_event_id, kind, payload=None, raw_body=None, due=None
+    ):
         """Insert a pending row unless (channel, provider_event_id) is
         journaled already; return its id, or None for a duplicate.
 
@@ -116,15 +152,31 @@ class OmnichannelInboundEvent(models.Model):
         uid = self.env.uid
         try:
             with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute("""
+                self.env.cr.execute(
+                    """
                     INSERT INTO omnichannel_inbound_event
                         (channel_id, company_id, provider_event_id, event_kind, payload, raw_body, state,
                          attempts, received_date, next_attempt_date, create_uid, create_date, write_uid, write_date)
                     VALUES (%s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s, %s)
                     ON CONFLICT (channel_id, provider_event_id) DO NOTHING
                     RETURNING id
-                """, [channel.id, channel.company_id.id, provider_event_id, kind, payload, raw_body,
-                      now, due or now, uid, now, uid, now], log_exceptions=False)
+                """,
+                    [
+                        channel.id,
+                        channel.company_id.id,
+                        provider_event_id,
+                        kind,
+                        payload,
+                        raw_body,
+                        now,
+                        due or now,
+                        uid,
+                        now,
+                        uid,
+                        now,
+                    ],
+                    log_exceptions=False,
+                )
                 row = self.env.cr.fetchone()
         except pg_errors.SerializationFailure:
             return None
@@ -139,10 +191,15 @@ class OmnichannelInboundEvent(models.Model):
         body = connector.journal_body(body)
         # What passed the connector's format check is UTF-8 text (JSON or
         # a url-encoded form); PostgreSQL text holds no NUL character.
-        text = body.decode('utf-8', 'replace').replace('\x00', '\ufffd')
-        key = '%s:%s' % (REQUEST_KIND, hashlib.sha256(text.encode()).hexdigest())
-        row_id = self._insert_once(channel, key, REQUEST_KIND, raw_body=text,
-                                   due=fields.Datetime.now() + REQUEST_GRACE)
+        text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+        key = f"{REQUEST_KIND}:{hashlib.sha256(text.encode()).hexdigest()}"
+        row_id = self._insert_once(
+            channel,
+            key,
+            REQUEST_KIND,
+            raw_body=text,
+            due=fields.Datetime.now() + REQUEST_GRACE,
+        )
         return self.browse(row_id or [])
 
     @api.model
@@ -163,14 +220,21 @@ class OmnichannelInboundEvent(models.Model):
         try:
             events = self._parse_request(self.channel_id, self.sudo().raw_body.encode())
         except Exception as exc:  # noqa: BLE001 - what no parser reads is kept, never refused
-            _logger.info('Omnichannel: unreadable request %s of channel %s: %s', self.id, self.channel_id.id, exc)
-            self.write({
-                'state': 'unreadable',
-                'attempts': self.attempts + 1,
-                'next_attempt_date': False,
-                'error_message': str(exc)[:500] or exc.__class__.__name__,
-                'error_traceback': traceback.format_exc(),
-            })
+            _logger.info(
+                "Omnichannel: unreadable request %s of channel %s: %s",
+                self.id,
+                self.channel_id.id,
+                exc,
+            )
+            self.write(
+                {
+                    "state": "unreadable",
+                    "attempts": self.attempts + 1,
+                    "next_attempt_date": False,
+                    "error_message": str(exc)[:500] or exc.__class__.__name__,
+                    "error_traceback": traceback.format_exc(),
+                }
+            )
             return None, self.browse()
         new_rows = self._journal(self.channel_id, events)
         self.unlink()
@@ -206,10 +270,13 @@ class OmnichannelInboundEvent(models.Model):
             self.env.cr.commit()
             self._process_new(new_rows)
             return channel._webhook_answer(connector, events or [], new_rows)
-        except Exception:  # noqa: BLE001 - journaled: the provider must not send it again
+        except Exception:
             self.env.cr.rollback()
-            _logger.exception('Omnichannel: a journaled request of channel %s failed after its journal; '
-                              'the journal keeps it', channel.id)
+            _logger.exception(
+                "Omnichannel: a journaled request of channel %s failed after its journal; "
+                "the journal keeps it",
+                channel.id,
+            )
             return connector.ack
 
     @api.model
@@ -218,7 +285,9 @@ class OmnichannelInboundEvent(models.Model):
         replay window as an ignored request (with ``reason``), commit, and
         return the provider's acknowledgement: never read, never applied."""
         request_row = self._journal_request(channel, connector, body)
-        request_row.write({'state': 'ignored', 'note': reason[:255], 'next_attempt_date': False})
+        request_row.write(
+            {"state": "ignored", "note": reason[:255], "next_attempt_date": False}
+        )
         self.env.cr.commit()
         return connector.ack
 
@@ -232,18 +301,25 @@ class OmnichannelInboundEvent(models.Model):
         the provider delivers it again once the key is back, when it is
         verified like any request.  At most UNVERIFIED_CAP rows per channel
         and hour: a flood of forged requests cannot fill the journal."""
-        self.flush_model(['channel_id', 'event_kind', 'received_date'])
-        self.env.cr.execute("""
+        self.flush_model(["channel_id", "event_kind", "received_date"])
+        self.env.cr.execute(
+            """
             SELECT count(*) FROM omnichannel_inbound_event
              WHERE channel_id = %s AND event_kind = 'unverified' AND received_date > %s
-        """, [channel.id, fields.Datetime.now() - timedelta(hours=1)])
+        """,
+            [channel.id, fields.Datetime.now() - timedelta(hours=1)],
+        )
         if self.env.cr.fetchone()[0] >= UNVERIFIED_CAP:
             return self.browse()
-        text = body.decode('utf-8', 'replace').replace('\x00', '\ufffd')
-        key = 'unverified:%s' % hashlib.sha256(text.encode()).hexdigest()
-        row = self.browse(self._insert_once(channel, key, 'unverified', raw_body=text) or [])
-        row.write({'state': 'ignored', 'note': reason[:255], 'next_attempt_date': False})
-        self.env['omnichannel.alert']._raise(channel, 'key_missing', reason)
+        text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+        key = f"unverified:{hashlib.sha256(text.encode()).hexdigest()}"
+        row = self.browse(
+            self._insert_once(channel, key, "unverified", raw_body=text) or []
+        )
+        row.write(
+            {"state": "ignored", "note": reason[:255], "next_attempt_date": False}
+        )
+        self.env["omnichannel.alert"]._raise(channel, "key_missing", reason)
         self.env.cr.commit()
         return row
 
@@ -272,13 +348,17 @@ class OmnichannelInboundEvent(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _inline_processing(self):
-        return not self.env['ir.config_parameter'].sudo().get_param('omnichannel_inbox.deferred_processing')
+        return (
+            not self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("omnichannel_inbox.deferred_processing")
+        )
 
     def _claim(self, limit=None):
         """Lock the processable rows among ``self`` (or all due rows when
         ``self`` is empty).  SKIP LOCKED: two workers never take the same
         row, and neither waits for the other."""
-        self.flush_model(['state', 'next_attempt_date'])
+        self.flush_model(["state", "next_attempt_date"])
         query = """
             SELECT id FROM omnichannel_inbound_event
              WHERE state IN ('pending', 'error')
@@ -292,7 +372,9 @@ class OmnichannelInboundEvent(models.Model):
         params.append(limit or CRON_BATCH)
         try:
             with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(query + " FOR UPDATE SKIP LOCKED", params, log_exceptions=False)
+                self.env.cr.execute(
+                    query + " FOR UPDATE SKIP LOCKED", params, log_exceptions=False
+                )
                 return self.browse([r[0] for r in self.env.cr.fetchall()])
         except pg_errors.SerializationFailure:
             # See _claim_rows: take the rows one by one.
@@ -314,11 +396,15 @@ class OmnichannelInboundEvent(models.Model):
         for row_id in ids:
             try:
                 with self.env.cr.savepoint(flush=False):
-                    self.env.cr.execute("""
+                    self.env.cr.execute(
+                        """
                         SELECT id FROM omnichannel_inbound_event
                          WHERE id = %s AND state IN ('pending', 'error')
                            FOR UPDATE SKIP LOCKED
-                    """, [row_id], log_exceptions=False)
+                    """,
+                        [row_id],
+                        log_exceptions=False,
+                    )
                     claimed.extend(r[0] for r in self.env.cr.fetchall())
             except pg_errors.SerializationFailure:
                 continue
@@ -351,7 +437,9 @@ class OmnichannelInboundEvent(models.Model):
                 continue
             for retry in range(CONFLICT_RETRIES + 1):
                 try:
-                    event._process_one(raise_conflicts=commit and retry < CONFLICT_RETRIES)
+                    event._process_one(
+                        raise_conflicts=commit and retry < CONFLICT_RETRIES
+                    )
                     break
                 except CONCURRENCY_ERRORS:
                     self.env.cr.rollback()
@@ -372,39 +460,57 @@ class OmnichannelInboundEvent(models.Model):
         try:
             with self.env.cr.savepoint():
                 event = connectors.event_from_dict(json.loads(self.payload))
-                result = getattr(self, '_process_%s' % event.kind)(event, final_attempt=attempt > len(RETRY_DELAYS))
-                vals = {'state': 'done', 'attempts': attempt, 'processed_date': fields.Datetime.now(),
-                        'next_attempt_date': False, 'error_message': False, 'error_traceback': False}
+                result = getattr(self, f"_process_{event.kind}")(
+                    event, final_attempt=attempt > len(RETRY_DELAYS)
+                )
+                vals = {
+                    "state": "done",
+                    "attempts": attempt,
+                    "processed_date": fields.Datetime.now(),
+                    "next_attempt_date": False,
+                    "error_message": False,
+                    "error_traceback": False,
+                }
                 vals.update(result or {})
                 self.write(vals)
-        except Exception as exc:  # noqa: BLE001 - any failure is kept on the row, never lost
+        except Exception as exc:
             if raise_conflicts and isinstance(exc, CONCURRENCY_ERRORS):
                 raise
-            _logger.warning('Omnichannel: event %s of channel %s failed (attempt %s): %s',
-                            self.provider_event_id, self.channel_id.id, attempt, exc)
+            _logger.warning(
+                "Omnichannel: event %s of channel %s failed (attempt %s): %s",
+                self.provider_event_id,
+                self.channel_id.id,
+                attempt,
+                exc,
+            )
             delay = RETRY_DELAYS[attempt - 1] if attempt <= len(RETRY_DELAYS) else None
             next_date = fields.Datetime.now() + delay if delay else False
-            self.write({
-                'state': 'error',
-                'attempts': attempt,
-                'next_attempt_date': next_date,
-                'error_message': str(exc)[:500] or exc.__class__.__name__,
-                'error_traceback': traceback.format_exc(),
-            })
+            self.write(
+                {
+                    "state": "error",
+                    "attempts": attempt,
+                    "next_attempt_date": next_date,
+                    "error_message": str(exc)[:500] or exc.__class__.__name__,
+                    "error_traceback": traceback.format_exc(),
+                }
+            )
             if next_date:
-                self.env.ref('omnichannel_inbox.ir_cron_process_inbound_events')._trigger(next_date)
+                self.env.ref(
+                    "omnichannel_inbox.ir_cron_process_inbound_events"
+                )._trigger(next_date)
             else:
-                self.env['omnichannel.alert']._journal_row_stuck(self)
+                self.env["omnichannel.alert"]._journal_row_stuck(self)
 
     def _process_ignored(self, event, final_attempt=False):
-        return {'state': 'ignored', 'note': (event.reason or '')[:255]}
+        return {"state": "ignored", "note": (event.reason or "")[:255]}
 
     def _process_message(self, event, final_attempt=False):
         """A customer's message: identity -> conversation -> message -> lead
         -> routing -> notification."""
         channel = self.channel_id
-        identity = self.env['omnichannel.identity']._resolve(
-            channel, event.sender, date=_event_datetime(event.date))
+        identity = self.env["omnichannel.identity"]._resolve(
+            channel, event.sender, date=_event_datetime(event.date)
+        )
         if event.chat_id and identity.chat_id != event.chat_id:
             identity.chat_id = event.chat_id
         card = event.shared_contact
@@ -416,11 +522,17 @@ class OmnichannelInboundEvent(models.Model):
                 # A card that says nobody's account (Viber): maybe the sender's,
                 # maybe anyone's - at most a suggestion, the sender unchanged.
                 company = channel.company_id
-                identity._suggest(phone=identity._sanitize_phone(card.phone, company) if card.phone else False,
-                                  email=email_normalize(card.email) if card.email else False)
+                identity._suggest(
+                    phone=identity._sanitize_phone(card.phone, company)
+                    if card.phone
+                    else False,
+                    email=email_normalize(card.email) if card.email else False,
+                )
             # A card of another account is a third person: shown as a card
             # in the message (it can be saved as a new contact), nothing more.
-        written_email = _single_email(event.text) if not identity.email_normalized else False
+        written_email = (
+            _single_email(event.text) if not identity.email_normalized else False
+        )
         if written_email and not self._is_company_email(written_email):
             # "My email is anna@example.com": kept as what the person claims.
             # Only the first email an identity gives is taken, only when the
@@ -429,66 +541,127 @@ class OmnichannelInboundEvent(models.Model):
             # suggested (anyone can type an address).
             identity._link_contact_details(email=written_email)
         # The one-time code sent to an email this person claims, typed back.
-        self.env['omnichannel.identity.suggestion']._check_code(identity, event.text)
+        self.env["omnichannel.identity.suggestion"]._check_code(identity, event.text)
         if identity.unreachable:
             # Writing again means they can be reached again (unblocked the bot).
-            identity.write({'unreachable': False, 'unreachable_reason': False})
+            identity.write({"unreachable": False, "unreachable_reason": False})
         if identity.blocked:
-            return {'state': 'ignored', 'note': self.env._('blocked identity')}
+            return {"state": "ignored", "note": self.env._("blocked identity")}
         if identity._is_blacklisted():
-            return {'state': 'ignored', 'note': self.env._('blacklisted phone number')}
-        conversation = self.env['omnichannel.conversation']._get_for_identity(channel, identity)
+            return {"state": "ignored", "note": self.env._("blacklisted phone number")}
+        conversation = self.env["omnichannel.conversation"]._get_for_identity(
+            channel, identity
+        )
         message = conversation._receive_message(event, final_attempt=final_attempt)
-        return {'message_id': message.id, 'conversation_id': conversation.id}
+        return {"message_id": message.id, "conversation_id": conversation.id}
 
     def _process_status(self, event, final_attempt=False):
-        message = self.env['omnichannel.message'].sudo().search(
-            [('channel_id', '=', self.channel_id.id), ('provider_message_id', '=', event.message_id)], limit=1)
+        message = (
+            self.env["omnichannel.message"]
+            .sudo()
+            .search(
+                [
+                    ("channel_id", "=", self.channel_id.id),
+                    ("provider_message_id", "=", event.message_id),
+                ],
+                limit=1,
+            )
+        )
         if not message:
-            return {'state': 'ignored', 'note': self.env._('status of an unknown message')}
-        message._apply_status(event.status, error_code=event.error_code, error_text=event.error_text,
-                              date=_event_datetime(event.date))
-        return {'message_id': message.id, 'conversation_id': message.conversation_id.id}
+            return {
+                "state": "ignored",
+                "note": self.env._("status of an unknown message"),
+            }
+        message._apply_status(
+            event.status,
+            error_code=event.error_code,
+            error_text=event.error_text,
+            date=_event_datetime(event.date),
+        )
+        return {"message_id": message.id, "conversation_id": message.conversation_id.id}
 
     def _process_subscription(self, event, final_attempt=False):
-        identity = self.env['omnichannel.identity'].sudo().search(
-            [('channel_id', '=', self.channel_id.id), ('provider_user_id', '=', event.sender.user_id)], limit=1)
+        identity = (
+            self.env["omnichannel.identity"]
+            .sudo()
+            .search(
+                [
+                    ("channel_id", "=", self.channel_id.id),
+                    ("provider_user_id", "=", event.sender.user_id),
+                ],
+                limit=1,
+            )
+        )
         if not identity:
-            return {'state': 'ignored', 'note': self.env._('subscription change of an unknown person')}
+            return {
+                "state": "ignored",
+                "note": self.env._("subscription change of an unknown person"),
+            }
         if event.subscribed:
-            identity.write({'unreachable': False, 'unreachable_reason': False})
+            identity.write({"unreachable": False, "unreachable_reason": False})
         else:
-            identity.write({'unreachable': True,
-                            'unreachable_reason': self.env._('The customer blocked or unsubscribed from this channel.')})
+            identity.write(
+                {
+                    "unreachable": True,
+                    "unreachable_reason": self.env._(
+                        "The customer blocked or unsubscribed from this channel."
+                    ),
+                }
+            )
             for conversation in identity.conversation_ids:
-                conversation._message_log(body=self.env._(
-                    'The customer blocked or unsubscribed from %s: messages can no longer be sent there.',
-                    identity.channel_id.name))
+                conversation._message_log(
+                    body=self.env._(
+                        "The customer blocked or unsubscribed from %s: messages can no longer be sent there.",
+                        identity.channel_id.name,
+                    )
+                )
         return {}
 
     def _is_company_email(self, email):
         """An address of the company itself: an employee's, a company's, or
         one of its mail alias domains."""
-        domain = email.rpartition('@')[2]
-        if self.env['mail.alias.domain'].sudo().search_count([('name', '=', domain)], limit=1):
+        domain = email.rpartition("@")[2]
+        if (
+            self.env["mail.alias.domain"]
+            .sudo()
+            .search_count([("name", "=", domain)], limit=1)
+        ):
             return True
-        return bool(self.env['res.partner'].sudo().with_context(active_test=False).search_count([
-            ('email_normalized', '=', email),
-            '|', ('user_ids.share', '=', False), ('id', 'in', self.env['res.company'].sudo().search([]).partner_id.ids),
-        ], limit=1))
+        return bool(
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_count(
+                [
+                    ("email_normalized", "=", email),
+                    "|",
+                    ("user_ids.share", "=", False),
+                    (
+                        "id",
+                        "in",
+                        self.env["res.company"].sudo().search([]).partner_id.ids,
+                    ),
+                ],
+                limit=1,
+            )
+        )
 
     def _process_contact_update(self, event, final_attempt=False):
         """A person the provider told us of without a message (opened the
         Viber chat, subscribed): their identity (and customer) exists from
         now on, without a conversation or a lead until they write."""
-        identity = self.env['omnichannel.identity']._resolve(
-            self.channel_id, event.sender, date=_event_datetime(event.date))
+        identity = self.env["omnichannel.identity"]._resolve(
+            self.channel_id, event.sender, date=_event_datetime(event.date)
+        )
         if event.reachable and identity.unreachable:
-            identity.write({'unreachable': False, 'unreachable_reason': False})
-        return {'note': (event.note or '')[:255] or False}
+            identity.write({"unreachable": False, "unreachable_reason": False})
+        return {"note": (event.note or "")[:255] or False}
+
     def _process_call(self, event, final_attempt=False):
         """A phone call event: merged into its call (omnichannel.call)."""
-        return self.env['omnichannel.call']._apply_event(self.channel_id, event, final_attempt=final_attempt)
+        return self.env["omnichannel.call"]._apply_event(
+            self.channel_id, event, final_attempt=final_attempt
+        )
 
     # ------------------------------------------------------------------
     # Cron and actions
@@ -500,7 +673,7 @@ class OmnichannelInboundEvent(models.Model):
         if len(events) >= CRON_BATCH or (events and self._due_rows_remain()):
             # More to do, or rows journaled while this run was busy whose
             # webhooks left the wake-up to us (see _trigger_processing).
-            self.env.ref('omnichannel_inbox.ir_cron_process_inbound_events')._trigger()
+            self.env.ref("omnichannel_inbox.ir_cron_process_inbound_events")._trigger()
         return events
 
     @api.model
@@ -525,44 +698,70 @@ class OmnichannelInboundEvent(models.Model):
         finishes (_cron_process), after these were committed."""
         if new_events and self._due_rows_remain(before_id=min(new_events.ids)):
             return
-        self.env.ref('omnichannel_inbox.ir_cron_process_inbound_events').sudo()._trigger()
+        self.env.ref(
+            "omnichannel_inbox.ir_cron_process_inbound_events"
+        ).sudo()._trigger()
 
     def action_retry(self):
         """Run failed (or pending) rows again now, whatever their schedule.
         Unreadable requests are read again (an upgrade may have taught a
         parser their format): their events are journaled and processed at
         once, and the request rows make way for them."""
-        if not self.env.user.has_group('omnichannel_inbox.group_omnichannel_admin'):
-            raise UserError(self.env._('Only Omnichannel administrators can retry journal entries.'))
-        retry = self.filtered(lambda e: e.state in ('error', 'pending', 'unreadable'))
+        if not self.env.user.has_group("omnichannel_inbox.group_omnichannel_admin"):
+            raise UserError(
+                self.env._("Only Omnichannel administrators can retry journal entries.")
+            )
+        retry = self.filtered(lambda e: e.state in ("error", "pending", "unreadable"))
         requests = retry.filtered(lambda e: e.event_kind == REQUEST_KIND)
-        requests.filtered(lambda e: e.state == 'unreadable').sudo().write({'state': 'pending'})
-        retry.sudo().write({'next_attempt_date': fields.Datetime.now()})
+        requests.filtered(lambda e: e.state == "unreadable").sudo().write(
+            {"state": "pending"}
+        )
+        retry.sudo().write({"next_attempt_date": fields.Datetime.now()})
         rows = retry.sudo()._process()
         # Events just read from a request are processed in the same click.
-        derived = rows.filtered(lambda e: e.state == 'pending')
+        derived = rows.filtered(lambda e: e.state == "pending")
         derived._process()
         read = requests - requests.exists()
-        unreadable = requests.exists().filtered(lambda e: e.state == 'unreadable')
-        failed = ((retry - requests).exists() | derived).filtered(lambda e: e.state == 'error')
-        next_action = {'type': 'ir.actions.client', 'tag': 'soft_reload'}
+        unreadable = requests.exists().filtered(lambda e: e.state == "unreadable")
+        failed = ((retry - requests).exists() | derived).filtered(
+            lambda e: e.state == "error"
+        )
+        next_action = {"type": "ir.actions.client", "tag": "soft_reload"}
         if read:
             next_action = {
-                'type': 'ir.actions.act_window', 'name': self.env._('Events read again'),
-                'res_model': self._name, 'views': [(False, 'list'), (False, 'form')],
-                'domain': [('id', 'in', derived.ids)],
+                "type": "ir.actions.act_window",
+                "name": self.env._("Events read again"),
+                "res_model": self._name,
+                "views": [(False, "list"), (False, "form")],
+                "domain": [("id", "in", derived.ids)],
             }
         problems = []
         if failed:
-            problems.append(self.env._('%(count)s event(s) failed again: %(error)s',
-                                       count=len(failed), error=failed[0].error_message))
+            problems.append(
+                self.env._(
+                    "%(count)s event(s) failed again: %(error)s",
+                    count=len(failed),
+                    error=failed[0].error_message,
+                )
+            )
         if unreadable:
-            problems.append(self.env._('%(count)s request(s) are still unreadable: %(error)s',
-                                       count=len(unreadable), error=unreadable[0].error_message))
+            problems.append(
+                self.env._(
+                    "%(count)s request(s) are still unreadable: %(error)s",
+                    count=len(unreadable),
+                    error=unreadable[0].error_message,
+                )
+            )
         if problems:
             return {
-                'type': 'ir.actions.client', 'tag': 'display_notification',
-                'params': {'type': 'danger', 'sticky': True, 'message': ' '.join(problems), 'next': next_action},
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "type": "danger",
+                    "sticky": True,
+                    "message": " ".join(problems),
+                    "next": next_action,
+                },
             }
         return next_action
 
@@ -587,7 +786,7 @@ def _event_datetime(timestamp):
 CONTACT_SCAN_CHARS = 16 * 1024
 #: What an email address may be made of (odoo.tools.mail.email_re's
 #: alphabet); anything else separates words.
-_NOT_EMAIL_CHAR = re.compile(r'[^A-Za-z0-9._%+@-]+')
+_NOT_EMAIL_CHAR = re.compile(r"[^A-Za-z0-9._%+@-]+")
 #: RFC 5321: 64 characters of local part, 255 of domain.
 _MAX_EMAIL = 64 + 1 + 255
 
@@ -602,8 +801,8 @@ def _emails_in_text(text):
     than an address can be are matched, so each character is looked at a
     bounded number of times."""
     found = []
-    for word in _NOT_EMAIL_CHAR.split((text or '')[:CONTACT_SCAN_CHARS]):
-        if '@' in word and len(word) <= _MAX_EMAIL:
+    for word in _NOT_EMAIL_CHAR.split((text or "")[:CONTACT_SCAN_CHARS]):
+        if "@" in word and len(word) <= _MAX_EMAIL:
             found += email_re.findall(word)
     return found
 

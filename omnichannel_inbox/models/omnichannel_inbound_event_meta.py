@@ -6,7 +6,7 @@ from .omnichannel_inbound_event import _event_datetime
 
 
 class OmnichannelInboundEvent(models.Model):
-    _inherit = 'omnichannel.inbound.event'
+    _inherit = "omnichannel.inbound.event"
 
     @api.model
     def _journal(self, channel, events):
@@ -16,13 +16,17 @@ class OmnichannelInboundEvent(models.Model):
         receiving channel, as ignored with the reason."""
         by_channel = {}
         for event in events:
-            account_ref = getattr(event, 'account_ref', '')
-            target = channel._channel_for_account(account_ref) if account_ref else channel
+            account_ref = getattr(event, "account_ref", "")
+            target = (
+                channel._channel_for_account(account_ref) if account_ref else channel
+            )
             if not target:
                 event = connectors.IgnoredEvent(
-                    event.event_id, account_ref=account_ref,
-                    reason='addressed to account %s: no channel account of type %s has this provider ID '
-                           'and the same app secret' % (account_ref, channel.channel_type))
+                    event.event_id,
+                    account_ref=account_ref,
+                    reason=f"addressed to account {account_ref}: no channel account of type {channel.channel_type} has this provider ID "
+                    "and the same app secret",
+                )
                 target = channel
             by_channel.setdefault(target, []).append(event)
         rows = self.browse()
@@ -33,13 +37,34 @@ class OmnichannelInboundEvent(models.Model):
     def _process_status_watermark(self, event, final_attempt=False):
         """Messenger "delivered"/"read" up to a moment: every message we sent
         the customer before it reached that state."""
-        conversation = self.env['omnichannel.conversation'].sudo().search([
-            ('channel_id', '=', self.channel_id.id), ('identity_id.provider_user_id', '=', event.recipient_id)], limit=1)
+        conversation = (
+            self.env["omnichannel.conversation"]
+            .sudo()
+            .search(
+                [
+                    ("channel_id", "=", self.channel_id.id),
+                    ("identity_id.provider_user_id", "=", event.recipient_id),
+                ],
+                limit=1,
+            )
+        )
         if not conversation:
-            return {'state': 'ignored', 'note': self.env._('status of an unknown customer')}
-        messages = self.env['omnichannel.message'].sudo().search([
-            ('conversation_id', '=', conversation.id), ('direction', '=', 'out'),
-            ('status', 'in', ('sent', 'delivered')), ('sent_date', '<=', _event_datetime(event.watermark))])
+            return {
+                "state": "ignored",
+                "note": self.env._("status of an unknown customer"),
+            }
+        messages = (
+            self.env["omnichannel.message"]
+            .sudo()
+            .search(
+                [
+                    ("conversation_id", "=", conversation.id),
+                    ("direction", "=", "out"),
+                    ("status", "in", ("sent", "delivered")),
+                    ("sent_date", "<=", _event_datetime(event.watermark)),
+                ]
+            )
+        )
         for message in messages:
             message._apply_status(event.status)
-        return {'conversation_id': conversation.id, 'message_id': messages[:1].id}
+        return {"conversation_id": conversation.id, "message_id": messages[:1].id}

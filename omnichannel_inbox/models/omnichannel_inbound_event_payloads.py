@@ -2,6 +2,7 @@
 from (UTM of deep links, ads, opt-ins), deleted messages, button presses,
 call transcripts.  Each event kind the connectors produce has its
 ``_process_<kind>`` here."""
+
 import json
 from datetime import timedelta
 
@@ -14,61 +15,97 @@ from .omnichannel_inbound_event_form import UTM_FIELDS
 
 
 class OmnichannelInboundEvent(models.Model):
-    _inherit = 'omnichannel.inbound.event'
+    _inherit = "omnichannel.inbound.event"
 
     def _utm_lead_values(self, event):
         """Lead values (utm records) of the UTM an event carries; unknown
         names are created, as Odoo's own website tracking does."""
         values = {}
         for key, (field, model) in UTM_FIELDS.items():
-            name = (getattr(event, key, '') or '').strip()
+            name = (getattr(event, key, "") or "").strip()
             if name:
-                values[field] = self.env['utm.mixin'].sudo()._find_or_create_record(model, name).id
+                values[field] = (
+                    self.env["utm.mixin"].sudo()._find_or_create_record(model, name).id
+                )
         return values
 
-    def _apply_utm(self, lead, values, description=''):
+    def _apply_utm(self, lead, values, description=""):
         """A lead already open when the customer came through a link or an
         ad: the campaign is filled when it had none (the first campaign that
         brought the customer stays), and the lead says where they came from."""
         if not lead or not values:
             return
         if not lead.campaign_id:
-            lead.sudo().write({k: v for k, v in values.items() if k != 'source_id' or not lead.source_id})
-        names = [self.env[model].browse(values[field]).name for field, model in UTM_FIELDS.values() if values.get(field)]
-        lead.sudo()._message_log(body=self.env._('The customer came through: %s', ' / '.join(names + (
-            [description] if description else []))))
+            lead.sudo().write(
+                {
+                    k: v
+                    for k, v in values.items()
+                    if k != "source_id" or not lead.source_id
+                }
+            )
+        names = [
+            self.env[model].browse(values[field]).name
+            for field, model in UTM_FIELDS.values()
+            if values.get(field)
+        ]
+        lead.sudo()._message_log(
+            body=self.env._(
+                "The customer came through: %s",
+                " / ".join(names + ([description] if description else [])),
+            )
+        )
 
     def _process_message(self, event, final_attempt=False):
         """A message carrying UTM (Telegram /start payload, Meta ad referral),
         or following a referral that found no lead (an opt-in, an ad click
         before any message): the lead it opens takes them; an open lead
         without a campaign gets them."""
-        values = self._utm_lead_values(event) if event.kind == 'message' else {}
+        values = self._utm_lead_values(event) if event.kind == "message" else {}
         referral_row = self.browse()
-        if not values and event.kind == 'message':
+        if not values and event.kind == "message":
             referral_row, referral = self._pending_referral(event.sender.user_id)
             values = self._utm_lead_values(referral) if referral_row else {}
         if not values:
             return super()._process_message(event, final_attempt=final_attempt)
-        context_values = dict(self.env.context.get('omnichannel_form_lead_values') or {}, **values)
-        result = super(OmnichannelInboundEvent, self.with_context(
-            omnichannel_form_lead_values=context_values))._process_message(event, final_attempt=final_attempt)
-        conversation = self.env['omnichannel.conversation'].sudo().browse(result.get('conversation_id'))
+        context_values = dict(
+            self.env.context.get("omnichannel_form_lead_values") or {}, **values
+        )
+        result = super(
+            OmnichannelInboundEvent,
+            self.with_context(omnichannel_form_lead_values=context_values),
+        )._process_message(event, final_attempt=final_attempt)
+        conversation = (
+            self.env["omnichannel.conversation"]
+            .sudo()
+            .browse(result.get("conversation_id"))
+        )
         lead = conversation.lead_id
         if lead and any(lead[field].id != value for field, value in values.items()):
             self._apply_utm(lead, values)
         if referral_row and conversation:
-            referral_row.sudo().write({'state': 'done', 'conversation_id': conversation.id, 'note': self.env._(
-                'applied to the lead of the next message')})
+            referral_row.sudo().write(
+                {
+                    "state": "done",
+                    "conversation_id": conversation.id,
+                    "note": self.env._("applied to the lead of the next message"),
+                }
+            )
         return result
 
     def _pending_referral(self, user_id, days=30):
         """The latest referral of ``user_id`` on this channel that found no
         lead (journaled as ignored) in the last ``days``: (row, event)."""
-        rows = self.sudo().search([
-            ('channel_id', '=', self.channel_id.id), ('event_kind', '=', 'referral'), ('state', '=', 'ignored'),
-            ('conversation_id', '=', False), ('received_date', '>=', fields.Datetime.now() - timedelta(days=days)),
-        ], order='id desc', limit=50)
+        rows = self.sudo().search(
+            [
+                ("channel_id", "=", self.channel_id.id),
+                ("event_kind", "=", "referral"),
+                ("state", "=", "ignored"),
+                ("conversation_id", "=", False),
+                ("received_date", ">=", fields.Datetime.now() - timedelta(days=days)),
+            ],
+            order="id desc",
+            limit=50,
+        )
         for row in rows:
             referral = connectors.event_from_dict(json.loads(row.payload))
             if referral.sender and referral.sender.user_id == user_id:
@@ -79,29 +116,73 @@ class OmnichannelInboundEvent(models.Model):
         """An ad, a link or an opt-in brought a customer without a message
         (Messenger ``referral`` / ``optin``): their open lead says so."""
         values = self._utm_lead_values(event)
-        identity = self.env['omnichannel.identity'].sudo().search(
-            [('channel_id', '=', self.channel_id.id), ('provider_user_id', '=', event.sender.user_id)], limit=1)
-        conversation = self.env['omnichannel.conversation'].sudo().search(
-            [('channel_id', '=', self.channel_id.id), ('identity_id', '=', identity.id)], limit=1) if identity else None
+        identity = (
+            self.env["omnichannel.identity"]
+            .sudo()
+            .search(
+                [
+                    ("channel_id", "=", self.channel_id.id),
+                    ("provider_user_id", "=", event.sender.user_id),
+                ],
+                limit=1,
+            )
+        )
+        conversation = (
+            self.env["omnichannel.conversation"]
+            .sudo()
+            .search(
+                [
+                    ("channel_id", "=", self.channel_id.id),
+                    ("identity_id", "=", identity.id),
+                ],
+                limit=1,
+            )
+            if identity
+            else None
+        )
         lead = conversation.lead_id if conversation else None
-        where = ' / '.join(getattr(event, key) for key in UTM_FIELDS if getattr(event, key)) or '-'
-        if not lead or not lead.active or lead.won_status != 'pending':
+        where = (
+            " / ".join(getattr(event, key) for key in UTM_FIELDS if getattr(event, key))
+            or "-"
+        )
+        if not lead or not lead.active or lead.won_status != "pending":
             # Nothing to describe yet (an opt-in, an ad click before any
             # message): the customer's next message takes it (_pending_referral).
-            return {'state': 'ignored', 'note': self.env._(
-                'came through %(where)s but has no open lead on this channel yet', where=where)[:255]}
-        self._apply_utm(lead, values, description=self.env._(event.note.split('\n')[0]) if event.note else '')
-        return {'conversation_id': conversation.id, 'note': where[:255]}
+            return {
+                "state": "ignored",
+                "note": self.env._(
+                    "came through %(where)s but has no open lead on this channel yet",
+                    where=where,
+                )[:255],
+            }
+        self._apply_utm(
+            lead,
+            values,
+            description=self.env._(event.note.split("\n")[0]) if event.note else "",
+        )
+        return {"conversation_id": conversation.id, "note": where[:255]}
 
     def _process_revoke(self, event, final_attempt=False):
         """The customer deleted one of their messages: it is marked deleted,
         its text kept for the record."""
-        message = self.env['omnichannel.message'].sudo().search(
-            [('channel_id', '=', self.channel_id.id), ('provider_message_id', '=', event.message_id)], limit=1)
+        message = (
+            self.env["omnichannel.message"]
+            .sudo()
+            .search(
+                [
+                    ("channel_id", "=", self.channel_id.id),
+                    ("provider_message_id", "=", event.message_id),
+                ],
+                limit=1,
+            )
+        )
         if not message:
-            return {'state': 'ignored', 'note': self.env._('deletion of a message that is not in the history')}
+            return {
+                "state": "ignored",
+                "note": self.env._("deletion of a message that is not in the history"),
+            }
         message._apply_revoke(_event_datetime(event.date))
-        return {'message_id': message.id, 'conversation_id': message.conversation_id.id}
+        return {"message_id": message.id, "conversation_id": message.conversation_id.id}
 
     def _process_button_press(self, event, final_attempt=False):
         """A callback button of one of our messages was pressed (VK): the
@@ -112,11 +193,18 @@ class OmnichannelInboundEvent(models.Model):
         except connectors.SendError as exc:
             if exc.retryable and not final_attempt:
                 raise
-            return {'state': 'ignored', 'note': self.env._('button pressed (%(payload)s), not answered: %(error)s',
-                                                           payload=event.payload, error=exc.message)[:255]}
-        return {'note': self.env._('button pressed: %s', event.payload or '-')[:255]}
+            return {
+                "state": "ignored",
+                "note": self.env._(
+                    "button pressed (%(payload)s), not answered: %(error)s",
+                    payload=event.payload,
+                    error=exc.message,
+                )[:255],
+            }
+        return {"note": self.env._("button pressed: %s", event.payload or "-")[:255]}
 
     def _process_call_transcript(self, event, final_attempt=False):
         """The provider's transcript of a call's recording."""
-        return self.env['omnichannel.call']._apply_transcript(self.channel_id, event, final_attempt=final_attempt)
-
+        return self.env["omnichannel.call"]._apply_transcript(
+            self.channel_id, event, final_attempt=final_attempt
+        )

@@ -7,17 +7,17 @@ from odoo.tools import html2plaintext
 from ..services.text_similarity import find_phrases, normalize
 
 QUALITY_CHECKS = [
-    ('greeting', 'Greeting in the first answer'),
-    ('name', "Customer's name used"),
-    ('next_step', 'Question or next step proposed'),
-    ('forbidden', 'No forbidden phrase'),
-    ('sla', 'Answered within the SLA'),
-    ('length', 'Reply length'),
+    ("greeting", "Greeting in the first answer"),
+    ("name", "Customer's name used"),
+    ("next_step", "Question or next step proposed"),
+    ("forbidden", "No forbidden phrase"),
+    ("sla", "Answered within the SLA"),
+    ("length", "Reply length"),
 ]
 PHRASE_KINDS = [
-    ('greeting', 'Greeting'),
-    ('next_step', 'Question or next step'),
-    ('forbidden', 'Forbidden phrase'),
+    ("greeting", "Greeting"),
+    ("next_step", "Question or next step"),
+    ("forbidden", "Forbidden phrase"),
 ]
 
 
@@ -25,22 +25,37 @@ class OmnichannelQualityPhrase(models.Model):
     """A phrase the quality checks look for in salespeople's replies.  The
     shipped lists (Russian and English) apply to every team; a team adds its
     own.  Matching is on whole words, case-insensitive, ``ё`` read as ``е``."""
-    _name = 'omnichannel.quality.phrase'
-    _description = 'Quality checklist phrase'
-    _order = 'kind, lang, phrase'
-    _rec_name = 'phrase'
+
+    _name = "omnichannel.quality.phrase"
+    _description = "Quality checklist phrase"
+    _order = "kind, lang, phrase"
+    _rec_name = "phrase"
 
     phrase = fields.Char(required=True, translate=False)
     kind = fields.Selection(PHRASE_KINDS, required=True, index=True)
-    lang = fields.Selection([('ru', 'Russian'), ('en', 'English'), ('other', 'Other')], 'Language', default='ru')
-    team_id = fields.Many2one('crm.team', string='Sales team', index='btree_not_null', ondelete='cascade',
-                              help='Empty: the phrase applies to every team.')
+    lang = fields.Selection(
+        [("ru", "Russian"), ("en", "English"), ("other", "Other")],
+        "Language",
+        default="ru",
+    )
+    team_id = fields.Many2one(
+        "crm.team",
+        string="Sales team",
+        index="btree_not_null",
+        ondelete="cascade",
+        help="Empty: the phrase applies to every team.",
+    )
     active = fields.Boolean(default=True)
 
     @api.model
     def _for_team(self, team):
-        phrases = self.sudo().search(['|', ('team_id', '=', False), ('team_id', '=', team.id)])
-        return {kind: phrases.filtered(lambda p, k=kind: p.kind == k).mapped('phrase') for kind, _label in PHRASE_KINDS}
+        phrases = self.sudo().search(
+            ["|", ("team_id", "=", False), ("team_id", "=", team.id)]
+        )
+        return {
+            kind: phrases.filtered(lambda p, k=kind: p.kind == k).mapped("phrase")
+            for kind, _label in PHRASE_KINDS
+        }
 
 
 class OmnichannelQualityReview(models.Model):
@@ -48,137 +63,238 @@ class OmnichannelQualityReview(models.Model):
     checked against the team's list, each check passed or failed with why
     and which messages.  Scored by a cron after the conversation closes
     (never on the reply path); a supervisor may override the score."""
-    _name = 'omnichannel.quality.review'
-    _description = 'Conversation quality review'
-    _order = 'date desc, id desc'
-    _rec_name = 'conversation_id'
 
-    conversation_id = fields.Many2one('omnichannel.conversation', required=True, ondelete='cascade', index=True,
-                                      readonly=True)
-    user_id = fields.Many2one('res.users', 'Salesperson', readonly=True, index=True)
-    team_id = fields.Many2one('crm.team', 'Sales team', readonly=True, index=True)
-    channel_id = fields.Many2one('omnichannel.channel', 'Channel account', readonly=True)
-    channel_type = fields.Selection(related='channel_id.channel_type', store=True)
-    company_id = fields.Many2one('res.company', readonly=True, index=True)
-    partner_id = fields.Many2one('res.partner', 'Customer', readonly=True)
-    date = fields.Datetime('Scored on', readonly=True, index=True)
-    line_ids = fields.One2many('omnichannel.quality.review.line', 'review_id', 'Checks', readonly=True)
-    check_count = fields.Integer('Applicable checks', readonly=True, aggregator='sum')
-    failed_count = fields.Integer('Failed checks', readonly=True, aggregator='sum')
-    auto_score = fields.Float('Checklist score', readonly=True, aggregator='avg', digits=(16, 1),
-                              help='Share of the applicable checks passed, in percent.')
-    override_score = fields.Float('Supervisor score', digits=(16, 1), aggregator='avg')
-    override_comment = fields.Text('Supervisor comment')
-    override_user_id = fields.Many2one('res.users', 'Reviewed by', readonly=True)
-    override_date = fields.Datetime('Reviewed on', readonly=True)
-    is_overridden = fields.Boolean('Overridden', readonly=True)
-    score = fields.Float('Score', compute='_compute_score', store=True, aggregator='avg', digits=(16, 1),
-                         help='The supervisor score when one was given, else the checklist score.')
-    failed_checks = fields.Char('Failed', compute='_compute_failed_checks', store=True)
+    _name = "omnichannel.quality.review"
+    _description = "Conversation quality review"
+    _order = "date desc, id desc"
+    _rec_name = "conversation_id"
 
-    _conversation_unique = models.Constraint('UNIQUE(conversation_id)', 'One review per conversation.')
+    conversation_id = fields.Many2one(
+        "omnichannel.conversation",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        readonly=True,
+    )
+    user_id = fields.Many2one("res.users", "Salesperson", readonly=True, index=True)
+    team_id = fields.Many2one("crm.team", "Sales team", readonly=True, index=True)
+    channel_id = fields.Many2one(
+        "omnichannel.channel", "Channel account", readonly=True
+    )
+    channel_type = fields.Selection(related="channel_id.channel_type", store=True)
+    company_id = fields.Many2one("res.company", readonly=True, index=True)
+    partner_id = fields.Many2one("res.partner", "Customer", readonly=True)
+    date = fields.Datetime("Scored on", readonly=True, index=True)
+    line_ids = fields.One2many(
+        "omnichannel.quality.review.line", "review_id", "Checks", readonly=True
+    )
+    check_count = fields.Integer("Applicable checks", readonly=True, aggregator="sum")
+    failed_count = fields.Integer("Failed checks", readonly=True, aggregator="sum")
+    auto_score = fields.Float(
+        "Checklist score",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="Share of the applicable checks passed, in percent.",
+    )
+    override_score = fields.Float("Supervisor score", digits=(16, 1), aggregator="avg")
+    override_comment = fields.Text("Supervisor comment")
+    override_user_id = fields.Many2one("res.users", "Reviewed by", readonly=True)
+    override_date = fields.Datetime("Reviewed on", readonly=True)
+    is_overridden = fields.Boolean("Overridden", readonly=True)
+    score = fields.Float(
+        "Score",
+        compute="_compute_score",
+        store=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="The supervisor score when one was given, else the checklist score.",
+    )
+    failed_checks = fields.Char("Failed", compute="_compute_failed_checks", store=True)
 
-    @api.depends('auto_score', 'override_score', 'is_overridden')
+    _conversation_unique = models.Constraint(
+        "UNIQUE(conversation_id)", "One review per conversation."
+    )
+
+    @api.depends("auto_score", "override_score", "is_overridden")
     def _compute_score(self):
         for review in self:
-            review.score = review.override_score if review.is_overridden else review.auto_score
+            review.score = (
+                review.override_score if review.is_overridden else review.auto_score
+            )
 
-    @api.depends('line_ids.result')
+    @api.depends("line_ids.result")
     def _compute_failed_checks(self):
-        labels = dict(self.env['omnichannel.quality.review.line']._fields['check']._description_selection(self.env))
+        labels = dict(
+            self.env["omnichannel.quality.review.line"]
+            ._fields["check"]
+            ._description_selection(self.env)
+        )
         for review in self:
-            review.failed_checks = ', '.join(labels[line.check] for line in review.line_ids if line.result == 'failed')
+            review.failed_checks = ", ".join(
+                labels[line.check]
+                for line in review.line_ids
+                if line.result == "failed"
+            )
 
     def write(self, vals):
         # Overriding is a supervisor's decision: a salesperson never edits
         # the review of their own conversations (the access rights already
         # refuse them; this keeps it so for anyone given write access later).
-        if not self.env.su and not self.env.user.has_group('omnichannel_inbox.group_omnichannel_team_leader'):
-            raise AccessError(self.env._('Only team leaders and managers may review a quality checklist.'))
-        if {'override_score', 'override_comment'} & set(vals) and not self.env.su:
-            vals = dict(vals, is_overridden=True, override_user_id=self.env.uid, override_date=fields.Datetime.now())
+        if not self.env.su and not self.env.user.has_group(
+            "omnichannel_inbox.group_omnichannel_team_leader"
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only team leaders and managers may review a quality checklist."
+                )
+            )
+        if {"override_score", "override_comment"} & set(vals) and not self.env.su:
+            vals = dict(
+                vals,
+                is_overridden=True,
+                override_user_id=self.env.uid,
+                override_date=fields.Datetime.now(),
+            )
         return super().write(vals)
 
     def action_override(self, score, comment):
         """Set the supervisor's score with the comment that says why."""
-        if not (comment or '').strip():
-            raise UserError(self.env._('Say why the score is overridden.'))
-        return self.write({'override_score': score, 'override_comment': comment})
+        if not (comment or "").strip():
+            raise UserError(self.env._("Say why the score is overridden."))
+        return self.write({"override_score": score, "override_comment": comment})
 
     def action_clear_override(self):
-        return self.write({'is_overridden': False, 'override_score': 0.0, 'override_comment': False,
-                           'override_user_id': False, 'override_date': False})
+        return self.write(
+            {
+                "is_overridden": False,
+                "override_score": 0.0,
+                "override_comment": False,
+                "override_user_id": False,
+                "override_date": False,
+            }
+        )
 
     def action_open_conversation(self):
         self.ensure_one()
-        return {'type': 'ir.actions.act_window', 'res_model': 'omnichannel.conversation',
-                'res_id': self.conversation_id.id, 'view_mode': 'form'}
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "omnichannel.conversation",
+            "res_id": self.conversation_id.id,
+            "view_mode": "form",
+        }
 
 
 class OmnichannelQualityReviewLine(models.Model):
-    _name = 'omnichannel.quality.review.line'
-    _description = 'Quality check result'
-    _order = 'review_id, sequence, id'
+    _name = "omnichannel.quality.review.line"
+    _description = "Quality check result"
+    _order = "review_id, sequence, id"
 
-    review_id = fields.Many2one('omnichannel.quality.review', required=True, ondelete='cascade', index=True)
+    review_id = fields.Many2one(
+        "omnichannel.quality.review", required=True, ondelete="cascade", index=True
+    )
     sequence = fields.Integer()
     check = fields.Selection(QUALITY_CHECKS, required=True)
-    result = fields.Selection([('passed', 'Passed'), ('failed', 'Failed'), ('na', 'Not applicable')], required=True)
+    result = fields.Selection(
+        [("passed", "Passed"), ("failed", "Failed"), ("na", "Not applicable")],
+        required=True,
+    )
     explanation = fields.Char(required=True)
-    message_ids = fields.Many2many('omnichannel.message', string='Messages concerned')
-    message_text = fields.Text('Messages', compute='_compute_message_text',
-                               help='The messages concerned, as the customer read them.')
+    message_ids = fields.Many2many("omnichannel.message", string="Messages concerned")
+    message_text = fields.Text(
+        "Messages",
+        compute="_compute_message_text",
+        help="The messages concerned, as the customer read them.",
+    )
 
     def _compute_message_text(self):
         for line in self:
-            line.message_text = '\n'.join('%s — %s' % (
-                fields.Datetime.context_timestamp(line, message.date).strftime('%d.%m %H:%M') if message.date else '',
-                shorten(html2plaintext(message.sudo().body or '').replace('\n', ' '), 80, placeholder='…'))
-                for message in line.message_ids)
+            line.message_text = "\n".join(
+                "{} — {}".format(
+                    fields.Datetime.context_timestamp(line, message.date).strftime(
+                        "%d.%m %H:%M"
+                    )
+                    if message.date
+                    else "",
+                    shorten(
+                        html2plaintext(message.sudo().body or "").replace("\n", " "),
+                        80,
+                        placeholder="…",
+                    ),
+                )
+                for message in line.message_ids
+            )
 
 
 class OmnichannelConversationQuality(models.Model):
     """Closing a conversation queues its checklist; the cron scores it."""
-    _inherit = 'omnichannel.conversation'
 
-    quality_due = fields.Boolean('Checklist to score', readonly=True, index='btree_not_null', copy=False)
-    quality_review_id = fields.Many2one('omnichannel.quality.review', 'Quality review',
-                                        compute='_compute_quality_review')
+    _inherit = "omnichannel.conversation"
+
+    quality_due = fields.Boolean(
+        "Checklist to score", readonly=True, index="btree_not_null", copy=False
+    )
+    quality_review_id = fields.Many2one(
+        "omnichannel.quality.review",
+        "Quality review",
+        compute="_compute_quality_review",
+    )
 
     def _compute_quality_review(self):
-        reviews = {r.conversation_id.id: r for r in self.env['omnichannel.quality.review'].search(
-            [('conversation_id', 'in', self.ids)])}
+        reviews = {
+            r.conversation_id.id: r
+            for r in self.env["omnichannel.quality.review"].search(
+                [("conversation_id", "in", self.ids)]
+            )
+        }
         for conversation in self:
             conversation.quality_review_id = reviews.get(conversation.id, False)
 
     def write(self, vals):
         closing = self.browse()
-        if vals.get('state') == 'closed':
-            closing = self.filtered(lambda c: c.state != 'closed')
+        if vals.get("state") == "closed":
+            closing = self.filtered(lambda c: c.state != "closed")
         result = super().write(vals)
         if closing:
             # background only: the one who closes waits for nothing
-            super(OmnichannelConversationQuality, closing.sudo()).write({'quality_due': True})
-            self.env.ref('omnichannel_inbox.ir_cron_omnichannel_quality').sudo()._trigger()
+            super(OmnichannelConversationQuality, closing.sudo()).write(
+                {"quality_due": True}
+            )
+            self.env.ref(
+                "omnichannel_inbox.ir_cron_omnichannel_quality"
+            ).sudo()._trigger()
         return result
 
     # ------------------------------------------------------------------
     # Scoring
     # ------------------------------------------------------------------
     def _quality_messages(self):
-        return self.env['omnichannel.message'].sudo().search(
-            [('conversation_id', '=', self.id), ('direction', '=', 'out'), ('author_kind', '=', 'employee')],
-            order='date, id')
+        return (
+            self.env["omnichannel.message"]
+            .sudo()
+            .search(
+                [
+                    ("conversation_id", "=", self.id),
+                    ("direction", "=", "out"),
+                    ("author_kind", "=", "employee"),
+                ],
+                order="date, id",
+            )
+        )
 
     def _quality_customer_names(self):
         """The customer's first name as a salesperson would use it, and its
         stem (Russian names decline: Анна, Анне, Анну)."""
         conversation = self.sudo()
         names = set()
-        for full in (conversation.lead_id.contact_name, conversation.partner_id.name, conversation.identity_id.name):
-            words = (full or '').split()
+        for full in (
+            conversation.lead_id.contact_name,
+            conversation.partner_id.name,
+            conversation.identity_id.name,
+        ):
+            words = (full or "").split()
             if words and not any(ch.isdigit() for ch in words[0]):
-                names.add(words[0].lower().replace('ё', 'е'))
+                names.add(words[0].lower().replace("ё", "е"))
         return names
 
     def _quality_checks(self):
@@ -187,78 +303,181 @@ class OmnichannelConversationQuality(models.Model):
         conversation = self.sudo()
         team = conversation.team_id
         messages = self._quality_messages()
-        texts = {m: html2plaintext(m.body or '').strip() for m in messages}
-        phrases = self.env['omnichannel.quality.phrase']._for_team(team)
+        texts = {m: html2plaintext(m.body or "").strip() for m in messages}
+        phrases = self.env["omnichannel.quality.phrase"]._for_team(team)
         _ = self.env._
-        Message = self.env['omnichannel.message']
+        Message = self.env["omnichannel.message"]
         lines = []
 
         def enabled(check):
-            return not team or team['omnichannel_quality_check_%s' % check]
+            return not team or team[f"omnichannel_quality_check_{check}"]
 
         first = messages[:1]
-        if enabled('greeting'):
-            if find_phrases(texts[first], phrases['greeting']):
-                lines.append(('greeting', 'passed', _('The first answer greets the customer.'), first))
+        if enabled("greeting"):
+            if find_phrases(texts[first], phrases["greeting"]):
+                lines.append(
+                    (
+                        "greeting",
+                        "passed",
+                        _("The first answer greets the customer."),
+                        first,
+                    )
+                )
             else:
-                lines.append(('greeting', 'failed', _('The first answer has no greeting: “%s”.', texts[first][:80]),
-                              first))
-        if enabled('name'):
+                lines.append(
+                    (
+                        "greeting",
+                        "failed",
+                        _("The first answer has no greeting: “%s”.", texts[first][:80]),
+                        first,
+                    )
+                )
+        if enabled("name"):
             names = self._quality_customer_names()
             stems = {n[:-1] if len(n) > 3 else n for n in names}
             used = Message
             for message, text in texts.items():
                 words = set(normalize(text).split())
-                if words & names or any(w.startswith(stem) for w in words for stem in stems if len(stem) > 2):
+                if words & names or any(
+                    w.startswith(stem) for w in words for stem in stems if len(stem) > 2
+                ):
                     used |= message
             if used:
-                lines.append(('name', 'passed', _('The customer is called by name.'), used[:1]))
+                lines.append(
+                    ("name", "passed", _("The customer is called by name."), used[:1])
+                )
             elif not names:
-                lines.append(('name', 'na', _('The customer has no known name.'), Message))
+                lines.append(
+                    ("name", "na", _("The customer has no known name."), Message)
+                )
             else:
-                shown = ', '.join(sorted(n.capitalize() for n in names))
-                lines.append(('name', 'failed', _('No reply uses the customer\'s name (%s).', shown), messages))
-        if enabled('next_step'):
-            asking = Message.concat(*[m for m, text in texts.items() if find_phrases(text, phrases['next_step'])])
+                shown = ", ".join(sorted(n.capitalize() for n in names))
+                lines.append(
+                    (
+                        "name",
+                        "failed",
+                        _("No reply uses the customer's name (%s).", shown),
+                        messages,
+                    )
+                )
+        if enabled("next_step"):
+            asking = Message.concat(
+                *[
+                    m
+                    for m, text in texts.items()
+                    if find_phrases(text, phrases["next_step"])
+                ]
+            )
             if asking:
-                lines.append(('next_step', 'passed', _('A question or a next step is proposed.'), asking[:1]))
+                lines.append(
+                    (
+                        "next_step",
+                        "passed",
+                        _("A question or a next step is proposed."),
+                        asking[:1],
+                    )
+                )
             else:
-                lines.append(('next_step', 'failed', _('No reply asks a question or proposes a next step.'),
-                              messages[-1:]))
-        if enabled('forbidden'):
-            bad = {m: find_phrases(text, phrases['forbidden']) for m, text in texts.items()}
+                lines.append(
+                    (
+                        "next_step",
+                        "failed",
+                        _("No reply asks a question or proposes a next step."),
+                        messages[-1:],
+                    )
+                )
+        if enabled("forbidden"):
+            bad = {
+                m: find_phrases(text, phrases["forbidden"]) for m, text in texts.items()
+            }
             bad = {m: found for m, found in bad.items() if found}
             if bad:
                 said = sorted({phrase for found in bad.values() for phrase in found})
-                quoted = ', '.join('“%s”' % phrase for phrase in said)
-                lines.append(('forbidden', 'failed', _('Forbidden phrase used: %s.', quoted), Message.concat(*bad)))
+                quoted = ", ".join(f"“{phrase}”" for phrase in said)
+                lines.append(
+                    (
+                        "forbidden",
+                        "failed",
+                        _("Forbidden phrase used: %s.", quoted),
+                        Message.concat(*bad),
+                    )
+                )
             else:
-                lines.append(('forbidden', 'passed', _('No forbidden phrase.'), Message))
-        if enabled('sla'):
-            late = messages.filtered(lambda m: m.response_sla_status == 'breached')
-            measured = messages.filtered('response_sla_status') or conversation.first_response_sla_status
-            if late or conversation.first_response_sla_status == 'breached':
-                lines.append(('sla', 'failed', _('%s answer(s) came after the response-time target.', len(late) or 1),
-                              late or first))
+                lines.append(
+                    ("forbidden", "passed", _("No forbidden phrase."), Message)
+                )
+        if enabled("sla"):
+            late = messages.filtered(lambda m: m.response_sla_status == "breached")
+            measured = (
+                messages.filtered("response_sla_status")
+                or conversation.first_response_sla_status
+            )
+            if late or conversation.first_response_sla_status == "breached":
+                lines.append(
+                    (
+                        "sla",
+                        "failed",
+                        _(
+                            "%s answer(s) came after the response-time target.",
+                            len(late) or 1,
+                        ),
+                        late or first,
+                    )
+                )
             elif measured:
-                lines.append(('sla', 'passed', _('Every answer came within the response-time target.'), Message))
+                lines.append(
+                    (
+                        "sla",
+                        "passed",
+                        _("Every answer came within the response-time target."),
+                        Message,
+                    )
+                )
             else:
-                lines.append(('sla', 'na', _('No response-time target applied.'), Message))
-        if enabled('length'):
+                lines.append(
+                    ("sla", "na", _("No response-time target applied."), Message)
+                )
+        if enabled("length"):
             low = team.omnichannel_reply_min_length if team else 2
             high = team.omnichannel_reply_max_length if team else 1000
-            short = messages.filtered(lambda m: len(texts[m]) < low and not m.attachment_ids)
+            short = messages.filtered(
+                lambda m: len(texts[m]) < low and not m.attachment_ids
+            )
             long_ = messages.filtered(lambda m: high and len(texts[m]) > high)
             if short or long_:
                 parts = []
                 if short:
-                    parts.append(_('%(count)s reply(ies) shorter than %(min)s characters', count=len(short), min=low))
+                    parts.append(
+                        _(
+                            "%(count)s reply(ies) shorter than %(min)s characters",
+                            count=len(short),
+                            min=low,
+                        )
+                    )
                 if long_:
-                    parts.append(_('%(count)s reply(ies) longer than %(max)s characters', count=len(long_), max=high))
-                lines.append(('length', 'failed', '; '.join(parts) + '.', short | long_))
+                    parts.append(
+                        _(
+                            "%(count)s reply(ies) longer than %(max)s characters",
+                            count=len(long_),
+                            max=high,
+                        )
+                    )
+                lines.append(
+                    ("length", "failed", "; ".join(parts) + ".", short | long_)
+                )
             else:
-                lines.append(('length', 'passed', _('Every reply is between %(min)s and %(max)s characters.',
-                                                    min=low, max=high), Message))
+                lines.append(
+                    (
+                        "length",
+                        "passed",
+                        _(
+                            "Every reply is between %(min)s and %(max)s characters.",
+                            min=low,
+                            max=high,
+                        ),
+                        Message,
+                    )
+                )
         return lines
 
     def _quality_score(self):
@@ -267,36 +486,52 @@ class OmnichannelConversationQuality(models.Model):
         "never answered" is in the response reports)."""
         self.ensure_one()
         conversation = self.sudo()
-        Review = self.env['omnichannel.quality.review'].sudo()
-        review = Review.search([('conversation_id', '=', self.id)])
-        if not self._quality_messages() or (conversation.team_id
-                                            and not conversation.team_id.omnichannel_quality_enabled):
+        Review = self.env["omnichannel.quality.review"].sudo()
+        review = Review.search([("conversation_id", "=", self.id)])
+        if not self._quality_messages() or (
+            conversation.team_id
+            and not conversation.team_id.omnichannel_quality_enabled
+        ):
             review.unlink()
             return Review
         # explanations are stored: written in the salesperson's language
         user = conversation.user_id or self._quality_messages()[-1:].author_user_id
         checks = self.with_context(lang=user.lang or self.env.lang)._quality_checks()
-        applicable = [c for c in checks if c[1] != 'na']
-        failed = [c for c in applicable if c[1] == 'failed']
+        applicable = [c for c in checks if c[1] != "na"]
+        failed = [c for c in applicable if c[1] == "failed"]
         vals = {
-            'conversation_id': self.id,
-            'user_id': user.id,
-            'team_id': conversation.team_id.id,
-            'channel_id': conversation.channel_id.id,
-            'company_id': conversation.company_id.id,
-            'partner_id': conversation.partner_id.id,
-            'date': fields.Datetime.now(),
-            'check_count': len(applicable),
-            'failed_count': len(failed),
-            'auto_score': round(100.0 * (len(applicable) - len(failed)) / len(applicable), 1) if applicable else 100.0,
-            'line_ids': [(5, 0, 0)] + [(0, 0, {
-                'sequence': index, 'check': check, 'result': result, 'explanation': explanation,
-                'message_ids': [(6, 0, messages.ids)],
-            }) for index, (check, result, explanation, messages) in enumerate(checks)],
+            "conversation_id": self.id,
+            "user_id": user.id,
+            "team_id": conversation.team_id.id,
+            "channel_id": conversation.channel_id.id,
+            "company_id": conversation.company_id.id,
+            "partner_id": conversation.partner_id.id,
+            "date": fields.Datetime.now(),
+            "check_count": len(applicable),
+            "failed_count": len(failed),
+            "auto_score": round(
+                100.0 * (len(applicable) - len(failed)) / len(applicable), 1
+            )
+            if applicable
+            else 100.0,
+            "line_ids": [(5, 0, 0)]
+            + [
+                (
+                    0,
+                    0,
+                    {
+                        "sequence": index,
+                        "check": check,
+                        "result": result,
+                        "explanation": explanation,
+                        "message_ids": [(6, 0, messages.ids)],
+                    },
+                )
+                for index, (check, result, explanation, messages) in enumerate(checks)
+            ],
         }
         if review:
             review.write(vals)
         else:
             review = Review.create(vals)
         return review
-

@@ -22,16 +22,21 @@ class OmnichannelRateLimit(models.Model):
     HTTP workers, or several Odoo servers, a visitor's requests spread over
     all of them, and each would otherwise allow the full limit.  A refused
     request stores nothing but the increment of its counter."""
-    _name = 'omnichannel.rate.limit'
-    _description = 'Public Request Counter'
+
+    _name = "omnichannel.rate.limit"
+    _description = "Public Request Counter"
     _log_access = False
 
     key = fields.Char(required=True, readonly=True)
-    window_start = fields.Integer(readonly=True, help='Start of the counted minute (seconds since the epoch).')
+    window_start = fields.Integer(
+        readonly=True, help="Start of the counted minute (seconds since the epoch)."
+    )
     hits = fields.Integer(readonly=True)
-    previous_hits = fields.Integer(readonly=True, help='Requests of the minute before the counted one.')
+    previous_hits = fields.Integer(
+        readonly=True, help="Requests of the minute before the counted one."
+    )
 
-    _key_unique = models.Constraint('UNIQUE(key)', 'One counter per key.')
+    _key_unique = models.Constraint("UNIQUE(key)", "One counter per key.")
 
     @api.model
     def _hit(self, key, limit):
@@ -43,7 +48,8 @@ class OmnichannelRateLimit(models.Model):
         moment = time.time()
         now = int(moment)
         window_start = now - now % RATE_WINDOW
-        self.env.cr.execute("""
+        self.env.cr.execute(
+            """
             INSERT INTO omnichannel_rate_limit AS counter (key, window_start, hits, previous_hits)
             VALUES (%s, %s, 1, 0)
             ON CONFLICT (key) DO UPDATE SET
@@ -53,12 +59,17 @@ class OmnichannelRateLimit(models.Model):
                 hits = CASE WHEN counter.window_start = EXCLUDED.window_start THEN counter.hits + 1 ELSE 1 END,
                 window_start = EXCLUDED.window_start
             RETURNING hits, previous_hits
-        """, [key[:255], window_start, RATE_WINDOW])
+        """,
+            [key[:255], window_start, RATE_WINDOW],
+        )
         current, previous = self.env.cr.fetchone()
         # The sliding minute: the part of the previous minute still inside it.
         elapsed = moment - window_start
         hits = current + previous * max(0.0, 1 - elapsed / RATE_WINDOW)
-        if current == 1 and key.startswith('channel:'):
+        if current == 1 and key.startswith("channel:"):
             # Once a minute per channel: forget the visitors of past minutes.
-            self.env.cr.execute("DELETE FROM omnichannel_rate_limit WHERE window_start < %s", [window_start - RATE_WINDOW])
+            self.env.cr.execute(
+                "DELETE FROM omnichannel_rate_limit WHERE window_start < %s",
+                [window_start - RATE_WINDOW],
+            )
         return 0 if hits <= limit else max(1, window_start + RATE_WINDOW - now)

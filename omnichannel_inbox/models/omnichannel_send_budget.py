@@ -1,6 +1,5 @@
 import json
 import logging
-import math
 
 import psycopg2
 
@@ -57,18 +56,33 @@ class OmnichannelSendBudget(models.Model):
     statements, not for the whole request that sends.  A sliding log rather
     than a counter per calendar second: "at most N in any second", which is
     what providers measure."""
-    _name = 'omnichannel.send.budget'
-    _description = 'Channel Sending Budget'
+
+    _name = "omnichannel.send.budget"
+    _description = "Channel Sending Budget"
     _log_access = False
 
-    channel_id = fields.Many2one('omnichannel.channel', required=True, ondelete='cascade', readonly=True)
-    scope = fields.Char(required=True, default='', readonly=True,
-                        help='Empty for the whole channel, else the chat (recipient) the limit counts.')
-    sent_times = fields.Json(readonly=True, help='When the messages of the current window left (seconds since the epoch).')
-    blocked_until = fields.Float(readonly=True, help='The provider asked to send nothing before this time (epoch).')
+    channel_id = fields.Many2one(
+        "omnichannel.channel", required=True, ondelete="cascade", readonly=True
+    )
+    scope = fields.Char(
+        required=True,
+        default="",
+        readonly=True,
+        help="Empty for the whole channel, else the chat (recipient) the limit counts.",
+    )
+    sent_times = fields.Json(
+        readonly=True,
+        help="When the messages of the current window left (seconds since the epoch).",
+    )
+    blocked_until = fields.Float(
+        readonly=True,
+        help="The provider asked to send nothing before this time (epoch).",
+    )
     last_time = fields.Float(readonly=True)
 
-    _channel_scope_unique = models.UniqueIndex('(channel_id, scope)', 'One budget per channel and chat.')
+    _channel_scope_unique = models.UniqueIndex(
+        "(channel_id, scope)", "One budget per channel and chat."
+    )
 
     # ------------------------------------------------------------------
     @api.model
@@ -78,12 +92,14 @@ class OmnichannelSendBudget(models.Model):
         limits = []
         if channel.send_rate > 0:
             count, window = window_of(channel.send_rate)
-            if message.priority != 'high' and count >= 2:
+            if message.priority != "high" and count >= 2:
                 # automatic messages leave the reserved share to people's replies
                 count -= max(1, round(count * RESERVED_SHARE))
-            limits.append(('', count, window))
+            limits.append(("", count, window))
         else:
-            limits.append(('', 0, 0))   # unlimited, but the provider's backoff still applies
+            limits.append(
+                ("", 0, 0)
+            )  # unlimited, but the provider's backoff still applies
         identity = message.conversation_id.identity_id
         chat = identity.chat_id or identity.provider_user_id
         if channel.send_chat_rate > 0 and chat:
@@ -105,7 +121,9 @@ class OmnichannelSendBudget(models.Model):
         try:
             with self.env.registry.cursor() as cr:
                 budget_transaction(cr)
-                rows = self._lock_rows(cr, channel_id, [scope for scope, _c, _w in limits])
+                rows = self._lock_rows(
+                    cr, channel_id, [scope for scope, _c, _w in limits]
+                )
                 if rows is None:
                     return 0.0, None, False
                 cr.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8")
@@ -116,19 +134,31 @@ class OmnichannelSendBudget(models.Model):
                     times = [t for t in times if t > now - (window or 1.0)]
                     if count:
                         kept[row_id] = times
-                    wait = blocked_until - now if blocked_until and blocked_until > now else 0.0
+                    wait = (
+                        blocked_until - now
+                        if blocked_until and blocked_until > now
+                        else 0.0
+                    )
                     if count and len(times) >= count:
                         # the place frees when the count-th newest leaves the window
-                        wait = max(wait, sorted(times)[len(times) - count] + window - now)
+                        wait = max(
+                            wait, sorted(times)[len(times) - count] + window - now
+                        )
                     waits[scope] = wait
                 wait = max(waits.values())
                 if wait > 0:
-                    return wait, None, waits[''] > 0
+                    return wait, None, waits[""] > 0
                 if not kept:
-                    return 0.0, None, False   # no limit to count against (only the provider's backoff)
+                    return (
+                        0.0,
+                        None,
+                        False,
+                    )  # no limit to count against (only the provider's backoff)
                 for row_id, times in kept.items():
-                    cr.execute("UPDATE omnichannel_send_budget SET sent_times = %s, last_time = %s WHERE id = %s",
-                               [json.dumps(times + [now]), now, row_id])
+                    cr.execute(
+                        "UPDATE omnichannel_send_budget SET sent_times = %s, last_time = %s WHERE id = %s",
+                        [json.dumps(times + [now]), now, row_id],
+                    )
                 return 0.0, (now, list(kept)), False
         except psycopg2.errors.ForeignKeyViolation:
             # the channel was deleted meanwhile
@@ -144,8 +174,11 @@ class OmnichannelSendBudget(models.Model):
         granted, row_ids = grant
         with self.env.registry.cursor() as cr:
             budget_transaction(cr)
-            for row_id in row_ids:   # in the order of _lock_rows (channel first): no crosswise wait
-                cr.execute("""
+            for row_id in (
+                row_ids
+            ):  # in the order of _lock_rows (channel first): no crosswise wait
+                cr.execute(
+                    """
                     UPDATE omnichannel_send_budget
                        SET sent_times = COALESCE((
                                SELECT jsonb_agg(CASE WHEN t::float8 = %s
@@ -153,7 +186,9 @@ class OmnichannelSendBudget(models.Model):
                                                      ELSE t END)
                                  FROM jsonb_array_elements(sent_times) t), '[]'::jsonb),
                            last_time = EXTRACT(EPOCH FROM clock_timestamp())
-                     WHERE id = %s""", [granted, row_id])
+                     WHERE id = %s""",
+                    [granted, row_id],
+                )
 
     @api.model
     def _back_off(self, channel, seconds):
@@ -161,13 +196,16 @@ class OmnichannelSendBudget(models.Model):
         channel for ``seconds``."""
         with self.env.registry.cursor() as cr:
             budget_transaction(cr)
-            rows = self._lock_rows(cr, channel.id, [''])
+            rows = self._lock_rows(cr, channel.id, [""])
             if rows is None:
                 return
-            cr.execute("""UPDATE omnichannel_send_budget
+            cr.execute(
+                """UPDATE omnichannel_send_budget
                              SET blocked_until = GREATEST(COALESCE(blocked_until, 0),
                                                           EXTRACT(EPOCH FROM clock_timestamp()) + %s)
-                           WHERE id = %s""", [float(seconds), rows[''][0]])
+                           WHERE id = %s""",
+                [float(seconds), rows[""][0]],
+            )
 
     @api.model
     def _lock_rows(self, cr, channel_id, scopes):
@@ -177,7 +215,10 @@ class OmnichannelSendBudget(models.Model):
         query = """SELECT scope, id, sent_times, blocked_until FROM omnichannel_send_budget
                     WHERE channel_id = %s AND scope IN %s ORDER BY scope FOR UPDATE"""
         cr.execute(query, [channel_id, tuple(scopes)])
-        rows = {scope: (row_id, times or [], blocked) for scope, row_id, times, blocked in cr.fetchall()}
+        rows = {
+            scope: (row_id, times or [], blocked)
+            for scope, row_id, times, blocked in cr.fetchall()
+        }
         missing = [scope for scope in scopes if scope not in rows]
         if missing:
             cr.execute("SELECT 1 FROM omnichannel_channel WHERE id = %s", [channel_id])
@@ -187,11 +228,16 @@ class OmnichannelSendBudget(models.Model):
                 # through it, so there is nothing to share.
                 return None
             for scope in missing:
-                cr.execute("""INSERT INTO omnichannel_send_budget (channel_id, scope, sent_times, blocked_until, last_time)
+                cr.execute(
+                    """INSERT INTO omnichannel_send_budget (channel_id, scope, sent_times, blocked_until, last_time)
                               VALUES (%s, %s, '[]', 0, 0) ON CONFLICT (channel_id, scope) DO NOTHING""",
-                           [channel_id, scope])
+                    [channel_id, scope],
+                )
             cr.execute(query, [channel_id, tuple(scopes)])
-            rows = {scope: (row_id, times or [], blocked) for scope, row_id, times, blocked in cr.fetchall()}
+            rows = {
+                scope: (row_id, times or [], blocked)
+                for scope, row_id, times, blocked in cr.fetchall()
+            }
         return rows
 
     @api.model
@@ -205,22 +251,32 @@ class OmnichannelSendBudget(models.Model):
 
 
 class OmnichannelChannel(models.Model):
-    _inherit = 'omnichannel.channel'
+    _inherit = "omnichannel.channel"
 
     send_rate = fields.Float(
-        'Messages per second', compute='_compute_send_rates', store=True, readonly=False, digits=(16, 2),
-        help='At most this many messages leave the channel in any second; more wait in the queue. '
-             'Defaults to the provider\'s published limit; 0 sends without a limit.')
+        "Messages per second",
+        compute="_compute_send_rates",
+        store=True,
+        readonly=False,
+        digits=(16, 2),
+        help="At most this many messages leave the channel in any second; more wait in the queue. "
+        "Defaults to the provider's published limit; 0 sends without a limit.",
+    )
     send_chat_rate = fields.Float(
-        'Messages per second to one chat', compute='_compute_send_rates', store=True, readonly=False, digits=(16, 2),
-        help='The same for one customer (short bursts allowed, counted over 5 seconds); 0 sends without a limit.')
+        "Messages per second to one chat",
+        compute="_compute_send_rates",
+        store=True,
+        readonly=False,
+        digits=(16, 2),
+        help="The same for one customer (short bursts allowed, counted over 5 seconds); 0 sends without a limit.",
+    )
 
-    @api.depends('channel_type')
+    @api.depends("channel_type")
     def _compute_send_rates(self):
         for channel in self:
             try:
                 cls = connectors.get_connector_class(channel.channel_type)
             except Exception:  # noqa: BLE001 - a type without connector has no published limit
                 cls = None
-            channel.send_rate = getattr(cls, 'send_rate', 0) or 0
-            channel.send_chat_rate = getattr(cls, 'send_chat_rate', 0) or 0
+            channel.send_rate = getattr(cls, "send_rate", 0) or 0
+            channel.send_chat_rate = getattr(cls, "send_chat_rate", 0) or 0

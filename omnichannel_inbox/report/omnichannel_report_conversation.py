@@ -3,60 +3,107 @@ from odoo.tools import SQL
 
 from .omnichannel_report_mixin import MESSENGER_TYPES, VOICE_EMAIL_TYPES, WEEKDAYS
 
-FIRST_RESPONSE_SLA = [('met', 'Met'), ('breached', 'Breached'), ('running', 'Running')]
+FIRST_RESPONSE_SLA = [("met", "Met"), ("breached", "Breached"), ("running", "Running")]
 
 
 class OmnichannelReportConversation(models.Model):
     """One row per conversation a customer started: first response time,
     never answered conversations, first-response SLA (a conversation still
     unanswered past its deadline counts as breached), and channel switching."""
-    _name = 'omnichannel.report.conversation'
-    _inherit = ['omnichannel.report.mixin']
-    _description = 'Conversation Report'
-    _auto = False
-    _order = 'date desc'
-    _median_fields = ('first_response_hours_median', 'first_response_business_hours_median')
 
-    date = fields.Datetime('First customer message', readonly=True)
-    conversation_id = fields.Many2one('omnichannel.conversation', 'Conversation', readonly=True)
-    stage_id = fields.Many2one('crm.stage', 'Lead stage', readonly=True)
-    state = fields.Selection([
-        ('open', 'Waiting for us'),
-        ('waiting', 'Waiting for the customer'),
-        ('closed', 'Closed'),
-    ], readonly=True)
-    last_speaker = fields.Selection([
-        ('customer', 'Customer'),
-        ('employee', 'Employee'),
-        ('auto', 'Automatic reply'),
-    ], 'Spoke last', readonly=True)
-    weekday = fields.Selection(WEEKDAYS, 'Weekday', readonly=True, help="Of the first customer message, in your timezone.")
-    hour = fields.Char('Hour', readonly=True, help="Of the first customer message, in your timezone.")
-    first_response_hours = fields.Float('First response time', readonly=True, aggregator='avg')
-    first_response_hours_median = fields.Float('First response time (median)', readonly=True, aggregator='avg')
-    first_response_business_hours = fields.Float('First response time, business hours', readonly=True, aggregator='avg')
+    _name = "omnichannel.report.conversation"
+    _inherit = ["omnichannel.report.mixin"]
+    _description = "Conversation Report"
+    _auto = False
+    _order = "date desc"
+    _median_fields = (
+        "first_response_hours_median",
+        "first_response_business_hours_median",
+    )
+
+    date = fields.Datetime("First customer message", readonly=True)
+    conversation_id = fields.Many2one(
+        "omnichannel.conversation", "Conversation", readonly=True
+    )
+    stage_id = fields.Many2one("crm.stage", "Lead stage", readonly=True)
+    state = fields.Selection(
+        [
+            ("open", "Waiting for us"),
+            ("waiting", "Waiting for the customer"),
+            ("closed", "Closed"),
+        ],
+        readonly=True,
+    )
+    last_speaker = fields.Selection(
+        [
+            ("customer", "Customer"),
+            ("employee", "Employee"),
+            ("auto", "Automatic reply"),
+        ],
+        "Spoke last",
+        readonly=True,
+    )
+    weekday = fields.Selection(
+        WEEKDAYS,
+        "Weekday",
+        readonly=True,
+        help="Of the first customer message, in your timezone.",
+    )
+    hour = fields.Char(
+        "Hour", readonly=True, help="Of the first customer message, in your timezone."
+    )
+    first_response_hours = fields.Float(
+        "First response time", readonly=True, aggregator="avg"
+    )
+    first_response_hours_median = fields.Float(
+        "First response time (median)", readonly=True, aggregator="avg"
+    )
+    first_response_business_hours = fields.Float(
+        "First response time, business hours", readonly=True, aggregator="avg"
+    )
     first_response_business_hours_median = fields.Float(
-        'First response time, business hours (median)', readonly=True, aggregator='avg')
-    answered_count = fields.Integer('Answered', readonly=True, aggregator='sum')
-    never_answered_count = fields.Integer('Never answered', readonly=True, aggregator='sum',
-                                          help='No person has replied in the conversation yet.')
-    waiting_count = fields.Integer('Waiting for us now', readonly=True, aggregator='sum')
+        "First response time, business hours (median)", readonly=True, aggregator="avg"
+    )
+    answered_count = fields.Integer("Answered", readonly=True, aggregator="sum")
+    never_answered_count = fields.Integer(
+        "Never answered",
+        readonly=True,
+        aggregator="sum",
+        help="No person has replied in the conversation yet.",
+    )
+    waiting_count = fields.Integer(
+        "Waiting for us now", readonly=True, aggregator="sum"
+    )
     first_response_sla = fields.Selection(
-        FIRST_RESPONSE_SLA, 'First response SLA', readonly=True,
-        help='Met or breached by the first reply of a person; breached too when still unanswered past the deadline; '
-             'running while unanswered before it; empty without a deadline.')
-    sla_compliance = fields.Float('First response SLA compliance (%)', readonly=True, aggregator='avg')
-    sla_breached_count = fields.Integer('First response SLA breaches', readonly=True, aggregator='sum')
+        FIRST_RESPONSE_SLA,
+        "First response SLA",
+        readonly=True,
+        help="Met or breached by the first reply of a person; breached too when still unanswered past the deadline; "
+        "running while unanswered before it; empty without a deadline.",
+    )
+    sla_compliance = fields.Float(
+        "First response SLA compliance (%)", readonly=True, aggregator="avg"
+    )
+    sla_breached_count = fields.Integer(
+        "First response SLA breaches", readonly=True, aggregator="sum"
+    )
     customer_first_channel_type = fields.Selection(
-        selection='_channel_type_selection', string="Customer's first channel", readonly=True,
-        help='The channel of the first conversation this customer started.')
+        selection="_channel_type_selection",
+        string="Customer's first channel",
+        readonly=True,
+        help="The channel of the first conversation this customer started.",
+    )
     channel_switch_count = fields.Integer(
-        'Channel switches', readonly=True, aggregator='sum',
-        help='1 for a conversation by phone or email of a customer who started earlier in a messenger.')
+        "Channel switches",
+        readonly=True,
+        aggregator="sum",
+        help="1 for a conversation by phone or email of a customer who started earlier in a messenger.",
+    )
 
     @property
     def _table_query(self):
-        return SQL("""
+        return SQL(
+            """
             SELECT c.id AS id,
                    c.id AS conversation_id,
                    c.first_customer_message_date AS date,
@@ -104,5 +151,8 @@ class OmnichannelReportConversation(models.Model):
                  LIMIT 1
            ) first_conv ON TRUE
              WHERE c.first_customer_message_date IS NOT NULL
-        """, weekday_hour=self._weekday_hour_sql('c.first_customer_message_date'),
-            voice_email=VOICE_EMAIL_TYPES, messengers=MESSENGER_TYPES)
+        """,
+            weekday_hour=self._weekday_hour_sql("c.first_customer_message_date"),
+            voice_email=VOICE_EMAIL_TYPES,
+            messengers=MESSENGER_TYPES,
+        )

@@ -8,25 +8,39 @@ from odoo.tools import SQL
 class OmnichannelReportCsat(models.Model):
     """One row per satisfaction survey sent (the last one of each
     conversation): the score given, by salesperson, team and channel."""
-    _name = 'omnichannel.report.csat'
-    _inherit = ['omnichannel.report.mixin']
-    _description = 'Customer Satisfaction Report'
-    _auto = False
-    _order = 'date desc'
 
-    date = fields.Datetime('Survey sent', readonly=True)
-    answer_date = fields.Datetime('Answered on', readonly=True)
-    conversation_id = fields.Many2one('omnichannel.conversation', 'Conversation', readonly=True)
-    trigger = fields.Selection([('closed', 'Conversation closed'), ('won_lost', 'Lead won or lost')],
-                               'Sent when', readonly=True)
-    score = fields.Selection([('1', '1'), ('2', '2'), ('3', '3'), ('4', '4'), ('5', '5')], 'Score', readonly=True)
-    csat = fields.Float('Average satisfaction', readonly=True, aggregator='avg',
-                        help='The average of the scores given (1 bad, 5 excellent); surveys without an answer do not count.')
-    sent_count = fields.Integer('Surveys sent', readonly=True, aggregator='sum')
-    answered_count = fields.Integer('Answered', readonly=True, aggregator='sum')
-    response_rate = fields.Float('Answer rate (%)', readonly=True, aggregator='avg')
-    satisfied_count = fields.Integer('Satisfied (4-5)', readonly=True, aggregator='sum')
-    unhappy_count = fields.Integer('Unhappy (1-2)', readonly=True, aggregator='sum')
+    _name = "omnichannel.report.csat"
+    _inherit = ["omnichannel.report.mixin"]
+    _description = "Customer Satisfaction Report"
+    _auto = False
+    _order = "date desc"
+
+    date = fields.Datetime("Survey sent", readonly=True)
+    answer_date = fields.Datetime("Answered on", readonly=True)
+    conversation_id = fields.Many2one(
+        "omnichannel.conversation", "Conversation", readonly=True
+    )
+    trigger = fields.Selection(
+        [("closed", "Conversation closed"), ("won_lost", "Lead won or lost")],
+        "Sent when",
+        readonly=True,
+    )
+    score = fields.Selection(
+        [("1", "1"), ("2", "2"), ("3", "3"), ("4", "4"), ("5", "5")],
+        "Score",
+        readonly=True,
+    )
+    csat = fields.Float(
+        "Average satisfaction",
+        readonly=True,
+        aggregator="avg",
+        help="The average of the scores given (1 bad, 5 excellent); surveys without an answer do not count.",
+    )
+    sent_count = fields.Integer("Surveys sent", readonly=True, aggregator="sum")
+    answered_count = fields.Integer("Answered", readonly=True, aggregator="sum")
+    response_rate = fields.Float("Answer rate (%)", readonly=True, aggregator="avg")
+    satisfied_count = fields.Integer("Satisfied (4-5)", readonly=True, aggregator="sum")
+    unhappy_count = fields.Integer("Unhappy (1-2)", readonly=True, aggregator="sum")
 
     @property
     def _table_query(self):
@@ -58,7 +72,7 @@ class OmnichannelReportCsat(models.Model):
 
 
 class OmnichannelDashboard(models.AbstractModel):
-    _inherit = 'omnichannel.dashboard'
+    _inherit = "omnichannel.dashboard"
 
     @api.model
     def _demo_history(self):
@@ -69,15 +83,26 @@ class OmnichannelDashboard(models.AbstractModel):
         conversations = super()._demo_history()
         rng = random.Random(17)
         now = fields.Datetime.now()
-        for conversation in conversations.filtered(lambda c: c.lead_id.won_status in ('won', 'lost')):
+        for conversation in conversations.filtered(
+            lambda c: c.lead_id.won_status in ("won", "lost")
+        ):
             lead = conversation.lead_id
             sent = min((lead.date_closed or now) + timedelta(minutes=5), now)
-            won = lead.won_status == 'won'
-            score = rng.choices([0, 1, 2, 3, 4, 5], [2, 1, 1, 2, 4, 6] if won else [3, 3, 3, 2, 1, 1])[0]
-            conversation.write({
-                'csat_sent_date': sent, 'csat_trigger': 'won_lost', 'csat_lead_id': lead.id,
-                'csat_score': score, 'csat_date': min(sent + timedelta(minutes=rng.randint(1, 90)), now) if score else False,
-            })
+            won = lead.won_status == "won"
+            score = rng.choices(
+                [0, 1, 2, 3, 4, 5], [2, 1, 1, 2, 4, 6] if won else [3, 3, 3, 2, 1, 1]
+            )[0]
+            conversation.write(
+                {
+                    "csat_sent_date": sent,
+                    "csat_trigger": "won_lost",
+                    "csat_lead_id": lead.id,
+                    "csat_score": score,
+                    "csat_date": min(sent + timedelta(minutes=rng.randint(1, 90)), now)
+                    if score
+                    else False,
+                }
+            )
             if score:
                 lead.omnichannel_csat_score = score
         return conversations

@@ -12,52 +12,97 @@ class OmnichannelReportLead(models.Model):
     A lead is attributed to the channel account of its first message;
     messages keep the lead they were exchanged for, so a won lead keeps its
     channel even after the customer's next request opened a new lead."""
-    _name = 'omnichannel.report.lead'
-    _inherit = ['omnichannel.report.mixin']
-    _description = 'Conversion by Channel Report'
-    _auto = False
-    _order = 'date desc'
 
-    date = fields.Datetime('Lead created on', readonly=True)
-    date_closed = fields.Datetime('Closed on', readonly=True)
-    channel_id = fields.Many2one(help='The channel account of the first message of the lead.')
-    conversation_id = fields.Many2one('omnichannel.conversation', 'First conversation', readonly=True)
-    currency_id = fields.Many2one('res.currency', 'Currency', readonly=True)
-    medium_id = fields.Many2one('utm.medium', 'Medium', readonly=True)
-    campaign_id = fields.Many2one('utm.campaign', 'Campaign', readonly=True)
-    stage_id = fields.Many2one('crm.stage', 'Stage', readonly=True)
-    lost_reason_id = fields.Many2one('crm.lost.reason', 'Lost reason', readonly=True)
-    won_status = fields.Selection([('won', 'Won'), ('lost', 'Lost'), ('pending', 'In progress')],
-                                  'Won/Lost', readonly=True)
-    won_count = fields.Integer('Won', readonly=True, aggregator='sum')
-    lost_count = fields.Integer('Lost', readonly=True, aggregator='sum')
-    conversion_rate = fields.Float('Conversion (%)', readonly=True, aggregator='avg',
-                                   help='Share of the leads that were won.')
-    won_revenue = fields.Monetary('Won revenue', readonly=True, aggregator='sum', currency_field='currency_id',
-                                  help='Expected revenue of the won leads.')
-    first_response_sla = fields.Selection(SLA_STATUSES, 'First response SLA', readonly=True,
-                                          help='SLA status of the first reply a person gave on this lead.')
-    answered = fields.Boolean('Answered', readonly=True, help='A person replied on this lead.')
+    _name = "omnichannel.report.lead"
+    _inherit = ["omnichannel.report.mixin"]
+    _description = "Conversion by Channel Report"
+    _auto = False
+    _order = "date desc"
+
+    date = fields.Datetime("Lead created on", readonly=True)
+    date_closed = fields.Datetime("Closed on", readonly=True)
+    channel_id = fields.Many2one(
+        help="The channel account of the first message of the lead."
+    )
+    conversation_id = fields.Many2one(
+        "omnichannel.conversation", "First conversation", readonly=True
+    )
+    currency_id = fields.Many2one("res.currency", "Currency", readonly=True)
+    medium_id = fields.Many2one("utm.medium", "Medium", readonly=True)
+    campaign_id = fields.Many2one("utm.campaign", "Campaign", readonly=True)
+    stage_id = fields.Many2one("crm.stage", "Stage", readonly=True)
+    lost_reason_id = fields.Many2one("crm.lost.reason", "Lost reason", readonly=True)
+    won_status = fields.Selection(
+        [("won", "Won"), ("lost", "Lost"), ("pending", "In progress")],
+        "Won/Lost",
+        readonly=True,
+    )
+    won_count = fields.Integer("Won", readonly=True, aggregator="sum")
+    lost_count = fields.Integer("Lost", readonly=True, aggregator="sum")
+    conversion_rate = fields.Float(
+        "Conversion (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Share of the leads that were won.",
+    )
+    won_revenue = fields.Monetary(
+        "Won revenue",
+        readonly=True,
+        aggregator="sum",
+        currency_field="currency_id",
+        help="Expected revenue of the won leads.",
+    )
+    first_response_sla = fields.Selection(
+        SLA_STATUSES,
+        "First response SLA",
+        readonly=True,
+        help="SLA status of the first reply a person gave on this lead.",
+    )
+    answered = fields.Boolean(
+        "Answered", readonly=True, help="A person replied on this lead."
+    )
     lost_late_count = fields.Integer(
-        'Lost after a late first answer', readonly=True, aggregator='sum',
-        help='Lost leads whose first reply of a person breached the SLA.')
+        "Lost after a late first answer",
+        readonly=True,
+        aggregator="sum",
+        help="Lost leads whose first reply of a person breached the SLA.",
+    )
     lost_unanswered_count = fields.Integer(
-        'Lost unanswered', readonly=True, aggregator='sum',
-        help='Lost leads on which no person ever replied.')
+        "Lost unanswered",
+        readonly=True,
+        aggregator="sum",
+        help="Lost leads on which no person ever replied.",
+    )
     customer_message_count = fields.Integer(
-        'Customer messages', readonly=True, aggregator='avg',
-        help='Messages the customer sent on this lead, on every channel (average per lead).')
+        "Customer messages",
+        readonly=True,
+        aggregator="avg",
+        help="Messages the customer sent on this lead, on every channel (average per lead).",
+    )
     employee_message_count = fields.Integer(
-        'Salesperson messages', readonly=True, aggregator='avg',
-        help='Replies people wrote on this lead (automatic replies and calls not counted; average per lead).')
+        "Salesperson messages",
+        readonly=True,
+        aggregator="avg",
+        help="Replies people wrote on this lead (automatic replies and calls not counted; average per lead).",
+    )
     won_message_count = fields.Integer(
-        'Messages to win', readonly=True, aggregator='avg',
-        help='Messages exchanged (customer and salesperson) on a won lead before it was won (average per won lead).')
+        "Messages to win",
+        readonly=True,
+        aggregator="avg",
+        help="Messages exchanged (customer and salesperson) on a won lead before it was won (average per won lead).",
+    )
     days_to_close = fields.Float(
-        'Days to win', readonly=True, aggregator='avg',
-        help="Days from the customer's first message to the lead being won (won leads only).")
-    csat = fields.Float('Satisfaction', readonly=True, aggregator='avg',
-                        help="The customer's answer to the satisfaction survey about this lead (1-5).")
+        "Days to win",
+        readonly=True,
+        aggregator="avg",
+        help="Days from the customer's first message to the lead being won (won leads only).",
+    )
+    csat = fields.Float(
+        "Satisfaction",
+        readonly=True,
+        aggregator="avg",
+        help="The customer's answer to the satisfaction survey about this lead (1-5).",
+    )
 
     @property
     def _table_query(self):

@@ -1,18 +1,31 @@
 import pytz
 
 from odoo import api, fields, models
-from odoo.tools import SQL
-
 from odoo.orm.models import parse_read_group_spec
+from odoo.tools import SQL
 
 #: Channel families used by the reports (channel switching).  A new channel
 #: type belongs to one of them; the others are neither.
-MESSENGER_TYPES = ('sandbox', 'telegram', 'whatsapp', 'messenger', 'instagram', 'viber', 'vk', 'livechat')
-VOICE_EMAIL_TYPES = ('email', 'phone_webhook', 'asterisk', 'zadarma')
+MESSENGER_TYPES = (
+    "sandbox",
+    "telegram",
+    "whatsapp",
+    "messenger",
+    "instagram",
+    "viber",
+    "vk",
+    "livechat",
+)
+VOICE_EMAIL_TYPES = ("email", "phone_webhook", "asterisk", "zadarma")
 
 WEEKDAYS = [
-    ('1', 'Monday'), ('2', 'Tuesday'), ('3', 'Wednesday'), ('4', 'Thursday'),
-    ('5', 'Friday'), ('6', 'Saturday'), ('7', 'Sunday'),
+    ("1", "Monday"),
+    ("2", "Tuesday"),
+    ("3", "Wednesday"),
+    ("4", "Thursday"),
+    ("5", "Friday"),
+    ("6", "Saturday"),
+    ("7", "Sunday"),
 ]
 
 
@@ -24,44 +37,56 @@ class OmnichannelReportMixin(models.AbstractModel):
     PostgreSQL's ``percentile_cont(0.5)`` over the same column: the pivot
     asks for ``field:avg`` as for any measure and gets the median of each
     cell, computed in SQL like the averages."""
-    _name = 'omnichannel.report.mixin'
-    _description = 'Omnichannel report tools'
+
+    _name = "omnichannel.report.mixin"
+    _description = "Omnichannel report tools"
 
     #: measure fields aggregated as a median
     _median_fields = ()
 
     # The dimensions every report is read by.
-    channel_id = fields.Many2one('omnichannel.channel', 'Channel account', readonly=True)
-    channel_type = fields.Selection(selection='_channel_type_selection', string='Channel', readonly=True)
-    company_id = fields.Many2one('res.company', 'Company', readonly=True)
-    team_id = fields.Many2one('crm.team', 'Sales team', readonly=True)
-    user_id = fields.Many2one('res.users', 'Salesperson', readonly=True)
-    partner_id = fields.Many2one('res.partner', 'Customer', readonly=True)
-    lead_id = fields.Many2one('crm.lead', 'Lead', readonly=True)
-    source_id = fields.Many2one('utm.source', 'Source', readonly=True)
+    channel_id = fields.Many2one(
+        "omnichannel.channel", "Channel account", readonly=True
+    )
+    channel_type = fields.Selection(
+        selection="_channel_type_selection", string="Channel", readonly=True
+    )
+    company_id = fields.Many2one("res.company", "Company", readonly=True)
+    team_id = fields.Many2one("crm.team", "Sales team", readonly=True)
+    user_id = fields.Many2one("res.users", "Salesperson", readonly=True)
+    partner_id = fields.Many2one("res.partner", "Customer", readonly=True)
+    lead_id = fields.Many2one("crm.lead", "Lead", readonly=True)
+    source_id = fields.Many2one("utm.source", "Source", readonly=True)
 
     @api.model
     def _channel_type_selection(self):
-        return self.env['omnichannel.channel']._fields['channel_type'].selection
+        return self.env["omnichannel.channel"]._fields["channel_type"].selection
 
     @api.model
     def _report_tz(self):
-        tz = self.env.context.get('tz') or self.env.user.tz or 'UTC'
-        return tz if tz in pytz.all_timezones_set else 'UTC'
+        tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        return tz if tz in pytz.all_timezones_set else "UTC"
 
     @api.model
     def _local_time_sql(self, column):
         """SQL of a naive UTC ``column`` in the reader's timezone."""
-        return SQL("((%s AT TIME ZONE 'UTC') AT TIME ZONE %s)", SQL(column), self._report_tz())
+        return SQL(
+            "((%s AT TIME ZONE 'UTC') AT TIME ZONE %s)", SQL(column), self._report_tz()
+        )
 
     @api.model
     def _weekday_hour_sql(self, column):
         local = self._local_time_sql(column)
-        return SQL("EXTRACT(ISODOW FROM %(t)s)::int::text AS weekday, to_char(%(t)s, 'HH24') AS hour", t=local)
+        return SQL(
+            "EXTRACT(ISODOW FROM %(t)s)::int::text AS weekday, to_char(%(t)s, 'HH24') AS hour",
+            t=local,
+        )
 
     def _read_group_select(self, aggregate_spec, query):
         fname, _property, func = parse_read_group_spec(aggregate_spec)
-        if fname in self._median_fields and func == 'avg':
-            return SQL('percentile_cont(0.5) WITHIN GROUP (ORDER BY %s)',
-                       self._field_to_sql(self._table, fname, query))
+        if fname in self._median_fields and func == "avg":
+            return SQL(
+                "percentile_cont(0.5) WITHIN GROUP (ORDER BY %s)",
+                self._field_to_sql(self._table, fname, query),
+            )
         return super()._read_group_select(aggregate_spec, query)

@@ -23,12 +23,20 @@ Conventions (documented in README, checked by the tests):
 * a sentence speaking of the past ("вчера", "назад", "last", "ago", "was"...)
   yields no weekday nor calendar date: "I called on Monday" is no promise.
 """
+
 import calendar
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-__all__ = ['DateMention', 'find_date', 'split_sentences', 'is_question', 'is_own_promise', 'follow_up_in']
+__all__ = [
+    "DateMention",
+    "find_date",
+    "follow_up_in",
+    "is_own_promise",
+    "is_question",
+    "split_sentences",
+]
 
 
 @dataclass(frozen=True)
@@ -40,46 +48,131 @@ class DateMention:
 
 # -- vocabulary ---------------------------------------------------------------
 NUMBER_WORDS = {
-    'один': 1, 'одну': 1, 'одна': 1, 'одного': 1, 'два': 2, 'две': 2, 'двух': 2, 'три': 3, 'трех': 3,
-    'четыре': 4, 'пять': 5, 'шесть': 6, 'семь': 7, 'восемь': 8, 'девять': 9, 'десять': 10,
-    'пятнадцать': 15, 'двадцать': 20, 'тридцать': 30, 'пару': 2, 'пара': 2, 'несколько': 3,
-    'a': 1, 'an': 1, 'one': 1, 'two': 2, 'three': 3, 'four': 4, 'five': 5, 'six': 6, 'seven': 7,
-    'eight': 8, 'nine': 9, 'ten': 10, 'fifteen': 15, 'twenty': 20, 'thirty': 30,
-    'a couple of': 2, 'couple of': 2, 'a few': 3, 'few': 3,
+    "один": 1,
+    "одну": 1,
+    "одна": 1,
+    "одного": 1,
+    "два": 2,
+    "две": 2,
+    "двух": 2,
+    "три": 3,
+    "трех": 3,
+    "четыре": 4,
+    "пять": 5,
+    "шесть": 6,
+    "семь": 7,
+    "восемь": 8,
+    "девять": 9,
+    "десять": 10,
+    "пятнадцать": 15,
+    "двадцать": 20,
+    "тридцать": 30,
+    "пару": 2,
+    "пара": 2,
+    "несколько": 3,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "a couple of": 2,
+    "couple of": 2,
+    "a few": 3,
+    "few": 3,
 }
-_NUM = r'(\d{1,3}|%s)' % '|'.join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+_NUM = r"(\d{{1,3}}|{})".format(
+    "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+)
 
 RU_UNITS = [
-    (r'минут[уы]?', 'minutes'), (r'час(?:а|ов)?', 'hours'), (r'(?:дн(?:я|ей)|день|сутки|суток)', 'days'),
-    (r'недел[юиь]', 'weeks'), (r'месяц(?:а|ев)?', 'months'), (r'(?:год(?:а)?|лет)', 'years'),
+    (r"минут[уы]?", "minutes"),
+    (r"час(?:а|ов)?", "hours"),
+    (r"(?:дн(?:я|ей)|день|сутки|суток)", "days"),
+    (r"недел[юиь]", "weeks"),
+    (r"месяц(?:а|ев)?", "months"),
+    (r"(?:год(?:а)?|лет)", "years"),
 ]
 EN_UNITS = [
-    (r'(?:minutes?|mins?)', 'minutes'), (r'hours?', 'hours'), (r'days?', 'days'), (r'weeks?', 'weeks'),
-    (r'months?', 'months'), (r'years?', 'years'),
+    (r"(?:minutes?|mins?)", "minutes"),
+    (r"hours?", "hours"),
+    (r"days?", "days"),
+    (r"weeks?", "weeks"),
+    (r"months?", "months"),
+    (r"years?", "years"),
 ]
 
-RU_WEEKDAYS = [r'понедельник\w*', r'вторник\w*', r'сред[ауые]', r'четверг\w*', r'пятниц[ауые]',
-               r'суббот[ауые]', r'воскресень[еяю]']
-EN_WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']
+RU_WEEKDAYS = [
+    r"понедельник\w*",
+    r"вторник\w*",
+    r"сред[ауые]",
+    r"четверг\w*",
+    r"пятниц[ауые]",
+    r"суббот[ауые]",
+    r"воскресень[еяю]",
+]
+EN_WEEKDAYS = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+]
 
-RU_MONTHS = ['январ', 'феврал', 'март', 'апрел', 'ма[яй]', 'июн', 'июл', 'август', 'сентябр', 'октябр',
-             'ноябр', 'декабр']
-EN_MONTHS = ['jan(?:uary)?', 'feb(?:ruary)?', 'mar(?:ch)?', 'apr(?:il)?', 'may', 'june?', 'july?',
-             'aug(?:ust)?', 'sep(?:t(?:ember)?)?', 'oct(?:ober)?', 'nov(?:ember)?', 'dec(?:ember)?']
+RU_MONTHS = [
+    "январ",
+    "феврал",
+    "март",
+    "апрел",
+    "ма[яй]",
+    "июн",
+    "июл",
+    "август",
+    "сентябр",
+    "октябр",
+    "ноябр",
+    "декабр",
+]
+EN_MONTHS = [
+    "jan(?:uary)?",
+    "feb(?:ruary)?",
+    "mar(?:ch)?",
+    "apr(?:il)?",
+    "may",
+    "june?",
+    "july?",
+    "aug(?:ust)?",
+    "sep(?:t(?:ember)?)?",
+    "oct(?:ober)?",
+    "nov(?:ember)?",
+    "dec(?:ember)?",
+]
 
 PARTS_OF_DAY = [
-    (r'после\s+обеда|after\s+lunch|(?:in\s+the\s+)?afternoon|дн[её]м', time(14, 0)),
-    (r'до\s+обеда|before\s+lunch', time(11, 0)),
-    (r'в\s+обед|at\s+lunch(?:time)?|around\s+lunch', time(13, 0)),
-    (r'утром|с\s+утра|(?:in\s+the\s+)?morning', time(10, 0)),
-    (r'вечером|(?:in\s+the\s+)?evening', time(18, 0)),
-    (r'tonight', time(19, 0)),
+    (r"после\s+обеда|after\s+lunch|(?:in\s+the\s+)?afternoon|дн[её]м", time(14, 0)),
+    (r"до\s+обеда|before\s+lunch", time(11, 0)),
+    (r"в\s+обед|at\s+lunch(?:time)?|around\s+lunch", time(13, 0)),
+    (r"утром|с\s+утра|(?:in\s+the\s+)?morning", time(10, 0)),
+    (r"вечером|(?:in\s+the\s+)?evening", time(18, 0)),
+    (r"tonight", time(19, 0)),
 ]
 
 PAST_MARKERS = re.compile(
     r"\b(?:вчера|позавчера|назад|прошл\w*|был[аио]?|звонил[аи]?|писал[аи]?|говорил[аи]?|получил[аи]?|"
     r"заказывал[аи]?|приезжал[аи]?|yesterday|ago|last|was|were|did|had|called|talked|spoke|ordered|"
-    r"received|wrote|visited)\b")
+    r"received|wrote|visited)\b"
+)
 
 # A salesperson's own promise: first person, future ("I'll send", "пришлю").
 OWN_PROMISE = re.compile(
@@ -88,22 +181,25 @@ OWN_PROMISE = re.compile(
     r"(?:при|вы|от|за|пере)шл(?:ю|ем)|отправл(?:ю|ю)|отправим|(?:пере)?звон(?:ю|им)|наберу|наберем|"
     r"напиш(?:у|ем)|свяж(?:усь|емся)|сообщ(?:у|им)|подготов(?:лю|им)|уточн(?:ю|им)|сдела(?:ю|ем)|"
     r"провер(?:ю|им)|отвеч(?:у|ю)|ответим|посмотр(?:ю|им)|согласу(?:ю|ем)|(?:рас|по)считаю|(?:рас|по)считаем|"
-    r"выставл(?:ю)|выставим|подтвержу|подтвердим|верн(?:усь|емся)|созвонимся|спишемся|встретимся|дам\s+знать|дадим\s+знать)\b")
+    r"выставл(?:ю)|выставим|подтвержу|подтвердим|верн(?:усь|емся)|созвонимся|спишемся|встретимся|дам\s+знать|дадим\s+знать)\b"
+)
 
 
 def _normalize(text):
-    text = (text or '').lower().replace('ё', 'е').replace('’', "'").replace('‘', "'")
-    return re.sub(r'[ \t\u00a0]+', ' ', text)
+    text = (text or "").lower().replace("ё", "е").replace("’", "'").replace("‘", "'")
+    return re.sub(r"[ \t\u00a0]+", " ", text)
 
 
 def split_sentences(text):
     """[(sentence, is_question)] of ``text``, in order."""
     result = []
     # A full stop inside "20.03" or "1.5" does not end a sentence.
-    for match in re.finditer(r'(?:[^.!?\n]|[.!?](?=[^\s.!?]))+(?:[.!?]+(?=\s|$))?', text or ''):
+    for match in re.finditer(
+        r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+(?:[.!?]+(?=\s|$))?", text or ""
+    ):
         sentence = match.group(0).strip()
-        if sentence.strip('.!?'):
-            result.append((sentence, sentence.rstrip().endswith('?')))
+        if sentence.strip(".!?"):
+            result.append((sentence, sentence.rstrip().endswith("?")))
     return result
 
 
@@ -120,7 +216,9 @@ def _add_months(day, months):
     month = day.month - 1 + months
     year = day.year + month // 12
     month = month % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
 
 
 def _month_end(day):
@@ -138,19 +236,19 @@ def _next_weekday(day, weekday, next_week=False):
 
 def _week_friday(day):
     friday = day + timedelta(days=4 - day.weekday())
-    return friday if friday >= day else day
+    return max(friday, day)
 
 
 def _shift(now, amount, unit):
-    if unit == 'minutes':
+    if unit == "minutes":
         return now + timedelta(minutes=amount), True
-    if unit == 'hours':
+    if unit == "hours":
         return now + timedelta(hours=amount), True
-    if unit == 'days':
+    if unit == "days":
         return now + timedelta(days=amount), False
-    if unit == 'weeks':
+    if unit == "weeks":
         return now + timedelta(weeks=amount), False
-    if unit == 'months':
+    if unit == "months":
         return _add_months(now, amount), False
     return _add_months(now, 12 * amount), False
 
@@ -185,56 +283,114 @@ def _day_patterns():
     def add(regex, func, dated=False):
         patterns.append((re.compile(regex), func, dated))
 
-    add(r'\bпослезавтра\b|\bthe\s+day\s+after\s+tomorrow\b', lambda m, n: (n + timedelta(days=2), False))
-    add(r'\bзавтра\b|\btomorrow\b', lambda m, n: (n + timedelta(days=1), False))
-    add(r'\btonight\b', lambda m, n: (n.replace(hour=19, minute=0, second=0, microsecond=0), True))
-    add(r'\bсегодня\b|\btoday\b', lambda m, n: (n, False))
+    add(
+        r"\bпослезавтра\b|\bthe\s+day\s+after\s+tomorrow\b",
+        lambda m, n: (n + timedelta(days=2), False),
+    )
+    add(r"\bзавтра\b|\btomorrow\b", lambda m, n: (n + timedelta(days=1), False))
+    add(
+        r"\btonight\b",
+        lambda m, n: (n.replace(hour=19, minute=0, second=0, microsecond=0), True),
+    )
+    add(r"\bсегодня\b|\btoday\b", lambda m, n: (n, False))
     for unit_re, unit in RU_UNITS:
-        add(r'\b(?:через|в\s+течение)\s+(?:%s\s+)?%s\b' % (_NUM, unit_re),
-            lambda m, n, unit=unit: _shift(n, _amount(m.group(1)), unit))
-    add(r'\bчерез\s+полчаса\b', lambda m, n: _shift(n, 30, 'minutes'))
-    add(r'\bчерез\s+полгода\b', lambda m, n: _shift(n, 6, 'months'))
+        add(
+            rf"\b(?:через|в\s+течение)\s+(?:{_NUM}\s+)?{unit_re}\b",
+            lambda m, n, unit=unit: _shift(n, _amount(m.group(1)), unit),
+        )
+    add(r"\bчерез\s+полчаса\b", lambda m, n: _shift(n, 30, "minutes"))
+    add(r"\bчерез\s+полгода\b", lambda m, n: _shift(n, 6, "months"))
     for unit_re, unit in EN_UNITS:
-        add(r'\b(?:in|within)\s+%s\s+%s\b(?!\s+ago)' % (_NUM, unit_re),
-            lambda m, n, unit=unit: _shift(n, _amount(m.group(1)), unit))
-    add(r'\b(?:in|within)\s+half\s+an\s+hour\b', lambda m, n: _shift(n, 30, 'minutes'))
-    add(r'\b(?:на\s+следующей\s+неделе|next\s+week)\b', lambda m, n: (_next_weekday(n, 0, next_week=True), False))
-    add(r'\b(?:(?:до|к)\s+конц[ау]\s+(?:этой\s+)?недели|в\s+конце\s+(?:этой\s+)?недели|на\s+этой\s+неделе|'
-        r'(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week|this\s+week)\b',
-        lambda m, n: (_week_friday(n), False))
-    add(r'\b(?:на\s+(?:этих\s+)?выходных|(?:this|over\s+the|at\s+the|on\s+the)\s+weekend)\b',
-        lambda m, n: (n if n.weekday() == 5 else _next_weekday(n, 5), False))
-    add(r'\b(?:в\s+начале\s+следующего\s+месяца|в\s+следующем\s+месяце|next\s+month|'
-        r'(?:early|beginning\s+of|start\s+of)\s+next\s+month)\b',
-        lambda m, n: (_add_months(n.replace(day=1), 1), False))
-    add(r'\b(?:(?:до|к)\s+конц[ау]\s+(?:этого\s+)?месяца|в\s+конце\s+(?:этого\s+)?месяца|'
-        r'(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month)\b',
-        lambda m, n: (_month_end(n), False))
-    add(r'\b(?:(?:до|к)\s+конц[ау]\s+года|в\s+конце\s+года|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?year)\b',
-        lambda m, n: (n.replace(month=12, day=31), False))
+        add(
+            rf"\b(?:in|within)\s+{_NUM}\s+{unit_re}\b(?!\s+ago)",
+            lambda m, n, unit=unit: _shift(n, _amount(m.group(1)), unit),
+        )
+    add(r"\b(?:in|within)\s+half\s+an\s+hour\b", lambda m, n: _shift(n, 30, "minutes"))
+    add(
+        r"\b(?:на\s+следующей\s+неделе|next\s+week)\b",
+        lambda m, n: (_next_weekday(n, 0, next_week=True), False),
+    )
+    add(
+        r"\b(?:(?:до|к)\s+конц[ау]\s+(?:этой\s+)?недели|в\s+конце\s+(?:этой\s+)?недели|на\s+этой\s+неделе|"
+        r"(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?week|this\s+week)\b",
+        lambda m, n: (_week_friday(n), False),
+    )
+    add(
+        r"\b(?:на\s+(?:этих\s+)?выходных|(?:this|over\s+the|at\s+the|on\s+the)\s+weekend)\b",
+        lambda m, n: (n if n.weekday() == 5 else _next_weekday(n, 5), False),
+    )
+    add(
+        r"\b(?:в\s+начале\s+следующего\s+месяца|в\s+следующем\s+месяце|next\s+month|"
+        r"(?:early|beginning\s+of|start\s+of)\s+next\s+month)\b",
+        lambda m, n: (_add_months(n.replace(day=1), 1), False),
+    )
+    add(
+        r"\b(?:(?:до|к)\s+конц[ау]\s+(?:этого\s+)?месяца|в\s+конце\s+(?:этого\s+)?месяца|"
+        r"(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month)\b",
+        lambda m, n: (_month_end(n), False),
+    )
+    add(
+        r"\b(?:(?:до|к)\s+конц[ау]\s+года|в\s+конце\s+года|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?year)\b",
+        lambda m, n: (n.replace(month=12, day=31), False),
+    )
     # Weekdays.
     for weekday, day_re in enumerate(RU_WEEKDAYS):
-        add(r'\b(?:во?|до|ко?|на)\s+(?:(следующ\w+|ближайш\w+|эт\w+)\s+)?%s\b' % day_re,
-            lambda m, n, wd=weekday: (_next_weekday(n, wd, next_week=bool(m.group(1) and m.group(1).startswith('следующ'))), False),
-            dated=True)
+        add(
+            rf"\b(?:во?|до|ко?|на)\s+(?:(следующ\w+|ближайш\w+|эт\w+)\s+)?{day_re}\b",
+            lambda m, n, wd=weekday: (
+                _next_weekday(
+                    n,
+                    wd,
+                    next_week=bool(m.group(1) and m.group(1).startswith("следующ")),
+                ),
+                False,
+            ),
+            dated=True,
+        )
     for weekday, day_name in enumerate(EN_WEEKDAYS):
-        add(r"\b(?:(?:on|by|until|till|before)\s+)?(?:(next|this|coming)\s+)?%s\b(?!\s*'s)" % day_name,
-            lambda m, n, wd=weekday: (_next_weekday(n, wd, next_week=m.group(1) == 'next'), False),
-            dated=True)
+        add(
+            rf"\b(?:(?:on|by|until|till|before)\s+)?(?:(next|this|coming)\s+)?{day_name}\b(?!\s*'s)",
+            lambda m, n, wd=weekday: (
+                _next_weekday(n, wd, next_week=m.group(1) == "next"),
+                False,
+            ),
+            dated=True,
+        )
     # Calendar dates.
-    ru_months = '|'.join('(%s\\w*)' % name for name in RU_MONTHS)
-    add(r'\b(\d{1,2})(?:-?го)?\s+(?:%s)\b' % ru_months,
-        lambda m, n: _month_match(m, n, 2), dated=True)
-    en_months = '|'.join('(%s)' % name for name in EN_MONTHS)
-    add(r'\b(?:%s)\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b' % en_months,
-        lambda m, n: _month_match(m, n, 1, day_group=13), dated=True)
-    add(r'\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?:%s)\b' % en_months,
-        lambda m, n: _month_match(m, n, 2), dated=True)
-    add(r'\b(20\d\d)-(\d{2})-(\d{2})\b',
-        lambda m, n: _as_day(_calendar_date(n, int(m.group(3)), int(m.group(2)), m.group(1))), dated=True)
-    add(r'\b(\d{1,2})\.(\d{1,2})\.(20\d\d)\b', lambda m, n: _as_day(_dotted(n, m)), dated=True)
-    add(r'\b(?:до|к|на|by|on|until|till|before)\s+(\d{1,2})\.(\d{1,2})(?:\.(\d{2,4}))?\b',
-        lambda m, n: _as_day(_dotted(n, m)), dated=True)
+    ru_months = "|".join(f"({name}\\w*)" for name in RU_MONTHS)
+    add(
+        rf"\b(\d{{1,2}})(?:-?го)?\s+(?:{ru_months})\b",
+        lambda m, n: _month_match(m, n, 2),
+        dated=True,
+    )
+    en_months = "|".join(f"({name})" for name in EN_MONTHS)
+    add(
+        rf"\b(?:{en_months})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b",
+        lambda m, n: _month_match(m, n, 1, day_group=13),
+        dated=True,
+    )
+    add(
+        rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{en_months})\b",
+        lambda m, n: _month_match(m, n, 2),
+        dated=True,
+    )
+    add(
+        r"\b(20\d\d)-(\d{2})-(\d{2})\b",
+        lambda m, n: _as_day(
+            _calendar_date(n, int(m.group(3)), int(m.group(2)), m.group(1))
+        ),
+        dated=True,
+    )
+    add(
+        r"\b(\d{1,2})\.(\d{1,2})\.(20\d\d)\b",
+        lambda m, n: _as_day(_dotted(n, m)),
+        dated=True,
+    )
+    add(
+        r"\b(?:до|к|на|by|on|until|till|before)\s+(\d{1,2})\.(\d{1,2})(?:\.(\d{2,4}))?\b",
+        lambda m, n: _as_day(_dotted(n, m)),
+        dated=True,
+    )
     return patterns
 
 
@@ -251,7 +407,16 @@ def _dotted(now, match):
 
 def _month_match(match, now, first_month_group, day_group=1):
     groups = match.groups()
-    month = next((i for i, g in enumerate(groups[first_month_group - 1:first_month_group - 1 + 12]) if g), None)
+    month = next(
+        (
+            i
+            for i, g in enumerate(
+                groups[first_month_group - 1 : first_month_group - 1 + 12]
+            )
+            if g
+        ),
+        None,
+    )
     if month is None:
         return None
     return _as_day(_calendar_date(now, int(match.group(day_group)), month + 1))
@@ -262,27 +427,35 @@ DAY_PATTERNS = _day_patterns()
 
 def _time_of_day(sentence):
     """(time, phrase) said in ``sentence``, or (None, '')."""
-    for regex in (r'\b(?:в|к|at|by|до)\s+(\d{1,2})[:.](\d{2})\b', r'\b(?:в|к|at|by)\s+(\d{1,2})\s*(?:час\w*|ч)\b',
-                  r'\b(?:at|by|around)?\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b', r'\bat\s+(\d{1,2})(?::(\d{2}))?\b'):
+    for regex in (
+        r"\b(?:в|к|at|by|до)\s+(\d{1,2})[:.](\d{2})\b",
+        r"\b(?:в|к|at|by)\s+(\d{1,2})\s*(?:час\w*|ч)\b",
+        r"\b(?:at|by|around)?\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b",
+        r"\bat\s+(\d{1,2})(?::(\d{2}))?\b",
+    ):
         match = re.search(regex, sentence)
         if not match:
             continue
         hour = int(match.group(1))
-        minute = int(match.group(2) or 0) if match.lastindex >= 2 and match.group(2) and match.group(2).isdigit() else 0
+        minute = (
+            int(match.group(2) or 0)
+            if match.lastindex >= 2 and match.group(2) and match.group(2).isdigit()
+            else 0
+        )
         suffix = match.group(3) if match.lastindex and match.lastindex >= 3 else None
-        if suffix == 'pm' and hour < 12:
+        if suffix == "pm" and hour < 12:
             hour += 12
-        elif suffix == 'am' and hour == 12:
+        elif suffix == "am" and hour == 12:
             hour = 0
-        elif suffix is None and 1 <= hour <= 7 and 'час' in match.group(0):
+        elif suffix is None and 1 <= hour <= 7 and "час" in match.group(0):
             hour += 12  # "в 3 часа" at work means 15:00
         if 0 <= hour <= 23 and 0 <= minute <= 59:
             return time(hour, minute), match.group(0).strip()
     for regex, value in PARTS_OF_DAY:
-        match = re.search(r'\b(?:%s)\b' % regex, sentence)
+        match = re.search(rf"\b(?:{regex})\b", sentence)
         if match:
             return value, match.group(0)
-    return None, ''
+    return None, ""
 
 
 def find_date(sentence, now):
@@ -299,7 +472,7 @@ def find_date(sentence, now):
                 best = (match.start(), match.end(), match.group(0).strip(), result)
             break
     # The time of day is looked for outside the day phrase ("до 20.03" is no 20:03).
-    rest = text[:best[0]] + ' ' + text[best[1]:] if best else text
+    rest = text[: best[0]] + " " + text[best[1] :] if best else text
     tod, tod_phrase = _time_of_day(rest)
     if best is None:
         if tod is None or past:
@@ -312,7 +485,7 @@ def find_date(sentence, now):
     if tod is not None and not has_time:
         when = when.replace(hour=tod.hour, minute=tod.minute, second=0, microsecond=0)
         has_time = True
-        phrase = '%s %s' % (phrase, tod_phrase)
+        phrase = f"{phrase} {tod_phrase}"
     elif not has_time:
         when = when.replace(hour=0, minute=0, second=0, microsecond=0)
     if (has_time and when <= now) or (not has_time and when.date() < now.date()):
