@@ -1,21 +1,8 @@
 {
     "name": "Omnichannel Inbox",
-    "version": "19.0.1.1.0",
-    "summary": "Telegram, Sandbox chat and more in one customer history inside CRM: "
-    "leads created and linked, replies from the lead form",
-    "description": """
-Omnichannel Inbox
-=================
-Every message a customer sends - Telegram, the built-in Sandbox chat and the
-other connected channels - lands in Odoo CRM as one history per customer:
-
-* the customer is found or created (channel identity, phone in E.164, email),
-* one conversation per channel account and customer, one open lead per customer,
-* the salesperson reads the whole history and replies from the lead form,
-  through the channel the customer wrote from,
-* every accepted webhook event is journaled before it is processed, so nothing
-  a customer sent is lost.
-""",
+    "version": "19.0.1.2.0",
+    "summary": "Messengers, SMS, email, website and phone calls in one customer "
+    "history inside CRM: leads created and linked, replies from the lead form",
     "category": "Sales/CRM",
     "author": "Omnichannel Inbox contributors",
     "website": "https://github.com/omnichannel-inbox/omnichannel_inbox",
@@ -35,7 +22,14 @@ other connected channels - lands in Odoo CRM as one history per customer:
         "digest",
     ],
     "external_dependencies": {
-        "python": ["python-telegram-bot", "phonenumbers", "requests", "cryptography"],
+        # Distribution names with the bounds of requirements.txt (Odoo 19 checks
+        # them as PEP 508 requirements); python-telegram-bot is imported as telegram.
+        "python": [
+            "python-telegram-bot>=21,<23",
+            "phonenumbers>=8.13",
+            "requests>=2.25",
+            "cryptography>=3.4",
+        ],
     },
     "data": [
         "security/omnichannel_security.xml",
