@@ -13,7 +13,6 @@ from odoo.addons.omnichannel_inbox.connectors.safe_http import host_of
 from .res_config_settings_calls import DEFAULT_REPLAY_WINDOW, REPLAY_WINDOW_PARAM
 
 ADMIN = "omnichannel_inbox.group_omnichannel_admin"
-PHONE_TYPES = ("phone_webhook", "asterisk", "zadarma")
 
 
 class OmnichannelChannel(models.Model):
@@ -82,7 +81,7 @@ class OmnichannelChannel(models.Model):
 
     def _connector_extra(self):
         extra = super()._connector_extra()
-        if self.channel_type in PHONE_TYPES:
+        if self.supports_calls:
             channel = self.sudo()
             extra.update(
                 {
@@ -122,23 +121,23 @@ class OmnichannelChannel(models.Model):
         return hosts
 
     def _default_source(self):
-        if self.channel_type in PHONE_TYPES:
+        if self.supports_calls:
             return self.env.ref("omnichannel_inbox.utm_source_phone")
         return super()._default_source()
 
     def _lead_medium(self):
         """The utm medium of the leads this channel opens."""
-        if self.channel_type in PHONE_TYPES:
+        if self.supports_calls:
             return self.env.ref("utm.utm_medium_phone", raise_if_not_found=False)
         return self.env.ref(
             "omnichannel_inbox.utm_medium_messenger", raise_if_not_found=False
         )
 
     def _can_send_text(self):
-        return self.channel_type not in PHONE_TYPES
+        return not self.supports_calls
 
     def _check_reply_allowed(self, conversation, template=None):
-        if self.channel_type in PHONE_TYPES:
+        if self.supports_calls:
             raise UserError(
                 self.env._(
                     "%s is a phone line: it carries calls, not messages. Call the customer, or write on another "
@@ -150,7 +149,7 @@ class OmnichannelChannel(models.Model):
 
     def _phone_can_originate(self):
         self.ensure_one()
-        if self.channel_type not in PHONE_TYPES or not self.active:
+        if not self.supports_calls or not self.active:
             return False
         return self.channel_type != "phone_webhook" or bool(self.sudo().api_base_url)
 

@@ -11,17 +11,6 @@ from odoo.addons.omnichannel_inbox import connectors
 
 from .omnichannel_rate_limit import DEFAULT_PER_ADDRESS, DEFAULT_PER_CHANNEL
 
-#: How a visitor opens a chat with an account, from its public handle.
-DEEP_LINKS = {
-    "telegram": "https://t.me/%s",
-    "whatsapp": "https://wa.me/%s",
-    "viber": "viber://pa?chatURI=%s",
-    "vk": "https://vk.me/%s",
-    "messenger": "https://m.me/%s",
-    "instagram": "https://ig.me/m/%s",
-    "email": "mailto:%s",
-    "sms": "sms:%s",
-}
 FULL_LINK = re.compile(r"^(https?://|viber://|tg://|mailto:|sms:)", re.IGNORECASE)
 WIDGET_SCRIPT = "/omnichannel_inbox/static/src/widget/omnichannel_widget.js"
 
@@ -55,21 +44,20 @@ class OmnichannelChannel(models.Model):
             channel.public_link = channel._deep_link()
 
     def _deep_link(self):
+        """The link a visitor opens a chat with, from the public handle and
+        the type's ``deep_link`` (connectors.Connector)."""
         self.ensure_one()
         handle = (self.public_handle or "").strip()
-        template = DEEP_LINKS.get(self.channel_type)
+        cls = self._connector_class()
+        template = cls.deep_link
         if not handle or not template:
             return False
         if FULL_LINK.match(handle):
             return handle
-        if self.channel_type in ("whatsapp", "sms"):
+        if cls.handle_format == "digits":
             digits = "".join(c for c in handle if c.isdigit())
-            if not digits:
-                return False
-            return template % (
-                digits if self.channel_type == "whatsapp" else "+" + digits
-            )
-        if self.channel_type == "email":
+            return template % digits if digits else False
+        if cls.handle_format == "email":
             email = email_normalize(handle)
             return template % email if email else False
         return template % quote(handle.lstrip("@"), safe="")
@@ -126,7 +114,7 @@ class OmnichannelChannel(models.Model):
         linked = [
             (account, account._deep_link())
             for account in accounts
-            if account.channel_type in DEEP_LINKS
+            if account.supports_public_link
         ]
         linked = [(account, link) for account, link in linked if link]
         type_count = {}
@@ -141,6 +129,7 @@ class OmnichannelChannel(models.Model):
                 if type_count[account.channel_type] == 1
                 else f"{labels[account.channel_type]}: {account.name}",
                 "url": link,
+                "color": account.channel_color,
             }
             for account, link in linked
         ]
@@ -153,6 +142,7 @@ class OmnichannelChannel(models.Model):
                     "type": "livechat",
                     "label": self.env._("Live chat"),
                     "url": f"{self._base_url()}/im_livechat/support/{livechat.livechat_channel_id.id}",
+                    "color": livechat.channel_color,
                 }
             )
         return {
