@@ -86,8 +86,8 @@ class OmnichannelChannel(models.Model):
         "utm.source",
         string="Lead source",
         ondelete="restrict",
-        help="Source set on the leads created from this account (channel of first contact). "
-        "Left empty, the source named after the channel type is used.",
+        help="Source set on the leads created from this account (channel of first "
+        "contact). Left empty, the source named after the channel type is used.",
     )
     create_leads = fields.Boolean(
         "Create leads",
@@ -150,7 +150,8 @@ class OmnichannelChannel(models.Model):
     api_base_url = fields.Char(
         "API address",
         groups=ADMIN,
-        help="Provider API root; leave empty to use the provider's own. Used to point at a proxy or a test server.",
+        help="Provider API root; leave empty to use the provider's own. Used to point "
+        "at a proxy or a test server.",
     )
     webhook_status = fields.Text("Webhook status", readonly=True, groups=ADMIN)
     can_register_webhook = fields.Boolean(
@@ -215,8 +216,8 @@ class OmnichannelChannel(models.Model):
         "Alert after hours without events",
         default=12,
         groups=ADMIN,
-        help="Administrators are told when this account, which usually receives many events, "
-        "has received none for this many hours. 0: never.",
+        help="Administrators are told when this account, which usually receives many "
+        "events, has received none for this many hours. 0: never.",
     )
     conversation_ids = fields.One2many(
         "omnichannel.conversation", "channel_id", string="Conversations"
@@ -370,9 +371,10 @@ class OmnichannelChannel(models.Model):
                 crypto.decrypt(value)
         except crypto.KeyMissing:
             return self.env._(
-                "The secrets of channel %(channel)s cannot be decrypted: the encryption key is missing or wrong. "
-                "Set %(option)s in the Odoo configuration file (or the environment variable %(variable)s) "
-                "to the key they were encrypted with, and restart Odoo.",
+                "The secrets of channel %(channel)s cannot be decrypted: the "
+                "encryption key is missing or wrong. Set %(option)s in the Odoo "
+                "configuration file (or the environment variable %(variable)s) to the "
+                "key they were encrypted with, and restart Odoo.",
                 channel=self.name,
                 option=crypto.CONFIG_OPTION,
                 variable=crypto.ENV_VARIABLE,
@@ -398,7 +400,8 @@ class OmnichannelChannel(models.Model):
         if identity.unreachable:
             raise UserError(
                 self.env._(
-                    "This customer cannot be reached on %(channel)s: %(reason)s Choose another of their channels.",
+                    "This customer cannot be reached on %(channel)s: %(reason)s "
+                    "Choose another of their channels.",
                     channel=self.name,
                     reason=identity.unreachable_reason or "",
                 )
@@ -567,7 +570,8 @@ class OmnichannelChannel(models.Model):
             (
                 2860,
                 "out",
-                "Добрый день, Иван! Кресла есть, доставка в Казань 2-3 дня. Предложение пришлю сегодня.",
+                "Добрый день, Иван! Кресла есть, доставка в Казань 2-3 дня. "
+                "Предложение пришлю сегодня.",
             ),
             (30, "in", "Я решу через неделю, пришлите пока коммерческое предложение."),
         ]

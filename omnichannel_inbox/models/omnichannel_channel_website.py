@@ -24,10 +24,11 @@ class OmnichannelChannel(models.Model):
 
     public_handle = fields.Char(
         "Public handle",
-        help="How visitors reach this account, shown in the website widget: the bot's @username (Telegram), "
-        "the phone number (WhatsApp, SMS), the chat URI (Viber), the community's short name (VK), the page's "
-        "username (Messenger), the Instagram username, the address (email) - or a full link. "
-        "Leave empty to keep the account out of the widget.",
+        help="How visitors reach this account, shown in the website widget: the bot's "
+        "@username (Telegram), the phone number (WhatsApp, SMS), the chat URI "
+        "(Viber), the community's short name (VK), the page's username "
+        "(Messenger), the Instagram username, the address (email) - or a full "
+        "link. Leave empty to keep the account out of the widget.",
     )
     public_link = fields.Char("Link for visitors", compute="_compute_public_link")
     contact_form_url = fields.Char(
@@ -90,9 +91,11 @@ class OmnichannelChannel(models.Model):
             channel.widget_url = f"{base}/omnichannel/widget/{channel.company_id.id}"
             channel.widget_embed_code = (
                 "<!-- {form_label} -->\n"
-                '<iframe src="{form}" title="{form_label}" style="width:100%;min-height:640px;border:0"></iframe>\n'
+                '<iframe src="{form}" title="{form_label}" '
+                'style="width:100%;min-height:640px;border:0"></iframe>\n'
                 "<!-- {widget_label} -->\n"
-                '<script src="{base}{script}" data-omnichannel-widget="{data}" async></script>'
+                '<script src="{base}{script}" data-omnichannel-widget="{data}" '
+                "async></script>"
             ).format(
                 form_label=self.env._("Contact form"),
                 form=channel.contact_form_url,
@@ -141,7 +144,8 @@ class OmnichannelChannel(models.Model):
                 {
                     "type": "livechat",
                     "label": self.env._("Live chat"),
-                    "url": f"{self._base_url()}/im_livechat/support/{livechat.livechat_channel_id.id}",
+                    "url": f"{self._base_url()}/im_livechat/support/"
+                    f"{livechat.livechat_channel_id.id}",
                     "color": livechat.channel_color,
                 }
             )
@@ -156,8 +160,8 @@ class OmnichannelChannel(models.Model):
         if self.channel_type == "website":
             raise UserError(
                 self.env._(
-                    "A website form cannot be answered on the website: reply by email or on another of the "
-                    "customer's channels."
+                    "A website form cannot be answered on the website: reply by email "
+                    "or on another of the customer's channels."
                 )
             )
 
