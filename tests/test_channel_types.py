@@ -100,3 +100,21 @@ class TestChannelTypes(OmnichannelTransactionCase):
                     else:
                         with self.assertRaises(AssertionError, msg=fname):
                             setattr(form, fname, value)
+
+    def test_type_labels_stay_translated(self):
+        """The labels come from the connectors, and stay the reflected
+        selection values that the translations are attached to."""
+        self.env["res.lang"]._activate_lang("ru_RU")
+        self.env["ir.module.module"]._load_module_terms(
+            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
+        )
+        env_ru = self.env(context=dict(self.env.context, lang="ru_RU"))
+        labels = dict(
+            env_ru["omnichannel.channel"]
+            ._fields["channel_type"]
+            ._description_selection(env_ru)
+        )
+        self.assertEqual(labels["sandbox"], "Песочница", labels)
+        self.assertEqual(labels["phone_webhook"], "Телефон: универсальный вебхук АТС")
+        field = env_ru["ir.model.fields"]._get("omnichannel.channel", "supports_calls")
+        self.assertEqual(field.with_env(env_ru).field_description, "Принимает звонки")
