@@ -56,6 +56,11 @@ def registered_codes():
     return list(_REGISTRY)
 
 
+def connector_classes():
+    """The registered connectors in the order their channel types are listed."""
+    return sorted(_REGISTRY.values(), key=lambda cls: (cls.sequence, cls.code))
+
+
 # Providers register themselves on import.
 from . import sandbox
 from . import telegram

@@ -51,6 +51,7 @@ RING_SECONDS = 20
 class AsteriskConnector(SignedJsonMixin, PhoneConnector):
     code = "asterisk"
     label = "Phone: Asterisk (AMI)"
+    sequence = 130
     format_keys = ("Event",)
 
     def event_time(self, item):

@@ -592,6 +592,41 @@ class Connector:
     send_rate: ClassVar[float] = 0
     send_chat_rate: ClassVar[float] = 0
 
+    # -- what the Odoo side knows of the channel type: the channel account's
+    #    selection, its channel_kind/channel_icon/channel_color and supports_*
+    #    fields (omnichannel_channel.py), which the views and the inbox read.
+    #: position of the type in the list of channel types
+    sequence: ClassVar[int] = 100
+    #: family of the type: messenger, sms, email, website, livechat, phone, sandbox
+    kind: ClassVar[str] = "messenger"
+    #: Font Awesome icon of the type in the inbox and the chat panel
+    icon: ClassVar[str] = "fa-comment-o"
+    #: brand colour of the type's button in the website widget
+    color: ClassVar[str] = "#714B67"
+    #: link that opens a chat with the account from its public handle
+    #: (``%s``); empty: the type is not offered in the website widget
+    deep_link: ClassVar[str] = ""
+    #: how the public handle fills :attr:`deep_link`: ``'name'`` (a
+    #: @username, quoted), ``'digits'`` (a phone number) or ``'email'``
+    handle_format: ClassVar[str] = "name"
+    #: the type carries calls (a phone line: calls, click-to-call, recordings)
+    supports_calls: ClassVar[bool] = False
+    #: a satisfaction survey can reach the customer as a message
+    supports_survey: ClassVar[bool] = True
+    #: messages leave through the provider under a sending budget
+    supports_send_budget: ClassVar[bool] = True
+    #: the account answers a bot start command with its greeting
+    supports_greeting: ClassVar[bool] = False
+    #: the common connection settings (token, secrets, API address) apply
+    supports_connection_settings: ClassVar[bool] = True
+    #: which of them the channel form shows under their common names
+    #: (account_ref, token, webhook_secret, app_secret, verify_token,
+    #: api_base_url); the provider's settings view shows the others it needs
+    #: under its own names
+    common_settings: ClassVar[tuple] = ()
+    #: a silence of the account's webhook is worth an alert
+    supports_silence_alert: ClassVar[bool] = True
+
     def __init__(self, config: ChannelConfig):
         self.config = config
 

@@ -92,6 +92,12 @@ class PhoneConnector(Connector):
 
     #: a phone number is the same person on every line
     user_ids_are_global = True
+    kind = "phone"
+    icon = "fa-phone"
+    #: a phone line carries calls, not text: no survey message
+    supports_calls = True
+    supports_survey = False
+    common_settings = ("webhook_secret",)
     #: seconds to wait after the call before asking for its recording
     recording_delay: ClassVar[int] = 0
 

@@ -484,6 +484,10 @@ class MessagingPlatformConnector(MetaConnector):
 class MessengerConnector(MessagingPlatformConnector):
     code = "messenger"
     label = "Facebook Messenger"
+    sequence = 40
+    icon = "fa-facebook"
+    color = "#0084FF"
+    deep_link = "https://m.me/%s"
     webhook_object = "page"
     subscribed_fields = (
         "messages,messaging_postbacks,message_deliveries,message_reads,message_echoes,"
@@ -497,6 +501,10 @@ class MessengerConnector(MessagingPlatformConnector):
 class InstagramConnector(MessagingPlatformConnector):
     code = "instagram"
     label = "Instagram Direct"
+    sequence = 50
+    icon = "fa-instagram"
+    color = "#E1306C"
+    deep_link = "https://ig.me/m/%s"
     webhook_object = "instagram"
     subscribed_fields = (
         "messages,messaging_postbacks,messaging_seen,message_reactions,message_edit"

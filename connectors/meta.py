@@ -150,6 +150,8 @@ def event_id_of(data) -> str:
 class MetaConnector(Connector):
     """Base of the Meta connectors; not a channel type by itself."""
 
+    common_settings = ("account_ref", "app_secret", "verify_token")
+
     #: Meta's CDNs (WhatsApp media links, Messenger and Instagram attachments)
     media_hosts = (
         "fbcdn.net",

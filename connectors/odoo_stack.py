@@ -16,6 +16,9 @@ class OdooStackConnector(Connector):
     #: an email address, a visitor ("partner-7", "guest-12") is the same
     #: person whatever account of the company they reached
     user_ids_are_global = True
+    #: Odoo sends at its own pace, with no provider settings to enter
+    supports_send_budget = False
+    supports_connection_settings = False
 
     def send(self, message):
         raise SendError(
@@ -27,9 +30,18 @@ class OdooStackConnector(Connector):
 class EmailConnector(OdooStackConnector):
     code = "email"
     label = "Email"
+    sequence = 90
+    kind = "email"
+    icon = "fa-envelope-o"
+    color = "#6C757D"
+    deep_link = "mailto:%s"
+    handle_format = "email"
 
 
 @register
 class LivechatConnector(OdooStackConnector):
     code = "livechat"
     label = "Website live chat"
+    sequence = 110
+    kind = "livechat"
+    icon = "fa-comments-o"

@@ -202,6 +202,7 @@ class SignedJsonMixin:
 class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
     code = "phone_webhook"
     label = "Phone: generic PBX webhook"
+    sequence = 120
     format_keys = ("event_id", "call_id")
 
     def event_time(self, item):

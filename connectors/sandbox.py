@@ -39,6 +39,11 @@ MAX_TEXT = 20000
 class SandboxConnector(Connector):
     code = "sandbox"
     label = "Sandbox"
+    sequence = 10
+    kind = "sandbox"
+    icon = "fa-flask"
+    supports_silence_alert = False
+    common_settings = ("webhook_secret",)
 
     def verify(self, headers, body, query):
         if not self.secrets_equal(

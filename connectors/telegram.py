@@ -196,6 +196,12 @@ def _location(value, title=""):
 class TelegramConnector(Connector):
     code = "telegram"
     label = "Telegram"
+    sequence = 20
+    icon = "fa-telegram"
+    color = "#229ED9"
+    deep_link = "https://t.me/%s"
+    supports_greeting = True
+    common_settings = ("token", "webhook_secret", "api_base_url")
     user_ids_are_global = True
     reports_delivery_errors = True
     ack = HttpAnswer(200, "", "text/plain")

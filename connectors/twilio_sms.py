@@ -93,7 +93,14 @@ class TwilioSmsConnector(Connector):
     code = "sms"
     #: Twilio's API (media of an MMS) and the CDN it redirects to
     media_hosts = ("twilio.com", "twiliocdn.com")
-    label = "SMS (Twilio)"
+    label = "SMS"
+    sequence = 80
+    kind = "sms"
+    icon = "fa-commenting-o"
+    color = "#495057"
+    deep_link = "sms:+%s"
+    handle_format = "digits"
+    common_settings = ("api_base_url",)
     user_ids_are_global = True
     # Twilio: one message segment per second per long-code number (more for
     # short codes and toll-free numbers: raise it on the channel)

@@ -94,6 +94,11 @@ class ViberConnector(Connector):
     #: Viber's media servers (dl-media.viber.com, ...)
     media_hosts = ("viber.com", "viber.io")
     label = "Viber"
+    sequence = 60
+    icon = "fa-phone-square"
+    color = "#7360F2"
+    deep_link = "viber://pa?chatURI=%s"
+    common_settings = ("api_base_url",)
     user_ids_are_global = False
     ack = HttpAnswer(200, "", "text/plain")
 

@@ -83,6 +83,12 @@ class VkConnector(Connector):
         "mycdn.me",
     )
     label = "VK"
+    sequence = 70
+    icon = "fa-vk"
+    color = "#0077FF"
+    deep_link = "https://vk.me/%s"
+    supports_greeting = True
+    common_settings = ("api_base_url",)
     user_ids_are_global = True
     # dev.vk.com/ru/api/api-requests: 20 requests per second with a community token
     send_rate = 20

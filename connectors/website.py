@@ -73,6 +73,12 @@ class FormSubmission(InboundMessage):
 class WebsiteConnector(Connector):
     code = "website"
     label = "Website forms and API"
+    sequence = 100
+    kind = "website"
+    icon = "fa-globe"
+    supports_survey = False
+    supports_send_budget = False
+    supports_connection_settings = False
 
     def verify(self, headers, body, query):
         if not self.secrets_equal(

@@ -54,6 +54,11 @@ VARIABLE = re.compile(r"{{\s*([A-Za-z0-9_]+)\s*}}")
 class WhatsAppConnector(MetaConnector):
     code = "whatsapp"
     label = "WhatsApp"
+    sequence = 30
+    icon = "fa-whatsapp"
+    color = "#25D366"
+    deep_link = "https://wa.me/%s"
+    handle_format = "digits"
     user_ids_are_global = (
         True  # a wa_id is a phone number, whichever business number it writes to
     )

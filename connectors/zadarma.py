@@ -103,6 +103,7 @@ class ZadarmaConnector(PhoneConnector):
     #: recording links of the API (api.zadarma.com and its file servers)
     media_hosts = ("zadarma.com",)
     label = "Phone: Zadarma"
+    sequence = 140
     body_format = "form"
     #: Zadarma advises to ask for a recording 40 s after the call ended.
     recording_delay = 40

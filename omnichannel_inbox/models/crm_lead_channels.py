@@ -1,7 +1,7 @@
 from odoo import api, models
 
-#: Medium of the leads each of these channels opens (the foundation's
-#: default, "Messenger", describes the chat apps).
+#: Medium of the leads each of these kinds of channel opens (the
+#: foundation's default, "Messenger", describes the chat apps).
 CHANNEL_MEDIUM = {
     "email": "utm.utm_medium_email",
     "website": "utm.utm_medium_website",
@@ -25,12 +25,10 @@ class CrmLead(models.Model):
         the context by the journal) describe its lead."""
         lead = super()._omnichannel_create_for(conversation)
         vals = {}
+        kind = conversation.channel_id.channel_kind
         medium = (
-            self.env.ref(
-                CHANNEL_MEDIUM.get(conversation.channel_type, ""),
-                raise_if_not_found=False,
-            )
-            if conversation.channel_type in CHANNEL_MEDIUM
+            self.env.ref(CHANNEL_MEDIUM[kind], raise_if_not_found=False)
+            if kind in CHANNEL_MEDIUM
             else None
         )
         if medium:

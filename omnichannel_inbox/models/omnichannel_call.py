@@ -21,7 +21,6 @@ from .omnichannel_inbound_event import _event_datetime
 _logger = logging.getLogger(__name__)
 
 ADMIN = "omnichannel_inbox.group_omnichannel_admin"
-PHONE_TYPES = ("phone_webhook", "asterisk", "zadarma")
 TERMINAL_STATES = ("missed", "voicemail", "ended")
 #: waits between attempts to download a recording; then it is marked failed
 RECORDING_RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240)]
@@ -880,7 +879,7 @@ class OmnichannelCall(models.Model):
             .sudo()
             .search(
                 [
-                    ("channel_type", "in", PHONE_TYPES),
+                    ("channel_kind", "=", "phone"),
                     ("company_id", "in", self.env.companies.ids),
                 ]
             )
@@ -931,7 +930,7 @@ class OmnichannelCall(models.Model):
             elif record._name == "omnichannel.conversation":
                 conversation, lead, partner = record, record.lead_id, record.partner_id
                 number = (
-                    record.channel_type in PHONE_TYPES
+                    record.channel_id.supports_calls
                     and record.identity_id.phone_sanitized
                 ) or partner.phone
             else:

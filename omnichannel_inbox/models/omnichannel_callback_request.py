@@ -8,7 +8,6 @@ from odoo.tools.misc import format_datetime
 
 from odoo.addons.omnichannel_inbox import connectors
 
-from .omnichannel_call import PHONE_TYPES
 
 _logger = logging.getLogger(__name__)
 
@@ -130,9 +129,7 @@ class OmnichannelCallbackRequest(models.Model):
         lines = (
             self.env["omnichannel.channel"]
             .sudo()
-            .search(
-                [("channel_type", "in", PHONE_TYPES), ("company_id", "=", company.id)]
-            )
+            .search([("channel_kind", "=", "phone"), ("company_id", "=", company.id)])
         )
         return lines.filtered(lambda c: c._phone_can_originate())[:1]
 

@@ -22,6 +22,28 @@ SECRET_FIELDS = ("token", "webhook_secret", "app_secret", "verify_token")
 WEBHOOK_KEY = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
+#: Capabilities a connector declares and the channel account shows under the
+#: same name.
+CAPABILITIES = (
+    "supports_calls",
+    "supports_survey",
+    "supports_send_budget",
+    "supports_greeting",
+    "supports_connection_settings",
+    "supports_silence_alert",
+)
+#: The common connection settings, each shown in the channel form under its
+#: common name where the connector lists it (``Connector.common_settings``).
+COMMON_SETTINGS = (
+    "account_ref",
+    "token",
+    "webhook_secret",
+    "app_secret",
+    "verify_token",
+    "api_base_url",
+)
+
+
 def _new_key(*_args):
     return secrets.token_urlsafe(24)
 
@@ -42,24 +64,10 @@ class OmnichannelChannel(models.Model):
     name = fields.Char(required=True, tracking=True)
     active = fields.Boolean(default=True, tracking=True)
     sequence = fields.Integer(default=10)
+    # Adding a provider: a connector module in connectors/ (registered with
+    # its label and capabilities) and its settings view; its value appears here.
     channel_type = fields.Selection(
-        [
-            # Adding a provider: a connector module in connectors/ and its value here.
-            ("sandbox", "Sandbox"),
-            ("telegram", "Telegram"),
-            ("whatsapp", "WhatsApp"),
-            ("messenger", "Facebook Messenger"),
-            ("instagram", "Instagram Direct"),
-            ("viber", "Viber"),
-            ("vk", "VK"),
-            ("sms", "SMS"),
-            ("email", "Email"),
-            ("website", "Website forms and API"),
-            ("livechat", "Website live chat"),
-            ("phone_webhook", "Phone: generic PBX webhook"),
-            ("asterisk", "Phone: Asterisk (AMI)"),
-            ("zadarma", "Phone: Zadarma"),
-        ],
+        [(cls.code, cls.label) for cls in connectors.connector_classes()],
         string="Channel type",
         required=True,
         default="sandbox",
@@ -78,8 +86,8 @@ class OmnichannelChannel(models.Model):
         "utm.source",
         string="Lead source",
         ondelete="restrict",
-        help="Source set on the leads created from this account (channel of first contact). "
-        "Left empty, the source named after the channel type is used.",
+        help="Source set on the leads created from this account (channel of first "
+        "contact). Left empty, the source named after the channel type is used.",
     )
     create_leads = fields.Boolean(
         "Create leads",
@@ -142,7 +150,8 @@ class OmnichannelChannel(models.Model):
     api_base_url = fields.Char(
         "API address",
         groups=ADMIN,
-        help="Provider API root; leave empty to use the provider's own. Used to point at a proxy or a test server.",
+        help="Provider API root; leave empty to use the provider's own. Used to point "
+        "at a proxy or a test server.",
     )
     webhook_status = fields.Text("Webhook status", readonly=True, groups=ADMIN)
     can_register_webhook = fields.Boolean(
@@ -153,13 +162,62 @@ class OmnichannelChannel(models.Model):
         compute="_compute_connector_features",
         help="The provider reports on the connection and its webhook.",
     )
+    # What the type's connector declares (connectors.Connector), for the
+    # views, the inbox and the other models to read instead of type lists.
+    # (technical: read by the views, the inbox and the other models)
+    channel_kind = fields.Char(
+        "Channel kind",
+        compute="_compute_connector_features",
+        search="_search_channel_kind",
+    )
+    channel_icon = fields.Char("Channel icon", compute="_compute_connector_features")
+    channel_color = fields.Char("Channel colour", compute="_compute_connector_features")
+    supports_calls = fields.Boolean(
+        "Carries calls", compute="_compute_connector_features"
+    )
+    supports_survey = fields.Boolean(
+        "Carries surveys", compute="_compute_connector_features"
+    )
+    supports_send_budget = fields.Boolean(
+        "Has a sending budget", compute="_compute_connector_features"
+    )
+    supports_greeting = fields.Boolean(
+        "Sends a greeting", compute="_compute_connector_features"
+    )
+    supports_connection_settings = fields.Boolean(
+        "Has connection settings", compute="_compute_connector_features"
+    )
+    supports_silence_alert = fields.Boolean(
+        "Alerts on silence", compute="_compute_connector_features"
+    )
+    supports_public_link = fields.Boolean(
+        "Has a link for visitors", compute="_compute_connector_features"
+    )
+    shows_account_ref = fields.Boolean(
+        "Asks for the account ID", compute="_compute_connector_features"
+    )
+    shows_token = fields.Boolean(
+        "Asks for the token", compute="_compute_connector_features"
+    )
+    shows_webhook_secret = fields.Boolean(
+        "Asks for the webhook secret", compute="_compute_connector_features"
+    )
+    shows_app_secret = fields.Boolean(
+        "Asks for the app secret", compute="_compute_connector_features"
+    )
+    shows_verify_token = fields.Boolean(
+        "Asks for the verify token", compute="_compute_connector_features"
+    )
+    shows_api_base_url = fields.Boolean(
+        "Asks for the API address", compute="_compute_connector_features"
+    )
 
     silence_alert_hours = fields.Integer(
         "Alert after hours without events",
         default=12,
         groups=ADMIN,
-        help="Administrators are told when this account, which usually receives many events, "
-        "has received none for this many hours. 0: never.",
+        help="Administrators are told when this account, which usually receives many "
+        "events, has received none for this many hours. 0: never.",
     )
     conversation_ids = fields.One2many(
         "omnichannel.conversation", "channel_id", string="Conversations"
@@ -202,17 +260,43 @@ class OmnichannelChannel(models.Model):
 
     @api.depends("channel_type")
     def _compute_connector_features(self):
-        # A button is offered when the type's connector implements the call.
+        # A button is offered when the type's connector implements the call;
+        # the rest is what the connector declares.
         base = connectors.Connector
         for channel in self:
-            try:
-                cls = connectors.get_connector_class(channel.channel_type)
-            except connectors.ConnectorError:
-                cls = base
+            cls = channel._connector_class()
             channel.can_register_webhook = (
                 cls.register_webhook is not base.register_webhook
             )
             channel.can_check_webhook = cls.webhook_info is not base.webhook_info
+            channel.channel_kind = cls.kind if channel.channel_type else False
+            channel.channel_icon = cls.icon
+            channel.channel_color = cls.color
+            channel.supports_public_link = bool(cls.deep_link)
+            for fname in CAPABILITIES:
+                channel[fname] = getattr(cls, fname)
+            for fname in COMMON_SETTINGS:
+                channel[f"shows_{fname}"] = fname in cls.common_settings
+
+    def _search_channel_kind(self, operator, value):
+        if operator not in ("=", "in"):
+            return NotImplemented
+        kinds = {value} if operator == "=" else set(value)
+        return [("channel_type", "in", self._channel_types(kinds))]
+
+    @api.model
+    def _channel_types(self, kinds):
+        """The channel types of the given kinds (``{'phone'}``)."""
+        return [cls.code for cls in connectors.connector_classes() if cls.kind in kinds]
+
+    def _connector_class(self):
+        """The connector class of the channel's type (the base class, which
+        declares nothing and refuses everything, when the type has none)."""
+        self.ensure_one()
+        try:
+            return connectors.get_connector_class(self.channel_type)
+        except connectors.ConnectorError:
+            return connectors.Connector
 
     def _compute_conversation_count(self):
         counts = dict(
@@ -287,9 +371,10 @@ class OmnichannelChannel(models.Model):
                 crypto.decrypt(value)
         except crypto.KeyMissing:
             return self.env._(
-                "The secrets of channel %(channel)s cannot be decrypted: the encryption key is missing or wrong. "
-                "Set %(option)s in the Odoo configuration file (or the environment variable %(variable)s) "
-                "to the key they were encrypted with, and restart Odoo.",
+                "The secrets of channel %(channel)s cannot be decrypted: the "
+                "encryption key is missing or wrong. Set %(option)s in the Odoo "
+                "configuration file (or the environment variable %(variable)s) to the "
+                "key they were encrypted with, and restart Odoo.",
                 channel=self.name,
                 option=crypto.CONFIG_OPTION,
                 variable=crypto.ENV_VARIABLE,
@@ -315,7 +400,8 @@ class OmnichannelChannel(models.Model):
         if identity.unreachable:
             raise UserError(
                 self.env._(
-                    "This customer cannot be reached on %(channel)s: %(reason)s Choose another of their channels.",
+                    "This customer cannot be reached on %(channel)s: %(reason)s "
+                    "Choose another of their channels.",
                     channel=self.name,
                     reason=identity.unreachable_reason or "",
                 )
@@ -484,7 +570,8 @@ class OmnichannelChannel(models.Model):
             (
                 2860,
                 "out",
-                "Добрый день, Иван! Кресла есть, доставка в Казань 2-3 дня. Предложение пришлю сегодня.",
+                "Добрый день, Иван! Кресла есть, доставка в Казань 2-3 дня. "
+                "Предложение пришлю сегодня.",
             ),
             (30, "in", "Я решу через неделю, пришлите пока коммерческое предложение."),
         ]

@@ -17,14 +17,16 @@ class OmnichannelChannel(models.Model):
     autoreply_enabled = fields.Boolean(
         "Automatic replies",
         tracking=True,
-        help="Answer a customer who starts writing at once, saying that a person will join.",
+        help="Answer a customer who starts writing at once, saying that a person will "
+        "join.",
     )
     business_calendar_id = fields.Many2one(
         "resource.calendar",
         string="Business hours",
         default=lambda self: self.env.company.resource_calendar_id,
-        help="When the team answers. Outside it the out-of-hours reply is sent (when automatic replies are on), "
-        "and calls are flagged, their call back due at the next opening.",
+        help="When the team answers. Outside it the out-of-hours reply is sent (when "
+        "automatic replies are on), and calls are flagged, their call back due "
+        "at the next opening.",
     )
     autoreply_ack_text = fields.Text(
         "Acknowledgement",
@@ -41,19 +43,20 @@ class OmnichannelChannel(models.Model):
             "Thank you for your message! We are closed now; a manager will join this "
             "chat {answer_time}."
         ),
-        help='{answer_time} is replaced by when the business hours start again, e.g. "on Monday at 09:00".',
+        help="{answer_time} is replaced by when the business hours start again, e.g. "
+        '"on Monday at 09:00".',
     )
     autoreply_questions = fields.Text(
         "First questions",
         translate=True,
-        help='Added to the first automatic reply of a new customer, e.g. "Meanwhile, tell us what you need and '
-        'when it is convenient to call you."',
+        help='Added to the first automatic reply of a new customer, e.g. "Meanwhile, '
+        'tell us what you need and when it is convenient to call you."',
     )
     autoreply_silence_minutes = fields.Integer(
         "Reply again after a silence of (minutes)",
         default=60,
-        help="A customer writing in an ongoing exchange is not answered automatically; one writing after this "
-        "long a silence is.",
+        help="A customer writing in an ongoing exchange is not answered "
+        "automatically; one writing after this long a silence is.",
     )
 
     def _business_open_at(self, at):

@@ -1,6 +1,7 @@
 import logging
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from . import omnichannel_crypto as crypto
 from .omnichannel_channel import ADMIN, SECRET_FIELDS
@@ -55,18 +56,20 @@ class OmnichannelChannel(models.Model):
         self.env.flush_all()
         cr = self.env.cr
         cr.execute(
-            "SELECT id, {} FROM omnichannel_channel ORDER BY id FOR UPDATE".format(
-                ", ".join(SECRET_FIELDS)
+            SQL(
+                "SELECT id, %s FROM omnichannel_channel ORDER BY id FOR UPDATE",
+                SQL(", ").join(SQL.identifier(fname) for fname in SECRET_FIELDS),
             )
         )
         count = 0
         for row in cr.fetchall():
             updates = {}
-            for fname, value in zip(SECRET_FIELDS, row[1:]):
+            for fname, value in zip(SECRET_FIELDS, row[1:], strict=True):
                 if not value or (
                     crypto.is_encrypted(value) and read_keys == write_keys
                 ):
-                    continue  # nothing to do: empty, or already under the key (migration)
+                    # nothing to do: empty, or already under the key (migration)
+                    continue
                 clear = crypto.decrypt(value, read_keys)
                 updates[fname] = crypto.encrypt(clear, write_keys)
             if updates:

@@ -288,7 +288,8 @@ class OmnichannelChannel(models.Model):
         ):
             raise UserError(
                 self.env._(
-                    "%s has no email address: add one on the customer to reply by email.",
+                    "%s has no email address: add one on the customer to reply by "
+                    "email.",
                     conversation.partner_id.name,
                 )
             )

@@ -131,11 +131,11 @@ class OmnichannelChannel(models.Model):
             Message.search(
                 [
                     ("channel_id", "=", self.id),
-                    ("provider_message_id", "in", ["mail-%d" % m.id for m in messages]),
+                    ("provider_message_id", "in", [f"mail-{m.id}" for m in messages]),
                 ]
             ).mapped("provider_message_id")
         )
-        pending = messages.filtered(lambda m: "mail-%d" % m.id not in done)
+        pending = messages.filtered(lambda m: f"mail-{m.id}" not in done)
         if not pending:
             return
         identity = self._livechat_identity(
@@ -154,7 +154,7 @@ class OmnichannelChannel(models.Model):
                 if message.attachment_ids
                 and not html2plaintext(message.body or "").strip()
                 else "text",
-                "provider_message_id": "mail-%d" % message.id,
+                "provider_message_id": f"mail-{message.id}",
                 "date": message.date or fields.Datetime.now(),
             }
             if kind == "visitor":
@@ -219,7 +219,7 @@ class OmnichannelChannel(models.Model):
         if visitor.partner_id and visitor.partner_id not in public_partners:
             partner = visitor.partner_id
             contact = connectors.Contact(
-                user_id="partner-%d" % partner.id, name=partner.name
+                user_id=f"partner-{partner.id}", name=partner.name
             )
             return Identity._resolve(self, contact, partner=partner)
         # Bounded, and scanned without backtracking: a guest's message is
@@ -239,7 +239,7 @@ class OmnichannelChannel(models.Model):
         ]
         guest = visitor.guest_id
         contact = connectors.Contact(
-            user_id="guest-%d" % guest.id,
+            user_id=f"guest-{guest.id}",
             name=connectors.clean_name(guest.name or "")[:200]
             or self.env._("Website visitor"),
             email=emails[0] if emails else "",
@@ -270,8 +270,8 @@ class OmnichannelChannel(models.Model):
             if not session or session.livechat_end_dt:
                 raise UserError(
                     self.env._(
-                        "The visitor has closed the live chat: an answer there would not reach them. "
-                        "Reply on another of their channels."
+                        "The visitor has closed the live chat: an answer there would "
+                        "not reach them. Reply on another of their channels."
                     )
                 )
 
@@ -297,4 +297,4 @@ class OmnichannelChannel(models.Model):
             subtype_xmlid="mail.mt_comment",
             attachments=[(a.name, a.raw) for a in message.attachment_ids.sudo()],
         )
-        return connectors.SendResult("mail-%d" % mail_message.id, "sent")
+        return connectors.SendResult(f"mail-{mail_message.id}", "sent")

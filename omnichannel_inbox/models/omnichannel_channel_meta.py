@@ -6,9 +6,13 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import format_datetime
 
 from odoo.addons.omnichannel_inbox import connectors
+from odoo.addons.omnichannel_inbox.connectors.meta import MetaConnector
 
 ADMIN = "omnichannel_inbox.group_omnichannel_admin"
-META_TYPES = ("whatsapp", "messenger", "instagram")
+#: The channel types of Meta's platforms (WhatsApp, Messenger, Instagram).
+META_TYPES = tuple(
+    cls.code for cls in connectors.connector_classes() if issubclass(cls, MetaConnector)
+)
 #: Meta's standard messaging window, counted from the customer's last message.
 STANDARD_WINDOW = timedelta(hours=24)
 #: Messenger and Instagram let a person (not a bot) answer up to 7 days with
@@ -24,12 +28,14 @@ class OmnichannelChannel(models.Model):
 
     whatsapp_business_account_id = fields.Char(
         "WhatsApp Business Account ID",
-        help="The WABA the phone number belongs to: its approved message templates are listed from it.",
+        help="The WABA the phone number belongs to: its approved message templates "
+        "are listed from it.",
     )
     meta_human_agent = fields.Boolean(
         "Human agent tag",
-        help="Meta granted this app the Human Agent permission: a person may answer up to 7 days after "
-        "the customer's last message (instead of 24 hours). Leave off otherwise: Meta refuses such messages.",
+        help="Meta granted this app the Human Agent permission: a person may answer "
+        "up to 7 days after the customer's last message (instead of 24 hours). "
+        "Leave off otherwise: Meta refuses such messages.",
     )
     whatsapp_template_ids = fields.One2many(
         "omnichannel.whatsapp.template", "channel_id", string="Message templates"
@@ -119,15 +125,17 @@ class OmnichannelChannel(models.Model):
             if not since:
                 raise UserError(
                     self.env._(
-                        "%(customer)s has not written to this WhatsApp number yet. WhatsApp lets a business start "
-                        "a conversation only with an approved message template: choose one below.",
+                        "%(customer)s has not written to this WhatsApp number yet. "
+                        "WhatsApp lets a business start a conversation only with an "
+                        "approved message template: choose one below.",
                         customer=customer,
                     )
                 )
             raise UserError(
                 self.env._(
-                    "WhatsApp lets a business write freely only within 24 hours of the customer's last message; "
-                    "%(customer)s last wrote on %(date)s. Send an approved message template instead: when the "
+                    "WhatsApp lets a business write freely only within 24 hours of "
+                    "the customer's last message; %(customer)s last wrote on "
+                    "%(date)s. Send an approved message template instead: when the "
                     "customer answers, you can write freely again for 24 hours.",
                     customer=customer,
                     date=format_datetime(self.env, since),
@@ -138,12 +146,14 @@ class OmnichannelChannel(models.Model):
         ).get(self.channel_type)
         if self.meta_human_agent:
             rule = self.env._(
-                "%(platform)s lets a person answer only within 7 days of the customer's last message.",
+                "%(platform)s lets a person answer only within 7 days of the "
+                "customer's last message.",
                 platform=platform,
             )
         else:
             rule = self.env._(
-                "%(platform)s lets a business answer only within 24 hours of the customer's last message.",
+                "%(platform)s lets a business answer only within 24 hours of the "
+                "customer's last message.",
                 platform=platform,
             )
         if since:
@@ -156,15 +166,12 @@ class OmnichannelChannel(models.Model):
             when = self.env._(
                 "%(customer)s has not written to this account yet.", customer=customer
             )
-        raise UserError(
-            "{} {} {}".format(
-                rule,
-                when,
-                self.env._(
-                    "Reach the customer on another of their channels, or wait until they write again."
-                ),
-            )
+        advice = self.env._(
+            "Reach the customer on another of their channels, or wait until they "
+            "write again."
         )
+        # three translated sentences, one after the other
+        raise UserError(" ".join((rule, when, advice)))
 
     # ------------------------------------------------------------------
     # Administration
@@ -226,8 +233,9 @@ class OmnichannelChannel(models.Model):
                 self.env._("Meta refused the subscription: %s", exc)
             ) from None
         self.sudo().webhook_status = self.env._(
-            "The app is subscribed to this account's messages. Its webhook URL in the Meta dashboard must be %s "
-            "(or the Webhook URL of another account of the same app).",
+            "The app is subscribed to this account's messages. Its webhook URL in the "
+            "Meta dashboard must be %s (or the Webhook URL of another account of the "
+            "same app).",
             self.sudo().webhook_url,
         )
         return self._notify(
@@ -276,8 +284,8 @@ class OmnichannelChannel(models.Model):
             ):
                 raise ValidationError(
                     self.env._(
-                        "The provider account ID of a Meta account is a number (phone number ID, page ID or "
-                        "Instagram account ID), not %s.",
+                        "The provider account ID of a Meta account is a number (phone "
+                        "number ID, page ID or Instagram account ID), not %s.",
                         channel.account_ref,
                     )
                 )

@@ -13,7 +13,6 @@ from odoo.addons.omnichannel_inbox.connectors.safe_http import host_of
 from .res_config_settings_calls import DEFAULT_REPLAY_WINDOW, REPLAY_WINDOW_PARAM
 
 ADMIN = "omnichannel_inbox.group_omnichannel_admin"
-PHONE_TYPES = ("phone_webhook", "asterisk", "zadarma")
 
 
 class OmnichannelChannel(models.Model):
@@ -26,46 +25,51 @@ class OmnichannelChannel(models.Model):
         "Originate context",
         default="from-internal",
         groups=ADMIN,
-        help="Asterisk dialplan context the customer number is dialled in after your phone answers.",
+        help="Asterisk dialplan context the customer number is dialled in after your "
+        "phone answers.",
     )
     phone_dial_template = fields.Char(
         "Extension dial string",
         default="PJSIP/{extension}",
         groups=ADMIN,
-        help="How Asterisk rings an employee's phone; {extension} is replaced by their extension "
-        "(e.g. SIP/{extension}, Local/{extension}@from-internal).",
+        help="How Asterisk rings an employee's phone; {extension} is replaced by "
+        "their extension (e.g. SIP/{extension}, Local/{extension}@from-internal).",
     )
     phone_extension_digits = fields.Integer(
         "Internal numbers up to (digits)",
         default=4,
-        help="Numbers this short are extensions of employees; longer ones are customers.",
+        help="Numbers this short are extensions of employees; longer ones are "
+        "customers.",
     )
     phone_recording_url = fields.Char(
         "Recording address",
         groups=ADMIN,
-        help="Asterisk: where the recording of a call can be downloaded once it ended, with {linkedid} "
-        "(or {uniqueid}) replaced by the call's id, e.g. https://pbx.example.com/rec/{linkedid}.wav. "
-        "Leave empty when calls are not recorded.",
+        help="Asterisk: where the recording of a call can be downloaded once it "
+        "ended, with {linkedid} (or {uniqueid}) replaced by the call's id, e.g. "
+        "https://pbx.example.com/rec/{linkedid}.wav. Leave empty when calls are "
+        "not recorded.",
     )
     phone_ami_ca = fields.Text(
         "AMI certificate",
         groups=ADMIN,
-        help="For an AMI address tls://host:5039 whose certificate is self-signed: the PBX's certificate (or its "
-        "CA), PEM. Empty: the system's certificate authorities check it.",
+        help="For an AMI address tls://host:5039 whose certificate is self-signed: "
+        "the PBX's certificate (or its CA), PEM. Empty: the system's certificate "
+        "authorities check it.",
     )
     phone_media_hosts = fields.Char(
         "Recording hosts",
         groups=ADMIN,
-        help="Generic PBX: the hosts recordings may be downloaded from (comma-separated, e.g. "
-        "pbx.example.com); a recording address on any other host is refused. Asterisk: the host of the "
-        "recording address is allowed by itself.",
+        help="Generic PBX: the hosts recordings may be downloaded from "
+        "(comma-separated, e.g. pbx.example.com); a recording address on any "
+        "other host is refused. Asterisk: the host of the recording address is "
+        "allowed by itself.",
     )
     phone_media_private = fields.Boolean(
         "Recordings from the private network",
         groups=ADMIN,
-        help="Allow the recording hosts to be on a private or local network address (a PBX in the office). "
-        "Off: only public addresses are downloaded from, so that a forged event cannot make Odoo read "
-        "its own network.",
+        help="Allow the recording hosts to be on a private or local network address "
+        "(a PBX in the office). Off: only public addresses are downloaded from, "
+        "so that a forged event cannot make Odoo read its own network.",
     )
     phone_timezone = fields.Selection(
         _tz_get,
@@ -76,13 +80,13 @@ class OmnichannelChannel(models.Model):
     phone_callback_minutes = fields.Integer(
         "Call back within (minutes)",
         default=30,
-        help="Deadline of the call-back activity of a missed call, counted from the call "
-        "(or from the next opening, for calls outside business hours).",
+        help="Deadline of the call-back activity of a missed call, counted from the "
+        "call (or from the next opening, for calls outside business hours).",
     )
 
     def _connector_extra(self):
         extra = super()._connector_extra()
-        if self.channel_type in PHONE_TYPES:
+        if self.supports_calls:
             channel = self.sudo()
             extra.update(
                 {
@@ -122,27 +126,27 @@ class OmnichannelChannel(models.Model):
         return hosts
 
     def _default_source(self):
-        if self.channel_type in PHONE_TYPES:
+        if self.supports_calls:
             return self.env.ref("omnichannel_inbox.utm_source_phone")
         return super()._default_source()
 
     def _lead_medium(self):
         """The utm medium of the leads this channel opens."""
-        if self.channel_type in PHONE_TYPES:
+        if self.supports_calls:
             return self.env.ref("utm.utm_medium_phone", raise_if_not_found=False)
         return self.env.ref(
             "omnichannel_inbox.utm_medium_messenger", raise_if_not_found=False
         )
 
     def _can_send_text(self):
-        return self.channel_type not in PHONE_TYPES
+        return not self.supports_calls
 
     def _check_reply_allowed(self, conversation, template=None):
-        if self.channel_type in PHONE_TYPES:
+        if self.supports_calls:
             raise UserError(
                 self.env._(
-                    "%s is a phone line: it carries calls, not messages. Call the customer, or write on another "
-                    "of their channels.",
+                    "%s is a phone line: it carries calls, not messages. Call the "
+                    "customer, or write on another of their channels.",
                     self.name,
                 )
             )
@@ -150,7 +154,7 @@ class OmnichannelChannel(models.Model):
 
     def _phone_can_originate(self):
         self.ensure_one()
-        if self.channel_type not in PHONE_TYPES or not self.active:
+        if not self.supports_calls or not self.active:
             return False
         return self.channel_type != "phone_webhook" or bool(self.sudo().api_base_url)
 

@@ -22,8 +22,8 @@ class OmnichannelChannel(models.Model):
             if not channel._sms_number():
                 raise ValidationError(
                     self.env._(
-                        "%s is not a phone number. Enter the Twilio number of this channel in international "
-                        "format, for example +12025550123.",
+                        "%s is not a phone number. Enter the Twilio number of this "
+                        "channel in international format, for example +12025550123.",
                         channel.account_ref,
                     )
                 )
@@ -41,8 +41,8 @@ class OmnichannelChannel(models.Model):
         if any(c.channel_type == "sms" and c.sudo().api_base_url for c in self):
             raise AccessError(
                 self.env._(
-                    "The API address of an SMS channel carries the company's Twilio credentials: only a Settings "
-                    "administrator may set it."
+                    "The API address of an SMS channel carries the company's Twilio "
+                    "credentials: only a Settings administrator may set it."
                 )
             )
 
@@ -82,8 +82,8 @@ class OmnichannelChannel(models.Model):
             if self._sms_blacklisted(number):
                 raise UserError(
                     self.env._(
-                        "%s is on the SMS blacklist: the customer asked not to receive SMS. "
-                        "Answer on another of their channels.",
+                        "%s is on the SMS blacklist: the customer asked not to "
+                        "receive SMS. Answer on another of their channels.",
                         number,
                     )
                 )

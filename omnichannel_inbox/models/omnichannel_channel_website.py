@@ -11,17 +11,6 @@ from odoo.addons.omnichannel_inbox import connectors
 
 from .omnichannel_rate_limit import DEFAULT_PER_ADDRESS, DEFAULT_PER_CHANNEL
 
-#: How a visitor opens a chat with an account, from its public handle.
-DEEP_LINKS = {
-    "telegram": "https://t.me/%s",
-    "whatsapp": "https://wa.me/%s",
-    "viber": "viber://pa?chatURI=%s",
-    "vk": "https://vk.me/%s",
-    "messenger": "https://m.me/%s",
-    "instagram": "https://ig.me/m/%s",
-    "email": "mailto:%s",
-    "sms": "sms:%s",
-}
 FULL_LINK = re.compile(r"^(https?://|viber://|tg://|mailto:|sms:)", re.IGNORECASE)
 WIDGET_SCRIPT = "/omnichannel_inbox/static/src/widget/omnichannel_widget.js"
 
@@ -35,10 +24,11 @@ class OmnichannelChannel(models.Model):
 
     public_handle = fields.Char(
         "Public handle",
-        help="How visitors reach this account, shown in the website widget: the bot's @username (Telegram), "
-        "the phone number (WhatsApp, SMS), the chat URI (Viber), the community's short name (VK), the page's "
-        "username (Messenger), the Instagram username, the address (email) - or a full link. "
-        "Leave empty to keep the account out of the widget.",
+        help="How visitors reach this account, shown in the website widget: the bot's "
+        "@username (Telegram), the phone number (WhatsApp, SMS), the chat URI "
+        "(Viber), the community's short name (VK), the page's username "
+        "(Messenger), the Instagram username, the address (email) - or a full "
+        "link. Leave empty to keep the account out of the widget.",
     )
     public_link = fields.Char("Link for visitors", compute="_compute_public_link")
     contact_form_url = fields.Char(
@@ -55,21 +45,20 @@ class OmnichannelChannel(models.Model):
             channel.public_link = channel._deep_link()
 
     def _deep_link(self):
+        """The link a visitor opens a chat with, from the public handle and
+        the type's ``deep_link`` (connectors.Connector)."""
         self.ensure_one()
         handle = (self.public_handle or "").strip()
-        template = DEEP_LINKS.get(self.channel_type)
+        cls = self._connector_class()
+        template = cls.deep_link
         if not handle or not template:
             return False
         if FULL_LINK.match(handle):
             return handle
-        if self.channel_type in ("whatsapp", "sms"):
+        if cls.handle_format == "digits":
             digits = "".join(c for c in handle if c.isdigit())
-            if not digits:
-                return False
-            return template % (
-                digits if self.channel_type == "whatsapp" else "+" + digits
-            )
-        if self.channel_type == "email":
+            return template % digits if digits else False
+        if cls.handle_format == "email":
             email = email_normalize(handle)
             return template % email if email else False
         return template % quote(handle.lstrip("@"), safe="")
@@ -102,9 +91,11 @@ class OmnichannelChannel(models.Model):
             channel.widget_url = f"{base}/omnichannel/widget/{channel.company_id.id}"
             channel.widget_embed_code = (
                 "<!-- {form_label} -->\n"
-                '<iframe src="{form}" title="{form_label}" style="width:100%;min-height:640px;border:0"></iframe>\n'
+                '<iframe src="{form}" title="{form_label}" '
+                'style="width:100%;min-height:640px;border:0"></iframe>\n'
                 "<!-- {widget_label} -->\n"
-                '<script src="{base}{script}" data-omnichannel-widget="{data}" async></script>'
+                '<script src="{base}{script}" data-omnichannel-widget="{data}" '
+                "async></script>"
             ).format(
                 form_label=self.env._("Contact form"),
                 form=channel.contact_form_url,
@@ -126,7 +117,7 @@ class OmnichannelChannel(models.Model):
         linked = [
             (account, account._deep_link())
             for account in accounts
-            if account.channel_type in DEEP_LINKS
+            if account.supports_public_link
         ]
         linked = [(account, link) for account, link in linked if link]
         type_count = {}
@@ -141,6 +132,7 @@ class OmnichannelChannel(models.Model):
                 if type_count[account.channel_type] == 1
                 else f"{labels[account.channel_type]}: {account.name}",
                 "url": link,
+                "color": account.channel_color,
             }
             for account, link in linked
         ]
@@ -152,7 +144,9 @@ class OmnichannelChannel(models.Model):
                 {
                     "type": "livechat",
                     "label": self.env._("Live chat"),
-                    "url": f"{self._base_url()}/im_livechat/support/{livechat.livechat_channel_id.id}",
+                    "url": f"{self._base_url()}/im_livechat/support/"
+                    f"{livechat.livechat_channel_id.id}",
+                    "color": livechat.channel_color,
                 }
             )
         return {
@@ -166,8 +160,8 @@ class OmnichannelChannel(models.Model):
         if self.channel_type == "website":
             raise UserError(
                 self.env._(
-                    "A website form cannot be answered on the website: reply by email or on another of the "
-                    "customer's channels."
+                    "A website form cannot be answered on the website: reply by email "
+                    "or on another of the customer's channels."
                 )
             )
 

@@ -119,6 +119,7 @@ class OmnichannelConversation(models.Model):
                 "customer": c.partner_id.name or "",
                 "channel_name": c.channel_id.name,
                 "channel_type": c.channel_type,
+                "channel_icon": c.channel_id.channel_icon,
                 "channel_type_label": channel_types.get(c.channel_type, ""),
                 "user_id": c.user_id.id or False,
                 "user_name": c.user_id.name or "",

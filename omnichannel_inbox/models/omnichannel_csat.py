@@ -25,8 +25,6 @@ CSAT_CHOICES = ("1", "2", "3", "4", "5")
 #: A typed answer: one digit 1-5, optionally with a star or a full stop
 #: around it ("5", "5!", "⭐5").  Anything longer is a message, not a score.
 _ANSWER = re.compile(r"^\W{0,2}([1-5])\W{0,2}$")
-#: Where a text reply cannot reach the customer (calls), no survey is sent.
-_NO_SURVEY_TYPES = ("phone_webhook", "asterisk", "zadarma", "website")
 
 
 class CrmTeam(models.Model):
@@ -150,7 +148,11 @@ class OmnichannelConversation(models.Model):
     def _csat_refusal(self, trigger):
         """Why no survey goes now (a translated sentence), or ''."""
         self.ensure_one()
-        if self._csat_mode() != trigger or self.channel_type in _NO_SURVEY_TYPES:
+        if (
+            self._csat_mode() != trigger
+            # where a text reply cannot reach the customer (calls, forms)
+            or not self.channel_id.supports_survey
+        ):
             return "off"
         if not self.first_customer_message_date:
             return "off"

@@ -633,6 +633,7 @@ class OmnichannelMessage(models.Model):
                     "channel_id": message.channel_id.id,
                     "channel_name": message.channel_id.name,
                     "channel_type": message.channel_type,
+                    "channel_icon": message.channel_id.channel_icon,
                     "conversation_id": message.conversation_id.id,
                     "body": mail_message.body or "",
                     "attachments": attachments,

@@ -3,7 +3,6 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-from .omnichannel_call import PHONE_TYPES
 
 #: ir.config_parameter: minutes a pool number stays reserved for one website visitor
 RESERVATION_PARAM = "omnichannel_inbox.tracking_reservation_minutes"
@@ -39,7 +38,7 @@ class OmnichannelTrackingNumber(models.Model):
         string="Phone line",
         required=True,
         ondelete="cascade",
-        domain=[("channel_type", "in", PHONE_TYPES)],
+        domain=[("channel_kind", "=", "phone")],
     )
     company_id = fields.Many2one(
         related="channel_id.company_id", store=True, index=True

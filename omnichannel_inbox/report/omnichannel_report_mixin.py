@@ -4,19 +4,18 @@ from odoo import api, fields, models
 from odoo.orm.models import parse_read_group_spec
 from odoo.tools import SQL
 
-#: Channel families used by the reports (channel switching).  A new channel
-#: type belongs to one of them; the others are neither.
-MESSENGER_TYPES = (
-    "sandbox",
-    "telegram",
-    "whatsapp",
-    "messenger",
-    "instagram",
-    "viber",
-    "vk",
-    "livechat",
+from odoo.addons.omnichannel_inbox import connectors
+
+#: Channel families used by the reports (channel switching), from the kind
+#: each connector declares; the other kinds (SMS, website) are neither.
+MESSENGER_TYPES = tuple(
+    cls.code
+    for cls in connectors.connector_classes()
+    if cls.kind in ("messenger", "sandbox", "livechat")
 )
-VOICE_EMAIL_TYPES = ("email", "phone_webhook", "asterisk", "zadarma")
+VOICE_EMAIL_TYPES = tuple(
+    cls.code for cls in connectors.connector_classes() if cls.kind in ("email", "phone")
+)
 
 WEEKDAYS = [
     ("1", "Monday"),

@@ -6,24 +6,6 @@ import { useService } from "@web/core/utils/hooks";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
 import { CannedResponseList, useCannedResponses } from "@omnichannel_inbox/canned_response/canned_responses";
 
-export const CHANNEL_ICONS = {
-    telegram: "fa-telegram",
-    sandbox: "fa-flask",
-    whatsapp: "fa-whatsapp",
-    messenger: "fa-facebook",
-    instagram: "fa-instagram",
-    viber: "fa-phone-square",
-    vk: "fa-vk",
-    sms: "fa-commenting-o",
-    email: "fa-envelope-o",
-    website: "fa-globe",
-    livechat: "fa-comments-o",
-    phone: "fa-phone",
-    phone_webhook: "fa-phone",
-    asterisk: "fa-phone",
-    zadarma: "fa-phone",
-};
-
 const STATUS_ICONS = {
     queued: "fa-clock-o",
     sent: "fa-check",
@@ -83,10 +65,6 @@ export class OmnichannelChatPanel extends Component {
             this.scrollToBottom();
         });
         onWillUnmount(() => this.busService.unsubscribe("omnichannel/update", this.onBusUpdate));
-    }
-
-    get channelIcons() {
-        return CHANNEL_ICONS;
     }
 
     get statusIcons() {

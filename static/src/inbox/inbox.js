@@ -7,7 +7,7 @@ import { useDebounced } from "@web/core/utils/timing";
 import { useSetupAction } from "@web/search/action_hook";
 import { Layout } from "@web/search/layout";
 import { getDefaultConfig } from "@web/views/view";
-import { CHANNEL_ICONS, OmnichannelChatPanel } from "@omnichannel_inbox/chat_panel/chat_panel";
+import { OmnichannelChatPanel } from "@omnichannel_inbox/chat_panel/chat_panel";
 import { formatDuration } from "./duration";
 
 export const INBOX_FILTERS = [
@@ -61,10 +61,6 @@ export class OmnichannelInbox extends Component {
             this.busService.unsubscribe("omnichannel/update", this.onBusUpdate);
             clearInterval(this.clock);
         });
-    }
-
-    get channelIcons() {
-        return CHANNEL_ICONS;
     }
 
     get panelRecord() {

@@ -18,17 +18,6 @@
     }
     window.omnichannelWidgetLoaded = true;
 
-    const COLORS = {
-        telegram: "#229ED9",
-        whatsapp: "#25D366",
-        viber: "#7360F2",
-        vk: "#0077FF",
-        messenger: "#0084FF",
-        instagram: "#E1306C",
-        email: "#6C757D",
-        sms: "#495057",
-        livechat: "#714B67",
-    };
     const CSS = `
 .o_omnichannel_widget { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
   font: 14px/1.4 -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
@@ -70,7 +59,7 @@
             link.target = "_blank";
             link.rel = "noopener";
             link.textContent = channel.label;
-            link.style.background = COLORS[channel.type] || "#333";
+            link.style.background = channel.color || "#333";
             panel.appendChild(link);
         }
         if (data.tracking) {
