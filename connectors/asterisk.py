@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import uuid
 
-from . import register
 from .ami import CALL_EVENTS, AmiClient, AmiError, parse_address
-from .base import ConnectorError, IgnoredEvent, PayloadError, SendError
 from .calls import CallEvent, OriginateResult, PhoneConnector
+from .errors import ConnectorError, PayloadError, SendError
+from .events import IgnoredEvent
+from .interface import register
 from .phone_webhook import SignedJsonMixin
 
 #: OriginateResponse "Reason" (Asterisk's AST_CONTROL_* codes) -> why it failed

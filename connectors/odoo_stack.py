@@ -8,19 +8,13 @@ mirrors that traffic into the histories and sends the replies
 channel types and refuse the webhook, so nothing can be injected through it.
 """
 
-from . import register
-from .base import Connector, SendError
+from .interface import Connector, register
 
 
 class OdooStackConnector(Connector):
     #: an email address, a visitor ("partner-7", "guest-12") is the same
     #: person whatever account of the company they reached
     user_ids_are_global = True
-
-    def send(self, message):
-        raise SendError(
-            f"{self.label} messages are sent by Odoo itself, not through a connector"
-        )
 
 
 @register

@@ -53,24 +53,22 @@ import time
 import uuid
 from datetime import datetime
 
-import requests
-
-from . import register
-from .base import (
-    ConnectorError,
-    PayloadError,
-    ReplayedRequest,
-    SendError,
-    SignatureError,
-)
 from .calls import (
     CALL_STATUSES,
     HTTP_TIMEOUT,
     CallEvent,
     OriginateResult,
     PhoneConnector,
-    hmac_sha256_hex,
 )
+from .errors import (
+    ConnectorError,
+    PayloadError,
+    ReplayedRequest,
+    SendError,
+    SignatureError,
+)
+from .interface import register
+from .signing import hmac_hex, secrets_equal
 
 SIGNATURE_HEADER = "X-Omnichannel-Signature"
 TIMESTAMP_HEADER = "X-Omnichannel-Timestamp"
@@ -101,9 +99,7 @@ def parse_timestamp(value, field_name="timestamp"):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise PayloadError(
-                f"{field_name} is not a date: {value[:40]!r}"
-            ) from None
+            raise PayloadError(f"{field_name} is not a date: {value[:40]!r}") from None
         if parsed.tzinfo is None:
             raise PayloadError(f"{field_name} needs a UTC offset")
         return parsed.timestamp()
@@ -119,7 +115,7 @@ def signed_headers(secret, body, timestamp=None):
     return {
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: "sha256="
-        + hmac_sha256_hex(secret, timestamp.encode() + b"." + body),
+        + hmac_hex(secret, timestamp.encode() + b"." + body),
     }
 
 
@@ -137,10 +133,8 @@ class SignedJsonMixin:
             )
         # Without the header: a sender of before it, which signs the body alone.
         signed = timestamp.encode() + b"." + body if timestamp else body
-        expected = (
-            hmac_sha256_hex(self.config.secret, signed) if self.config.secret else ""
-        )
-        if not self.secrets_equal(expected, given.lower()):
+        expected = hmac_hex(self.config.secret, signed) if self.config.secret else ""
+        if not secrets_equal(expected, given.lower()):
             raise SignatureError(f"wrong or missing {SIGNATURE_HEADER} header")
         if timestamp:
             self.check_fresh(int(timestamp), TIMESTAMP_HEADER)
@@ -161,13 +155,22 @@ class SignedJsonMixin:
         """When the event ``item`` happened (epoch seconds), or 0."""
         raise NotImplementedError
 
-    def signed_post(self, url, payload):
+    def signed_post(self, url, payload, unreachable):
+        """POST ``payload`` signed (see :func:`signed_headers`) to ``url``; a
+        network failure raises ``unreachable(<exception class name>)``."""
         body = json.dumps(payload).encode()
         headers = dict(
             signed_headers(self.config.secret, body),
             **{"Content-Type": "application/json"},
         )
-        return requests.post(url, data=body, headers=headers, timeout=HTTP_TIMEOUT)
+        return self.http(
+            "POST",
+            url,
+            data=body,
+            headers=headers,
+            timeout=HTTP_TIMEOUT,
+            unreachable=unreachable,
+        )
 
     #: keys every event of this format has (a body without them is another format)
     format_keys = ()
@@ -190,9 +193,7 @@ class SignedJsonMixin:
             else [data]
         )
         if not isinstance(items, list) or not items or len(items) > MAX_EVENTS:
-            raise PayloadError(
-                '"events" must be a list of 1 to %d %ss' % (MAX_EVENTS, what)
-            )
+            raise PayloadError(f'"events" must be a list of 1 to {MAX_EVENTS} {what}s')
         if not all(isinstance(item, dict) for item in items):
             raise PayloadError(f"each {what} is a JSON object")
         return items
@@ -224,7 +225,7 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
                 value = str(value)
             if not isinstance(value, str) or len(value) > limit:
                 raise PayloadError(
-                    "%s must be a string of at most %d characters" % (key, limit)
+                    f"{key} must be a string of at most {limit} characters"
                 )
             return value.strip()
 
@@ -278,26 +279,22 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
     def originate(self, extension, number):
         if not self.config.base_url:
             raise SendError("no click-to-call address is set on this phone line")
-        try:
-            response = self.signed_post(
-                self.config.base_url,
-                {
-                    "action": "originate",
-                    "request_id": uuid.uuid4().hex,
-                    "extension": extension,
-                    "number": number,
-                },
-            )
-        except requests.RequestException as exc:
-            raise SendError(
-                f"the PBX could not be reached ({exc.__class__.__name__})",
-                retryable=True,
-            ) from None
+        response = self.signed_post(
+            self.config.base_url,
+            {
+                "action": "originate",
+                "request_id": uuid.uuid4().hex,
+                "extension": extension,
+                "number": number,
+            },
+            unreachable=lambda name: SendError(
+                f"the PBX could not be reached ({name})", retryable=True
+            ),
+        )
         data = self._json(response)
         if not 200 <= response.status_code < 300:
             raise SendError(
-                data.get("error")
-                or f"the PBX answered HTTP {response.status_code}",
+                data.get("error") or f"the PBX answered HTTP {response.status_code}",
                 code=str(response.status_code),
             )
         return OriginateResult(
@@ -310,12 +307,13 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
             raise ConnectorError(
                 "this line only receives events: set the click-to-call address to test it"
             )
-        try:
-            response = self.signed_post(self.config.base_url, {"action": "ping"})
-        except requests.RequestException as exc:
-            raise ConnectorError(
-                f"the PBX could not be reached ({exc.__class__.__name__})"
-            ) from None
+        response = self.signed_post(
+            self.config.base_url,
+            {"action": "ping"},
+            unreachable=lambda name: ConnectorError(
+                f"the PBX could not be reached ({name})"
+            ),
+        )
         if not 200 <= response.status_code < 300:
             raise ConnectorError(
                 self._json(response).get("error")

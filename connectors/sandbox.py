@@ -20,16 +20,10 @@ import binascii
 import time
 import uuid
 
-from . import register
-from .base import (
-    Attachment,
-    Connector,
-    Contact,
-    InboundMessage,
-    PayloadError,
-    SendResult,
-    SignatureError,
-)
+from .errors import PayloadError, SignatureError
+from .events import Attachment, Contact, InboundMessage, SendResult
+from .interface import Connector, register
+from .signing import secrets_equal
 
 SECRET_HEADER = "X-Omnichannel-Sandbox-Secret"
 MAX_TEXT = 20000
@@ -41,9 +35,7 @@ class SandboxConnector(Connector):
     label = "Sandbox"
 
     def verify(self, headers, body, query):
-        if not self.secrets_equal(
-            self.config.secret, self.header(headers, SECRET_HEADER)
-        ):
+        if not secrets_equal(self.config.secret, self.header(headers, SECRET_HEADER)):
             raise SignatureError(f"wrong or missing {SECRET_HEADER} header")
 
     def parse(self, headers, body, query):
@@ -63,7 +55,7 @@ class SandboxConnector(Connector):
             )
         text = data.get("text", "")
         if len(text) > MAX_TEXT:
-            raise PayloadError("text is longer than %d characters" % MAX_TEXT)
+            raise PayloadError(f"text is longer than {MAX_TEXT} characters")
         attachments = []
         raw_attachments = data.get("attachments") or []
         if not isinstance(raw_attachments, list):

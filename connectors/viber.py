@@ -17,14 +17,11 @@ another bot.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import mimetypes
 
-from . import register
-from .base import (
+from .errors import PayloadError, SendError, SignatureError
+from .events import (
     Attachment,
-    Connector,
     Contact,
     ContactUpdate,
     DeliveryStatus,
@@ -32,13 +29,12 @@ from .base import (
     IgnoredEvent,
     InboundMessage,
     Location,
-    PayloadError,
-    SendError,
     SendResult,
-    SignatureError,
     SubscriptionEvent,
-    provider_id,
 )
+from .interface import Connector, register
+from .signing import hmac_hex, secrets_equal
+from .validation import provider_id
 
 DEFAULT_API_ROOT = "https://chatapi.viber.com/pa"
 SIGNATURE_HEADER = "X-Viber-Content-Signature"
@@ -98,8 +94,7 @@ class ViberConnector(Connector):
     ack = HttpAnswer(200, "", "text/plain")
 
     # -- plumbing ----------------------------------------------------------
-    def _api_root(self):
-        return (self.config.base_url or DEFAULT_API_ROOT).rstrip("/")
+    default_api_root = DEFAULT_API_ROOT
 
     def _call(self, method, payload):
         """One Bot API call; a refusal becomes a SendError with Viber's
@@ -111,7 +106,7 @@ class ViberConnector(Connector):
             )
         response = self.http(
             "POST",
-            f"{self._api_root()}/{method}",
+            f"{self.api_root()}/{method}",
             json=payload,
             headers={AUTH_HEADER: self.config.token},
         )
@@ -134,10 +129,8 @@ class ViberConnector(Connector):
         if not self.config.token:
             raise SignatureError("the channel has no Viber authentication token")
         given = self.header(headers, SIGNATURE_HEADER).strip().lower()
-        expected = hmac.new(
-            self.config.token.encode(), body, hashlib.sha256
-        ).hexdigest()
-        if not given or not self.secrets_equal(expected, given):
+        expected = hmac_hex(self.config.token, body)
+        if not given or not secrets_equal(expected, given):
             raise SignatureError(f"wrong or missing {SIGNATURE_HEADER} header")
 
     def parse(self, headers, body, query):
@@ -204,11 +197,7 @@ class ViberConnector(Connector):
                     event_id, reason="Viber checked the webhook address (set_webhook)"
                 )
             ]
-        return [
-            IgnoredEvent(
-                event_id, reason=f"Viber callback {kind} is not handled"
-            )
-        ]
+        return [IgnoredEvent(event_id, reason=f"Viber callback {kind} is not handled")]
 
     @staticmethod
     def _contact(user):

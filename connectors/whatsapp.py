@@ -16,21 +16,19 @@ from __future__ import annotations
 import mimetypes
 import re
 
-from . import register
-from .base import (
+from .errors import ConnectorError, PayloadError, SendError
+from .events import (
     Attachment,
-    ConnectorError,
     Contact,
     DeliveryStatus,
     InboundMessage,
     Location,
     MessageRevoked,
-    PayloadError,
-    SendError,
     SendResult,
-    provider_id,
 )
+from .interface import register
 from .meta import MetaConnector, _lt, referral_utm
+from .validation import provider_id
 
 STATUSES = ("sent", "delivered", "read", "failed")
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
