@@ -24,7 +24,7 @@ if ROOT not in sys.path:
 
 class FakeProvider(http.server.ThreadingHTTPServer):
     """Records requests as (method, path, headers, body); answers with the
-    route whose suffix ends the path, else from ``answers`` (first in, first
+    route of the longest suffix ending the path, else from ``answers`` (first in, first
     out), else with the ``default`` answer."""
 
     daemon_threads = True
@@ -59,7 +59,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         server = self.server
         server.requests.append((self.command, self.path, dict(self.headers), body))
         path = self.path.split("?")[0]
-        routed = [a for suffix, a in server.routes.items() if path.endswith(suffix)]
+        routed = [
+            answer
+            for suffix, answer in sorted(
+                server.routes.items(), key=lambda item: -len(item[0])
+            )
+            if path.endswith(suffix)
+        ]
         if routed:
             status, payload, headers = routed[0]
         elif server.answers:
