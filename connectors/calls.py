@@ -145,7 +145,8 @@ class PhoneConnector(Connector):
         age = time.time() - sent_at
         if age > window + slack or age < -window:
             return (
-                f"{what} is {int(age // 60)} minutes away from now, outside the {window // 60}-minute window: a replay (or the clock or "
+                f"{what} is {int(age // 60)} minutes away from now, outside the "
+                f"{window // 60}-minute window: a replay (or the clock or "
                 "time zone is wrong), not applied"
             )
         return ""

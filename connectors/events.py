@@ -248,7 +248,8 @@ class OutboundAttachment:
     filename: str
     mimetype: str
     data: bytes
-    url: str = ""  # public address of the file, for providers that fetch media by URL (Viber, SMS)
+    #: public address of the file, for providers that fetch media by URL (Viber, SMS)
+    url: str = ""
 
 
 @dataclass
@@ -299,7 +300,10 @@ class ChannelConfig:
 
     def __repr__(self):
         # Never let a secret reach a log line through repr().
-        return f"ChannelConfig(account_ref={self.account_ref!r}, base_url={self.base_url!r})"
+        return (
+            f"ChannelConfig(account_ref={self.account_ref!r}, "
+            f"base_url={self.base_url!r})"
+        )
 
 
 @dataclass

@@ -99,7 +99,8 @@ class Connector(ProviderHttp):
 
     def fetch_profile(self, user_id: str) -> Contact | None:
         """The person behind ``user_id`` as the provider describes them, for
-        providers whose webhooks carry no name (VK, Messenger, Instagram).  None: nothing known."""
+        providers whose webhooks carry no name (VK, Messenger, Instagram).
+        None: nothing known."""
         return None
 
     # -- outbound ---------------------------------------------------------

@@ -361,7 +361,8 @@ class MessagingPlatformConnector(MetaConnector):
             else:
                 notes.append(
                     _lt(
-                        "An attachment of a kind that cannot be shown here; open the app to see it."
+                        "An attachment of a kind that cannot be shown here; "
+                        "open the app to see it."
                     )
                 )
         links = [link for link in links if link]

@@ -5,41 +5,59 @@ Inbound (the PBX calls Odoo)::
 
     POST <channel webhook URL>
     Content-Type: application/json
-    X-Omnichannel-Timestamp: 1718000000       # when the request is sent, epoch seconds
-    X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>", keyed with the webhook secret>
+    X-Omnichannel-Timestamp: 1718000000
+    X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">
 
-A request whose timestamp is outside the replay window (10 minutes by
-default, a setting) is refused with 403, like a wrong signature.  A script
-of before the timestamp header (HMAC of the raw body alone) is still
-accepted, but then each event's own time stands for the sending time: a
-request with an event outside the window, or without a time, is journaled
-as ignored, never applied.
+The timestamp is when the request is sent (epoch seconds); the signature is
+keyed with the webhook secret.  A request whose timestamp is outside the
+replay window (10 minutes by default, a setting) is refused with 403, like a
+wrong signature.  A script of before the timestamp header (HMAC of the raw
+body alone) is still accepted, but then each event's own time stands for the
+sending time: a request with an event outside the window, or without a time,
+is journaled as ignored, never applied.  The body::
 
-    {"event_id": "pbx-1718000000.42-answer",   # unique per event; a retry reuses it (required)
-     "call_id": "1718000000.42",               # the same for every event of one call (required)
-     "event": "ringing",                       # ringing | answered | ended | missed | voicemail | recording
-     "timestamp": 1718000000,                  # when it happened: epoch seconds or ISO 8601 with offset
-     "direction": "in",                        # in (the customer calls) | out (we call)
-     "customer_number": "+79123456789",        # the outside party, any national or international format
-     "customer_name": "Anna",                  # optional caller id name
-     "our_number": "+74951234567",             # optional: the company's number called / calling
-     "extension": "101",                       # the employee's internal number ringing / answering / calling
-     "started_at": 1717999990,                 # optional: when the call began
-     "duration": 125,                          # ended: talk time in seconds
-     "answered": true,                         # ended: the call had been answered
-     "hangup_by": "customer",                  # ended: customer | employee
-     "recording_url": "https://pbx/rec/42.mp3",# recording: where to download it (may come with "ended")
-     "disposition": "NO ANSWER"}               # optional: the PBX's own word for the outcome
+    {"event_id": "pbx-1718000000.42-answer",
+     "call_id": "1718000000.42",
+     "event": "ringing",
+     "timestamp": 1718000000,
+     "direction": "in",
+     "customer_number": "+79123456789",
+     "customer_name": "Anna",
+     "our_number": "+74951234567",
+     "extension": "101",
+     "started_at": 1717999990,
+     "duration": 125,
+     "answered": true,
+     "hangup_by": "customer",
+     "recording_url": "https://pbx/rec/42.mp3",
+     "disposition": "NO ANSWER"}
+
+* ``event_id``: unique per event, a retry reuses it (required);
+* ``call_id``: the same for every event of one call (required);
+* ``event``: ringing | answered | ended | missed | voicemail | recording;
+* ``timestamp``: when it happened, epoch seconds or ISO 8601 with an offset;
+* ``direction``: in (the customer calls) | out (we call);
+* ``customer_number``: the outside party, any national or international format;
+* ``customer_name``: optional caller id name;
+* ``our_number``: optional, the company's number called / calling;
+* ``extension``: the employee's internal number ringing / answering / calling;
+* ``started_at``: optional, when the call began;
+* ``duration``, ``answered``, ``hangup_by`` (customer | employee): of an end;
+* ``recording_url``: of a recording, where to download it (may come with
+  "ended");
+* ``disposition``: optional, the PBX's own word for the outcome.
 
 or ``{"events": [<event>, ...]}`` (at most 100) to report several at once.
 Every field but ``event_id``, ``call_id`` and ``event`` is optional in each
 event: they are merged into one call record whatever their order.
 
-Click-to-call (Odoo calls the PBX), when the channel's API address is set::
+Click-to-call (Odoo calls the PBX), when the channel's API address is set,
+with the same timestamp and signature headers, keyed with the webhook secret
+(the PBX checks both, and refuses a timestamp older than a few minutes)::
 
-    POST <API address>   (same timestamp and signature headers, keyed with the webhook secret:
-                          check both, and refuse a timestamp older than a few minutes)
-    {"action": "originate", "request_id": "...", "extension": "101", "number": "+79123456789"}
+    POST <API address>
+    {"action": "originate", "request_id": "...",
+     "extension": "101", "number": "+79123456789"}
 
 The PBX answers 2xx (optionally ``{"call_id": "<id its events will carry>"}``)
 once it rings the extension, or an error status with ``{"error": "<reason>"}``.
@@ -129,7 +147,8 @@ class SignedJsonMixin:
         timestamp = self.header(headers, TIMESTAMP_HEADER).strip()
         if timestamp and (not timestamp.isdigit() or len(timestamp) > 12):
             raise SignatureError(
-                f"malformed {TIMESTAMP_HEADER} header (epoch seconds, signed with the body)"
+                f"malformed {TIMESTAMP_HEADER} header "
+                "(epoch seconds, signed with the body)"
             )
         # Without the header: a sender of before it, which signs the body alone.
         signed = timestamp.encode() + b"." + body if timestamp else body
@@ -146,7 +165,8 @@ class SignedJsonMixin:
             sent_at = self.event_time(item)
             if not sent_at:
                 raise ReplayedRequest(
-                    f"sent without the {TIMESTAMP_HEADER} header and with an event without a time of its own: "
+                    f"sent without the {TIMESTAMP_HEADER} header and with an event "
+                    "without a time of its own: "
                     "it cannot be told from a replay, not applied"
                 )
             self.check_fresh(sent_at, "the event time", error=ReplayedRequest)
@@ -305,7 +325,8 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
     def test_connection(self):
         if not self.config.base_url:
             raise ConnectorError(
-                "this line only receives events: set the click-to-call address to test it"
+                "this line only receives events: "
+                "set the click-to-call address to test it"
             )
         response = self.signed_post(
             self.config.base_url,

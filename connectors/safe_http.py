@@ -85,7 +85,8 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
         for address in addresses:
             if not _public(address):
                 raise DownloadRefused(
-                    f"{host} points to a local or private address ({address}): not downloaded"
+                    f"{host} points to a local or private address ({address}): "
+                    "not downloaded"
                 )
     return addresses[0]
 
@@ -165,7 +166,8 @@ def fetch(
         except requests.RequestException as exc:
             session.close()
             raise ConnectorError(
-                f"the file could not be downloaded from {host} ({exc.__class__.__name__})"
+                f"the file could not be downloaded from {host} "
+                f"({exc.__class__.__name__})"
             ) from None
         with session, response:
             if response.is_redirect:

@@ -10,7 +10,8 @@ Wire format (POST, application/json)::
 
     {"event_id": "<unique per message>", "session": "<visitor id>",
      "name": "Anna", "phone": "+7...", "email": "a@example.com",
-     "text": "Hello", "attachments": [{"filename": .., "mimetype": .., "data": "<base64>"}]}
+     "text": "Hello",
+     "attachments": [{"filename": .., "mimetype": .., "data": "<base64>"}]}
 """
 
 from __future__ import annotations

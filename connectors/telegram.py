@@ -418,8 +418,10 @@ class TelegramConnector(Connector):
             title = _text(chat.get("title"), "title")
             return IgnoredEvent(
                 event_id,
-                reason="message in a Telegram {} chat{}: only private chats are customer "
-                "conversations".format(chat_type, f' "{title}"' if title else ""),
+                reason="message in a Telegram {} chat{}: only private chats are "
+                "customer conversations".format(
+                    chat_type, f' "{title}"' if title else ""
+                ),
             )
         if not isinstance(msg.get("from"), dict):
             return IgnoredEvent(event_id, reason="message without a sender")

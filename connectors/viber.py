@@ -75,7 +75,8 @@ RETRYABLE_STATUSES = {12}
 #: tooManyRequests: the whole bot waits (seconds)
 RATE_LIMIT_STATUSES = {12: 1}
 DELIVERY_EVENTS = {"delivered": "delivered", "seen": "read", "failed": "failed"}
-#: Viber message type -> (our kind, file name when Viber gives none, mimetype when the name tells none)
+#: Viber message type -> (our kind, file name when Viber gives none,
+#: mimetype when the name tells none)
 MEDIA_MESSAGES = {
     "picture": ("image", "picture_%s.jpg", "image/jpeg"),
     "video": ("video", "video_%s.mp4", "video/mp4"),
@@ -301,7 +302,8 @@ class ViberConnector(Connector):
         for att in message.attachments:
             if not att.url:
                 raise SendError(
-                    f"Viber fetches files by URL and {att.filename} has no public address.",
+                    f"Viber fetches files by URL and {att.filename} "
+                    "has no public address.",
                     code="no_url",
                 )
             if att.mimetype in PICTURE_TYPES and len(att.data) <= MAX_PICTURE_BYTES:

@@ -49,7 +49,8 @@ DEFAULT_API_VERSION = "5.199"
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif")
 #: the recipient does not accept messages from the community (any more)
 BLOCKING_ERRORS = {900, 901, 902}
-#: worth trying again later: unknown error, too many requests, flood control, server error
+#: worth trying again later: unknown error, too many requests, flood control,
+#: server error
 RETRYABLE_ERRORS = {1, 6, 9, 10}
 #: rate limits (seconds the whole community waits): 6 too many requests per
 #: second, 9 flood control (too many identical actions)
@@ -181,7 +182,8 @@ class VkConnector(Connector):
         if not isinstance(obj, dict):
             raise PayloadError('a VK event needs an "object"')
         if kind == "message_new":
-            # API 5.103+: {"message": {...}, "client_info": {...}}; before: the message itself.
+            # API 5.103+: {"message": {...}, "client_info": {...}};
+            # before: the message itself.
             message = (
                 obj.get("message") if isinstance(obj.get("message"), dict) else obj
             )

@@ -141,5 +141,6 @@ class WebsiteConnector(Connector):
 
     def send(self, message):
         raise SendError(
-            "a website form cannot receive an answer: reply by email or on another channel"
+            "a website form cannot receive an answer: "
+            "reply by email or on another channel"
         )

@@ -13,7 +13,8 @@ with ``<x>``).  Each notification is signed in the ``Signature`` header:
 ``base64(hex(HMAC-SHA1(<fields>, API secret)))`` where <fields> depend on the
 event:
 
-* NOTIFY_START, NOTIFY_INTERNAL, NOTIFY_END (inbound): caller_id + called_did + call_start
+* NOTIFY_START, NOTIFY_INTERNAL, NOTIFY_END (inbound):
+  caller_id + called_did + call_start
 * NOTIFY_ANSWER: caller_id + destination + call_start
 * NOTIFY_OUT_START, NOTIFY_OUT_END (outbound): internal + destination + call_start
 * NOTIFY_RECORD: pbx_call_id + call_id_with_rec
