@@ -208,7 +208,7 @@ class TwilioSmsConnector(Connector):
         # Twilio's WhatsApp senders are "whatsapp:+1415..." (or, for a person
         # hiding their number, "whatsapp:US.1349..."): the whole address stays
         # the identity and where replies go, the number alone is the phone.
-        channel_prefix, _sep, address = number.rpartition(":")
+        _prefix, _sep, address = number.rpartition(":")
         phone = address if address.lstrip("+").isdigit() else ""
         name = (params.get("ProfileName") or "").strip() or phone or address
         # The carrier's (or WhatsApp's) sender number: a phone they vouch for.
