@@ -17,9 +17,13 @@ import threading
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+# The repository root for ``import connectors``; this directory for the
+# tests' own helpers (``meta_common``) whatever pytest's import mode.
+for path in (ROOT, HERE):
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 
 class FakeProvider(http.server.ThreadingHTTPServer):
