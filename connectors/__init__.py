@@ -1,64 +1,47 @@
 """Provider connectors: one module per provider, none of them imports Odoo.
 
-Adding a provider means adding a module here that subclasses
-:class:`connectors.base.Connector` and decorates it with :func:`register`;
-Odoo's channel account offers every registered code as a channel type.
+The package is split by concern: :mod:`.errors` (what a connector raises),
+:mod:`.events` (the dataclasses it hands to and gets from the Odoo side),
+:mod:`.validation` (what makes a parsed body safe to store),
+:mod:`.interface` (the :class:`Connector` base class and the registry of
+channel types), :mod:`.provider_http` (the one HTTP path to a provider, with
+:mod:`.safe_http` for files a payload names) and :mod:`.signing` (the one
+HMAC helper).
+
+Code outside the package (the Odoo models, controllers and tests) imports
+the names below from the package itself (``connectors.Contact``): they are
+the connectors' public interface, re-exported here once so that the Odoo
+side never depends on how the package is split.  The connector modules
+import them from the module that defines them.  What belongs to one provider
+(``twilio_sms.EMPTY_TWIML``) is imported from that provider's module.
+
+Adding a provider means adding a module here whose class subclasses
+:class:`Connector` and is decorated with :func:`register`, and importing it
+at the end of this file.
 """
 
-from .base import (
-    Attachment,
-    ChannelConfig,
-    Connector,
+from .errors import (
     ConnectorError,
-    Contact,
-    ContactUpdate,
-    DeliveryStatus,
-    HttpAnswer,
-    IgnoredEvent,
-    InboundMessage,
-    Location,
-    OutboundAttachment,
-    OutboundMessage,
     PayloadError,
     ReplayedRequest,
     SendError,
-    SendResult,
     SignatureError,
-    SubscriptionEvent,
+)
+from .events import (
+    Attachment,
+    ChannelConfig,
+    Contact,
+    HttpAnswer,
+    IgnoredEvent,
+    InboundMessage,
+    OutboundAttachment,
+    OutboundMessage,
+    SendResult,
     event_from_dict,
     event_to_dict,
-    register_event_class,
 )
-from .base import MessageRevoked, Referral, utm_from_payload
-from .base import check_event, check_events, clean_name, is_storable_id, provider_id
-
-_REGISTRY = {}
-
-
-def register(cls):
-    """Class decorator: make a connector available as a channel type."""
-    if not cls.code:
-        raise ValueError("a connector needs a code")
-    _REGISTRY[cls.code] = cls
-    return cls
-
-
-def get_connector_class(code):
-    try:
-        return _REGISTRY[code]
-    except KeyError:
-        raise ConnectorError(
-            f"no connector for channel type {code!r}"
-        ) from None
-
-
-def registered_codes():
-    return list(_REGISTRY)
-
-
-def connector_classes():
-    """The registered connectors in the order their channel types are listed."""
-    return sorted(_REGISTRY.values(), key=lambda cls: (cls.sequence, cls.code))
+from .interface import Connector, connector_classes, get_connector_class
+from .validation import check_event, check_events, clean_name, is_storable_id
 
 
 # Providers register themselves on import.

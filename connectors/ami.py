@@ -184,9 +184,7 @@ class AmiClient:
         while True:
             message = self.read_message(deadline)
             if message is None:
-                raise AmiError(
-                    f"no answer to {name} within {timeout or self.timeout}s"
-                )
+                raise AmiError(f"no answer to {name} within {timeout or self.timeout}s")
             if "Response" in message and message.get("ActionID") == action_id:
                 return message
             if "Event" in message:
@@ -261,7 +259,5 @@ class AmiClient:
             if not sep:
                 continue
             key, value = key.strip(), value.strip()
-            message[key] = (
-                f"{message[key]}\n{value}" if key in message else value
-            )
+            message[key] = f"{message[key]}\n{value}" if key in message else value
         return message or self.read_message(deadline)

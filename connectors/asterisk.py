@@ -19,25 +19,28 @@ connection: ``Login``, ``Originate`` (or ``Ping``), ``Logoff``.
 Settings (the channel's common fields, shown as "AMI address", "AMI user" and
 "AMI secret"): api_base_url = ``host:port``, or ``tls://host:port`` for
 Asterisk's TLS manager port (recommended: the secret and the Originate travel
-encrypted; a self-signed PBX certificate goes in "AMI certificate"); account_ref = the AMI user; token =
-its secret (``manager.conf``: ``read = call``, ``write = originate``);
-originate context, dial string of an extension, internal number length and
-an optional recording URL template live on the channel.
+encrypted; a self-signed PBX certificate goes in "AMI certificate");
+account_ref = the AMI user; token = its secret (``manager.conf``:
+``read = call``, ``write = originate``); originate context, dial string of an
+extension, internal number length and an optional recording URL template live
+on the channel.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from . import register
 from .ami import CALL_EVENTS, AmiClient, AmiError, parse_address
-from .base import ConnectorError, IgnoredEvent, PayloadError, SendError
 from .calls import CallEvent, OriginateResult, PhoneConnector
+from .errors import ConnectorError, PayloadError, SendError
+from .events import IgnoredEvent
+from .interface import register
 from .phone_webhook import SignedJsonMixin
 
 #: OriginateResponse "Reason" (Asterisk's AST_CONTROL_* codes) -> why it failed
 ORIGINATE_REASONS = {
-    "0": "the extension could not be called (unknown, not registered or wrong dial string)",
+    "0": "the extension could not be called"
+    " (unknown, not registered or wrong dial string)",
     "1": "the call was hung up",
     "3": "your phone did not answer",
     "5": "your phone is busy",
@@ -234,7 +237,10 @@ class AsteriskConnector(SignedJsonMixin, PhoneConnector):
             client.close()
         if pong.get("Response") != "Success":
             raise ConnectorError(pong.get("Message") or "Ping refused")
-        return f"Connected to {client.banner}, logged in as {self.config.account_ref}, Ping answered."
+        return (
+            f"Connected to {client.banner}, logged in as {self.config.account_ref},"
+            " Ping answered."
+        )
 
     def originate(self, extension, number):
         try:

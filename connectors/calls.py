@@ -9,19 +9,13 @@ only says what it knows and leaves every other field empty.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import (
-    Connector,
-    ConnectorError,
-    SendError,
-    SignatureError,
-    register_event_class,
-)
+from .errors import ConnectorError, SendError, SignatureError
+from .events import register_event_class
+from .interface import Connector
 
 #: statuses a call event may report; '' means "details only"
 CALL_STATUSES = ("ringing", "answered", "ended", "missed", "voicemail", "recording", "")
@@ -113,7 +107,7 @@ class PhoneConnector(Connector):
     def fetch_media(self, attachment):
         if not attachment.url:
             raise ConnectorError("the provider gave no recording address")
-        return self.download(attachment.url, filename=attachment.filename)
+        return self.download_recording(attachment.url, filename=attachment.filename)
 
     # -- helpers --------------------------------------------------------------
     def extension_digits(self):
@@ -128,15 +122,13 @@ class PhoneConnector(Connector):
         number = (number or "").strip()
         return number.isdigit() and len(number) <= self.extension_digits()
 
-    def download(self, url, headers=None, filename="", **kwargs):
+    def download_recording(self, url, filename=""):
         """The recording at ``url``, through the checked path of
         :meth:`Connector.download`: (data, mimetype, filename)."""
         max_bytes = int(
             self.config.extra.get("max_recording_bytes") or MAX_RECORDING_BYTES
         )
-        data, mimetype = super().download(
-            url, max_bytes=max_bytes, headers=headers, **kwargs
-        )
+        data, mimetype = self.download(url, max_bytes=max_bytes)
         if not data:
             raise ConnectorError("the recording is empty")
         if not filename:
@@ -159,7 +151,8 @@ class PhoneConnector(Connector):
         age = time.time() - sent_at
         if age > window + slack or age < -window:
             return (
-                f"{what} is {int(age // 60)} minutes away from now, outside the {window // 60}-minute window: a replay (or the clock or "
+                f"{what} is {int(age // 60)} minutes away from now, outside the "
+                f"{window // 60}-minute window: a replay (or the clock or "
                 "time zone is wrong), not applied"
             )
         return ""
@@ -172,7 +165,3 @@ class PhoneConnector(Connector):
         reason = self.stale_reason(sent_at, what, slack)
         if reason:
             raise error(reason)
-
-
-def hmac_sha256_hex(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

@@ -21,24 +21,22 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import ClassVar
 
-from . import register
-from .base import (
+from .errors import ConnectorError, PayloadError, SendError
+from .events import (
     Attachment,
-    ConnectorError,
     Contact,
     DeliveryStatus,
     IgnoredEvent,
     InboundMessage,
     Location,
     MessageRevoked,
-    PayloadError,
     Referral,
-    SendError,
     SendResult,
-    provider_id,
     register_event_class,
 )
+from .interface import register
 from .meta import MetaConnector, _lt, event_id_of, referral_utm
+from .validation import provider_id
 
 DOWNLOADED = {
     "image": "image",
@@ -363,7 +361,8 @@ class MessagingPlatformConnector(MetaConnector):
             else:
                 notes.append(
                     _lt(
-                        "An attachment of a kind that cannot be shown here; open the app to see it."
+                        "An attachment of a kind that cannot be shown here; "
+                        "open the app to see it."
                     )
                 )
         links = [link for link in links if link]

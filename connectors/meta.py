@@ -17,21 +17,14 @@ API, Messenger, Instagram Direct).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 import urllib.parse
 
-from .base import (
-    Connector,
-    ConnectorError,
-    HttpAnswer,
-    IgnoredEvent,
-    PayloadError,
-    SendError,
-    SignatureError,
-    utm_from_payload,
-)
+from .errors import ConnectorError, PayloadError, SendError, SignatureError
+from .events import HttpAnswer, IgnoredEvent, utm_from_payload
+from .interface import Connector
+from .signing import hmac_hex, secrets_equal
 
 DEFAULT_GRAPH_API = "https://graph.facebook.com/v21.0"
 #: what an id of the Graph API looks like (digits, or letters and digits for media)
@@ -136,7 +129,7 @@ def referral_utm(referral):
 
 def signature_of(app_secret: str, body: bytes) -> str:
     """The ``X-Hub-Signature-256`` value Meta sends with ``body``."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac_hex(app_secret, body)
 
 
 def event_id_of(data) -> str:
@@ -169,7 +162,7 @@ class MetaConnector(Connector):
     def handshake(self, method, headers, query, body):
         if method != "GET" or "hub.mode" not in query:
             return None
-        if query.get("hub.mode") != "subscribe" or not self.secrets_equal(
+        if query.get("hub.mode") != "subscribe" or not secrets_equal(
             self.config.verify_token, query.get("hub.verify_token")
         ):
             raise SignatureError(
@@ -184,7 +177,7 @@ class MetaConnector(Connector):
         given = self.header(headers, SIGNATURE_HEADER)
         if not self.config.app_secret:
             raise SignatureError("no app secret is set on this channel")
-        if not self.secrets_equal(signature_of(self.config.app_secret, body), given):
+        if not secrets_equal(signature_of(self.config.app_secret, body), given):
             raise SignatureError(f"wrong or missing {SIGNATURE_HEADER} header")
 
     def check_format(self, headers, body, query):
@@ -223,8 +216,7 @@ class MetaConnector(Connector):
         )
 
     # -- Graph API ------------------------------------------------------------
-    def _api_root(self):
-        return (self.config.base_url or DEFAULT_GRAPH_API).rstrip("/")
+    default_api_root = DEFAULT_GRAPH_API
 
     def graph(
         self, method, path, *, params=None, json_body=None, data=None, files=None
@@ -258,7 +250,7 @@ class MetaConnector(Connector):
         """The address of a Graph call.  Absolute addresses are only Graph's
         own paging links (same scheme and host as the API root): an address
         taken from a payload would receive the access token."""
-        root = self._api_root()
+        root = self.api_root()
         if "://" in path:
             if urllib.parse.urlsplit(path)[:2] != urllib.parse.urlsplit(root)[:2]:
                 raise SendError(
@@ -320,14 +312,8 @@ class MetaConnector(Connector):
     def download_media(self, url, with_token=False):
         """Fetch a file: (bytes, content type).  WhatsApp media URLs need the
         token; Messenger attachment URLs are signed CDN links and get none."""
-        headers = (
-            {"Authorization": f"Bearer {self.config.token}"}
-            if with_token
-            else {}
-        )
-        return self.download(
-            url, max_bytes=MAX_DOWNLOAD_BYTES, timeout=TIMEOUT, headers=headers
-        )
+        headers = {"Authorization": f"Bearer {self.config.token}"} if with_token else {}
+        return self.download(url, max_bytes=MAX_DOWNLOAD_BYTES, headers=headers)
 
     # -- administration -------------------------------------------------------
     def account_info(self, fields):

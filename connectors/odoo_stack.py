@@ -8,8 +8,7 @@ mirrors that traffic into the histories and sends the replies
 channel types and refuse the webhook, so nothing can be injected through it.
 """
 
-from . import register
-from .base import Connector, SendError
+from .interface import Connector, register
 
 
 class OdooStackConnector(Connector):
@@ -19,11 +18,6 @@ class OdooStackConnector(Connector):
     #: Odoo sends at its own pace, with no provider settings to enter
     supports_send_budget = False
     supports_connection_settings = False
-
-    def send(self, message):
-        raise SendError(
-            f"{self.label} messages are sent by Odoo itself, not through a connector"
-        )
 
 
 @register

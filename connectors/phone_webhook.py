@@ -5,41 +5,59 @@ Inbound (the PBX calls Odoo)::
 
     POST <channel webhook URL>
     Content-Type: application/json
-    X-Omnichannel-Timestamp: 1718000000       # when the request is sent, epoch seconds
-    X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>", keyed with the webhook secret>
+    X-Omnichannel-Timestamp: 1718000000
+    X-Omnichannel-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">
 
-A request whose timestamp is outside the replay window (10 minutes by
-default, a setting) is refused with 403, like a wrong signature.  A script
-of before the timestamp header (HMAC of the raw body alone) is still
-accepted, but then each event's own time stands for the sending time: a
-request with an event outside the window, or without a time, is journaled
-as ignored, never applied.
+The timestamp is when the request is sent (epoch seconds); the signature is
+keyed with the webhook secret.  A request whose timestamp is outside the
+replay window (10 minutes by default, a setting) is refused with 403, like a
+wrong signature.  A script of before the timestamp header (HMAC of the raw
+body alone) is still accepted, but then each event's own time stands for the
+sending time: a request with an event outside the window, or without a time,
+is journaled as ignored, never applied.  The body::
 
-    {"event_id": "pbx-1718000000.42-answer",   # unique per event; a retry reuses it (required)
-     "call_id": "1718000000.42",               # the same for every event of one call (required)
-     "event": "ringing",                       # ringing | answered | ended | missed | voicemail | recording
-     "timestamp": 1718000000,                  # when it happened: epoch seconds or ISO 8601 with offset
-     "direction": "in",                        # in (the customer calls) | out (we call)
-     "customer_number": "+79123456789",        # the outside party, any national or international format
-     "customer_name": "Anna",                  # optional caller id name
-     "our_number": "+74951234567",             # optional: the company's number called / calling
-     "extension": "101",                       # the employee's internal number ringing / answering / calling
-     "started_at": 1717999990,                 # optional: when the call began
-     "duration": 125,                          # ended: talk time in seconds
-     "answered": true,                         # ended: the call had been answered
-     "hangup_by": "customer",                  # ended: customer | employee
-     "recording_url": "https://pbx/rec/42.mp3",# recording: where to download it (may come with "ended")
-     "disposition": "NO ANSWER"}               # optional: the PBX's own word for the outcome
+    {"event_id": "pbx-1718000000.42-answer",
+     "call_id": "1718000000.42",
+     "event": "ringing",
+     "timestamp": 1718000000,
+     "direction": "in",
+     "customer_number": "+79123456789",
+     "customer_name": "Anna",
+     "our_number": "+74951234567",
+     "extension": "101",
+     "started_at": 1717999990,
+     "duration": 125,
+     "answered": true,
+     "hangup_by": "customer",
+     "recording_url": "https://pbx/rec/42.mp3",
+     "disposition": "NO ANSWER"}
+
+* ``event_id``: unique per event, a retry reuses it (required);
+* ``call_id``: the same for every event of one call (required);
+* ``event``: ringing | answered | ended | missed | voicemail | recording;
+* ``timestamp``: when it happened, epoch seconds or ISO 8601 with an offset;
+* ``direction``: in (the customer calls) | out (we call);
+* ``customer_number``: the outside party, any national or international format;
+* ``customer_name``: optional caller id name;
+* ``our_number``: optional, the company's number called / calling;
+* ``extension``: the employee's internal number ringing / answering / calling;
+* ``started_at``: optional, when the call began;
+* ``duration``, ``answered``, ``hangup_by`` (customer | employee): of an end;
+* ``recording_url``: of a recording, where to download it (may come with
+  "ended");
+* ``disposition``: optional, the PBX's own word for the outcome.
 
 or ``{"events": [<event>, ...]}`` (at most 100) to report several at once.
 Every field but ``event_id``, ``call_id`` and ``event`` is optional in each
 event: they are merged into one call record whatever their order.
 
-Click-to-call (Odoo calls the PBX), when the channel's API address is set::
+Click-to-call (Odoo calls the PBX), when the channel's API address is set,
+with the same timestamp and signature headers, keyed with the webhook secret
+(the PBX checks both, and refuses a timestamp older than a few minutes)::
 
-    POST <API address>   (same timestamp and signature headers, keyed with the webhook secret:
-                          check both, and refuse a timestamp older than a few minutes)
-    {"action": "originate", "request_id": "...", "extension": "101", "number": "+79123456789"}
+    POST <API address>
+    {"action": "originate", "request_id": "...",
+     "extension": "101", "number": "+79123456789"}
 
 The PBX answers 2xx (optionally ``{"call_id": "<id its events will carry>"}``)
 once it rings the extension, or an error status with ``{"error": "<reason>"}``.
@@ -53,24 +71,22 @@ import time
 import uuid
 from datetime import datetime
 
-import requests
-
-from . import register
-from .base import (
-    ConnectorError,
-    PayloadError,
-    ReplayedRequest,
-    SendError,
-    SignatureError,
-)
 from .calls import (
     CALL_STATUSES,
     HTTP_TIMEOUT,
     CallEvent,
     OriginateResult,
     PhoneConnector,
-    hmac_sha256_hex,
 )
+from .errors import (
+    ConnectorError,
+    PayloadError,
+    ReplayedRequest,
+    SendError,
+    SignatureError,
+)
+from .interface import register
+from .signing import hmac_hex, secrets_equal
 
 SIGNATURE_HEADER = "X-Omnichannel-Signature"
 TIMESTAMP_HEADER = "X-Omnichannel-Timestamp"
@@ -101,9 +117,7 @@ def parse_timestamp(value, field_name="timestamp"):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise PayloadError(
-                f"{field_name} is not a date: {value[:40]!r}"
-            ) from None
+            raise PayloadError(f"{field_name} is not a date: {value[:40]!r}") from None
         if parsed.tzinfo is None:
             raise PayloadError(f"{field_name} needs a UTC offset")
         return parsed.timestamp()
@@ -119,7 +133,7 @@ def signed_headers(secret, body, timestamp=None):
     return {
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: "sha256="
-        + hmac_sha256_hex(secret, timestamp.encode() + b"." + body),
+        + hmac_hex(secret, timestamp.encode() + b"." + body),
     }
 
 
@@ -133,14 +147,13 @@ class SignedJsonMixin:
         timestamp = self.header(headers, TIMESTAMP_HEADER).strip()
         if timestamp and (not timestamp.isdigit() or len(timestamp) > 12):
             raise SignatureError(
-                f"malformed {TIMESTAMP_HEADER} header (epoch seconds, signed with the body)"
+                f"malformed {TIMESTAMP_HEADER} header "
+                "(epoch seconds, signed with the body)"
             )
         # Without the header: a sender of before it, which signs the body alone.
         signed = timestamp.encode() + b"." + body if timestamp else body
-        expected = (
-            hmac_sha256_hex(self.config.secret, signed) if self.config.secret else ""
-        )
-        if not self.secrets_equal(expected, given.lower()):
+        expected = hmac_hex(self.config.secret, signed) if self.config.secret else ""
+        if not secrets_equal(expected, given.lower()):
             raise SignatureError(f"wrong or missing {SIGNATURE_HEADER} header")
         if timestamp:
             self.check_fresh(int(timestamp), TIMESTAMP_HEADER)
@@ -152,7 +165,8 @@ class SignedJsonMixin:
             sent_at = self.event_time(item)
             if not sent_at:
                 raise ReplayedRequest(
-                    f"sent without the {TIMESTAMP_HEADER} header and with an event without a time of its own: "
+                    f"sent without the {TIMESTAMP_HEADER} header and with an event "
+                    "without a time of its own: "
                     "it cannot be told from a replay, not applied"
                 )
             self.check_fresh(sent_at, "the event time", error=ReplayedRequest)
@@ -161,13 +175,22 @@ class SignedJsonMixin:
         """When the event ``item`` happened (epoch seconds), or 0."""
         raise NotImplementedError
 
-    def signed_post(self, url, payload):
+    def signed_post(self, url, payload, unreachable):
+        """POST ``payload`` signed (see :func:`signed_headers`) to ``url``; a
+        network failure raises ``unreachable(<exception class name>)``."""
         body = json.dumps(payload).encode()
         headers = dict(
             signed_headers(self.config.secret, body),
             **{"Content-Type": "application/json"},
         )
-        return requests.post(url, data=body, headers=headers, timeout=HTTP_TIMEOUT)
+        return self.http(
+            "POST",
+            url,
+            data=body,
+            headers=headers,
+            timeout=HTTP_TIMEOUT,
+            unreachable=unreachable,
+        )
 
     #: keys every event of this format has (a body without them is another format)
     format_keys = ()
@@ -190,9 +213,7 @@ class SignedJsonMixin:
             else [data]
         )
         if not isinstance(items, list) or not items or len(items) > MAX_EVENTS:
-            raise PayloadError(
-                '"events" must be a list of 1 to %d %ss' % (MAX_EVENTS, what)
-            )
+            raise PayloadError(f'"events" must be a list of 1 to {MAX_EVENTS} {what}s')
         if not all(isinstance(item, dict) for item in items):
             raise PayloadError(f"each {what} is a JSON object")
         return items
@@ -225,7 +246,7 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
                 value = str(value)
             if not isinstance(value, str) or len(value) > limit:
                 raise PayloadError(
-                    "%s must be a string of at most %d characters" % (key, limit)
+                    f"{key} must be a string of at most {limit} characters"
                 )
             return value.strip()
 
@@ -279,26 +300,22 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
     def originate(self, extension, number):
         if not self.config.base_url:
             raise SendError("no click-to-call address is set on this phone line")
-        try:
-            response = self.signed_post(
-                self.config.base_url,
-                {
-                    "action": "originate",
-                    "request_id": uuid.uuid4().hex,
-                    "extension": extension,
-                    "number": number,
-                },
-            )
-        except requests.RequestException as exc:
-            raise SendError(
-                f"the PBX could not be reached ({exc.__class__.__name__})",
-                retryable=True,
-            ) from None
+        response = self.signed_post(
+            self.config.base_url,
+            {
+                "action": "originate",
+                "request_id": uuid.uuid4().hex,
+                "extension": extension,
+                "number": number,
+            },
+            unreachable=lambda name: SendError(
+                f"the PBX could not be reached ({name})", retryable=True
+            ),
+        )
         data = self._json(response)
         if not 200 <= response.status_code < 300:
             raise SendError(
-                data.get("error")
-                or f"the PBX answered HTTP {response.status_code}",
+                data.get("error") or f"the PBX answered HTTP {response.status_code}",
                 code=str(response.status_code),
             )
         return OriginateResult(
@@ -309,14 +326,16 @@ class PhoneWebhookConnector(SignedJsonMixin, PhoneConnector):
     def test_connection(self):
         if not self.config.base_url:
             raise ConnectorError(
-                "this line only receives events: set the click-to-call address to test it"
+                "this line only receives events: "
+                "set the click-to-call address to test it"
             )
-        try:
-            response = self.signed_post(self.config.base_url, {"action": "ping"})
-        except requests.RequestException as exc:
-            raise ConnectorError(
-                f"the PBX could not be reached ({exc.__class__.__name__})"
-            ) from None
+        response = self.signed_post(
+            self.config.base_url,
+            {"action": "ping"},
+            unreachable=lambda name: ConnectorError(
+                f"the PBX could not be reached ({name})"
+            ),
+        )
         if not 200 <= response.status_code < 300:
             raise ConnectorError(
                 self._json(response).get("error")

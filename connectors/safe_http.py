@@ -31,7 +31,7 @@ import urllib.parse
 import requests
 from requests.adapters import HTTPAdapter
 
-from .base import ConnectorError
+from .errors import ConnectorError
 
 MAX_REDIRECTS = 3
 #: seconds one download may take in all
@@ -85,7 +85,8 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
         for address in addresses:
             if not _public(address):
                 raise DownloadRefused(
-                    f"{host} points to a local or private address ({address}): not downloaded"
+                    f"{host} points to a local or private address ({address}): "
+                    "not downloaded"
                 )
     return addresses[0]
 
@@ -118,9 +119,7 @@ def check_url(url: str, allowed_hosts, trusted_hosts=()):
         raise DownloadRefused("addresses with credentials are not downloaded")
     host = host_of(url)
     if not (host_matches(host, allowed_hosts) or host_matches(host, trusted_hosts)):
-        raise DownloadRefused(
-            f"{host} is not a host of this provider: not downloaded"
-        )
+        raise DownloadRefused(f"{host} is not a host of this provider: not downloaded")
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
@@ -167,7 +166,8 @@ def fetch(
         except requests.RequestException as exc:
             session.close()
             raise ConnectorError(
-                f"the file could not be downloaded from {host} ({exc.__class__.__name__})"
+                f"the file could not be downloaded from {host} "
+                f"({exc.__class__.__name__})"
             ) from None
         with session, response:
             if response.is_redirect:
@@ -187,16 +187,16 @@ def fetch(
             except ValueError:
                 announced = 0
             if announced > max_bytes:
-                raise ConnectorError("the file is larger than %d MB" % limit_mb)
+                raise ConnectorError(f"the file is larger than {limit_mb} MB")
             chunks, size = [], 0
             try:
                 for chunk in response.iter_content(64 * 1024):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise ConnectorError("the file is larger than %d MB" % limit_mb)
+                        raise ConnectorError(f"the file is larger than {limit_mb} MB")
                     if time.monotonic() > deadline:
                         raise ConnectorError(
-                            "the download took longer than %d s" % timeout
+                            f"the download took longer than {int(timeout)} s"
                         )
                     chunks.append(chunk)
             except requests.RequestException as exc:
@@ -207,4 +207,4 @@ def fetch(
                 (response.headers.get("Content-Type") or "").split(";")[0].strip()
             )
             return b"".join(chunks), content_type, url
-    raise DownloadRefused("more than %d redirects" % MAX_REDIRECTS)
+    raise DownloadRefused(f"more than {MAX_REDIRECTS} redirects")

@@ -10,7 +10,8 @@ Wire format (POST, application/json)::
 
     {"event_id": "<unique per message>", "session": "<visitor id>",
      "name": "Anna", "phone": "+7...", "email": "a@example.com",
-     "text": "Hello", "attachments": [{"filename": .., "mimetype": .., "data": "<base64>"}]}
+     "text": "Hello",
+     "attachments": [{"filename": .., "mimetype": .., "data": "<base64>"}]}
 """
 
 from __future__ import annotations
@@ -20,16 +21,10 @@ import binascii
 import time
 import uuid
 
-from . import register
-from .base import (
-    Attachment,
-    Connector,
-    Contact,
-    InboundMessage,
-    PayloadError,
-    SendResult,
-    SignatureError,
-)
+from .errors import PayloadError, SignatureError
+from .events import Attachment, Contact, InboundMessage, SendResult
+from .interface import Connector, register
+from .signing import secrets_equal
 
 SECRET_HEADER = "X-Omnichannel-Sandbox-Secret"
 MAX_TEXT = 20000
@@ -46,9 +41,7 @@ class SandboxConnector(Connector):
     common_settings = ("webhook_secret",)
 
     def verify(self, headers, body, query):
-        if not self.secrets_equal(
-            self.config.secret, self.header(headers, SECRET_HEADER)
-        ):
+        if not secrets_equal(self.config.secret, self.header(headers, SECRET_HEADER)):
             raise SignatureError(f"wrong or missing {SECRET_HEADER} header")
 
     def parse(self, headers, body, query):
@@ -68,7 +61,7 @@ class SandboxConnector(Connector):
             )
         text = data.get("text", "")
         if len(text) > MAX_TEXT:
-            raise PayloadError("text is longer than %d characters" % MAX_TEXT)
+            raise PayloadError(f"text is longer than {MAX_TEXT} characters")
         attachments = []
         raw_attachments = data.get("attachments") or []
         if not isinstance(raw_attachments, list):

@@ -16,23 +16,20 @@ import mimetypes
 import re
 import ssl
 
-from . import register
-from .base import (
+from .errors import ConnectorError, PayloadError, SendError, SignatureError
+from .events import (
     Attachment,
-    Connector,
-    ConnectorError,
     Contact,
     HttpAnswer,
     IgnoredEvent,
     InboundMessage,
     Location,
-    PayloadError,
-    SendError,
     SendResult,
-    SignatureError,
     SubscriptionEvent,
     utm_from_payload,
 )
+from .interface import Connector, register
+from .signing import secrets_equal
 
 DEFAULT_API_ROOT = "https://api.telegram.org"
 
@@ -211,8 +208,7 @@ class TelegramConnector(Connector):
     send_chat_rate = 1
 
     # -- plumbing ----------------------------------------------------------
-    def _api_root(self):
-        return (self.config.base_url or DEFAULT_API_ROOT).rstrip("/")
+    default_api_root = DEFAULT_API_ROOT
 
     def _bot(self):
         # Imported here so that the rest of the addon (and its other
@@ -223,7 +219,7 @@ class TelegramConnector(Connector):
 
         if not self.config.token:
             raise SendError("The bot token is not set on this channel.")
-        root = self._api_root()
+        root = self.api_root()
 
         def request():
             return HTTPXRequest(
@@ -284,9 +280,7 @@ class TelegramConnector(Connector):
 
     # -- inbound -------------------------------------------------------------
     def verify(self, headers, body, query):
-        if not self.secrets_equal(
-            self.config.secret, self.header(headers, SECRET_HEADER)
-        ):
+        if not secrets_equal(self.config.secret, self.header(headers, SECRET_HEADER)):
             raise SignatureError(f"wrong or missing {SECRET_HEADER} header")
 
     def parse(self, headers, body, query):
@@ -430,8 +424,8 @@ class TelegramConnector(Connector):
             title = _text(chat.get("title"), "title")
             return IgnoredEvent(
                 event_id,
-                reason="message in a Telegram {} chat{}: only private chats are customer "
-                "conversations".format(
+                reason="message in a Telegram {} chat{}: only private chats are "
+                "customer conversations".format(
                     chat_type, f' "{title}"' if title else ""
                 ),
             )

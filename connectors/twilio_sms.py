@@ -21,29 +21,23 @@ on every SMS channel (and is matched to their WhatsApp and Viber contacts).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import mimetypes
 import time
 import urllib.parse
 
-from . import register
-from .base import (
+from .errors import ConnectorError, PayloadError, SendError, SignatureError
+from .events import (
     Attachment,
-    Connector,
-    ConnectorError,
     Contact,
     DeliveryStatus,
     HttpAnswer,
     IgnoredEvent,
     InboundMessage,
-    PayloadError,
-    SendError,
     SendResult,
-    SignatureError,
     SubscriptionEvent,
 )
+from .interface import Connector, register
+from .signing import hmac_base64, secrets_equal
 
 DEFAULT_API_ROOT = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
@@ -84,8 +78,7 @@ def twilio_signature(auth_token: str, url: str, params: list) -> str:
     """X-Twilio-Signature of a form POST to ``url``; ``params`` is the list of
     (name, value) pairs of the body."""
     data = url + "".join(name + value for name, value in sorted(params))
-    digest = hmac.new(auth_token.encode(), data.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
+    return hmac_base64(auth_token, data, "sha1")
 
 
 @register
@@ -109,8 +102,7 @@ class TwilioSmsConnector(Connector):
     body_format = "form"
 
     # -- plumbing ----------------------------------------------------------
-    def _api_root(self):
-        return (self.config.base_url or DEFAULT_API_ROOT).rstrip("/")
+    default_api_root = DEFAULT_API_ROOT
 
     def _account_sid(self):
         sid = self.config.extra.get("account_sid") or ""
@@ -123,7 +115,9 @@ class TwilioSmsConnector(Connector):
 
     def _account_url(self, path):
         sid = self._account_sid()
-        return f"{self._api_root()}/{API_VERSION}/Accounts/{urllib.parse.quote(sid)}/{path}"
+        return (
+            f"{self.api_root()}/{API_VERSION}/Accounts/{urllib.parse.quote(sid)}/{path}"
+        )
 
     def _request(self, method, path, **kwargs):
         url = self._account_url(path)
@@ -177,7 +171,7 @@ class TwilioSmsConnector(Connector):
         if params is None or not given:
             raise SignatureError(f"wrong or missing {SIGNATURE_HEADER} header")
         expected = twilio_signature(self.config.token, self._signed_url(query), params)
-        if not self.secrets_equal(expected, given):
+        if not secrets_equal(expected, given):
             raise SignatureError(f"wrong or missing {SIGNATURE_HEADER} header")
 
     def parse(self, headers, body, query):
@@ -221,7 +215,7 @@ class TwilioSmsConnector(Connector):
         # Twilio's WhatsApp senders are "whatsapp:+1415..." (or, for a person
         # hiding their number, "whatsapp:US.1349..."): the whole address stays
         # the identity and where replies go, the number alone is the phone.
-        channel_prefix, _sep, address = number.rpartition(":")
+        _prefix, _sep, address = number.rpartition(":")
         phone = address if address.lstrip("+").isdigit() else ""
         name = (params.get("ProfileName") or "").strip() or phone or address
         # The carrier's (or WhatsApp's) sender number: a phone they vouch for.
@@ -241,11 +235,11 @@ class TwilioSmsConnector(Connector):
         except ValueError:
             raise PayloadError("NumMedia is not a number") from None
         for index in range(min(count, 10)):
-            url = params.get("MediaUrl%d" % index)
+            url = params.get(f"MediaUrl{index}")
             if not url:
-                raise PayloadError("MediaUrl%d is missing" % index)
+                raise PayloadError(f"MediaUrl{index} is missing")
             mimetype = (
-                params.get("MediaContentType%d" % index) or "application/octet-stream"
+                params.get(f"MediaContentType{index}") or "application/octet-stream"
             )
             kind = mimetype.split("/")[0]
             kind = {"image": "image", "video": "video", "audio": "audio"}.get(
@@ -257,7 +251,7 @@ class TwilioSmsConnector(Connector):
                     kind,
                     url=url,
                     mimetype=mimetype,
-                    filename="mms_%s_%d%s" % (sid[-8:], index + 1, extension),
+                    filename=f"mms_{sid[-8:]}_{index + 1}{extension}",
                 )
             )
         if event.attachments:
@@ -285,7 +279,7 @@ class TwilioSmsConnector(Connector):
         # "media authentication" is on; they are only sent to Twilio itself
         # (requests drops them when Twilio redirects to its CDN).
         auth = None
-        if attachment.url.startswith(self._api_root() + "/"):
+        if attachment.url.startswith(self.api_root() + "/"):
             auth = (self._account_sid(), self.config.token)
         data, content_type = self.download(attachment.url, auth=auth)
         return (
@@ -299,11 +293,7 @@ class TwilioSmsConnector(Connector):
     def sms_body(message):
         """The text of the SMS for ``message``.  Files go as links: MMS only
         exists in the US and Canada, a link reaches every phone."""
-        links = [
-            f"{att.filename}: {att.url}"
-            for att in message.attachments
-            if att.url
-        ]
+        links = [f"{att.filename}: {att.url}" for att in message.attachments if att.url]
         return "\n".join(([message.text] if message.text else []) + links)
 
     def send(self, message):

@@ -17,14 +17,11 @@ another bot.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import mimetypes
 
-from . import register
-from .base import (
+from .errors import PayloadError, SendError, SignatureError
+from .events import (
     Attachment,
-    Connector,
     Contact,
     ContactUpdate,
     DeliveryStatus,
@@ -32,13 +29,12 @@ from .base import (
     IgnoredEvent,
     InboundMessage,
     Location,
-    PayloadError,
-    SendError,
     SendResult,
-    SignatureError,
     SubscriptionEvent,
-    provider_id,
 )
+from .interface import Connector, register
+from .signing import hmac_hex, secrets_equal
+from .validation import provider_id
 
 DEFAULT_API_ROOT = "https://chatapi.viber.com/pa"
 SIGNATURE_HEADER = "X-Viber-Content-Signature"
@@ -79,7 +75,8 @@ RETRYABLE_STATUSES = {12}
 #: tooManyRequests: the whole bot waits (seconds)
 RATE_LIMIT_STATUSES = {12: 1}
 DELIVERY_EVENTS = {"delivered": "delivered", "seen": "read", "failed": "failed"}
-#: Viber message type -> (our kind, file name when Viber gives none, mimetype when the name tells none)
+#: Viber message type -> (our kind, file name when Viber gives none,
+#: mimetype when the name tells none)
 MEDIA_MESSAGES = {
     "picture": ("image", "picture_%s.jpg", "image/jpeg"),
     "video": ("video", "video_%s.mp4", "video/mp4"),
@@ -103,8 +100,7 @@ class ViberConnector(Connector):
     ack = HttpAnswer(200, "", "text/plain")
 
     # -- plumbing ----------------------------------------------------------
-    def _api_root(self):
-        return (self.config.base_url or DEFAULT_API_ROOT).rstrip("/")
+    default_api_root = DEFAULT_API_ROOT
 
     def _call(self, method, payload):
         """One Bot API call; a refusal becomes a SendError with Viber's
@@ -116,7 +112,7 @@ class ViberConnector(Connector):
             )
         response = self.http(
             "POST",
-            f"{self._api_root()}/{method}",
+            f"{self.api_root()}/{method}",
             json=payload,
             headers={AUTH_HEADER: self.config.token},
         )
@@ -139,10 +135,8 @@ class ViberConnector(Connector):
         if not self.config.token:
             raise SignatureError("the channel has no Viber authentication token")
         given = self.header(headers, SIGNATURE_HEADER).strip().lower()
-        expected = hmac.new(
-            self.config.token.encode(), body, hashlib.sha256
-        ).hexdigest()
-        if not given or not self.secrets_equal(expected, given):
+        expected = hmac_hex(self.config.token, body)
+        if not given or not secrets_equal(expected, given):
             raise SignatureError(f"wrong or missing {SIGNATURE_HEADER} header")
 
     def parse(self, headers, body, query):
@@ -209,11 +203,7 @@ class ViberConnector(Connector):
                     event_id, reason="Viber checked the webhook address (set_webhook)"
                 )
             ]
-        return [
-            IgnoredEvent(
-                event_id, reason=f"Viber callback {kind} is not handled"
-            )
-        ]
+        return [IgnoredEvent(event_id, reason=f"Viber callback {kind} is not handled")]
 
     @staticmethod
     def _contact(user):
@@ -317,7 +307,8 @@ class ViberConnector(Connector):
         for att in message.attachments:
             if not att.url:
                 raise SendError(
-                    f"Viber fetches files by URL and {att.filename} has no public address.",
+                    f"Viber fetches files by URL and {att.filename} "
+                    "has no public address.",
                     code="no_url",
                 )
             if att.mimetype in PICTURE_TYPES and len(att.data) <= MAX_PICTURE_BYTES:

@@ -27,32 +27,30 @@ import mimetypes
 from dataclasses import dataclass
 from typing import ClassVar
 
-from . import register
-from .base import (
+from .errors import ConnectorError, PayloadError, SendError, SignatureError
+from .events import (
     Attachment,
-    Connector,
-    ConnectorError,
     Contact,
     DeliveryStatus,
     HttpAnswer,
     IgnoredEvent,
     InboundMessage,
     Location,
-    PayloadError,
-    SendError,
     SendResult,
-    SignatureError,
     SubscriptionEvent,
-    provider_id,
     register_event_class,
 )
+from .interface import Connector, register
+from .signing import secrets_equal
+from .validation import provider_id
 
 DEFAULT_API_ROOT = "https://api.vk.com/method"
 DEFAULT_API_VERSION = "5.199"
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif")
 #: the recipient does not accept messages from the community (any more)
 BLOCKING_ERRORS = {900, 901, 902}
-#: worth trying again later: unknown error, too many requests, flood control, server error
+#: worth trying again later: unknown error, too many requests, flood control,
+#: server error
 RETRYABLE_ERRORS = {1, 6, 9, 10}
 #: rate limits (seconds the whole community waits): 6 too many requests per
 #: second, 9 flood control (too many identical actions)
@@ -95,8 +93,7 @@ class VkConnector(Connector):
     ack = HttpAnswer(200, "ok", "text/plain")
 
     # -- plumbing ----------------------------------------------------------
-    def _api_root(self):
-        return (self.config.base_url or DEFAULT_API_ROOT).rstrip("/")
+    default_api_root = DEFAULT_API_ROOT
 
     def _version(self):
         return self.config.extra.get("api_version") or DEFAULT_API_VERSION
@@ -109,9 +106,7 @@ class VkConnector(Connector):
                 "The community access token is not set on this channel.", code="config"
             )
         params = dict(params, access_token=self.config.token, v=self._version())
-        response = self.http(
-            "POST", f"{self._api_root()}/{method}", data=params
-        )
+        response = self.http("POST", f"{self.api_root()}/{method}", data=params)
         data = self.json_answer(response, "VK")
         error = data.get("error") if isinstance(data, dict) else None
         if error:
@@ -160,7 +155,7 @@ class VkConnector(Connector):
         if not data or data.get("type") != "confirmation":
             return None
         self._check_group(data)
-        if "secret" in data and not self.secrets_equal(
+        if "secret" in data and not secrets_equal(
             self.config.secret, data.get("secret")
         ):
             raise SignatureError("wrong secret key")
@@ -172,7 +167,7 @@ class VkConnector(Connector):
         data = self._body(body)
         if data is None:
             raise SignatureError("the request carries no secret key")
-        if not self.secrets_equal(self.config.secret, data.get("secret")):
+        if not secrets_equal(self.config.secret, data.get("secret")):
             raise SignatureError("wrong or missing secret key")
         self._check_group(data)
 
@@ -193,7 +188,8 @@ class VkConnector(Connector):
         if not isinstance(obj, dict):
             raise PayloadError('a VK event needs an "object"')
         if kind == "message_new":
-            # API 5.103+: {"message": {...}, "client_info": {...}}; before: the message itself.
+            # API 5.103+: {"message": {...}, "client_info": {...}};
+            # before: the message itself.
             message = (
                 obj.get("message") if isinstance(obj.get("message"), dict) else obj
             )
@@ -264,7 +260,9 @@ class VkConnector(Connector):
                     subscribed=kind == "message_allow",
                 )
             ]
-        event_id = data.get("event_id") or f"{kind}:{hashlib.sha256(body).hexdigest()[:32]}"
+        event_id = (
+            data.get("event_id") or f"{kind}:{hashlib.sha256(body).hexdigest()[:32]}"
+        )
         return [
             IgnoredEvent(
                 provider_id(event_id, "event_id"),
@@ -583,7 +581,9 @@ class VkConnector(Connector):
         try:
             servers = self._call("groups.getCallbackServers", {"group_id": group})
         except SendError as exc:
-            info["last_error_message"] = f"cannot list the callback servers: {exc.message}"
+            info["last_error_message"] = (
+                f"cannot list the callback servers: {exc.message}"
+            )
             return info
         items = (servers or {}).get("items") or []
         ours = next((s for s in items if s.get("url") == self.config.webhook_url), None)

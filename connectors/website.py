@@ -26,17 +26,11 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from . import register
-from .base import (
-    Connector,
-    Contact,
-    InboundMessage,
-    PayloadError,
-    SendError,
-    SignatureError,
-    check_events,
-    register_event_class,
-)
+from .errors import PayloadError, SendError, SignatureError
+from .events import Contact, InboundMessage, register_event_class
+from .interface import Connector, register
+from .signing import secrets_equal
+from .validation import check_events
 
 API_KEY_HEADER = "X-Omnichannel-Api-Key"
 MAX_TEXT = 20000
@@ -81,9 +75,7 @@ class WebsiteConnector(Connector):
     supports_connection_settings = False
 
     def verify(self, headers, body, query):
-        if not self.secrets_equal(
-            self.config.secret, self.header(headers, API_KEY_HEADER)
-        ):
+        if not secrets_equal(self.config.secret, self.header(headers, API_KEY_HEADER)):
             raise SignatureError(f"wrong or missing {API_KEY_HEADER} header")
 
     def check_format(self, headers, body, query):
@@ -110,7 +102,7 @@ class WebsiteConnector(Connector):
                 raise PayloadError(f"{key} must be a string")
             value = value.strip()
             if len(value) > limit:
-                raise PayloadError("%s is longer than %d characters" % (key, limit))
+                raise PayloadError(f"{key} is longer than {limit} characters")
             values[key] = value
         email, phone = values["email"], values["phone"]
         if not email and not phone:
@@ -155,5 +147,6 @@ class WebsiteConnector(Connector):
 
     def send(self, message):
         raise SendError(
-            "a website form cannot receive an answer: reply by email or on another channel"
+            "a website form cannot receive an answer: "
+            "reply by email or on another channel"
         )

@@ -16,21 +16,19 @@ from __future__ import annotations
 import mimetypes
 import re
 
-from . import register
-from .base import (
+from .errors import ConnectorError, PayloadError, SendError
+from .events import (
     Attachment,
-    ConnectorError,
     Contact,
     DeliveryStatus,
     InboundMessage,
     Location,
     MessageRevoked,
-    PayloadError,
-    SendError,
     SendResult,
-    provider_id,
 )
+from .interface import register
 from .meta import MetaConnector, _lt, referral_utm
+from .validation import provider_id
 
 STATUSES = ("sent", "delivered", "read", "failed")
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
@@ -228,74 +226,7 @@ class WhatsAppConnector(MetaConnector):
                 edit["original_message_id"], "original_message_id"
             )
             event.is_edit = True
-        notes = []
-        content = msg.get(kind) if isinstance(msg.get(kind), (dict, list)) else {}
-        if kind == "text":
-            event.text = content.get("body") or ""
-        elif kind in MEDIA_TYPES:
-            self._media(event, kind, content, message_id)
-        elif kind == "location":
-            event.message_type = "location"
-            try:
-                event.location = Location(
-                    float(content["latitude"]),
-                    float(content["longitude"]),
-                    content.get("name") or content.get("address") or "",
-                )
-            except (KeyError, TypeError, ValueError):
-                raise PayloadError(
-                    "a location needs a latitude and a longitude"
-                ) from None
-            if content.get("name") and content.get("address"):
-                event.text = content["address"]
-        elif kind == "contacts":
-            self._contacts(event, content if isinstance(content, list) else [])
-        elif kind == "interactive":
-            reply = content.get(content.get("type")) or {}
-            if content.get("type") == "list_reply":
-                event.text = " - ".join(
-                    p for p in (reply.get("title"), reply.get("description")) if p
-                )
-                notes.append(_lt("List reply"))
-            elif content.get("type") == "nfm_reply":
-                event.text = reply.get("body") or reply.get("response_json") or ""
-                notes.append(_lt("Form reply"))
-            else:
-                event.text = reply.get("title") or ""
-                notes.append(_lt("Button reply"))
-        elif kind == "button":
-            event.text = content.get("text") or content.get("payload") or ""
-            notes.append(_lt("Template button reply"))
-        elif kind == "reaction":
-            event.text = content.get("emoji") or ""
-            notes.append(
-                _lt("Reaction to an earlier message")
-                if event.text
-                else _lt("Reaction removed")
-            )
-        elif kind == "order":
-            items = content.get("product_items") or []
-            event.text = "\n".join(
-                "{} x {} ({} {})".format(
-                    i.get("quantity"),
-                    i.get("product_retailer_id"),
-                    i.get("item_price"),
-                    i.get("currency"),
-                )
-                for i in items
-                if isinstance(i, dict)
-            )
-            if content.get("text"):
-                event.text = "{}\n{}".format(content["text"], event.text)
-            notes.append(_lt("Catalog order"))
-        else:
-            errors = msg.get("errors") or []
-            event.text = self._error_text(errors[0]) if errors else ""
-            notes.append(
-                _lt(
-                    "This kind of WhatsApp message cannot be shown here; open WhatsApp to see it."
-                )
-            )
+        notes = self._read_content(event, kind, msg, message_id)
         context = msg.get("context") or {}
         if context.get("forwarded") or context.get("frequently_forwarded"):
             notes.append(_lt("Forwarded"))
@@ -313,6 +244,90 @@ class WhatsAppConnector(MetaConnector):
                 event.text = f"{event.text}\n{ad}" if event.text else ad
         event.note = "\n".join(notes)
         return event
+
+    def _read_content(self, event, kind, msg, message_id):
+        """Fill ``event`` from the content of a message of type ``kind``;
+        return the notes that describe it."""
+        content = msg.get(kind) if isinstance(msg.get(kind), (dict, list)) else {}
+        if kind == "text":
+            event.text = content.get("body") or ""
+        elif kind in MEDIA_TYPES:
+            self._media(event, kind, content, message_id)
+        elif kind == "location":
+            self._location(event, content)
+        elif kind == "contacts":
+            self._contacts(event, content if isinstance(content, list) else [])
+        elif kind == "interactive":
+            return [self._interactive(event, content)]
+        elif kind == "button":
+            event.text = content.get("text") or content.get("payload") or ""
+            return [_lt("Template button reply")]
+        elif kind == "reaction":
+            event.text = content.get("emoji") or ""
+            return [
+                _lt("Reaction to an earlier message")
+                if event.text
+                else _lt("Reaction removed")
+            ]
+        elif kind == "order":
+            event.text = self._order_text(content)
+            return [_lt("Catalog order")]
+        else:
+            errors = msg.get("errors") or []
+            event.text = self._error_text(errors[0]) if errors else ""
+            return [
+                _lt(
+                    "This kind of WhatsApp message cannot be shown here; "
+                    "open WhatsApp to see it."
+                )
+            ]
+        return []
+
+    @staticmethod
+    def _location(event, content):
+        event.message_type = "location"
+        try:
+            event.location = Location(
+                float(content["latitude"]),
+                float(content["longitude"]),
+                content.get("name") or content.get("address") or "",
+            )
+        except (KeyError, TypeError, ValueError):
+            raise PayloadError("a location needs a latitude and a longitude") from None
+        if content.get("name") and content.get("address"):
+            event.text = content["address"]
+
+    @staticmethod
+    def _interactive(event, content):
+        """A reply to our buttons, list or form: its text; returns its note."""
+        reply = content.get(content.get("type")) or {}
+        if content.get("type") == "list_reply":
+            event.text = " - ".join(
+                p for p in (reply.get("title"), reply.get("description")) if p
+            )
+            return _lt("List reply")
+        if content.get("type") == "nfm_reply":
+            event.text = reply.get("body") or reply.get("response_json") or ""
+            return _lt("Form reply")
+        event.text = reply.get("title") or ""
+        return _lt("Button reply")
+
+    @staticmethod
+    def _order_text(content):
+        items = content.get("product_items") or []
+        text = "\n".join(
+            "{} x {} ({} {})".format(
+                i.get("quantity"),
+                i.get("product_retailer_id"),
+                i.get("item_price"),
+                i.get("currency"),
+            )
+            for i in items
+            if isinstance(i, dict)
+        )
+        if content.get("text"):
+            text = "{}\n{}".format(content["text"], text)
+        return text
 
     @staticmethod
     def _media(event, kind, content, message_id):
@@ -508,7 +523,8 @@ class WhatsAppConnector(MetaConnector):
             [],
             f"{waba}/message_templates",
             {
-                "fields": "id,name,language,status,category,parameter_format,components",
+                "fields": "id,name,language,status,category,"
+                "parameter_format,components",
                 "limit": 100,
             },
         )

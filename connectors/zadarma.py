@@ -13,7 +13,8 @@ with ``<x>``).  Each notification is signed in the ``Signature`` header:
 ``base64(hex(HMAC-SHA1(<fields>, API secret)))`` where <fields> depend on the
 event:
 
-* NOTIFY_START, NOTIFY_INTERNAL, NOTIFY_END (inbound): caller_id + called_did + call_start
+* NOTIFY_START, NOTIFY_INTERNAL, NOTIFY_END (inbound):
+  caller_id + called_did + call_start
 * NOTIFY_ANSWER: caller_id + destination + call_start
 * NOTIFY_OUT_START, NOTIFY_OUT_END (outbound): internal + destination + call_start
 * NOTIFY_RECORD: pbx_call_id + call_id_with_rec
@@ -33,27 +34,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import re
 import time
 import urllib.parse
 from datetime import datetime
 
-import requests
-
-from . import register
-from .base import (
-    ConnectorError,
-    Contact,
-    HttpAnswer,
-    IgnoredEvent,
-    InboundMessage,
-    PayloadError,
-    ReplayedRequest,
-    SendError,
-    SignatureError,
-)
 from .calls import (
     HTTP_TIMEOUT,
     REPLAYED_CALL_PREFIX,
@@ -62,6 +48,16 @@ from .calls import (
     OriginateResult,
     PhoneConnector,
 )
+from .errors import (
+    ConnectorError,
+    PayloadError,
+    ReplayedRequest,
+    SendError,
+    SignatureError,
+)
+from .events import Contact, HttpAnswer, IgnoredEvent, InboundMessage
+from .interface import register
+from .signing import hmac_hex, secrets_equal
 
 try:
     from zoneinfo import ZoneInfo
@@ -93,8 +89,7 @@ MAX_CALL_SECONDS = 4 * 3600
 def zadarma_signature(data: str, secret: str) -> str:
     """Zadarma's scheme (PHP ``base64_encode(hash_hmac('sha1', ...))``: the
     hex digest, base64-encoded)."""
-    digest = hmac.new(secret.encode(), data.encode(), hashlib.sha1).hexdigest()
-    return base64.b64encode(digest.encode()).decode()
+    return base64.b64encode(hmac_hex(secret, data, "sha1").encode()).decode()
 
 
 @register
@@ -107,6 +102,7 @@ class ZadarmaConnector(PhoneConnector):
     body_format = "form"
     #: Zadarma advises to ask for a recording 40 s after the call ended.
     recording_delay = 40
+    default_api_root = API_URL
 
     # -- webhooks ---------------------------------------------------------------
     def handshake(self, method, headers, query, body):
@@ -137,7 +133,7 @@ class ZadarmaConnector(PhoneConnector):
         expected = zadarma_signature(
             "".join(data.get(f, "") for f in fields), self.config.app_secret
         )
-        if not self.secrets_equal(expected, self.header(headers, "Signature")):
+        if not secrets_equal(expected, self.header(headers, "Signature")):
             raise SignatureError("wrong or missing Signature header")
         self._check_fresh(data)
 
@@ -198,11 +194,7 @@ class ZadarmaConnector(PhoneConnector):
             # A call passes several menu steps; the body tells them apart,
             # and a retry of the same step is the same event.
             step = hashlib.sha256(body).hexdigest()[:32]
-            return [
-                IgnoredEvent(
-                    f"{pbx_call_id}:{event}:{step}", "voice menu step"
-                )
-            ]
+            return [IgnoredEvent(f"{pbx_call_id}:{event}:{step}", "voice menu step")]
         started = (
             self._time(data.get("call_start", "")) if event != "NOTIFY_RECORD" else 0.0
         )
@@ -368,17 +360,16 @@ class ZadarmaConnector(PhoneConnector):
             method + query + hashlib.md5(query.encode()).hexdigest(),
             self.config.app_secret,
         )
-        url = (self.config.base_url or API_URL).rstrip("/") + method + "?" + query
-        try:
-            response = requests.get(
-                url,
-                headers={"Authorization": f"{self.config.token}:{signature}"},
-                timeout=HTTP_TIMEOUT,
-            )
-        except requests.RequestException as exc:
-            raise ConnectorError(
-                f"Zadarma could not be reached ({exc.__class__.__name__})"
-            ) from None
+        url = self.api_root() + method + "?" + query
+        response = self.http(
+            "GET",
+            url,
+            headers={"Authorization": f"{self.config.token}:{signature}"},
+            timeout=HTTP_TIMEOUT,
+            unreachable=lambda name: ConnectorError(
+                f"Zadarma could not be reached ({name})"
+            ),
+        )
         try:
             data = response.json()
         except ValueError:
@@ -415,14 +406,14 @@ class ZadarmaConnector(PhoneConnector):
 
     def fetch_media(self, attachment):
         if attachment.url:
-            return self.download(attachment.url, filename=attachment.filename)
+            return self.download_recording(attachment.url, filename=attachment.filename)
         data = self._api(
             "/v1/pbx/record/request/", {"call_id": attachment.file_id, "lifetime": 3600}
         )
         link = data.get("link") or (data.get("links") or [""])[0]
         if not link:
             raise ConnectorError("Zadarma gave no link for this recording")
-        return self.download(link, filename=attachment.filename)
+        return self.download_recording(link, filename=attachment.filename)
 
 
 def _transcript(result):

@@ -1,7 +1,7 @@
 from odoo import models
 from odoo.exceptions import UserError
 
-from odoo.addons.omnichannel_inbox.connectors.base import MAX_TEXT_LENGTH
+from odoo.addons.omnichannel_inbox.connectors.validation import MAX_TEXT_LENGTH
 
 
 class DiscussChannel(models.Model):
