@@ -14,7 +14,8 @@ class CrmLead(models.Model):
         "Created from a conversation",
         readonly=True,
         copy=False,
-        help="Opened automatically for a customer message; archived if the customer turns out to be known.",
+        help="Opened automatically for a customer message; archived if the customer "
+        "turns out to be known.",
     )
 
     def _compute_omnichannel_conversation_count(self):
@@ -72,6 +73,28 @@ class CrmLead(models.Model):
             body=self.env._("Lead created from a message received on %s.", channel.name)
         )
         return lead
+
+    def _merge_dependences(self, opportunities):
+        """CRM's "Merge" keeps ``self`` and deletes ``opportunities``: their
+        conversations, history entries, calls and call-back orders move to the
+        kept lead instead of losing their lead (``ondelete="set null"``)."""
+        result = super()._merge_dependences(opportunities)
+        # sudo: a salesperson merging leads may not read every conversation.
+        for model, field in (
+            ("omnichannel.conversation", "lead_id"),
+            ("omnichannel.conversation", "csat_lead_id"),
+            ("omnichannel.message", "lead_id"),
+            ("omnichannel.call", "lead_id"),
+            ("omnichannel.callback.request", "lead_id"),
+        ):
+            records = (
+                self.env[model]
+                .sudo()
+                .with_context(active_test=False)
+                .search([(field, "in", opportunities.ids)])
+            )
+            records.write({field: self.id})
+        return result
 
     def action_view_omnichannel_conversations(self):
         self.ensure_one()
