@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytz
 from markupsafe import Markup
 
-from odoo import api, fields, models, modules
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import plaintext2html
 
 from odoo.addons.omnichannel_inbox import connectors
 from odoo.addons.omnichannel_inbox.connectors.calls import (
@@ -16,6 +17,8 @@ from odoo.addons.omnichannel_inbox.connectors.calls import (
 )
 from odoo.addons.omnichannel_inbox.connectors.safe_http import DownloadRefused
 
+from ..services import retry
+from .cron_progress import commit_progress
 from .omnichannel_inbound_event import _event_datetime
 
 _logger = logging.getLogger(__name__)
@@ -24,7 +27,7 @@ ADMIN = "omnichannel_inbox.group_omnichannel_admin"
 PHONE_TYPES = ("phone_webhook", "asterisk", "zadarma")
 TERMINAL_STATES = ("missed", "voicemail", "ended")
 #: waits between attempts to download a recording; then it is marked failed
-RECORDING_RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240)]
+RECORDING_RETRY_DELAYS = retry.backoff(5)
 #: a call with no news for this long is closed (its end event was lost)
 STALE_AFTER = timedelta(hours=4)
 #: provider events of a click-to-call arrive within this time of the click
@@ -499,7 +502,12 @@ class OmnichannelCall(models.Model):
         text = f"{self._title()}: {self._outcome_label()}"
         if self.state == "ended" and self.duration:
             text += f" ({self._duration_label()})"
-        return Markup("<p>📞 %s</p>") % text
+        body = Markup("<p>📞 %s</p>") % text
+        if self.transcript:
+            body += Markup("<p><i>%s</i></p>") % self.env._(
+                "Transcript:"
+            ) + plaintext2html(self.transcript)
+        return body
 
     def _ensure_entry(self):
         """Create or refresh the call's entry among the customer's messages."""
@@ -750,11 +758,9 @@ class OmnichannelCall(models.Model):
             [fields.Datetime.now()],
         )
         calls = self.sudo().browse([r[0] for r in self.env.cr.fetchall()])
-        auto_commit = not modules.module.current_test
         for call in calls:
             call._fetch_recording()
-            if auto_commit:
-                self.env.cr.commit()
+            commit_progress(self.env, 1)
         self._close_stale_calls()
         return calls
 
@@ -816,10 +822,11 @@ class OmnichannelCall(models.Model):
             error,
         )
         vals = {"recording_attempts": attempts, "recording_error": error}
-        if not final and attempts <= len(RECORDING_RETRY_DELAYS):
-            vals["recording_next_try"] = (
-                fields.Datetime.now() + RECORDING_RETRY_DELAYS[attempts - 1]
-            )
+        next_try = retry.next_try(
+            fields.Datetime.now(), attempts, RECORDING_RETRY_DELAYS
+        )
+        if not final and next_try:
+            vals["recording_next_try"] = next_try
             self.write(vals)
             self.env.ref(
                 "omnichannel_inbox.ir_cron_fetch_call_recordings"
@@ -1154,4 +1161,59 @@ class OmnichannelCall(models.Model):
             ).get(call.hangup_by, ""),
             "recording_url": recording_url,
             "recording_state": call.recording_state,
+        }
+
+    def _screen_pop(self, event):
+        """Hook after ``event`` was merged into the call: the screen pop of
+        omnichannel_call_popup.py opens and closes the users' popups."""
+
+    transcript = fields.Text(
+        readonly=True,
+        help="The phone system's speech recognition of the call's recording.",
+    )
+
+    transcript_language = fields.Char(readonly=True)
+
+    @api.model
+    def _apply_transcript(self, channel, event, final_attempt=False):
+        """Store the transcript of ``event`` (a CallTranscript) on its call
+        and show it in the call's history entry."""
+        call = self.sudo().search(
+            [("channel_id", "=", channel.id), ("provider_call_id", "=", event.call_id)],
+            limit=1,
+        )
+        if not call:
+            if self._replayed_call(channel, event.call_id):
+                return {
+                    "state": "ignored",
+                    "note": self.env._(
+                        "the notifications of this call were outside the replay window: not applied"
+                    ),
+                }
+            if final_attempt:
+                return {
+                    "state": "ignored",
+                    "note": self.env._("transcript of an unknown call"),
+                }
+            # Recognition follows the recording, itself after the call's events.
+            raise UserError(
+                self.env._(
+                    "Call %s is not known yet: its transcript waits for it.",
+                    event.call_id,
+                )
+            )
+        call.write(
+            {
+                "transcript": event.transcript or False,
+                "transcript_language": event.language or False,
+            }
+        )
+        call._ensure_entry()
+        call.conversation_id._notify_panel()
+        return {
+            "conversation_id": call.conversation_id.id,
+            "message_id": call.message_id.id,
+            "note": False
+            if event.transcript
+            else self.env._("the recognition found no speech"),
         }

@@ -35,6 +35,7 @@ class OmnichannelCall(models.Model):
         """After ``event`` was merged: open the popup of the user of a ringing
         extension, close the popups of the others once the call is answered
         elsewhere or over.  Provider retries do not open it twice."""
+        super()._screen_pop(event)
         self.ensure_one()
         call = self.sudo()
         if call.direction == "out":

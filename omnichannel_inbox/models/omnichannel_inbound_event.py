@@ -15,11 +15,13 @@ from odoo.tools.mail import email_re
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from ..services import retry
+
 _logger = logging.getLogger(__name__)
 
 #: Delays between automatic retries of a failed event (then it waits for a
 #: person to press Retry; it is never dropped).
-RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
+RETRY_DELAYS = retry.backoff(6)
 #: At most this many events per cron run, the cron re-triggers itself if more.
 CRON_BATCH = 200
 #: Another worker was handling the same customer at the same moment: the row
@@ -435,15 +437,15 @@ class OmnichannelInboundEvent(models.Model):
                 if commit:
                     self.env.cr.commit()
                 continue
-            for retry in range(CONFLICT_RETRIES + 1):
+            for rerun in range(CONFLICT_RETRIES + 1):
                 try:
                     event._process_one(
-                        raise_conflicts=commit and retry < CONFLICT_RETRIES
+                        raise_conflicts=commit and rerun < CONFLICT_RETRIES
                     )
                     break
                 except CONCURRENCY_ERRORS:
                     self.env.cr.rollback()
-                    time.sleep(0.05 * (retry + 1))
+                    time.sleep(0.05 * (rerun + 1))
                     event = event._claim(limit=1)
                     if not event:
                         break
@@ -483,8 +485,9 @@ class OmnichannelInboundEvent(models.Model):
                 attempt,
                 exc,
             )
-            delay = RETRY_DELAYS[attempt - 1] if attempt <= len(RETRY_DELAYS) else None
-            next_date = fields.Datetime.now() + delay if delay else False
+            next_date = (
+                retry.next_try(fields.Datetime.now(), attempt, RETRY_DELAYS) or False
+            )
             self.write(
                 {
                     "state": "error",

@@ -3,17 +3,21 @@ import time
 from datetime import timedelta
 from urllib.parse import quote as url_quote
 
+from markupsafe import Markup
+
 from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from ..services import retry
+
 _logger = logging.getLogger(__name__)
 
 #: Waits between automatic re-sends of a message the provider could not take
 #: (provider down, rate limited); after the last one the message is failed.
-SEND_RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60)]
+SEND_RETRY_DELAYS = retry.backoff(4)
 STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 #: How long one run of the send cron keeps sending: within it, waits for the
 #: sending budget (a second or two) are slept through rather than left to the
@@ -175,8 +179,10 @@ class OmnichannelMessage(models.Model):
     # Provider events
     # ------------------------------------------------------------------
     def _apply_edit(self, body):
+        """The customer's new text, saying it was edited."""
         self.ensure_one()
-        self.mail_message_id.sudo().write({"body": body})
+        note = Markup("<p><i>%s</i></p>") % self.env._("Edited by the customer")
+        self.mail_message_id.sudo().write({"body": body + note})
         self.write({"is_edited": True, "edit_date": fields.Datetime.now()})
         self.conversation_id._notify_panel()
 
@@ -336,22 +342,24 @@ class OmnichannelMessage(models.Model):
             self._send_throttled(exc.retry_after)
             return
         attempts = self.send_attempts + 1
-        retry = exc.retryable and attempts <= len(SEND_RETRY_DELAYS)
+        next_send = exc.retryable and retry.next_try(
+            fields.Datetime.now(), attempts, SEND_RETRY_DELAYS
+        )
         vals = {
             "send_attempts": attempts,
             "error_code": exc.code or False,
             "error_message": exc.message or str(exc),
             "throttled": False,
         }
-        if retry:
+        if next_send:
             vals.update(
                 status="queued",
-                next_send_date=fields.Datetime.now() + SEND_RETRY_DELAYS[attempts - 1],
+                next_send_date=next_send,
             )
         else:
             vals.update(status="failed", next_send_date=False)
         self.write(vals)
-        if retry:
+        if next_send:
             self.env.ref(
                 "omnichannel_inbox.ir_cron_send_queued_messages"
             ).sudo()._trigger(vals["next_send_date"])
@@ -359,9 +367,9 @@ class OmnichannelMessage(models.Model):
             self.conversation_id.identity_id.sudo().write(
                 {"unreachable": True, "unreachable_reason": exc.message}
             )
-        if not retry and not exc.blocks_recipient:
+        if not next_send and not exc.blocks_recipient:
             self.env["omnichannel.alert"]._reply_failed(self)
-        if not retry:
+        if not next_send:
             self.conversation_id._message_log(
                 body=self.env._(
                     "A message could not be delivered through %(channel)s: %(error)s",
@@ -733,3 +741,27 @@ class OmnichannelMessage(models.Model):
             )
         row.action_retry()
         return row.message_id._panel_values()[0]
+
+    is_revoked = fields.Boolean(
+        "Deleted by the customer",
+        readonly=True,
+        help="The customer deleted this message in their app; its text is kept for the record.",
+    )
+
+    revoke_date = fields.Datetime("Deleted on", readonly=True)
+
+    def _apply_revoke(self, date):
+        """The customer deleted the message ("unsent" it): it stays in the
+        history, marked, so that what was said is not lost to the team."""
+        self.ensure_one()
+        if self.is_revoked:
+            return
+        note = Markup("<p><i>🗑 %s</i></p>") % self.env._(
+            "The customer deleted this message on %s; its text is kept for the record.",
+            fields.Datetime.to_string(date),
+        )
+        self.mail_message_id.sudo().write(
+            {"body": note + (self.mail_message_id.body or "")}
+        )
+        self.write({"is_revoked": True, "revoke_date": date})
+        self.conversation_id._notify_panel()

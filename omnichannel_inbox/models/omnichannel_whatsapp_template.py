@@ -175,7 +175,9 @@ class OmnichannelWhatsappTemplate(models.Model):
             if not text:
                 missing.append(variable.display_name)
             values.append((variable.component, variable.key, text))
-            texts[(variable.component, variable.key)] = text or f"{{{{{variable.key}}}}}"
+            texts[(variable.component, variable.key)] = (
+                text or f"{{{{{variable.key}}}}}"
+            )
 
         def fill(component, wording):
             return VARIABLE.sub(
