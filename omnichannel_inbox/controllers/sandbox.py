@@ -11,7 +11,7 @@ from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_crypto i
 )
 
 from .throttle import max_public_body, too_many_requests
-from .webhook import accept_events, json_answer
+from .webhook import json_answer
 
 
 class OmnichannelSandbox(http.Controller):
@@ -94,7 +94,7 @@ class OmnichannelSandbox(http.Controller):
             )
         except connectors.PayloadError as exc:
             return json_answer(400, str(exc))
-        accept_events(channel, events)
+        request.env["omnichannel.inbound.event"].sudo()._accept(channel, events)
         return json_answer(200, "ok")
 
     @http.route(

@@ -22,13 +22,6 @@ def json_answer(status, message, **extra):
     )
 
 
-def accept_events(channel, events):
-    """Journal ``events`` of ``channel`` (parsed by their entry point: the
-    website contact form) and commit, then process the new ones now or wake
-    the cron; return the new journal rows."""
-    return request.env["omnichannel.inbound.event"].sudo()._accept(channel, events)
-
-
 class OmnichannelWebhook(http.Controller):
     """The one entry point of every provider.
 

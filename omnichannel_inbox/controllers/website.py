@@ -8,7 +8,7 @@ from odoo.addons.omnichannel_inbox import connectors
 from odoo.addons.omnichannel_inbox.connectors.website import FIELDS, WebsiteConnector
 
 from .throttle import max_public_body, too_many_requests
-from .webhook import accept_events, json_answer
+from .webhook import json_answer
 
 #: Hidden field people never fill and form robots do.
 HONEYPOT = "website"
@@ -142,7 +142,7 @@ class OmnichannelWebsite(http.Controller):
                     "Please check the phone number we should call you back on, with the country code."
                 ),
             )
-        accept_events(channel, [event])
+        request.env["omnichannel.inbound.event"].sudo()._accept(channel, [event])
         callback_message = (
             callback
             and Callback._order_callback(
