@@ -78,7 +78,8 @@ class OmnichannelWebhook(http.Controller):
             # kept as unverified (never applied) and the provider told to
             # retry later, when the key is back and the retry is verified.
             _logger.warning(
-                "Omnichannel: webhook of channel %s held: its secrets cannot be decrypted",
+                "Omnichannel: webhook of channel %s held: its secrets cannot be "
+                "decrypted",
                 channel.id,
             )
             request.env["omnichannel.inbound.event"].sudo()._receive_unverified(

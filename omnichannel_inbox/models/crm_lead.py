@@ -38,7 +38,8 @@ class CrmLead(models.Model):
         index="btree_not_null",
         copy=False,
         readonly=True,
-        help="A check-in activity is planned then if nobody spoke with the customer nor planned anything.",
+        help="A check-in activity is planned then if nobody spoke with the customer "
+        "nor planned anything.",
     )
 
     def _compute_omnichannel_conversation_count(self):
@@ -123,7 +124,8 @@ class CrmLead(models.Model):
     # Periodic check-ins on long-running leads that have a conversation
     # ------------------------------------------------------------------
     def _omnichannel_push_checkin(self, date):
-        """A message was exchanged at ``date``: the next check-in is a full period later."""
+        """A message was exchanged at ``date``: the next check-in is a full period
+        later."""
         Conversation = self.env["omnichannel.conversation"]
         if not self or not Conversation._followup_setting("checkins"):
             return
@@ -161,7 +163,8 @@ class CrmLead(models.Model):
                 )
             )
             note = Markup("<p>%s</p>") % self.env._(
-                "No message with the customer for %s days and nothing planned: check in.",
+                "No message with the customer for %s days and nothing planned: check "
+                "in.",
                 days,
             )
             if last:

@@ -155,7 +155,8 @@ class OmnichannelAttachmentDownload(models.Model):
         self.flush_model(["state"])
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM omnichannel_attachment_download WHERE id = %s AND state = 'pending' FOR UPDATE SKIP LOCKED",
+                "SELECT id FROM omnichannel_attachment_download WHERE id = %s AND "
+                "state = 'pending' FOR UPDATE SKIP LOCKED",
                 self.id,
             )
         )
@@ -177,7 +178,8 @@ class OmnichannelAttachmentDownload(models.Model):
             data, mimetype, filename = row.channel_id._get_connector().fetch_media(
                 reference
             )
-        except Exception as exc:  # noqa: BLE001 - any failure is kept on the row and retried
+        # noqa: BLE001 - any failure is kept on the row and retried
+        except Exception as exc:
             row._download_failed(exc)
             return False
         conversation = row.conversation_id

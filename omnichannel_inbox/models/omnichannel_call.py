@@ -123,7 +123,8 @@ class OmnichannelCall(models.Model):
         string="Employee",
         readonly=True,
         index="btree_not_null",
-        help="Who answered (incoming) or placed (outgoing) the call, found by extension.",
+        help="Who answered (incoming) or placed (outgoing) the call, found by "
+        "extension.",
     )
     extension = fields.Char(readonly=True)
     start_date = fields.Datetime("Started", readonly=True, index=True)
@@ -149,7 +150,8 @@ class OmnichannelCall(models.Model):
         default="none",
         required=True,
         readonly=True,
-        help="How the call was counted in the conversation (waiting time, SLA, reports).",
+        help="How the call was counted in the conversation (waiting time, SLA, "
+        "reports).",
     )
     contact_date = fields.Datetime(
         readonly=True, help="The date the call was counted at in its conversation."
@@ -234,7 +236,8 @@ class OmnichannelCall(models.Model):
                 return {
                     "state": "ignored",
                     "note": self.env._(
-                        "the notifications of this call were outside the replay window: not applied"
+                        "the notifications of this call were outside the replay "
+                        "window: not applied"
                     ),
                 }
             if not event.customer_number:
@@ -248,7 +251,8 @@ class OmnichannelCall(models.Model):
                 # Its first event (with the number) may still be on its way.
                 raise UserError(
                     self.env._(
-                        "Call %s is not known yet and this event does not say the customer "
+                        "Call %s is not known yet and this event does not say the "
+                        "customer "
                         "number: waiting for the call's first event.",
                         event.call_id,
                     )
@@ -433,7 +437,8 @@ class OmnichannelCall(models.Model):
             )
         )
         # Extensions are unique per company; should two users still share one
-        # (data from before that rule), nobody gets the call rather than whoever copied it.
+        # (data from before that rule), nobody gets the call rather than whoever copied
+        # it.
         return users if len(users) == 1 else users.browse()
 
     # ------------------------------------------------------------------
@@ -468,7 +473,8 @@ class OmnichannelCall(models.Model):
         return self.env._("Incoming call from %s", number)
 
     def _outcome_label(self):
-        """ "Answered by Ivan Petrov (101), 2:35", "Missed, outside business hours"..."""
+        """ "Answered by Ivan Petrov (101), 2:35", "Missed, outside business
+        hours"..."""
         parts = []
         who = (
             self.user_id.name
@@ -778,7 +784,8 @@ class OmnichannelCall(models.Model):
             # An address the server may not fetch: retrying cannot change that.
             call._recording_failed(exc, final=True)
             return False
-        except Exception as exc:  # noqa: BLE001 - any failure keeps the call and is retried
+        # noqa: BLE001 - any failure keeps the call and is retried
+        except Exception as exc:
             call._recording_failed(exc)
             return False
         if not mimetype.startswith("audio/"):
@@ -957,7 +964,8 @@ class OmnichannelCall(models.Model):
         if not extension:
             return refuse(
                 self.env._(
-                    "You have no phone extension yet: an administrator sets it on your user (your "
+                    "You have no phone extension yet: an administrator sets it on your "
+                    "user (your "
                     "phone is called before the customer)."
                 )
             )
@@ -971,7 +979,8 @@ class OmnichannelCall(models.Model):
         if not channel:
             return refuse(
                 self.env._(
-                    "No phone line can place calls: an administrator connects Asterisk, "
+                    "No phone line can place calls: an administrator connects "
+                    "Asterisk, "
                     "Zadarma or a PBX webhook with a click-to-call address."
                 )
             )
@@ -1022,7 +1031,8 @@ class OmnichannelCall(models.Model):
         return (
             True,
             self.env._(
-                "Your phone (%(extension)s) rings first; pick it up and %(number)s is called.",
+                "Your phone (%(extension)s) rings first; pick it up and %(number)s is "
+                "called.",
                 extension=extension,
                 number=self._format_number(e164, company),
             ),
@@ -1187,7 +1197,8 @@ class OmnichannelCall(models.Model):
                 return {
                     "state": "ignored",
                     "note": self.env._(
-                        "the notifications of this call were outside the replay window: not applied"
+                        "the notifications of this call were outside the replay "
+                        "window: not applied"
                     ),
                 }
             if final_attempt:

@@ -28,7 +28,8 @@ class OmnichannelCall(models.Model):
         string="Popup shown to",
         readonly=True,
         copy=False,
-        help="Employees whose screen shows this call right now (closed when answered elsewhere or over).",
+        help="Employees whose screen shows this call right now (closed when answered "
+        "elsewhere or over).",
     )
 
     def _screen_pop(self, event):

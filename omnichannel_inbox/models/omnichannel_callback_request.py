@@ -167,7 +167,8 @@ class OmnichannelCallbackRequest(models.Model):
             return (
                 False,
                 env._(
-                    "%s is not a valid phone number: please check it, with the country code.",
+                    "%s is not a valid phone number: please check it, with the country "
+                    "code.",
                     number[:40],
                 ),
                 self.browse(),
@@ -376,7 +377,8 @@ class OmnichannelCallbackRequest(models.Model):
             )
             request._log(
                 self.env._(
-                    "Attempt %(n)s: the phone system did not place the call: %(reason)s",
+                    "Attempt %(n)s: the phone system did not place the call: "
+                    "%(reason)s",
                     n=attempt,
                     reason=reason,
                 )
@@ -411,7 +413,8 @@ class OmnichannelCallbackRequest(models.Model):
         request._wake(request.next_attempt)
         request._log(
             self.env._(
-                "Attempt %(n)s: %(operator)s (%(extension)s) is called first, then %(number)s.",
+                "Attempt %(n)s: %(operator)s (%(extension)s) is called first, then "
+                "%(number)s.",
                 n=attempt,
                 operator=operator.name,
                 extension=extension,
@@ -499,7 +502,8 @@ class OmnichannelCallbackRequest(models.Model):
                 request.write({"state": "scheduled", "next_attempt": opening})
                 request._wake(opening)
             if self.env.context.get("cron_id"):
-                # In the scheduler: each request's call is kept even if a later one fails.
+                # In the scheduler: each request's call is kept even if a later one
+                # fails.
                 Cron._commit_progress(1)
         return due
 

@@ -132,7 +132,8 @@ class OmnichannelConversation(models.Model):
     waiting_since = fields.Datetime(
         readonly=True,
         index="btree_not_null",
-        help="Date of the oldest customer message no person has answered yet (automatic replies do not count).",
+        help="Date of the oldest customer message no person has answered yet "
+        "(automatic replies do not count).",
     )
     first_response_date = fields.Datetime(
         readonly=True,
@@ -189,7 +190,8 @@ class OmnichannelConversation(models.Model):
         ):
             raise AccessError(
                 self.env._(
-                    "Only Omnichannel managers may move a conversation to another customer."
+                    "Only Omnichannel managers may move a conversation to another "
+                    "customer."
                 )
             )
         return super().write(vals)
@@ -347,7 +349,8 @@ class OmnichannelConversation(models.Model):
             # Said once per wait, not on every message of a queued customer.
             self._message_log(
                 body=self.env._(
-                    "No available salesperson: waiting in the queue of %(team)s (%(why)s).",
+                    "No available salesperson: waiting in the queue of %(team)s "
+                    "(%(why)s).",
                     team=self.team_id.name or self.env._("no team"),
                     why=why,
                 )
@@ -785,7 +788,8 @@ class OmnichannelConversation(models.Model):
         column = SQL.identifier(date_field)
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM omnichannel_conversation WHERE %s <= %s ORDER BY %s, id LIMIT %s FOR UPDATE SKIP LOCKED",
+                "SELECT id FROM omnichannel_conversation WHERE %s <= %s ORDER BY %s, "
+                "id LIMIT %s FOR UPDATE SKIP LOCKED",
                 column,
                 fields.Datetime.now(),
                 column,

@@ -15,20 +15,23 @@ class OmnichannelConversation(models.Model):
         "First response time (seconds)",
         readonly=True,
         aggregator="avg",
-        help="Calendar time from the first customer message to the first reply of a person. "
+        help="Calendar time from the first customer message to the first reply of a "
+        "person. "
         "Automatic replies do not count.",
     )
     first_response_business_seconds = fields.Integer(
         "First response time in business hours (seconds)",
         readonly=True,
         aggregator="avg",
-        help="The same wait counted only inside the working hours of the team (or company) calendar.",
+        help="The same wait counted only inside the working hours of the team (or "
+        "company) calendar.",
     )
     first_response_sla_status = fields.Selection(
         SLA_STATUSES,
         "First response SLA",
         readonly=True,
-        help='Whether the first reply of a person came before the "Answer before" deadline that applied.',
+        help='Whether the first reply of a person came before the "Answer before" '
+        "deadline that applied.",
     )
 
     # The conversation report is read by period of the first message, and

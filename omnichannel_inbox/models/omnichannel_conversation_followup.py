@@ -180,7 +180,8 @@ class OmnichannelConversationFollowup(models.Model):
         link = Markup("")
         if message:
             link = Markup(
-                '<p><a href="/mail/message/%(id)s">%(label)s</a> - %(channel)s, %(date)s</p>'
+                '<p><a href="/mail/message/%(id)s">%(label)s</a> - %(channel)s, '
+                "%(date)s</p>"
             ) % {
                 "id": message.mail_message_id.id,
                 "label": self.env._("Open the message"),

@@ -25,7 +25,8 @@ class OmnichannelConversation(models.Model):
         "Waiting",
         compute="_compute_waiting_hours",
         aggregator="avg",
-        help="How long the customer has been waiting for an answer (hours), while the conversation waits for us.",
+        help="How long the customer has been waiting for an answer (hours), while the "
+        "conversation waits for us.",
     )
 
     @api.depends("state", "waiting_since")
@@ -44,7 +45,8 @@ class OmnichannelConversation(models.Model):
         # and average it in SQL.
         if field_expr == "waiting_hours":
             return SQL(
-                "CASE WHEN %(state)s = 'open' THEN EXTRACT(EPOCH FROM (NOW() AT TIME ZONE 'UTC') - %(since)s) / 3600.0 END",
+                "CASE WHEN %(state)s = 'open' THEN EXTRACT(EPOCH FROM (NOW() AT TIME "
+                "ZONE 'UTC') - %(since)s) / 3600.0 END",
                 state=super()._field_to_sql(alias, "state", query),
                 since=super()._field_to_sql(alias, "waiting_since", query),
             )
@@ -88,7 +90,8 @@ class OmnichannelConversation(models.Model):
             extra += [("tag_ids", "in", [int(t) for t in tag_ids])]
         conversations = self.search(
             self._inbox_domain(inbox_filter) + extra,
-            order="waiting_since ASC NULLS LAST, last_message_date DESC NULLS LAST, id DESC",
+            order="waiting_since ASC NULLS LAST, last_message_date DESC NULLS LAST, id "
+            "DESC",
             limit=max(1, min(int(limit or INBOX_PAGE), 200)),
         )
         return {
@@ -192,13 +195,15 @@ class OmnichannelConversation(models.Model):
                 """
             SELECT m.conversation_id, COUNT(*)
               FROM omnichannel_message m
-         LEFT JOIN omnichannel_conversation_seen s ON s.conversation_id = m.conversation_id AND s.user_id = %(uid)s
+         LEFT JOIN omnichannel_conversation_seen s ON s.conversation_id =
+             m.conversation_id AND s.user_id = %(uid)s
              WHERE m.conversation_id = ANY(%(ids)s) AND m.direction = 'in'
                AND m.id > COALESCE(s.message_id, 0)
                AND m.id > COALESCE((SELECT MAX(r.id) FROM omnichannel_message r
                                      WHERE r.conversation_id = m.conversation_id
                                        AND (r.response_user_id IS NOT NULL
-                                            OR (r.author_kind = 'employee' AND r.message_type != 'call'))), 0)
+                                            OR (r.author_kind = 'employee' AND
+                                                r.message_type != 'call'))), 0)
           GROUP BY m.conversation_id
         """,
                 uid=user.id,
@@ -216,13 +221,17 @@ class OmnichannelConversation(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-            INSERT INTO omnichannel_conversation_seen (conversation_id, user_id, message_id)
-                 SELECT c.id, %(uid)s, COALESCE((SELECT MAX(m.id) FROM omnichannel_message m
+            INSERT INTO omnichannel_conversation_seen (conversation_id, user_id,
+                message_id)
+                 SELECT c.id, %(uid)s, COALESCE((SELECT MAX(m.id) FROM
+                     omnichannel_message m
                                                    WHERE m.conversation_id = c.id), 0)
                    FROM omnichannel_conversation c
                   WHERE c.id = ANY(%(ids)s)
             ON CONFLICT (conversation_id, user_id)
-              DO UPDATE SET message_id = GREATEST(omnichannel_conversation_seen.message_id, EXCLUDED.message_id)
+              DO UPDATE SET message_id =
+                  GREATEST(omnichannel_conversation_seen.message_id,
+                      EXCLUDED.message_id)
         """,
                 uid=user.id,
                 ids=self.ids,

@@ -15,7 +15,8 @@ class OmnichannelConversation(models.Model):
         ):
             raise UserError(
                 self.env._(
-                    "This template belongs to another WhatsApp account than the conversation."
+                    "This template belongs to another WhatsApp account than the "
+                    "conversation."
                 )
             )
         template._check_sendable()
@@ -23,8 +24,10 @@ class OmnichannelConversation(models.Model):
         if rendered["missing"]:
             raise UserError(
                 self.env._(
-                    "The template %(template)s cannot be filled for this customer: no value for %(variables)s. "
-                    "Complete the lead, or give these variables a fixed text in the template.",
+                    "The template %(template)s cannot be filled for this customer: no "
+                    "value for %(variables)s. "
+                    "Complete the lead, or give these variables a fixed text in the "
+                    "template.",
                     template=template.display_name,
                     variables=", ".join(rendered["missing"]),
                 )

@@ -19,8 +19,10 @@ class OmnichannelConversation(models.Model):
         "Content erased on",
         readonly=True,
         copy=False,
-        help="The texts, files, recordings and contact details of this conversation were erased "
-        '(a "forget" request or the retention policy); its figures remain in the reports.',
+        help="The texts, files, recordings and contact details of this conversation "
+        "were erased "
+        '(a "forget" request or the retention policy); its figures remain in the '
+        "reports.",
     )
 
     def web_read(self, specification):

@@ -154,12 +154,14 @@ class OmnichannelConversationSla(models.Model):
         if not self.user_id:
             self._message_log(
                 body=self.env._(
-                    "Response-time warning: nobody to warn, the conversation waits in the queue."
+                    "Response-time warning: nobody to warn, the conversation waits in "
+                    "the queue."
                 )
             )
             return
         body = self.env._(
-            'Please answer %(customer)s before %(deadline)s (response-time policy "%(policy)s").',
+            "Please answer %(customer)s before %(deadline)s (response-time policy "
+            '"%(policy)s").',
             customer=self.partner_id.name,
             deadline=self._sla_local_time(self.sla_deadline, self.user_id),
             policy=self.sla_policy_id.name,
@@ -182,13 +184,15 @@ class OmnichannelConversationSla(models.Model):
         if not leader:
             self._sla_log(
                 self.env._(
-                    "Not answered by %(deadline)s: nobody to escalate to, the team has no leader.",
+                    "Not answered by %(deadline)s: nobody to escalate to, the team has "
+                    "no leader.",
                     deadline=self._sla_local_time(self.sla_deadline),
                 )
             )
             return
         body = self.env._(
-            "%(customer)s has been waiting since %(since)s and was not answered by %(deadline)s (%(owner)s).",
+            "%(customer)s has been waiting since %(since)s and was not answered by "
+            "%(deadline)s (%(owner)s).",
             customer=self.partner_id.name,
             since=self._sla_local_time(self.waiting_since, leader),
             deadline=self._sla_local_time(self.sla_deadline, leader),
@@ -203,7 +207,8 @@ class OmnichannelConversationSla(models.Model):
         )
         self._sla_log(
             self.env._(
-                "Not answered by %(deadline)s: escalated to the team leader %(leader)s (%(means)s).",
+                "Not answered by %(deadline)s: escalated to the team leader %(leader)s "
+                "(%(means)s).",
                 deadline=self._sla_local_time(self.sla_deadline),
                 leader=leader.name,
                 means=", ".join(means),
@@ -222,7 +227,8 @@ class OmnichannelConversationSla(models.Model):
                 user,
                 self.env._("Conversation reassigned to you"),
                 self.env._(
-                    "%(customer)s has been waiting since %(since)s: the conversation is yours now.",
+                    "%(customer)s has been waiting since %(since)s: the conversation "
+                    "is yours now.",
                     customer=self.partner_id.name,
                     since=self._sla_local_time(self.waiting_since, user),
                 ),

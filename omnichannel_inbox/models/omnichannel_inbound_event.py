@@ -157,9 +157,12 @@ class OmnichannelInboundEvent(models.Model):
                 self.env.cr.execute(
                     """
                     INSERT INTO omnichannel_inbound_event
-                        (channel_id, company_id, provider_event_id, event_kind, payload, raw_body, state,
-                         attempts, received_date, next_attempt_date, create_uid, create_date, write_uid, write_date)
-                    VALUES (%s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s, %s)
+                        (channel_id, company_id, provider_event_id, event_kind,
+                            payload, raw_body, state,
+                         attempts, received_date, next_attempt_date, create_uid,
+                             create_date, write_uid, write_date)
+                    VALUES (%s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s,
+                        %s)
                     ON CONFLICT (channel_id, provider_event_id) DO NOTHING
                     RETURNING id
                 """,
@@ -221,7 +224,8 @@ class OmnichannelInboundEvent(models.Model):
         self.ensure_one()
         try:
             events = self._parse_request(self.channel_id, self.sudo().raw_body.encode())
-        except Exception as exc:  # noqa: BLE001 - what no parser reads is kept, never refused
+        # noqa: BLE001 - what no parser reads is kept, never refused
+        except Exception as exc:
             _logger.info(
                 "Omnichannel: unreadable request %s of channel %s: %s",
                 self.id,
@@ -275,7 +279,8 @@ class OmnichannelInboundEvent(models.Model):
         except Exception:
             self.env.cr.rollback()
             _logger.exception(
-                "Omnichannel: a journaled request of channel %s failed after its journal; "
+                "Omnichannel: a journaled request of channel %s failed after its "
+                "journal; "
                 "the journal keeps it",
                 channel.id,
             )
@@ -614,7 +619,8 @@ class OmnichannelInboundEvent(models.Model):
             for conversation in identity.conversation_ids:
                 conversation._message_log(
                     body=self.env._(
-                        "The customer blocked or unsubscribed from %s: messages can no longer be sent there.",
+                        "The customer blocked or unsubscribed from %s: messages can no "
+                        "longer be sent there.",
                         identity.channel_id.name,
                     )
                 )

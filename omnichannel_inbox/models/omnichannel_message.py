@@ -129,7 +129,8 @@ class OmnichannelMessage(models.Model):
     priority = fields.Selection(
         [("high", "A person's reply"), ("low", "Automatic message")],
         default="low",
-        help="A person's reply leaves ahead of automatic messages (auto-replies, surveys, "
+        help="A person's reply leaves ahead of automatic messages (auto-replies, "
+        "surveys, "
         "templates, follow-ups) and uses a share of the sending limit they never take.",
     )
     throttled = fields.Boolean(
@@ -140,7 +141,8 @@ class OmnichannelMessage(models.Model):
     provider_template = fields.Json(
         "Provider template",
         copy=False,
-        help="The message template (WhatsApp) this message was sent as, in the provider's format.",
+        help="The message template (WhatsApp) this message was sent as, in the "
+        "provider's format.",
     )
     is_edited = fields.Boolean("Edited")
     edit_date = fields.Datetime()
@@ -275,7 +277,8 @@ class OmnichannelMessage(models.Model):
                     ] = wait
             if wait:
                 if not (channel_wide and message.throttled):
-                    # (a message already waiting for its channel keeps its place in the queue)
+                    # (a message already waiting for its channel keeps its place in the
+                    # queue)
                     message._send_throttled(wait)
                     message.conversation_id._notify_panel()
                 continue
@@ -284,7 +287,8 @@ class OmnichannelMessage(models.Model):
             except connectors.SendError as exc:
                 Budget._release(grant)
                 if exc.retry_after:
-                    # the provider's rate limit: the whole channel waits, not only this message
+                    # the provider's rate limit: the whole channel waits, not only this
+                    # message
                     Budget._back_off(channel, exc.retry_after)
                     waits[(channel.id, None)] = exc.retry_after
                 message._send_failed(exc)
@@ -399,7 +403,8 @@ class OmnichannelMessage(models.Model):
                 """
                 SELECT id FROM omnichannel_message
                  WHERE status = 'queued' AND direction = 'out' AND next_send_date <= %s
-                 ORDER BY priority = 'high' DESC, next_send_date, id LIMIT 100 FOR UPDATE SKIP LOCKED
+                 ORDER BY priority = 'high' DESC, next_send_date, id LIMIT 100 FOR
+                     UPDATE SKIP LOCKED
             """,
                 [fields.Datetime.now() + timedelta(seconds=1)],
             )
@@ -411,7 +416,8 @@ class OmnichannelMessage(models.Model):
                     (message.channel_id.id, message.conversation_id.id)
                 )
                 if channel_wait or chat_wait:
-                    # the budget already said no in this pass: put aside, written at once below
+                    # the budget already said no in this pass: put aside, written at
+                    # once below
                     if chat_wait or not message.throttled:
                         later[channel_wait or chat_wait] = (
                             later.get(channel_wait or chat_wait, self) | message
@@ -436,7 +442,8 @@ class OmnichannelMessage(models.Model):
             else:
                 self.env.cr.execute("""
                     SELECT MIN(next_send_date) FROM omnichannel_message
-                     WHERE status = 'queued' AND direction = 'out' AND next_send_date IS NOT NULL
+                     WHERE status = 'queued' AND direction = 'out' AND next_send_date
+                         IS NOT NULL
                 """)
                 first = self.env.cr.fetchone()[0]
                 nap = (
@@ -527,7 +534,8 @@ class OmnichannelMessage(models.Model):
         ) and not Conversation.search_count(domain, limit=1):
             raise AccessError(
                 self.env._(
-                    "You do not work with this customer: their conversations are not yours to read."
+                    "You do not work with this customer: their conversations are not "
+                    "yours to read."
                 )
             )
 
@@ -627,7 +635,8 @@ class OmnichannelMessage(models.Model):
                         "name": attachment.name,
                         "mimetype": attachment.mimetype or "",
                         "url": f"/web/content/{attachment.id}?access_token={token}",
-                        "download_url": f"/web/content/{attachment.id}?access_token={token}&download=true",
+                        "download_url": f"/web/content/{attachment.id}"
+                        f"?access_token={token}&download=true",
                         "is_image": (attachment.mimetype or "").startswith("image/"),
                     }
                 )
@@ -654,7 +663,8 @@ class OmnichannelMessage(models.Model):
                     "call": message.call_id._panel_values()
                     if message.call_id
                     else False,
-                    # Files still on their way (placeholders) and when a queued reply is tried again.
+                    # Files still on their way (placeholders) and when a queued reply is
+                    # tried again.
                     "pending_files": message.sudo().download_ids._panel_values(),
                     "next_send_date": fields.Datetime.to_string(message.next_send_date)
                     if message.status == "queued" and message.next_send_date
@@ -745,7 +755,8 @@ class OmnichannelMessage(models.Model):
     is_revoked = fields.Boolean(
         "Deleted by the customer",
         readonly=True,
-        help="The customer deleted this message in their app; its text is kept for the record.",
+        help="The customer deleted this message in their app; its text is kept for the "
+        "record.",
     )
 
     revoke_date = fields.Datetime("Deleted on", readonly=True)

@@ -548,7 +548,8 @@ class OmnichannelConversationQuality(models.Model):
         readonly=True,
         index="btree_not_null",
         ondelete="set null",
-        help="The earlier conversation of the same customer, on any channel, whose topic this one repeats.",
+        help="The earlier conversation of the same customer, on any channel, whose "
+        "topic this one repeats.",
     )
 
     is_repeat = fields.Boolean("Repeat request", readonly=True, index=True)
@@ -575,7 +576,8 @@ class OmnichannelConversationQuality(models.Model):
         compute="_compute_repeat_rates",
         store=True,
         aggregator="avg",
-        help="Share of the conversations that repeat an earlier request of the customer.",
+        help="Share of the conversations that repeat an earlier request of the "
+        "customer.",
     )
 
     came_back_rate = fields.Float(

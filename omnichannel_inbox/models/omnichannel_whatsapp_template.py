@@ -34,7 +34,8 @@ class OmnichannelWhatsappTemplate(models.Model):
     name = fields.Char(
         "Template name",
         required=True,
-        help="The name approved at Meta (lowercase, underscores), e.g. order_follow_up.",
+        help="The name approved at Meta (lowercase, underscores), "
+        "e.g. order_follow_up.",
     )
     active = fields.Boolean(default=True)
     channel_id = fields.Many2one(
@@ -90,7 +91,8 @@ class OmnichannelWhatsappTemplate(models.Model):
     unsupported_reason = fields.Char(
         "Cannot be sent from Odoo",
         readonly=True,
-        help="Templates with a media header or buttons needing values are sent from WhatsApp Manager.",
+        help="Templates with a media header or buttons needing values are sent from "
+        "WhatsApp Manager.",
     )
 
     _name_language_unique = models.Constraint(

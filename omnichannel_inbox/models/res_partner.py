@@ -25,7 +25,8 @@ class ResPartner(models.Model):
         "Created from a conversation",
         readonly=True,
         copy=False,
-        help="Created automatically for an unknown person who wrote on a channel; merged into the existing "
+        help="Created automatically for an unknown person who wrote on a channel; "
+        "merged into the existing "
         "customer when they turn out to be one.",
     )
 
@@ -116,7 +117,8 @@ class ResPartner(models.Model):
         if (all_conversations or all_identities) and not (conversations or identities):
             raise AccessError(
                 self.env._(
-                    "This customer's conversations belong to companies you do not manage."
+                    "This customer's conversations belong to companies you do not "
+                    "manage."
                 )
             )
         Message = self.env["omnichannel.message"].sudo()
@@ -220,7 +222,8 @@ class ResPartner(models.Model):
         self._omnichannel_check_privacy_right(
             "omnichannel_inbox.group_omnichannel_manager"
         )
-        self._omnichannel_forget_scope()  # refused before asking when another company's data is involved
+        # refused before asking when another company's data is involved
+        self._omnichannel_forget_scope()
         wizard = self.env["omnichannel.privacy.forget.wizard"].create(
             {"partner_id": self.id}
         )
@@ -262,7 +265,8 @@ class ResPartner(models.Model):
                 if scope[key] != self._omnichannel_in_companies(scope[key]):
                     raise AccessError(
                         self.env._(
-                            "This customer also has conversations with companies you do not manage: "
+                            "This customer also has conversations with companies you "
+                            "do not manage: "
                             "a manager of all of them must forget them."
                         )
                     )
@@ -434,7 +438,8 @@ class ResPartner(models.Model):
             + partners.mapped("email_normalized")
             if e
         }
-        # Lock keys are 'omnichannel-<kind>:<company or channel>:<value>' (omnichannel.identity._lock).
+        # Lock keys are 'omnichannel-<kind>:<company or channel>:<value>'
+        # (omnichannel.identity._lock).
         lock_domains = [
             [
                 (

@@ -10,11 +10,13 @@ class ResourceCalendarLeaves(models.Model):
         "Work handed over",
         readonly=True,
         copy=False,
-        help="The conversations, leads and follow-ups of the person on leave went to their substitute.",
+        help="The conversations, leads and follow-ups of the person on leave went to "
+        "their substitute.",
     )
 
     _omnichannel_handover_idx = models.Index(
-        "(date_from) WHERE omnichannel_handover_done IS NOT TRUE AND resource_id IS NOT NULL"
+        "(date_from) WHERE omnichannel_handover_done IS NOT TRUE AND resource_id IS "
+        "NOT NULL"
     )
 
     @api.model_create_multi

@@ -31,7 +31,8 @@ class OmnichannelReportCsat(models.Model):
         "Average satisfaction",
         readonly=True,
         aggregator="avg",
-        help="The average of the scores given (1 bad, 5 excellent); surveys without an answer do not count.",
+        help="The average of the scores given (1 bad, 5 excellent); surveys without an "
+        "answer do not count.",
     )
     sent_count = fields.Integer("Surveys sent", readonly=True, aggregator="sum")
     answered_count = fields.Integer("Answered", readonly=True, aggregator="sum")
@@ -59,9 +60,11 @@ class OmnichannelReportCsat(models.Model):
                    CASE WHEN c.csat_score > 0 THEN c.csat_score::float8 END AS csat,
                    1 AS sent_count,
                    CASE WHEN c.csat_score > 0 THEN 1 ELSE 0 END AS answered_count,
-                   CASE WHEN c.csat_score > 0 THEN 100.0::float8 ELSE 0.0::float8 END AS response_rate,
+                   CASE WHEN c.csat_score > 0 THEN 100.0::float8 ELSE 0.0::float8 END
+                       AS response_rate,
                    CASE WHEN c.csat_score >= 4 THEN 1 ELSE 0 END AS satisfied_count,
-                   CASE WHEN c.csat_score BETWEEN 1 AND 2 THEN 1 ELSE 0 END AS unhappy_count
+                   CASE WHEN c.csat_score BETWEEN 1 AND 2 THEN 1 ELSE 0 END AS
+                       unhappy_count
               FROM omnichannel_conversation c
          LEFT JOIN crm_lead l ON l.id = COALESCE(c.csat_lead_id, c.lead_id)
              WHERE c.csat_sent_date IS NOT NULL

@@ -164,7 +164,8 @@ class OmnichannelDashboard(models.AbstractModel):
                 """
             UPDATE crm_lead l SET create_date = first.date
               FROM (SELECT lead_id, MIN(date) AS date FROM omnichannel_message
-                     WHERE conversation_id = ANY(%s) AND lead_id IS NOT NULL GROUP BY lead_id) first
+                     WHERE conversation_id = ANY(%s) AND lead_id IS NOT NULL GROUP BY
+                         lead_id) first
              WHERE l.id = first.lead_id
         """,
                 conversations.ids,
@@ -310,7 +311,8 @@ class OmnichannelDashboard(models.AbstractModel):
                 again,
                 come_back + timedelta(minutes=15),
                 self.env.ref("base.user_demo"),
-                "Здравствуйте! Сейчас уточню и вернусь с ответом. Вам удобно по телефону?",
+                "Здравствуйте! Сейчас уточню и вернусь с ответом. Вам удобно по "
+                "телефону?",
             )
         sandbox.autoreply_enabled = autoreply
         closing = Conversation.search(
