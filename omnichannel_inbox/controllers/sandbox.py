@@ -66,10 +66,10 @@ class OmnichannelSandbox(http.Controller):
         httprequest = request.httprequest
         max_bytes = channel._max_webhook_bytes()
         if (httprequest.content_length or 0) > max_bytes:
-            return json_answer(413, "body larger than %d bytes" % max_bytes)
+            return json_answer(413, f"body larger than {max_bytes:d} bytes")
         body = httprequest.get_data(cache=True)
         if len(body) > max_bytes:
-            return json_answer(413, "body larger than %d bytes" % max_bytes)
+            return json_answer(413, f"body larger than {max_bytes:d} bytes")
         try:
             data = json.loads(body)
         except ValueError:

@@ -361,21 +361,7 @@ class OmnichannelCall(models.Model):
             vals["hangup_by"] = event.hangup_by
         if event.disposition:
             vals["disposition"] = event.disposition[:100]
-        if (event.recording_url or event.recording_ref) and call.recording_state in (
-            "none",
-            "failed",
-        ):
-            delay = timedelta(
-                seconds=type(call.channel_id._get_connector()).recording_delay
-            )
-            vals.update(
-                recording_url=event.recording_url or False,
-                recording_ref=event.recording_ref or False,
-                recording_state="pending",
-                recording_attempts=0,
-                recording_error=False,
-                recording_next_try=fields.Datetime.now() + delay,
-            )
+        vals.update(call._recording_vals(event))
         call.write(vals)
         call._update_outcome()
         call._ensure_entry()
@@ -385,6 +371,25 @@ class OmnichannelCall(models.Model):
                 "omnichannel_inbox.ir_cron_fetch_call_recordings"
             ).sudo()._trigger(vals["recording_next_try"])
         call.conversation_id._notify_panel()
+
+    def _recording_vals(self, event):
+        """The values that schedule the download of the recording ``event``
+        announces (after the provider's delay), unless one is under way."""
+        if not (event.recording_url or event.recording_ref) or (
+            self.recording_state not in ("none", "failed")
+        ):
+            return {}
+        delay = timedelta(
+            seconds=type(self.channel_id._get_connector()).recording_delay
+        )
+        return {
+            "recording_url": event.recording_url or False,
+            "recording_ref": event.recording_ref or False,
+            "recording_state": "pending",
+            "recording_attempts": 0,
+            "recording_error": False,
+            "recording_next_try": fields.Datetime.now() + delay,
+        }
 
     def _update_outcome(self):
         """State, dates, talk time and employee, computed from the facts."""
@@ -459,9 +464,9 @@ class OmnichannelCall(models.Model):
         minutes, seconds = divmod(max(self.duration or 0, 0), 60)
         hours, minutes = divmod(minutes, 60)
         return (
-            "%d:%02d:%02d" % (hours, minutes, seconds)
+            f"{hours:d}:{minutes:02d}:{seconds:02d}"
             if hours
-            else "%d:%02d" % (minutes, seconds)
+            else f"{minutes:d}:{seconds:02d}"
         )
 
     def _title(self):

@@ -159,7 +159,7 @@ class OmnichannelCall(models.Model):
         try:
             self.check_access("read")
         except AccessError:
-            raise AccessError(self.env._("You cannot read this call."))
+            raise AccessError(self.env._("You cannot read this call.")) from None
         call = self.sudo()
         partner = call.conversation_id.partner_id.with_env(self.env)
         if partner and not partner.has_access("read"):

@@ -78,7 +78,9 @@ class OmnichannelConversation(models.Model):
                     "user_id": False,
                     "company_id": company.id,
                     "conversation_count": len(
-                        batch.filtered(lambda c: c.company_id == company)
+                        batch.filtered(
+                            lambda c, company=company: c.company_id == company
+                        )
                     ),
                     "message_count": message_count if len(batch.company_id) == 1 else 0,
                     "note": self.env._("Older than %s months", months),

@@ -333,7 +333,7 @@ class OmnichannelIdentity(models.Model):
             )
             if proven:
                 candidates = candidates.filtered(
-                    lambda p: (
+                    lambda p, field=field, value=value, flag=flag: (
                         not p.omnichannel_auto_created
                         or self.search_count(
                             [
@@ -501,11 +501,11 @@ class OmnichannelIdentity(models.Model):
         ).lead_id
         candidates = (
             conversations.lead_id.filtered(
-                lambda l: (
-                    l.omnichannel_auto_created
-                    and l.active
-                    and l.won_status == "pending"
-                    and l.partner_id == source
+                lambda lead: (
+                    lead.omnichannel_auto_created
+                    and lead.active
+                    and lead.won_status == "pending"
+                    and lead.partner_id == source
                 )
             )
             - shared

@@ -252,7 +252,7 @@ class OmnichannelIdentitySuggestion(models.Model):
                         "sending another."
                     )
                 )
-            code = "%06d" % secrets.randbelow(10**6)
+            code = f"{secrets.randbelow(10**6):06d}"
             suggestion.write(
                 {
                     "code_hash": suggestion._code_digest(code),
@@ -543,7 +543,9 @@ class OmnichannelIdentityLink(models.Model):
                 # The messages return with the conversation, off the other customer's
                 # leads.
                 messages = conversation.omnichannel_message_ids.filtered(
-                    lambda m: m.lead_id and m.lead_id.partner_id == link.to_partner_id
+                    lambda m, link=link: (
+                        m.lead_id and m.lead_id.partner_id == link.to_partner_id
+                    )
                 )
                 conversation.write({"partner_id": source.id, "lead_id": lead.id})
                 if not conversation.lead_id:

@@ -5,6 +5,7 @@ import psycopg2
 
 from odoo import api, fields, models
 from odoo.sql_db import Cursor
+from odoo.tools import SQL
 
 from odoo.addons.omnichannel_inbox import connectors
 
@@ -20,7 +21,7 @@ CHAT_WINDOW = 5.0
 RESERVED_SHARE = 0.2
 #: A budget row lost in a crash only means counting a little less for a
 #: second: its transactions do not wait for the disk (two commits a message).
-NO_FSYNC = "SET LOCAL synchronous_commit TO OFF"
+NO_FSYNC = SQL("SET LOCAL synchronous_commit TO OFF")
 
 
 def budget_transaction(cr):
@@ -30,7 +31,7 @@ def budget_transaction(cr):
     without waiting for the disk.  A test cursor shares the test's
     transaction, already begun: only the second applies there."""
     if isinstance(cr, Cursor):
-        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; " + NO_FSYNC)
+        cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; %s", NO_FSYNC))
     else:
         cr.execute(NO_FSYNC)
 

@@ -131,7 +131,7 @@ class OmnichannelWhatsappTemplate(models.Model):
             (
                 template.variable_ids
                 - template.variable_ids.filtered(
-                    lambda v: (v.component, v.key) in wanted
+                    lambda v, wanted=wanted: (v.component, v.key) in wanted
                 )
             ).unlink()
             for sequence, (component, key) in enumerate(wanted):

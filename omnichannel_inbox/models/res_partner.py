@@ -340,7 +340,9 @@ class ResPartner(models.Model):
             # Not tracked: the tracking of this erasure would keep the old
             # email and phone in the chatter (written at commit, after us).
             leads.filtered(
-                lambda lead: lead.omnichannel_auto_created or lead.partner_id in created
+                lambda lead, created=created: (
+                    lead.omnichannel_auto_created or lead.partner_id in created
+                )
             ).with_context(mail_notrack=True).write(
                 {
                     "name": forgotten_name,

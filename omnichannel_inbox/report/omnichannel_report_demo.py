@@ -107,7 +107,7 @@ class OmnichannelDashboard(models.AbstractModel):
             conversation.write({"user_id": user.id})
             answered = index % 7 != 3
             when = start
-            for exchange in range(rng.choice([1, 1, 2, 3]) if answered else 1):
+            for _exchange in range(rng.choice([1, 1, 2, 3]) if answered else 1):
                 self._demo_customer_says(conversation, when, rng.choice(QUESTIONS))
                 if not answered:
                     break
