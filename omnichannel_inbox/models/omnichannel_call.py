@@ -1182,6 +1182,9 @@ class OmnichannelCall(models.Model):
         """Hook after ``event`` was merged into the call: the screen pop of
         omnichannel_call_popup.py opens and closes the users' popups."""
 
+    # ------------------------------------------------------------------
+    # Transcripts: the phone system's speech recognition of a recording
+    # ------------------------------------------------------------------
     transcript = fields.Text(
         readonly=True,
         help="The phone system's speech recognition of the call's recording.",

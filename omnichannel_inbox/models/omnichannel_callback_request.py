@@ -8,6 +8,7 @@ from odoo.tools.misc import format_datetime
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from .cron_progress import commit_progress
 from .omnichannel_call import PHONE_TYPES
 
 _logger = logging.getLogger(__name__)
@@ -483,7 +484,6 @@ class OmnichannelCallbackRequest(models.Model):
             order="next_attempt, id",
             limit=50,
         )
-        Cron = self.env["ir.cron"]
         for request in due:
             if request.state == "calling":
                 request.last_error = self.env._(
@@ -501,10 +501,9 @@ class OmnichannelCallbackRequest(models.Model):
                 opening = request.channel_id._phone_next_business_start(now)
                 request.write({"state": "scheduled", "next_attempt": opening})
                 request._wake(opening)
-            if self.env.context.get("cron_id"):
-                # In the scheduler: each request's call is kept even if a later one
-                # fails.
-                Cron._commit_progress(1)
+            # In the scheduler: each request's call is kept even if a later one
+            # fails.
+            commit_progress(self.env, 1)
         return due
 
     def action_cancel(self):

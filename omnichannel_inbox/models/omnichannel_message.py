@@ -752,6 +752,9 @@ class OmnichannelMessage(models.Model):
         row.action_retry()
         return row.message_id._panel_values()[0]
 
+    # ------------------------------------------------------------------
+    # Messages the customer deleted in their app
+    # ------------------------------------------------------------------
     is_revoked = fields.Boolean(
         "Deleted by the customer",
         readonly=True,

@@ -233,7 +233,8 @@ class OmnichannelQualityReviewLine(models.Model):
 
 
 class OmnichannelConversationQuality(models.Model):
-    """Closing a conversation queues its checklist; the cron scores it."""
+    """Closing a conversation queues its checklist; the cron scores it and
+    detects repeat requests."""
 
     _inherit = "omnichannel.conversation"
 
@@ -542,6 +543,12 @@ class OmnichannelConversationQuality(models.Model):
             review = Review.create(vals)
         return review
 
+    # ------------------------------------------------------------------
+    # Repeat requests: a customer who comes back within a few days with a
+    # similar first message, on any channel, was not fully answered the
+    # first time.  Detected by the quality cron when the later conversation
+    # closes, never on the reply path.
+    # ------------------------------------------------------------------
     repeat_of_id = fields.Many2one(
         "omnichannel.conversation",
         "Repeat of",
