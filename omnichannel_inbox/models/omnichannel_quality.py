@@ -305,187 +305,182 @@ class OmnichannelConversationQuality(models.Model):
         return names
 
     def _quality_checks(self):
-        """``[(check, result, explanation, messages)]`` of this conversation."""
+        """``[(check, result, explanation, messages)]`` of this conversation:
+        each check the team enables (all without a team), in the order of
+        QUALITY_CHECKS."""
         self.ensure_one()
-        conversation = self.sudo()
-        team = conversation.team_id
+        team = self.sudo().team_id
         messages = self._quality_messages()
         texts = {m: html2plaintext(m.body or "").strip() for m in messages}
         phrases = self.env["omnichannel.quality.phrase"]._for_team(team)
+        return [
+            getattr(self, f"_quality_check_{check}")(messages, texts, phrases)
+            for check, _label in QUALITY_CHECKS
+            if not team or team[f"omnichannel_quality_check_{check}"]
+        ]
+
+    def _quality_check_greeting(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "greeting" check."""
+        _ = self.env._
+        first = messages[:1]
+        if find_phrases(texts[first], phrases["greeting"]):
+            return (
+                "greeting",
+                "passed",
+                _("The first answer greets the customer."),
+                first,
+            )
+        else:
+            return (
+                "greeting",
+                "failed",
+                _("The first answer has no greeting: “%s”.", texts[first][:80]),
+                first,
+            )
+
+    def _quality_check_name(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "name" check."""
         _ = self.env._
         Message = self.env["omnichannel.message"]
-        lines = []
+        names = self._quality_customer_names()
+        stems = {n[:-1] if len(n) > 3 else n for n in names}
+        used = Message
+        for message, text in texts.items():
+            words = set(normalize(text).split())
+            if words & names or any(
+                w.startswith(stem) for w in words for stem in stems if len(stem) > 2
+            ):
+                used |= message
+        if used:
+            return ("name", "passed", _("The customer is called by name."), used[:1])
+        elif not names:
+            return ("name", "na", _("The customer has no known name."), Message)
+        else:
+            shown = ", ".join(sorted(n.capitalize() for n in names))
+            return (
+                "name",
+                "failed",
+                _("No reply uses the customer's name (%s).", shown),
+                messages,
+            )
 
-        def enabled(check):
-            return not team or team[f"omnichannel_quality_check_{check}"]
+    def _quality_check_next_step(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "next_step" check."""
+        _ = self.env._
+        Message = self.env["omnichannel.message"]
+        asking = Message.concat(
+            *[
+                m
+                for m, text in texts.items()
+                if find_phrases(text, phrases["next_step"])
+            ]
+        )
+        if asking:
+            return (
+                "next_step",
+                "passed",
+                _("A question or a next step is proposed."),
+                asking[:1],
+            )
+        else:
+            return (
+                "next_step",
+                "failed",
+                _("No reply asks a question or proposes a next step."),
+                messages[-1:],
+            )
 
+    def _quality_check_forbidden(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "forbidden" check."""
+        _ = self.env._
+        Message = self.env["omnichannel.message"]
+        bad = {m: find_phrases(text, phrases["forbidden"]) for m, text in texts.items()}
+        bad = {m: found for m, found in bad.items() if found}
+        if bad:
+            said = sorted({phrase for found in bad.values() for phrase in found})
+            quoted = ", ".join(f"“{phrase}”" for phrase in said)
+            return (
+                "forbidden",
+                "failed",
+                _("Forbidden phrase used: %s.", quoted),
+                Message.concat(*bad),
+            )
+        else:
+            return ("forbidden", "passed", _("No forbidden phrase."), Message)
+
+    def _quality_check_sla(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "sla" check."""
+        conversation = self.sudo()
+        _ = self.env._
+        Message = self.env["omnichannel.message"]
         first = messages[:1]
-        if enabled("greeting"):
-            if find_phrases(texts[first], phrases["greeting"]):
-                lines.append(
-                    (
-                        "greeting",
-                        "passed",
-                        _("The first answer greets the customer."),
-                        first,
-                    )
-                )
-            else:
-                lines.append(
-                    (
-                        "greeting",
-                        "failed",
-                        _("The first answer has no greeting: “%s”.", texts[first][:80]),
-                        first,
-                    )
-                )
-        if enabled("name"):
-            names = self._quality_customer_names()
-            stems = {n[:-1] if len(n) > 3 else n for n in names}
-            used = Message
-            for message, text in texts.items():
-                words = set(normalize(text).split())
-                if words & names or any(
-                    w.startswith(stem) for w in words for stem in stems if len(stem) > 2
-                ):
-                    used |= message
-            if used:
-                lines.append(
-                    ("name", "passed", _("The customer is called by name."), used[:1])
-                )
-            elif not names:
-                lines.append(
-                    ("name", "na", _("The customer has no known name."), Message)
-                )
-            else:
-                shown = ", ".join(sorted(n.capitalize() for n in names))
-                lines.append(
-                    (
-                        "name",
-                        "failed",
-                        _("No reply uses the customer's name (%s).", shown),
-                        messages,
-                    )
-                )
-        if enabled("next_step"):
-            asking = Message.concat(
-                *[
-                    m
-                    for m, text in texts.items()
-                    if find_phrases(text, phrases["next_step"])
-                ]
+        late = messages.filtered(lambda m: m.response_sla_status == "breached")
+        measured = (
+            messages.filtered("response_sla_status")
+            or conversation.first_response_sla_status
+        )
+        if late or conversation.first_response_sla_status == "breached":
+            return (
+                "sla",
+                "failed",
+                _(
+                    "%s answer(s) came after the response-time target.",
+                    len(late) or 1,
+                ),
+                late or first,
             )
-            if asking:
-                lines.append(
-                    (
-                        "next_step",
-                        "passed",
-                        _("A question or a next step is proposed."),
-                        asking[:1],
-                    )
-                )
-            else:
-                lines.append(
-                    (
-                        "next_step",
-                        "failed",
-                        _("No reply asks a question or proposes a next step."),
-                        messages[-1:],
-                    )
-                )
-        if enabled("forbidden"):
-            bad = {
-                m: find_phrases(text, phrases["forbidden"]) for m, text in texts.items()
-            }
-            bad = {m: found for m, found in bad.items() if found}
-            if bad:
-                said = sorted({phrase for found in bad.values() for phrase in found})
-                quoted = ", ".join(f"“{phrase}”" for phrase in said)
-                lines.append(
-                    (
-                        "forbidden",
-                        "failed",
-                        _("Forbidden phrase used: %s.", quoted),
-                        Message.concat(*bad),
-                    )
-                )
-            else:
-                lines.append(
-                    ("forbidden", "passed", _("No forbidden phrase."), Message)
-                )
-        if enabled("sla"):
-            late = messages.filtered(lambda m: m.response_sla_status == "breached")
-            measured = (
-                messages.filtered("response_sla_status")
-                or conversation.first_response_sla_status
+        elif measured:
+            return (
+                "sla",
+                "passed",
+                _("Every answer came within the response-time target."),
+                Message,
             )
-            if late or conversation.first_response_sla_status == "breached":
-                lines.append(
-                    (
-                        "sla",
-                        "failed",
-                        _(
-                            "%s answer(s) came after the response-time target.",
-                            len(late) or 1,
-                        ),
-                        late or first,
+        else:
+            return ("sla", "na", _("No response-time target applied."), Message)
+
+    def _quality_check_length(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "length" check."""
+        conversation = self.sudo()
+        team = conversation.team_id
+        _ = self.env._
+        Message = self.env["omnichannel.message"]
+        low = team.omnichannel_reply_min_length if team else 2
+        high = team.omnichannel_reply_max_length if team else 1000
+        short = messages.filtered(
+            lambda m: len(texts[m]) < low and not m.attachment_ids
+        )
+        long_ = messages.filtered(lambda m: high and len(texts[m]) > high)
+        if short or long_:
+            parts = []
+            if short:
+                parts.append(
+                    _(
+                        "%(count)s reply(ies) shorter than %(min)s characters",
+                        count=len(short),
+                        min=low,
                     )
                 )
-            elif measured:
-                lines.append(
-                    (
-                        "sla",
-                        "passed",
-                        _("Every answer came within the response-time target."),
-                        Message,
+            if long_:
+                parts.append(
+                    _(
+                        "%(count)s reply(ies) longer than %(max)s characters",
+                        count=len(long_),
+                        max=high,
                     )
                 )
-            else:
-                lines.append(
-                    ("sla", "na", _("No response-time target applied."), Message)
-                )
-        if enabled("length"):
-            low = team.omnichannel_reply_min_length if team else 2
-            high = team.omnichannel_reply_max_length if team else 1000
-            short = messages.filtered(
-                lambda m: len(texts[m]) < low and not m.attachment_ids
+            return ("length", "failed", "; ".join(parts) + ".", short | long_)
+        else:
+            return (
+                "length",
+                "passed",
+                _(
+                    "Every reply is between %(min)s and %(max)s characters.",
+                    min=low,
+                    max=high,
+                ),
+                Message,
             )
-            long_ = messages.filtered(lambda m: high and len(texts[m]) > high)
-            if short or long_:
-                parts = []
-                if short:
-                    parts.append(
-                        _(
-                            "%(count)s reply(ies) shorter than %(min)s characters",
-                            count=len(short),
-                            min=low,
-                        )
-                    )
-                if long_:
-                    parts.append(
-                        _(
-                            "%(count)s reply(ies) longer than %(max)s characters",
-                            count=len(long_),
-                            max=high,
-                        )
-                    )
-                lines.append(
-                    ("length", "failed", "; ".join(parts) + ".", short | long_)
-                )
-            else:
-                lines.append(
-                    (
-                        "length",
-                        "passed",
-                        _(
-                            "Every reply is between %(min)s and %(max)s characters.",
-                            min=low,
-                            max=high,
-                        ),
-                        Message,
-                    )
-                )
-        return lines
 
     def _quality_score(self):
         """Create or refresh the review of this closed conversation; none
