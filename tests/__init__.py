@@ -39,6 +39,8 @@ from . import test_identity_trust
 from . import test_security_admin
 from . import test_security_public
 from . import test_stuck_work
+from . import test_lead_merge
+from . import test_model_layout
 from . import test_digest
 from . import test_csat
 from . import test_callback

@@ -11,7 +11,7 @@ from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_crypto i
 )
 
 from .throttle import max_public_body, too_many_requests
-from .webhook import accept_events, json_answer
+from .webhook import json_answer
 
 
 class OmnichannelSandbox(http.Controller):
@@ -66,10 +66,10 @@ class OmnichannelSandbox(http.Controller):
         httprequest = request.httprequest
         max_bytes = channel._max_webhook_bytes()
         if (httprequest.content_length or 0) > max_bytes:
-            return json_answer(413, "body larger than %d bytes" % max_bytes)
+            return json_answer(413, f"body larger than {max_bytes:d} bytes")
         body = httprequest.get_data(cache=True)
         if len(body) > max_bytes:
-            return json_answer(413, "body larger than %d bytes" % max_bytes)
+            return json_answer(413, f"body larger than {max_bytes:d} bytes")
         try:
             data = json.loads(body)
         except ValueError:
@@ -94,7 +94,7 @@ class OmnichannelSandbox(http.Controller):
             )
         except connectors.PayloadError as exc:
             return json_answer(400, str(exc))
-        accept_events(channel, events)
+        request.env["omnichannel.inbound.event"].sudo()._accept(channel, events)
         return json_answer(200, "ok")
 
     @http.route(

@@ -8,7 +8,7 @@ def too_many_requests(wait):
     omnichannel.channel._public_rate_limit): 429 with Retry-After, after
     which nothing of the request is stored."""
     return request.make_response(
-        json.dumps({"error": "too many requests: try again in %d seconds" % wait}),
+        json.dumps({"error": f"too many requests: try again in {int(wait)} seconds"}),
         headers=[("Content-Type", "application/json"), ("Retry-After", str(wait))],
         status=429,
     )

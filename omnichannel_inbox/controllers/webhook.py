@@ -22,13 +22,6 @@ def json_answer(status, message, **extra):
     )
 
 
-def accept_events(channel, events):
-    """Journal ``events`` of ``channel`` (parsed by their entry point: the
-    website contact form) and commit, then process the new ones now or wake
-    the cron; return the new journal rows."""
-    return request.env["omnichannel.inbound.event"].sudo()._accept(channel, events)
-
-
 class OmnichannelWebhook(http.Controller):
     """The one entry point of every provider.
 
@@ -47,6 +40,28 @@ class OmnichannelWebhook(http.Controller):
     can be lost whatever happens to reading or processing, and the answer is
     the one that stops the provider's retries."""
 
+    def _limited_body(self, channel):
+        """(the body, None), or (None, the answer) for a visitor over the rate
+        limit of a public channel (lead API) or a body over the size limit."""
+        httprequest = request.httprequest
+        wait = channel._webhook_rate_limit(httprequest.remote_addr)
+        if wait:
+            return None, too_many_requests(wait)
+        max_bytes = channel._max_webhook_bytes()
+        if (httprequest.content_length or 0) > max_bytes:
+            return None, json_answer(413, f"body larger than {max_bytes:d} bytes")
+        body = httprequest.get_data(cache=True)
+        if not body and httprequest.form:
+            # Odoo parsed a form body (Twilio) before this route ran, and
+            # werkzeug keeps no raw copy of it: hand the connector the same
+            # fields, encoded again (form signatures cover fields, not bytes).
+            body = urllib.parse.urlencode(
+                list(httprequest.form.items(multi=True))
+            ).encode()
+        if len(body) > max_bytes:
+            return None, json_answer(413, f"body larger than {max_bytes:d} bytes")
+        return body, None
+
     @http.route(
         "/omnichannel/webhook/<string:key>",
         type="http",
@@ -59,25 +74,10 @@ class OmnichannelWebhook(http.Controller):
         channel = request.env["omnichannel.channel"].sudo()._find_by_webhook_key(key)
         if not channel:
             return json_answer(404, "unknown channel")
+        body, refused = self._limited_body(channel)
+        if refused is not None:
+            return refused
         httprequest = request.httprequest
-        wait = channel._webhook_rate_limit(
-            httprequest.remote_addr
-        )  # public channels (lead API)
-        if wait:
-            return too_many_requests(wait)
-        max_bytes = channel._max_webhook_bytes()
-        if (httprequest.content_length or 0) > max_bytes:
-            return json_answer(413, "body larger than %d bytes" % max_bytes)
-        body = httprequest.get_data(cache=True)
-        if not body and httprequest.form:
-            # Odoo parsed a form body (Twilio) before this route ran, and
-            # werkzeug keeps no raw copy of it: hand the connector the same
-            # fields, encoded again (form signatures cover fields, not bytes).
-            body = urllib.parse.urlencode(
-                list(httprequest.form.items(multi=True))
-            ).encode()
-        if len(body) > max_bytes:
-            return json_answer(413, "body larger than %d bytes" % max_bytes)
         try:
             connector = channel._get_connector()
         except KeyMissing as exc:
@@ -85,7 +85,8 @@ class OmnichannelWebhook(http.Controller):
             # kept as unverified (never applied) and the provider told to
             # retry later, when the key is back and the retry is verified.
             _logger.warning(
-                "Omnichannel: webhook of channel %s held: its secrets cannot be decrypted",
+                "Omnichannel: webhook of channel %s held: its secrets cannot be "
+                "decrypted",
                 channel.id,
             )
             request.env["omnichannel.inbound.event"].sudo()._receive_unverified(

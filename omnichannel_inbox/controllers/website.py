@@ -8,7 +8,7 @@ from odoo.addons.omnichannel_inbox import connectors
 from odoo.addons.omnichannel_inbox.connectors.website import FIELDS, WebsiteConnector
 
 from .throttle import max_public_body, too_many_requests
-from .webhook import accept_events, json_answer
+from .webhook import json_answer
 
 #: Hidden field people never fill and form robots do.
 HONEYPOT = "website"
@@ -83,7 +83,8 @@ class OmnichannelWebsite(http.Controller):
                 values,
                 status=429,
                 error=request.env._(
-                    "Too many messages were sent from your address: please try again in %s seconds.",
+                    "Too many messages were sent from your address: please try again "
+                    "in %s seconds.",
                     wait,
                 ),
             )
@@ -118,7 +119,8 @@ class OmnichannelWebsite(http.Controller):
             }
             if not values["email"].strip() and not values["phone"].strip():
                 error = request.env._(
-                    "Leave an email address or a phone number so that we can answer you."
+                    "Leave an email address or a phone number so that we can answer "
+                    "you."
                 )
             else:
                 error = request.env._("Please check the form: %s", exc)
@@ -129,7 +131,8 @@ class OmnichannelWebsite(http.Controller):
             isinstance(values["phone"], str)
             and Callback._valid_number(values["phone"], channel.company_id)
         ):
-            # "Call me back" with a number nobody can call: said before anything is stored.
+            # "Call me back" with a number nobody can call: said before anything is
+            # stored.
             values = {
                 name: value if isinstance(value, str) else ""
                 for name, value in values.items()
@@ -139,10 +142,11 @@ class OmnichannelWebsite(http.Controller):
                 values,
                 status=400,
                 error=request.env._(
-                    "Please check the phone number we should call you back on, with the country code."
+                    "Please check the phone number we should call you back on, with "
+                    "the country code."
                 ),
             )
-        accept_events(channel, [event])
+        request.env["omnichannel.inbound.event"].sudo()._accept(channel, [event])
         callback_message = (
             callback
             and Callback._order_callback(

@@ -1,7 +1,23 @@
+from datetime import timedelta
+
+from markupsafe import Markup
+
 from odoo import api, fields, models
+
+#: Medium of the leads each of these kinds of channel opens (the foundation's
+#: default, "Messenger", describes the chat apps).
+CHANNEL_MEDIUM = {
+    "email": "utm.utm_medium_email",
+    "website": "utm.utm_medium_website",
+    "livechat": "utm.utm_medium_website",
+}
 
 
 class CrmLead(models.Model):
+    """The addon's part of a lead: its conversations, the lead a customer's
+    first message opens, the email exchanged on it, the periodic check-ins,
+    and what a merge of leads moves."""
+
     _inherit = "crm.lead"
 
     omnichannel_conversation_ids = fields.One2many(
@@ -14,7 +30,16 @@ class CrmLead(models.Model):
         "Created from a conversation",
         readonly=True,
         copy=False,
-        help="Opened automatically for a customer message; archived if the customer turns out to be known.",
+        help="Opened automatically for a customer message; archived if the customer "
+        "turns out to be known.",
+    )
+    omnichannel_checkin_date = fields.Datetime(
+        "Next check-in",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        help="A check-in activity is planned then if nobody spoke with the customer "
+        "nor planned anything.",
     )
 
     def _compute_omnichannel_conversation_count(self):
@@ -43,7 +68,13 @@ class CrmLead(models.Model):
         channel = conversation.channel_id
         partner = conversation.partner_id
         identity = conversation.identity_id
+        # Leads opened by email, the website and live chat get their medium.
         medium = channel._lead_medium()
+        kind = channel.channel_kind
+        if kind in CHANNEL_MEDIUM:
+            medium = (
+                self.env.ref(CHANNEL_MEDIUM[kind], raise_if_not_found=False) or medium
+            )
         lead = (
             self.sudo()
             .with_context(mail_create_nosubscribe=True)
@@ -71,7 +102,111 @@ class CrmLead(models.Model):
         lead._message_log(
             body=self.env._("Lead created from a message received on %s.", channel.name)
         )
+        # A website form's UTM source/medium/campaign and message (passed in
+        # the context by the journal) describe its lead.
+        form_values = self.env.context.get("omnichannel_form_lead_values")
+        if form_values:
+            lead.sudo().write(form_values)
         return lead
+
+    # ------------------------------------------------------------------
+    # Email exchanged on a lead
+    # ------------------------------------------------------------------
+    def _message_post_after_hook(self, message, msg_vals):
+        result = super()._message_post_after_hook(message, msg_vals)
+        for lead in self:
+            self.env["omnichannel.channel"]._email_capture(lead, message)
+        return result
+
+    # ------------------------------------------------------------------
+    # Periodic check-ins on long-running leads that have a conversation
+    # ------------------------------------------------------------------
+    def _omnichannel_push_checkin(self, date):
+        """A message was exchanged at ``date``: the next check-in is a full period
+        later."""
+        Conversation = self.env["omnichannel.conversation"]
+        if not self or not Conversation._followup_setting("checkins"):
+            return
+        days = Conversation._followup_setting("checkin_days")
+        self.sudo().write({"omnichannel_checkin_date": date + timedelta(days=days)})
+
+    @api.model
+    def _omnichannel_cron_checkins(self, now, limit):
+        Conversation = self.env["omnichannel.conversation"]
+        leads = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search(
+                [("omnichannel_checkin_date", "<=", now)],
+                order="omnichannel_checkin_date, id",
+                limit=limit,
+            )
+        )
+        if not Conversation._followup_setting("checkins"):
+            leads.write({"omnichannel_checkin_date": False})
+            return leads
+        days = Conversation._followup_setting("checkin_days")
+        for lead in leads:
+            if not lead.active or lead.won_status != "pending":
+                lead.omnichannel_checkin_date = False
+                continue
+            lead.omnichannel_checkin_date = now + timedelta(days=days)
+            if lead.activity_ids or not lead.user_id:
+                continue
+            last = (
+                self.env["omnichannel.message"]
+                .sudo()
+                .search(
+                    [("lead_id", "=", lead.id)], order="date desc, id desc", limit=1
+                )
+            )
+            note = Markup("<p>%s</p>") % self.env._(
+                "No message with the customer for %s days and nothing planned: check "
+                "in.",
+                days,
+            )
+            if last:
+                note += Markup('<p><a href="/mail/message/%s">%s</a></p>') % (
+                    last.mail_message_id.id,
+                    self.env._(
+                        "Last message (%s)", fields.Datetime.to_string(last.date)[:16]
+                    ),
+                )
+            lead.activity_schedule(
+                "mail.mail_activity_data_todo",
+                date_deadline=fields.Date.context_today(lead),
+                summary=self.env._("Check in with the customer"),
+                note=note,
+                user_id=lead.user_id.id,
+                omnichannel_message_id=last.id or False,
+                omnichannel_followup_kind="checkin",
+            )
+        return leads
+
+    # ------------------------------------------------------------------
+    # Merge
+    # ------------------------------------------------------------------
+    def _merge_dependences(self, opportunities):
+        """CRM's "Merge" keeps ``self`` and deletes ``opportunities``: their
+        conversations, history entries, calls and call-back orders move to the
+        kept lead instead of losing their lead (``ondelete="set null"``)."""
+        result = super()._merge_dependences(opportunities)
+        # sudo: a salesperson merging leads may not read every conversation.
+        for model, field in (
+            ("omnichannel.conversation", "lead_id"),
+            ("omnichannel.conversation", "csat_lead_id"),
+            ("omnichannel.message", "lead_id"),
+            ("omnichannel.call", "lead_id"),
+            ("omnichannel.callback.request", "lead_id"),
+        ):
+            records = (
+                self.env[model]
+                .sudo()
+                .with_context(active_test=False)
+                .search([(field, "in", opportunities.ids)])
+            )
+            records.write({field: self.id})
+        return result
 
     def action_view_omnichannel_conversations(self):
         self.ensure_one()

@@ -11,8 +11,10 @@ class CrmTag(models.Model):
 
     omnichannel_keywords = fields.Char(
         "Words in messages",
-        help="Comma-separated words that mean this product area in a customer's message "
-        '(the tag name counts too), e.g. "chair, кресл, стул". A word matches the beginning '
+        help="Comma-separated words that mean this product area in a customer's "
+        "message "
+        '(the tag name counts too), e.g. "chair, кресл, стул". A word matches the '
+        "beginning "
         "of a word of the message, case-insensitively.",
     )
 

@@ -8,6 +8,7 @@ class CrmTeam(models.Model):
         "res.users",
         string="On-duty substitute",
         domain="[('share', '=', False)]",
-        help="Gets the new conversations no routing rule could give to an available salesperson "
+        help="Gets the new conversations no routing rule could give to an available "
+        "salesperson "
         "(outside working hours, everyone busy). Empty: they wait in the team queue.",
     )

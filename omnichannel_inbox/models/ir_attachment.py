@@ -93,7 +93,9 @@ class IrAttachment(models.Model):
         to it, and leave the previous file to the garbage collector."""
         self.ensure_one()
         old_fname = self.store_fname
-        fname = f"{ENCRYPTED_DIR}{self.checksum[:2]}/{self.checksum}-{secrets.token_hex(8)}"
+        fname = (
+            f"{ENCRYPTED_DIR}{self.checksum[:2]}/{self.checksum}-{secrets.token_hex(8)}"
+        )
         full_path = self._full_path(fname)
         # the new name is marked too: removed if this transaction rolls back
         self._mark_for_gc(fname)

@@ -29,7 +29,8 @@ class MailCannedResponse(models.Model):
 
     @api.model
     def _omnichannel_placeholders(self, conversation, user=None):
-        """Values of the placeholders for a reply in ``conversation`` written by ``user``."""
+        """Values of the placeholders for a reply in ``conversation`` written by
+        ``user``."""
         user = user or self.env.user
         conversation = conversation.sudo()
         partner = conversation.partner_id

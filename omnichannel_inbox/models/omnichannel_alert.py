@@ -11,7 +11,8 @@ _logger = logging.getLogger(__name__)
 
 ADMIN = "omnichannel_inbox.group_omnichannel_admin"
 #: A channel "usually has many" events when it received at least this many
-#: in the week before its quiet time (ir.config_parameter omnichannel_inbox.silence_min_events).
+#: in the week before its quiet time (ir.config_parameter
+#: omnichannel_inbox.silence_min_events).
 SILENCE_MIN_EVENTS = 20
 SILENCE_HISTORY = timedelta(days=7)
 #: A delivery error the provider reports is current when it is younger than this
@@ -236,7 +237,8 @@ class OmnichannelAlert(models.Model):
             channel,
             "journal_stuck",
             self.env._(
-                "%(count)s inbound event(s) stopped retrying; last error: %(error)s. Open the inbound journal, "
+                "%(count)s inbound event(s) stopped retrying; last error: %(error)s. "
+                "Open the inbound journal, "
                 "fix the cause and press Retry.",
                 count=count,
                 error=event.error_message or "?",
@@ -377,7 +379,8 @@ class OmnichannelAlert(models.Model):
                     channel,
                     "silent",
                     self.env._(
-                        "No event for %(hours)s hours (last one on %(date)s), though %(count)s arrived in the week before. "
+                        "No event for %(hours)s hours (last one on %(date)s), though "
+                        "%(count)s arrived in the week before. "
                         "Check the webhook with the provider.",
                         hours=hours,
                         date=fields.Datetime.to_string(last_date),
@@ -417,7 +420,8 @@ class OmnichannelAlert(models.Model):
             if raw and when and when < fields.Datetime.now() - PROVIDER_ERROR_RECENT:
                 raw = ""
             detail = self.env._(
-                "The provider could not deliver updates to this server (last on %(date)s): %(error)s",
+                "The provider could not deliver updates to this server (last on "
+                "%(date)s): %(error)s",
                 date=info.get("last_error_date") or "?",
                 error=raw,
             )

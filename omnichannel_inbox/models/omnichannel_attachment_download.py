@@ -1,12 +1,13 @@
 import dataclasses
 import logging
-from datetime import timedelta
 
-from odoo import api, fields, models, modules
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from ..services import retry
+from .cron_progress import commit_progress, in_scheduler
 from .omnichannel_conversation import _safe_file
 
 _logger = logging.getLogger(__name__)
@@ -14,7 +15,7 @@ _logger = logging.getLogger(__name__)
 #: Waits between automatic tries of a file the provider would not give
 #: (file server down, media not ready yet); after the last one the download
 #: waits for a person to press Retry in the chat panel.
-DOWNLOAD_RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
+DOWNLOAD_RETRY_DELAYS = retry.backoff(6)
 #: Files per cron run; the cron wakes itself again when more are due.
 DOWNLOAD_BATCH = 20
 
@@ -120,14 +121,16 @@ class OmnichannelAttachmentDownload(models.Model):
 
     @api.model
     def _cron_download(self):
-        auto_commit = not modules.module.current_test
-        if auto_commit:
+        """Fetch the due files, each in its own committed step (cron
+        progress); the scheduler runs the cron again while more are due."""
+        in_cron = in_scheduler(self.env)
+        if in_cron:
             # Start a fresh transaction: the claim below takes its snapshot.
             self.env.cr.commit()
         rows = self._claim()
         done = self.browse()
         for row in rows:
-            if auto_commit and done:
+            if in_cron and done:
                 # The last commit released the claim's other locks: take this
                 # row again (a new transaction, a fresh snapshot) unless
                 # another worker has it or has fetched it meanwhile.
@@ -136,17 +139,24 @@ class OmnichannelAttachmentDownload(models.Model):
                     continue
             row._download()
             done |= row
-            if auto_commit:
-                self.env.cr.commit()
+            commit_progress(self.env, 1)
+        remaining = 0
         if len(rows) >= DOWNLOAD_BATCH:
-            self._wake()
+            remaining = self.sudo().search_count(
+                [
+                    ("state", "=", "pending"),
+                    ("next_attempt_date", "<=", fields.Datetime.now()),
+                ]
+            )
+        commit_progress(self.env, remaining=remaining)
         return done
 
     def _claim_again(self):
         self.flush_model(["state"])
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM omnichannel_attachment_download WHERE id = %s AND state = 'pending' FOR UPDATE SKIP LOCKED",
+                "SELECT id FROM omnichannel_attachment_download WHERE id = %s AND "
+                "state = 'pending' FOR UPDATE SKIP LOCKED",
                 self.id,
             )
         )
@@ -168,7 +178,8 @@ class OmnichannelAttachmentDownload(models.Model):
             data, mimetype, filename = row.channel_id._get_connector().fetch_media(
                 reference
             )
-        except Exception as exc:  # noqa: BLE001 - any failure is kept on the row and retried
+        # noqa: BLE001 - any failure is kept on the row and retried
+        except Exception as exc:
             row._download_failed(exc)
             return False
         conversation = row.conversation_id
@@ -215,10 +226,11 @@ class OmnichannelAttachmentDownload(models.Model):
             error,
         )
         vals = {"attempts": attempts, "error_message": error}
-        if attempts <= len(DOWNLOAD_RETRY_DELAYS):
-            vals["next_attempt_date"] = (
-                fields.Datetime.now() + DOWNLOAD_RETRY_DELAYS[attempts - 1]
-            )
+        next_try = retry.next_try(
+            fields.Datetime.now(), attempts, DOWNLOAD_RETRY_DELAYS
+        )
+        if next_try:
+            vals["next_attempt_date"] = next_try
             self.write(vals)
             self._wake(vals["next_attempt_date"])
         else:

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytz
 from markupsafe import Markup
 
-from odoo import api, fields, models, modules
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import plaintext2html
 
 from odoo.addons.omnichannel_inbox import connectors
 from odoo.addons.omnichannel_inbox.connectors.calls import (
@@ -16,6 +17,8 @@ from odoo.addons.omnichannel_inbox.connectors.calls import (
 )
 from odoo.addons.omnichannel_inbox.connectors.safe_http import DownloadRefused
 
+from ..services import retry
+from .cron_progress import commit_progress
 from .omnichannel_inbound_event import _event_datetime
 
 _logger = logging.getLogger(__name__)
@@ -23,7 +26,7 @@ _logger = logging.getLogger(__name__)
 ADMIN = "omnichannel_inbox.group_omnichannel_admin"
 TERMINAL_STATES = ("missed", "voicemail", "ended")
 #: waits between attempts to download a recording; then it is marked failed
-RECORDING_RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240)]
+RECORDING_RETRY_DELAYS = retry.backoff(5)
 #: a call with no news for this long is closed (its end event was lost)
 STALE_AFTER = timedelta(hours=4)
 #: provider events of a click-to-call arrive within this time of the click
@@ -119,7 +122,8 @@ class OmnichannelCall(models.Model):
         string="Employee",
         readonly=True,
         index="btree_not_null",
-        help="Who answered (incoming) or placed (outgoing) the call, found by extension.",
+        help="Who answered (incoming) or placed (outgoing) the call, found by "
+        "extension.",
     )
     extension = fields.Char(readonly=True)
     start_date = fields.Datetime("Started", readonly=True, index=True)
@@ -145,7 +149,8 @@ class OmnichannelCall(models.Model):
         default="none",
         required=True,
         readonly=True,
-        help="How the call was counted in the conversation (waiting time, SLA, reports).",
+        help="How the call was counted in the conversation (waiting time, SLA, "
+        "reports).",
     )
     contact_date = fields.Datetime(
         readonly=True, help="The date the call was counted at in its conversation."
@@ -230,7 +235,8 @@ class OmnichannelCall(models.Model):
                 return {
                     "state": "ignored",
                     "note": self.env._(
-                        "the notifications of this call were outside the replay window: not applied"
+                        "the notifications of this call were outside the replay "
+                        "window: not applied"
                     ),
                 }
             if not event.customer_number:
@@ -244,7 +250,8 @@ class OmnichannelCall(models.Model):
                 # Its first event (with the number) may still be on its way.
                 raise UserError(
                     self.env._(
-                        "Call %s is not known yet and this event does not say the customer "
+                        "Call %s is not known yet and this event does not say the "
+                        "customer "
                         "number: waiting for the call's first event.",
                         event.call_id,
                     )
@@ -353,21 +360,7 @@ class OmnichannelCall(models.Model):
             vals["hangup_by"] = event.hangup_by
         if event.disposition:
             vals["disposition"] = event.disposition[:100]
-        if (event.recording_url or event.recording_ref) and call.recording_state in (
-            "none",
-            "failed",
-        ):
-            delay = timedelta(
-                seconds=type(call.channel_id._get_connector()).recording_delay
-            )
-            vals.update(
-                recording_url=event.recording_url or False,
-                recording_ref=event.recording_ref or False,
-                recording_state="pending",
-                recording_attempts=0,
-                recording_error=False,
-                recording_next_try=fields.Datetime.now() + delay,
-            )
+        vals.update(call._recording_vals(event))
         call.write(vals)
         call._update_outcome()
         call._ensure_entry()
@@ -377,6 +370,25 @@ class OmnichannelCall(models.Model):
                 "omnichannel_inbox.ir_cron_fetch_call_recordings"
             ).sudo()._trigger(vals["recording_next_try"])
         call.conversation_id._notify_panel()
+
+    def _recording_vals(self, event):
+        """The values that schedule the download of the recording ``event``
+        announces (after the provider's delay), unless one is under way."""
+        if not (event.recording_url or event.recording_ref) or (
+            self.recording_state not in ("none", "failed")
+        ):
+            return {}
+        delay = timedelta(
+            seconds=type(self.channel_id._get_connector()).recording_delay
+        )
+        return {
+            "recording_url": event.recording_url or False,
+            "recording_ref": event.recording_ref or False,
+            "recording_state": "pending",
+            "recording_attempts": 0,
+            "recording_error": False,
+            "recording_next_try": fields.Datetime.now() + delay,
+        }
 
     def _update_outcome(self):
         """State, dates, talk time and employee, computed from the facts."""
@@ -429,7 +441,8 @@ class OmnichannelCall(models.Model):
             )
         )
         # Extensions are unique per company; should two users still share one
-        # (data from before that rule), nobody gets the call rather than whoever copied it.
+        # (data from before that rule), nobody gets the call rather than whoever copied
+        # it.
         return users if len(users) == 1 else users.browse()
 
     # ------------------------------------------------------------------
@@ -450,9 +463,9 @@ class OmnichannelCall(models.Model):
         minutes, seconds = divmod(max(self.duration or 0, 0), 60)
         hours, minutes = divmod(minutes, 60)
         return (
-            "%d:%02d:%02d" % (hours, minutes, seconds)
+            f"{hours:d}:{minutes:02d}:{seconds:02d}"
             if hours
-            else "%d:%02d" % (minutes, seconds)
+            else f"{minutes:d}:{seconds:02d}"
         )
 
     def _title(self):
@@ -464,7 +477,8 @@ class OmnichannelCall(models.Model):
         return self.env._("Incoming call from %s", number)
 
     def _outcome_label(self):
-        """ "Answered by Ivan Petrov (101), 2:35", "Missed, outside business hours"..."""
+        """ "Answered by Ivan Petrov (101), 2:35", "Missed, outside business
+        hours"..."""
         parts = []
         who = (
             self.user_id.name
@@ -498,7 +512,12 @@ class OmnichannelCall(models.Model):
         text = f"{self._title()}: {self._outcome_label()}"
         if self.state == "ended" and self.duration:
             text += f" ({self._duration_label()})"
-        return Markup("<p>📞 %s</p>") % text
+        body = Markup("<p>📞 %s</p>") % text
+        if self.transcript:
+            body += Markup("<p><i>%s</i></p>") % self.env._(
+                "Transcript:"
+            ) + plaintext2html(self.transcript)
+        return body
 
     def _ensure_entry(self):
         """Create or refresh the call's entry among the customer's messages."""
@@ -749,11 +768,9 @@ class OmnichannelCall(models.Model):
             [fields.Datetime.now()],
         )
         calls = self.sudo().browse([r[0] for r in self.env.cr.fetchall()])
-        auto_commit = not modules.module.current_test
         for call in calls:
             call._fetch_recording()
-            if auto_commit:
-                self.env.cr.commit()
+            commit_progress(self.env, 1)
         self._close_stale_calls()
         return calls
 
@@ -771,7 +788,8 @@ class OmnichannelCall(models.Model):
             # An address the server may not fetch: retrying cannot change that.
             call._recording_failed(exc, final=True)
             return False
-        except Exception as exc:  # noqa: BLE001 - any failure keeps the call and is retried
+        # noqa: BLE001 - any failure keeps the call and is retried
+        except Exception as exc:
             call._recording_failed(exc)
             return False
         if not mimetype.startswith("audio/"):
@@ -815,10 +833,11 @@ class OmnichannelCall(models.Model):
             error,
         )
         vals = {"recording_attempts": attempts, "recording_error": error}
-        if not final and attempts <= len(RECORDING_RETRY_DELAYS):
-            vals["recording_next_try"] = (
-                fields.Datetime.now() + RECORDING_RETRY_DELAYS[attempts - 1]
-            )
+        next_try = retry.next_try(
+            fields.Datetime.now(), attempts, RECORDING_RETRY_DELAYS
+        )
+        if not final and next_try:
+            vals["recording_next_try"] = next_try
             self.write(vals)
             self.env.ref(
                 "omnichannel_inbox.ir_cron_fetch_call_recordings"
@@ -949,7 +968,8 @@ class OmnichannelCall(models.Model):
         if not extension:
             return refuse(
                 self.env._(
-                    "You have no phone extension yet: an administrator sets it on your user (your "
+                    "You have no phone extension yet: an administrator sets it on your "
+                    "user (your "
                     "phone is called before the customer)."
                 )
             )
@@ -963,7 +983,8 @@ class OmnichannelCall(models.Model):
         if not channel:
             return refuse(
                 self.env._(
-                    "No phone line can place calls: an administrator connects Asterisk, "
+                    "No phone line can place calls: an administrator connects "
+                    "Asterisk, "
                     "Zadarma or a PBX webhook with a click-to-call address."
                 )
             )
@@ -1014,7 +1035,8 @@ class OmnichannelCall(models.Model):
         return (
             True,
             self.env._(
-                "Your phone (%(extension)s) rings first; pick it up and %(number)s is called.",
+                "Your phone (%(extension)s) rings first; pick it up and %(number)s is "
+                "called.",
                 extension=extension,
                 number=self._format_number(e164, company),
             ),
@@ -1153,4 +1175,63 @@ class OmnichannelCall(models.Model):
             ).get(call.hangup_by, ""),
             "recording_url": recording_url,
             "recording_state": call.recording_state,
+        }
+
+    def _screen_pop(self, event):
+        """Hook after ``event`` was merged into the call: the screen pop of
+        omnichannel_call_popup.py opens and closes the users' popups."""
+
+    # ------------------------------------------------------------------
+    # Transcripts: the phone system's speech recognition of a recording
+    # ------------------------------------------------------------------
+    transcript = fields.Text(
+        readonly=True,
+        help="The phone system's speech recognition of the call's recording.",
+    )
+
+    transcript_language = fields.Char(readonly=True)
+
+    @api.model
+    def _apply_transcript(self, channel, event, final_attempt=False):
+        """Store the transcript of ``event`` (a CallTranscript) on its call
+        and show it in the call's history entry."""
+        call = self.sudo().search(
+            [("channel_id", "=", channel.id), ("provider_call_id", "=", event.call_id)],
+            limit=1,
+        )
+        if not call:
+            if self._replayed_call(channel, event.call_id):
+                return {
+                    "state": "ignored",
+                    "note": self.env._(
+                        "the notifications of this call were outside the replay "
+                        "window: not applied"
+                    ),
+                }
+            if final_attempt:
+                return {
+                    "state": "ignored",
+                    "note": self.env._("transcript of an unknown call"),
+                }
+            # Recognition follows the recording, itself after the call's events.
+            raise UserError(
+                self.env._(
+                    "Call %s is not known yet: its transcript waits for it.",
+                    event.call_id,
+                )
+            )
+        call.write(
+            {
+                "transcript": event.transcript or False,
+                "transcript_language": event.language or False,
+            }
+        )
+        call._ensure_entry()
+        call.conversation_id._notify_panel()
+        return {
+            "conversation_id": call.conversation_id.id,
+            "message_id": call.message_id.id,
+            "note": False
+            if event.transcript
+            else self.env._("the recognition found no speech"),
         }

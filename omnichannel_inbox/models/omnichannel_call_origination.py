@@ -102,7 +102,8 @@ class OmnichannelCallOrigination(models.Model):
             return ""
         free_at = recent[len(recent) - limit].date + RATE_WINDOW
         return self.env._(
-            "You have placed %(count)s calls in the last hour: the limit set by your administrator "
+            "You have placed %(count)s calls in the last hour: the limit set by your "
+            "administrator "
             "is %(limit)s an hour. You can call again after %(time)s.",
             count=len(recent),
             limit=limit,

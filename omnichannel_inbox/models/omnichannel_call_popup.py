@@ -28,13 +28,15 @@ class OmnichannelCall(models.Model):
         string="Popup shown to",
         readonly=True,
         copy=False,
-        help="Employees whose screen shows this call right now (closed when answered elsewhere or over).",
+        help="Employees whose screen shows this call right now (closed when answered "
+        "elsewhere or over).",
     )
 
     def _screen_pop(self, event):
         """After ``event`` was merged: open the popup of the user of a ringing
         extension, close the popups of the others once the call is answered
         elsewhere or over.  Provider retries do not open it twice."""
+        super()._screen_pop(event)
         self.ensure_one()
         call = self.sudo()
         if call.direction == "out":
@@ -157,7 +159,7 @@ class OmnichannelCall(models.Model):
         try:
             self.check_access("read")
         except AccessError:
-            raise AccessError(self.env._("You cannot read this call."))
+            raise AccessError(self.env._("You cannot read this call.")) from None
         call = self.sudo()
         partner = call.conversation_id.partner_id.with_env(self.env)
         if partner and not partner.has_access("read"):

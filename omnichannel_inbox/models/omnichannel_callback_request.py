@@ -8,6 +8,7 @@ from odoo.tools.misc import format_datetime
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from .cron_progress import commit_progress
 
 _logger = logging.getLogger(__name__)
 
@@ -164,7 +165,8 @@ class OmnichannelCallbackRequest(models.Model):
             return (
                 False,
                 env._(
-                    "%s is not a valid phone number: please check it, with the country code.",
+                    "%s is not a valid phone number: please check it, with the country "
+                    "code.",
                     number[:40],
                 ),
                 self.browse(),
@@ -373,7 +375,8 @@ class OmnichannelCallbackRequest(models.Model):
             )
             request._log(
                 self.env._(
-                    "Attempt %(n)s: the phone system did not place the call: %(reason)s",
+                    "Attempt %(n)s: the phone system did not place the call: "
+                    "%(reason)s",
                     n=attempt,
                     reason=reason,
                 )
@@ -408,7 +411,8 @@ class OmnichannelCallbackRequest(models.Model):
         request._wake(request.next_attempt)
         request._log(
             self.env._(
-                "Attempt %(n)s: %(operator)s (%(extension)s) is called first, then %(number)s.",
+                "Attempt %(n)s: %(operator)s (%(extension)s) is called first, then "
+                "%(number)s.",
                 n=attempt,
                 operator=operator.name,
                 extension=extension,
@@ -477,7 +481,6 @@ class OmnichannelCallbackRequest(models.Model):
             order="next_attempt, id",
             limit=50,
         )
-        Cron = self.env["ir.cron"]
         for request in due:
             if request.state == "calling":
                 request.last_error = self.env._(
@@ -495,9 +498,9 @@ class OmnichannelCallbackRequest(models.Model):
                 opening = request.channel_id._phone_next_business_start(now)
                 request.write({"state": "scheduled", "next_attempt": opening})
                 request._wake(opening)
-            if self.env.context.get("cron_id"):
-                # In the scheduler: each request's call is kept even if a later one fails.
-                Cron._commit_progress(1)
+            # In the scheduler: each request's call is kept even if a later one
+            # fails.
+            commit_progress(self.env, 1)
         return due
 
     def action_cancel(self):

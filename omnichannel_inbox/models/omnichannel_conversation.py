@@ -1,14 +1,37 @@
+import json
 import logging
 
+import phonenumbers
+import pytz
 from markupsafe import Markup
+from phonenumbers import timezone as phone_timezone
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import plaintext2html
+from odoo.tools import SQL, html2plaintext, plaintext2html
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from .cron_progress import commit_progress
+
 _logger = logging.getLogger(__name__)
+
+#: Settings of the follow-ups (Settings > CRM): ir.config_parameter keys
+#: are FOLLOWUP_PARAM + switch; switch -> default.
+FOLLOWUP_PARAM = "omnichannel_inbox.followup_"
+FOLLOWUP_DEFAULTS = {
+    "customer_dates": True,
+    "own_promises": True,
+    "questions": True,
+    "question_hours": 2,
+    "silence": True,
+    "silence_days": 3,
+    "checkins": True,
+    "checkin_days": 14,
+}
+
+#: What an erased journal row's payload says (privacy: forget, retention).
+ERASED_PAYLOAD = json.dumps({"erased": True})
 
 #: Files bigger than this are not downloaded from providers (the message
 #: says so instead); Telegram's Bot API caps downloads at 20 MB anyway.
@@ -109,7 +132,8 @@ class OmnichannelConversation(models.Model):
     waiting_since = fields.Datetime(
         readonly=True,
         index="btree_not_null",
-        help="Date of the oldest customer message no person has answered yet (automatic replies do not count).",
+        help="Date of the oldest customer message no person has answered yet "
+        "(automatic replies do not count).",
     )
     first_response_date = fields.Datetime(
         readonly=True,
@@ -166,7 +190,8 @@ class OmnichannelConversation(models.Model):
         ):
             raise AccessError(
                 self.env._(
-                    "Only Omnichannel managers may move a conversation to another customer."
+                    "Only Omnichannel managers may move a conversation to another "
+                    "customer."
                 )
             )
         return super().write(vals)
@@ -324,7 +349,8 @@ class OmnichannelConversation(models.Model):
             # Said once per wait, not on every message of a queued customer.
             self._message_log(
                 body=self.env._(
-                    "No available salesperson: waiting in the queue of %(team)s (%(why)s).",
+                    "No available salesperson: waiting in the queue of %(team)s "
+                    "(%(why)s).",
                     team=self.team_id.name or self.env._("no team"),
                     why=why,
                 )
@@ -606,3 +632,312 @@ class OmnichannelConversation(models.Model):
             "view_mode": "form",
             "views": [(False, "form")],
         }
+
+    def _is_first_customer_message(self, message):
+        return (
+            not self.env["omnichannel.message"]
+            .sudo()
+            .search_count(
+                [
+                    ("conversation_id", "=", self.id),
+                    ("direction", "=", "in"),
+                    ("id", "!=", message.id),
+                ],
+                limit=1,
+            )
+        )
+
+    def _phone_timezone(self):
+        """The timezone of the customer's phone number, when it has only one."""
+        self.ensure_one()
+        phone = self.identity_id.phone_sanitized or self.partner_id.phone_sanitized
+        if not phone:
+            return False
+        try:
+            zones = phone_timezone.time_zones_for_number(phonenumbers.parse(phone))
+        except phonenumbers.NumberParseException:
+            return False
+        return (
+            zones[0]
+            if len(zones) == 1 and zones[0] in pytz.all_timezones_set
+            else False
+        )
+
+    def _phone_country(self):
+        self.ensure_one()
+        phone = self.identity_id.phone_sanitized or self.partner_id.phone_sanitized
+        if not phone:
+            return self.env["res.country"]
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+        except phonenumbers.NumberParseException:
+            return self.env["res.country"]
+        return (
+            self.env["res.country"].search([("code", "=", region)], limit=1)
+            if region
+            else self.env["res.country"]
+        )
+
+    def _lock_for_assignment(self):
+        """Lock the conversation row until the transaction ends and re-read
+        its owner: two workers routing, or two people taking it, at the same
+        moment cannot both get it."""
+        self.ensure_one()
+        self.flush_recordset(["user_id"])
+        self.env.cr.execute(
+            "SELECT id FROM omnichannel_conversation WHERE id = %s FOR UPDATE",
+            [self.id],
+        )
+        self.invalidate_recordset(["user_id"])
+
+    def _assign_to_queue(self, why):
+        self.ensure_one()
+        previous = self.user_id
+        self.sudo().write({"user_id": False})
+        if previous:
+            self.message_unsubscribe(partner_ids=previous.partner_id.ids)
+        self._message_log(
+            body=self.env._(
+                "Back in the queue of %(team)s: %(why)s.",
+                team=self.team_id.name or self.env._("no team"),
+                why=why,
+            )
+        )
+
+    def _customer_owner(self):
+        """The customer's current salesperson: this conversation's, their
+        lead's, their contact's, or the one of their latest other conversation."""
+        self.ensure_one()
+        owner = self.user_id or self.lead_id.user_id or self.partner_id.user_id
+        if not owner:
+            owner = (
+                self.sudo()
+                .search(
+                    [
+                        ("partner_id", "=", self.partner_id.id),
+                        ("id", "!=", self.id),
+                        ("user_id", "!=", False),
+                    ],
+                    order="last_message_date desc, id desc",
+                    limit=1,
+                )
+                .user_id
+            )
+        return owner
+
+    def _is_existing_customer(self):
+        """Known before this conversation: another lead (open, won or lost)
+        or another conversation."""
+        self.ensure_one()
+        partner = self.partner_id.commercial_partner_id
+        leads = (
+            self.env["crm.lead"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_count(
+                [("partner_id", "child_of", partner.id), ("id", "!=", self.lead_id.id)],
+                limit=1,
+            )
+        )
+        return bool(leads) or bool(
+            self.sudo().search_count(
+                [("partner_id", "=", self.partner_id.id), ("id", "!=", self.id)],
+                limit=1,
+            )
+        )
+
+    def _routing_text(self, message=None):
+        """What the customer wrote while waiting for an answer (for a new
+        conversation: their first message)."""
+        self.ensure_one()
+        domain = [("conversation_id", "=", self.id), ("direction", "=", "in")]
+        if self.waiting_since:
+            domain.append(("date", ">=", self.waiting_since))
+        messages = (
+            self.env["omnichannel.message"]
+            .sudo()
+            .search(domain, order="date, id", limit=10)
+        )
+        if message:
+            messages |= message
+        return "\n".join(html2plaintext(m.body or "") for m in messages)
+
+    @api.model
+    def _open_load(self, users):
+        """{user id: conversations waiting for them}."""
+        if not users:
+            return {}
+        return {
+            user.id: count
+            for user, count in self.sudo()._read_group(
+                [("user_id", "in", users.ids), ("state", "=", "open")],
+                ["user_id"],
+                ["__count"],
+            )
+        }
+
+    @api.model
+    def _run_due(self, date_field, method, batch=200):
+        """Call ``method`` on each conversation whose ``date_field`` (an
+        indexed column) is due, oldest first, at most ``batch`` of them:
+        the work grows with what is due, not with the open conversations.
+        SKIP LOCKED: two workers never take the same row.  Each one's outcome
+        is committed as the cron's progress; the caller reports what remains
+        (:meth:`_due_count`), and the scheduler runs the cron again if any."""
+        self.flush_model([date_field])
+        column = SQL.identifier(date_field)
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM omnichannel_conversation WHERE %s <= %s ORDER BY %s, "
+                "id LIMIT %s FOR UPDATE SKIP LOCKED",
+                column,
+                fields.Datetime.now(),
+                column,
+                batch,
+            )
+        )
+        conversations = self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        for conversation in conversations:
+            getattr(conversation, method)()
+            commit_progress(self.env, 1)
+        return conversations
+
+    @api.model
+    def _due_count(self, date_field):
+        """How many conversations have ``date_field`` due (cron progress)."""
+        return self.sudo().search_count([(date_field, "<=", fields.Datetime.now())])
+
+    @api.model
+    def _followup_setting(self, key):
+        value = self.env["ir.config_parameter"].sudo().get_param(FOLLOWUP_PARAM + key)
+        default = FOLLOWUP_DEFAULTS[key]
+        if isinstance(default, bool):
+            return bool(value) and value not in ("False", "0")
+        try:
+            return max(1, int(value)) if value else default
+        except ValueError:
+            return default
+
+    def _privacy_erase_content(self):
+        """Erase message texts, files, call numbers and recordings, and the
+        journal's copies of what was received; keep every record that the
+        reports count (messages, calls, their dates and figures)."""
+        conversations = self.sudo()
+        if not conversations:
+            return
+        messages = (
+            self.env["omnichannel.message"]
+            .sudo()
+            .search([("conversation_id", "in", conversations.ids)])
+        )
+        # The texts live in mail messages: on the conversation for chats, on
+        # the lead or the contact for emails, on the live chat session.
+        mail_messages = (
+            self.env["mail.message"]
+            .sudo()
+            .search([("model", "=", self._name), ("res_id", "in", conversations.ids)])
+            | messages.mail_message_id
+        )
+        # A reply by email is also sent as an email on the lead, known by
+        # the provider message id it was sent with.
+        sent_emails = messages.filtered(
+            lambda m: m.channel_type == "email" and m.provider_message_id
+        )
+        if sent_emails:
+            mail_messages |= (
+                self.env["mail.message"]
+                .sudo()
+                .search(
+                    [("message_id", "in", sent_emails.mapped("provider_message_id"))]
+                )
+            )
+        mail_messages.attachment_ids.unlink()
+        mail_messages.write({"body": "", "subject": False, "email_from": False})
+        # The copies of an email kept in the outgoing queue.
+        self.env["mail.mail"].sudo().search(
+            [("mail_message_id", "in", mail_messages.ids)]
+        ).write({"body_html": False})
+        self.env["ir.attachment"].sudo().search(
+            [("res_model", "=", self._name), ("res_id", "in", conversations.ids)]
+        ).unlink()
+        messages.write({"error_message": False, "provider_template": False})
+        # A reply still waiting to leave would send the erased words (or a
+        # blank) to someone who asked to be forgotten: it fails instead.
+        messages.filtered(
+            lambda m: m.direction == "out" and m.status == "queued"
+        ).write(
+            {
+                "status": "failed",
+                "next_send_date": False,
+                "error_code": "privacy_erased",
+                "error_message": self.env._(
+                    "Not sent: the customer's conversations were erased."
+                ),
+            }
+        )
+        self.env["sms.sms"].sudo().search(
+            [("omnichannel_message_id", "in", messages.ids)]
+        ).filtered(lambda sms: sms.state == "outgoing").write(
+            {"state": "canceled", "body": False}
+        )
+        # Files still to be fetched would bring the erased content back.
+        self.env["omnichannel.attachment.download"].sudo().search(
+            [("conversation_id", "in", conversations.ids)]
+        ).unlink()
+        calls = (
+            self.env["omnichannel.call"]
+            .sudo()
+            .search([("conversation_id", "in", conversations.ids)])
+        )
+        self.env["ir.attachment"].sudo().search(
+            [("res_model", "=", "omnichannel.call"), ("res_id", "in", calls.ids)]
+        ).unlink()
+        calls.write(
+            {
+                "customer_number": False,
+                "customer_phone_sanitized": False,
+                "customer_name": False,
+                "recording_url": False,
+                "recording_ref": False,
+            }
+        )
+        journal = (
+            self.env["omnichannel.inbound.event"]
+            .sudo()
+            .search([("conversation_id", "in", conversations.ids)])
+        )
+        journal.write({"payload": ERASED_PAYLOAD, "error_traceback": False})
+        journal.filtered(lambda row: row.state in ("pending", "error")).write(
+            {
+                "state": "ignored",
+                "note": self.env._("erased (privacy)"),
+                "next_attempt_date": False,
+            }
+        )
+        conversations.write({"privacy_erased_date": fields.Datetime.now()})
+
+    # ------------------------------------------------------------------
+    # Hooks of the features: no-ops here, each feature file overrides its
+    # own (the owner flow calls them in this order after each message)
+    # ------------------------------------------------------------------
+    def _sla_on_inbound(self, message):
+        """The customer started waiting: the response-time policy sets its
+        deadline (omnichannel_conversation_sla.py)."""
+
+    def _sla_stop(self):
+        """A person answered: the response-time steps stop
+        (omnichannel_conversation_sla.py)."""
+
+    def _followup_on_inbound(self, message):
+        """The customer wrote: dates they name become follow-ups
+        (omnichannel_conversation_followup.py)."""
+
+    def _followup_on_outbound(self, message):
+        """A reply left: promises and questions become follow-ups
+        (omnichannel_conversation_followup.py)."""
+
+    @api.model
+    def _cron_quality(self):
+        """Scheduled action: repeat contacts and quality reviews of the
+        conversations closed since the last run
+        (omnichannel_conversation_repeat.py)."""

@@ -15,20 +15,23 @@ class OmnichannelConversation(models.Model):
         "First response time (seconds)",
         readonly=True,
         aggregator="avg",
-        help="Calendar time from the first customer message to the first reply of a person. "
+        help="Calendar time from the first customer message to the first reply of a "
+        "person. "
         "Automatic replies do not count.",
     )
     first_response_business_seconds = fields.Integer(
         "First response time in business hours (seconds)",
         readonly=True,
         aggregator="avg",
-        help="The same wait counted only inside the working hours of the team (or company) calendar.",
+        help="The same wait counted only inside the working hours of the team (or "
+        "company) calendar.",
     )
     first_response_sla_status = fields.Selection(
         SLA_STATUSES,
         "First response SLA",
         readonly=True,
-        help='Whether the first reply of a person came before the "Answer before" deadline that applied.',
+        help='Whether the first reply of a person came before the "Answer before" '
+        "deadline that applied.",
     )
 
     # The conversation report is read by period of the first message, and
@@ -122,3 +125,23 @@ class OmnichannelConversation(models.Model):
         return int(
             round(calendar.get_work_hours_count(start, end, compute_leaves=True) * 3600)
         )
+
+
+class OmnichannelCall(models.Model):
+    """A call in which a person spoke with the customer answers their wait,
+    as a reply does: its response figures are stored on the call's entry."""
+
+    _inherit = "omnichannel.call"
+
+    def _register_employee_contact(self, date):
+        conversation = self.conversation_id.sudo()
+        wait = conversation._wait_state() if conversation else None
+        result = super()._register_employee_contact(date)
+        if (
+            wait
+            and wait["waiting_since"]
+            and not conversation.waiting_since
+            and self.message_id
+        ):
+            conversation._register_response(self.message_id, self.user_id, date, wait)
+        return result

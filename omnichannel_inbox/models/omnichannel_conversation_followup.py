@@ -7,20 +7,9 @@ from odoo import api, fields, models
 from odoo.tools import html2plaintext
 
 from ..services import followup_dates
+from .cron_progress import commit_progress
 
 FOLLOWUP_BATCH = 200
-PARAM = "omnichannel_inbox.followup_"
-#: Switch -> default, as ir.config_parameter values (Settings > CRM).
-FOLLOWUP_DEFAULTS = {
-    "customer_dates": True,
-    "own_promises": True,
-    "questions": True,
-    "question_hours": 2,
-    "silence": True,
-    "silence_days": 3,
-    "checkins": True,
-    "checkin_days": 14,
-}
 
 
 class OmnichannelConversationFollowup(models.Model):
@@ -52,17 +41,6 @@ class OmnichannelConversationFollowup(models.Model):
         ondelete="set null",
     )
 
-    @api.model
-    def _followup_setting(self, key):
-        value = self.env["ir.config_parameter"].sudo().get_param(PARAM + key)
-        default = FOLLOWUP_DEFAULTS[key]
-        if isinstance(default, bool):
-            return bool(value) and value not in ("False", "0")
-        try:
-            return max(1, int(value)) if value else default
-        except ValueError:
-            return default
-
     def _customer_timezone(self):
         """The customer's timezone: their contact's, their phone number's (when
         it has one), else the business hours'."""
@@ -83,6 +61,7 @@ class OmnichannelConversationFollowup(models.Model):
     # Hooks
     # ------------------------------------------------------------------
     def _followup_on_inbound(self, message):
+        super()._followup_on_inbound(message)
         self.ensure_one()
         text = html2plaintext(message.body or "")
         if self._followup_setting("customer_dates"):
@@ -113,6 +92,7 @@ class OmnichannelConversationFollowup(models.Model):
         self.lead_id._omnichannel_push_checkin(message.date)
 
     def _followup_on_outbound(self, message):
+        super()._followup_on_outbound(message)
         self.ensure_one()
         if message.author_kind != "employee":
             return
@@ -200,7 +180,8 @@ class OmnichannelConversationFollowup(models.Model):
         link = Markup("")
         if message:
             link = Markup(
-                '<p><a href="/mail/message/%(id)s">%(label)s</a> - %(channel)s, %(date)s</p>'
+                '<p><a href="/mail/message/%(id)s">%(label)s</a> - %(channel)s, '
+                "%(date)s</p>"
             ) % {
                 "id": message.mail_message_id.id,
                 "label": self.env._("Open the message"),
@@ -228,16 +209,20 @@ class OmnichannelConversationFollowup(models.Model):
         Returns (conversations, leads) handled."""
         now = fields.Datetime.now()
         conversations = self._run_due(
-            "followup_next_date",
-            "_followup_run",
-            "omnichannel_inbox.ir_cron_omnichannel_followups",
-            FOLLOWUP_BATCH,
+            "followup_next_date", "_followup_run", FOLLOWUP_BATCH
         )
-        leads = self.env["crm.lead"]._omnichannel_cron_checkins(now, FOLLOWUP_BATCH)
+        Lead = self.env["crm.lead"]
+        leads = Lead._omnichannel_cron_checkins(now, FOLLOWUP_BATCH)
+        remaining = 0
+        if len(conversations) >= FOLLOWUP_BATCH:
+            remaining += self._due_count("followup_next_date")
         if len(leads) >= FOLLOWUP_BATCH:
-            self.env.ref(
-                "omnichannel_inbox.ir_cron_omnichannel_followups"
-            ).sudo()._trigger()
+            remaining += (
+                Lead.sudo()
+                .with_context(active_test=False)
+                .search_count([("omnichannel_checkin_date", "<=", now)])
+            )
+        commit_progress(self.env, len(leads), remaining=remaining)
         return conversations, leads
 
     def _followup_run(self):

@@ -3,6 +3,8 @@ from textwrap import shorten
 from odoo import api, fields, models
 from odoo.tools import SQL, html2plaintext
 
+from .omnichannel_message import PANEL_PAGE
+
 #: The inbox's quick filters: key -> domain (on top of the reader's access
 #: rules: a salesperson sees their own conversations and the unassigned ones
 #: of their teams, a team leader their teams', a manager all).
@@ -23,7 +25,8 @@ class OmnichannelConversation(models.Model):
         "Waiting",
         compute="_compute_waiting_hours",
         aggregator="avg",
-        help="How long the customer has been waiting for an answer (hours), while the conversation waits for us.",
+        help="How long the customer has been waiting for an answer (hours), while the "
+        "conversation waits for us.",
     )
 
     @api.depends("state", "waiting_since")
@@ -42,7 +45,8 @@ class OmnichannelConversation(models.Model):
         # and average it in SQL.
         if field_expr == "waiting_hours":
             return SQL(
-                "CASE WHEN %(state)s = 'open' THEN EXTRACT(EPOCH FROM (NOW() AT TIME ZONE 'UTC') - %(since)s) / 3600.0 END",
+                "CASE WHEN %(state)s = 'open' THEN EXTRACT(EPOCH FROM (NOW() AT TIME "
+                "ZONE 'UTC') - %(since)s) / 3600.0 END",
                 state=super()._field_to_sql(alias, "state", query),
                 since=super()._field_to_sql(alias, "waiting_since", query),
             )
@@ -86,7 +90,8 @@ class OmnichannelConversation(models.Model):
             extra += [("tag_ids", "in", [int(t) for t in tag_ids])]
         conversations = self.search(
             self._inbox_domain(inbox_filter) + extra,
-            order="waiting_since ASC NULLS LAST, last_message_date DESC NULLS LAST, id DESC",
+            order="waiting_since ASC NULLS LAST, last_message_date DESC NULLS LAST, id "
+            "DESC",
             limit=max(1, min(int(limit or INBOX_PAGE), 200)),
         )
         return {
@@ -191,13 +196,15 @@ class OmnichannelConversation(models.Model):
                 """
             SELECT m.conversation_id, COUNT(*)
               FROM omnichannel_message m
-         LEFT JOIN omnichannel_conversation_seen s ON s.conversation_id = m.conversation_id AND s.user_id = %(uid)s
+         LEFT JOIN omnichannel_conversation_seen s ON s.conversation_id =
+             m.conversation_id AND s.user_id = %(uid)s
              WHERE m.conversation_id = ANY(%(ids)s) AND m.direction = 'in'
                AND m.id > COALESCE(s.message_id, 0)
                AND m.id > COALESCE((SELECT MAX(r.id) FROM omnichannel_message r
                                      WHERE r.conversation_id = m.conversation_id
                                        AND (r.response_user_id IS NOT NULL
-                                            OR (r.author_kind = 'employee' AND r.message_type != 'call'))), 0)
+                                            OR (r.author_kind = 'employee' AND
+                                                r.message_type != 'call'))), 0)
           GROUP BY m.conversation_id
         """,
                 uid=user.id,
@@ -215,13 +222,17 @@ class OmnichannelConversation(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-            INSERT INTO omnichannel_conversation_seen (conversation_id, user_id, message_id)
-                 SELECT c.id, %(uid)s, COALESCE((SELECT MAX(m.id) FROM omnichannel_message m
+            INSERT INTO omnichannel_conversation_seen (conversation_id, user_id,
+                message_id)
+                 SELECT c.id, %(uid)s, COALESCE((SELECT MAX(m.id) FROM
+                     omnichannel_message m
                                                    WHERE m.conversation_id = c.id), 0)
                    FROM omnichannel_conversation c
                   WHERE c.id = ANY(%(ids)s)
             ON CONFLICT (conversation_id, user_id)
-              DO UPDATE SET message_id = GREATEST(omnichannel_conversation_seen.message_id, EXCLUDED.message_id)
+              DO UPDATE SET message_id =
+                  GREATEST(omnichannel_conversation_seen.message_id,
+                      EXCLUDED.message_id)
         """,
                 uid=user.id,
                 ids=self.ids,
@@ -266,3 +277,37 @@ class OmnichannelConversation(models.Model):
             "view_mode": "form",
             "views": [(False, "form")],
         }
+
+
+class OmnichannelConversationSeen(models.Model):
+    """How far each user has read each conversation: the newest channel
+    message id they were shown.  The inbox counts as unread the customer
+    messages after it that no reply of a person followed yet."""
+
+    _name = "omnichannel.conversation.seen"
+    _description = "Conversation Read Marker"
+    _log_access = False
+
+    conversation_id = fields.Many2one(
+        "omnichannel.conversation", required=True, ondelete="cascade", index=True
+    )
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
+    message_id = fields.Integer("Last message seen", required=True, default=0)
+
+    _conversation_user_unique = models.UniqueIndex("(conversation_id, user_id)")
+
+
+class OmnichannelMessage(models.Model):
+    _inherit = "omnichannel.message"
+
+    @api.model
+    def panel_fetch(self, res_model, res_id, before_id=None, limit=PANEL_PAGE):
+        result = super().panel_fetch(
+            res_model, res_id, before_id=before_id, limit=limit
+        )
+        if not before_id and result.get("conversations"):
+            # What a chat panel shows is read: the inbox's unread counters drop.
+            self.env["omnichannel.conversation"].browse(
+                [c["id"] for c in result["conversations"]]
+            )._mark_seen()
+        return result

@@ -1,5 +1,3 @@
-import json
-
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
@@ -8,7 +6,6 @@ from odoo import api, fields, models
 #: (setting omnichannel_inbox.retention_batch_size); it wakes itself again
 #: when more are due, so a large backlog never runs in one transaction.
 RETENTION_BATCH = 200
-ERASED_PAYLOAD = json.dumps({"erased": True})
 
 
 class OmnichannelConversation(models.Model):
@@ -22,8 +19,10 @@ class OmnichannelConversation(models.Model):
         "Content erased on",
         readonly=True,
         copy=False,
-        help="The texts, files, recordings and contact details of this conversation were erased "
-        '(a "forget" request or the retention policy); its figures remain in the reports.',
+        help="The texts, files, recordings and contact details of this conversation "
+        "were erased "
+        '(a "forget" request or the retention policy); its figures remain in the '
+        "reports.",
     )
 
     def web_read(self, specification):
@@ -32,104 +31,6 @@ class OmnichannelConversation(models.Model):
             # A form opened: who read this customer's conversation.
             self.env["omnichannel.access.log"]._log(self, "form")
         return result
-
-    def _privacy_erase_content(self):
-        """Erase message texts, files, call numbers and recordings, and the
-        journal's copies of what was received; keep every record that the
-        reports count (messages, calls, their dates and figures)."""
-        conversations = self.sudo()
-        if not conversations:
-            return
-        messages = (
-            self.env["omnichannel.message"]
-            .sudo()
-            .search([("conversation_id", "in", conversations.ids)])
-        )
-        # The texts live in mail messages: on the conversation for chats, on
-        # the lead or the contact for emails, on the live chat session.
-        mail_messages = (
-            self.env["mail.message"]
-            .sudo()
-            .search([("model", "=", self._name), ("res_id", "in", conversations.ids)])
-            | messages.mail_message_id
-        )
-        # A reply by email is also sent as an email on the lead, known by
-        # the provider message id it was sent with.
-        sent_emails = messages.filtered(
-            lambda m: m.channel_type == "email" and m.provider_message_id
-        )
-        if sent_emails:
-            mail_messages |= (
-                self.env["mail.message"]
-                .sudo()
-                .search(
-                    [("message_id", "in", sent_emails.mapped("provider_message_id"))]
-                )
-            )
-        mail_messages.attachment_ids.unlink()
-        mail_messages.write({"body": "", "subject": False, "email_from": False})
-        # The copies of an email kept in the outgoing queue.
-        self.env["mail.mail"].sudo().search(
-            [("mail_message_id", "in", mail_messages.ids)]
-        ).write({"body_html": False})
-        self.env["ir.attachment"].sudo().search(
-            [("res_model", "=", self._name), ("res_id", "in", conversations.ids)]
-        ).unlink()
-        messages.write({"error_message": False, "provider_template": False})
-        # A reply still waiting to leave would send the erased words (or a
-        # blank) to someone who asked to be forgotten: it fails instead.
-        messages.filtered(
-            lambda m: m.direction == "out" and m.status == "queued"
-        ).write(
-            {
-                "status": "failed",
-                "next_send_date": False,
-                "error_code": "privacy_erased",
-                "error_message": self.env._(
-                    "Not sent: the customer's conversations were erased."
-                ),
-            }
-        )
-        self.env["sms.sms"].sudo().search(
-            [("omnichannel_message_id", "in", messages.ids)]
-        ).filtered(lambda sms: sms.state == "outgoing").write(
-            {"state": "canceled", "body": False}
-        )
-        # Files still to be fetched would bring the erased content back.
-        self.env["omnichannel.attachment.download"].sudo().search(
-            [("conversation_id", "in", conversations.ids)]
-        ).unlink()
-        calls = (
-            self.env["omnichannel.call"]
-            .sudo()
-            .search([("conversation_id", "in", conversations.ids)])
-        )
-        self.env["ir.attachment"].sudo().search(
-            [("res_model", "=", "omnichannel.call"), ("res_id", "in", calls.ids)]
-        ).unlink()
-        calls.write(
-            {
-                "customer_number": False,
-                "customer_phone_sanitized": False,
-                "customer_name": False,
-                "recording_url": False,
-                "recording_ref": False,
-            }
-        )
-        journal = (
-            self.env["omnichannel.inbound.event"]
-            .sudo()
-            .search([("conversation_id", "in", conversations.ids)])
-        )
-        journal.write({"payload": ERASED_PAYLOAD, "error_traceback": False})
-        journal.filtered(lambda row: row.state in ("pending", "error")).write(
-            {
-                "state": "ignored",
-                "note": self.env._("erased (privacy)"),
-                "next_attempt_date": False,
-            }
-        )
-        conversations.write({"privacy_erased_date": fields.Datetime.now()})
 
     @api.model
     def _cron_apply_retention(self):
@@ -177,7 +78,9 @@ class OmnichannelConversation(models.Model):
                     "user_id": False,
                     "company_id": company.id,
                     "conversation_count": len(
-                        batch.filtered(lambda c: c.company_id == company)
+                        batch.filtered(
+                            lambda c, company=company: c.company_id == company
+                        )
                     ),
                     "message_count": message_count if len(batch.company_id) == 1 else 0,
                     "note": self.env._("Older than %s months", months),

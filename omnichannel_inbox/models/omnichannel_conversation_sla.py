@@ -4,6 +4,8 @@ from odoo import api, fields, models
 from odoo.tools import html2plaintext
 from odoo.tools.misc import format_datetime
 
+from .cron_progress import commit_progress
+
 #: At most this many conversations per cron run; it wakes itself again if more are due.
 SLA_BATCH = 200
 SLA_STEPS = ["warn", "escalate", "reassign"]
@@ -51,6 +53,7 @@ class OmnichannelConversationSla(models.Model):
     # ------------------------------------------------------------------
     def _sla_on_inbound(self, message):
         """The customer started waiting: set the deadline and the first step."""
+        super()._sla_on_inbound(message)
         self.ensure_one()
         if self.sla_deadline or not self.waiting_since:
             return
@@ -102,6 +105,7 @@ class OmnichannelConversationSla(models.Model):
         self.sudo().write({"sla_next_action": False, "sla_next_action_date": False})
 
     def _sla_stop(self):
+        super()._sla_stop()
         self.sudo().write({"sla_next_action": False, "sla_next_action_date": False})
 
     # ------------------------------------------------------------------
@@ -110,12 +114,14 @@ class OmnichannelConversationSla(models.Model):
     @api.model
     def _cron_sla(self):
         """Run the SLA steps that are due; returns the conversations handled."""
-        return self._run_due(
-            "sla_next_action_date",
-            "_sla_run_step",
-            "omnichannel_inbox.ir_cron_omnichannel_sla",
-            SLA_BATCH,
+        conversations = self._run_due(
+            "sla_next_action_date", "_sla_run_step", SLA_BATCH
         )
+        more = len(conversations) >= SLA_BATCH
+        commit_progress(
+            self.env, remaining=self._due_count("sla_next_action_date") if more else 0
+        )
+        return conversations
 
     def _sla_run_step(self):
         self.ensure_one()
@@ -148,12 +154,14 @@ class OmnichannelConversationSla(models.Model):
         if not self.user_id:
             self._message_log(
                 body=self.env._(
-                    "Response-time warning: nobody to warn, the conversation waits in the queue."
+                    "Response-time warning: nobody to warn, the conversation waits in "
+                    "the queue."
                 )
             )
             return
         body = self.env._(
-            'Please answer %(customer)s before %(deadline)s (response-time policy "%(policy)s").',
+            "Please answer %(customer)s before %(deadline)s (response-time policy "
+            '"%(policy)s").',
             customer=self.partner_id.name,
             deadline=self._sla_local_time(self.sla_deadline, self.user_id),
             policy=self.sla_policy_id.name,
@@ -176,13 +184,15 @@ class OmnichannelConversationSla(models.Model):
         if not leader:
             self._sla_log(
                 self.env._(
-                    "Not answered by %(deadline)s: nobody to escalate to, the team has no leader.",
+                    "Not answered by %(deadline)s: nobody to escalate to, the team has "
+                    "no leader.",
                     deadline=self._sla_local_time(self.sla_deadline),
                 )
             )
             return
         body = self.env._(
-            "%(customer)s has been waiting since %(since)s and was not answered by %(deadline)s (%(owner)s).",
+            "%(customer)s has been waiting since %(since)s and was not answered by "
+            "%(deadline)s (%(owner)s).",
             customer=self.partner_id.name,
             since=self._sla_local_time(self.waiting_since, leader),
             deadline=self._sla_local_time(self.sla_deadline, leader),
@@ -197,7 +207,8 @@ class OmnichannelConversationSla(models.Model):
         )
         self._sla_log(
             self.env._(
-                "Not answered by %(deadline)s: escalated to the team leader %(leader)s (%(means)s).",
+                "Not answered by %(deadline)s: escalated to the team leader %(leader)s "
+                "(%(means)s).",
                 deadline=self._sla_local_time(self.sla_deadline),
                 leader=leader.name,
                 means=", ".join(means),
@@ -216,7 +227,8 @@ class OmnichannelConversationSla(models.Model):
                 user,
                 self.env._("Conversation reassigned to you"),
                 self.env._(
-                    "%(customer)s has been waiting since %(since)s: the conversation is yours now.",
+                    "%(customer)s has been waiting since %(since)s: the conversation "
+                    "is yours now.",
                     customer=self.partner_id.name,
                     since=self._sla_local_time(self.waiting_since, user),
                 ),
@@ -279,27 +291,23 @@ class OmnichannelConversationSla(models.Model):
             if users.filtered(lambda u: u.email):
                 means.append(self.env._("email"))
         if sms:
-            if "sms.sms" not in self.env:
-                means.append(self.env._("no SMS: the SMS app is not installed"))
-            else:
-                phones = [
-                    (u, u.partner_id.phone_sanitized or u.partner_id.phone)
-                    for u in users
+            phones = [
+                (u, u.partner_id.phone_sanitized or u.partner_id.phone) for u in users
+            ]
+            self.env["sms.sms"].sudo().create(
+                [
+                    {
+                        "number": phone,
+                        "partner_id": user.partner_id.id,
+                        "body": f"{title}: {html2plaintext(body)}",
+                    }
+                    for user, phone in phones
+                    if phone
                 ]
-                self.env["sms.sms"].sudo().create(
-                    [
-                        {
-                            "number": phone,
-                            "partner_id": user.partner_id.id,
-                            "body": f"{title}: {html2plaintext(body)}",
-                        }
-                        for user, phone in phones
-                        if phone
-                    ]
-                )
-                means.append(
-                    self.env._("SMS")
-                    if any(p for _u, p in phones)
-                    else self.env._("no SMS: no phone number")
-                )
+            )
+            means.append(
+                self.env._("SMS")
+                if any(p for _u, p in phones)
+                else self.env._("no SMS: no phone number")
+            )
         return means

@@ -4,7 +4,8 @@ conversations and calls), under a key that is not in the database.
 The key is read from Odoo's configuration file (``omnichannel_encryption_key``
 in the ``[options]`` section) or, when the file has none, from the
 environment variable ``OMNICHANNEL_ENCRYPTION_KEY``.  It is a Fernet key
-(``python3 -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"``);
+(``python3 -c "from cryptography.fernet import Fernet;
+print(Fernet.generate_key().decode())"``);
 several keys separated by commas are accepted: the first one encrypts, every
 one decrypts (what lets a server run while a rotation is under way).
 
@@ -64,7 +65,8 @@ def fernet(keys=None):
         raise KeyMissing(
             str(
                 _lt(
-                    "The encryption key of Omnichannel Inbox is not configured: set %(option)s in the Odoo "
+                    "The encryption key of Omnichannel Inbox is not configured: set "
+                    "%(option)s in the Odoo "
                     "configuration file or the environment variable %(variable)s.",
                     option=CONFIG_OPTION,
                     variable=ENV_VARIABLE,
@@ -77,7 +79,8 @@ def fernet(keys=None):
         raise KeyMissing(
             str(
                 _lt(
-                    "The configured encryption key of Omnichannel Inbox is not a valid Fernet key "
+                    "The configured encryption key of Omnichannel Inbox is not a valid "
+                    "Fernet key "
                     "(32 url-safe base64-encoded bytes)."
                 )
             )

@@ -35,18 +35,21 @@ class CrmTeam(models.Model):
         string="Satisfaction survey",
         default="never",
         required=True,
-        help="When the customers of this team get a one-question satisfaction survey (1-5) on their channel. "
+        help="When the customers of this team get a one-question satisfaction survey "
+        "(1-5) on their channel. "
         "A channel account can override it.",
     )
     omnichannel_csat_days = fields.Integer(
         "Survey at most every (days)",
         default=30,
-        help="A customer is asked at most once in this many days, whatever the channel.",
+        help="A customer is asked at most once in this many days, "
+        "whatever the channel.",
     )
     omnichannel_csat_low_score = fields.Integer(
         "Unhappy score",
         default=2,
-        help="A score at or below this creates a call-back activity for the team leader.",
+        help="A score at or below this creates a call-back activity for the team "
+        "leader.",
     )
 
 
@@ -58,8 +61,10 @@ class OmnichannelChannel(models.Model):
         string="Satisfaction survey",
         default="team",
         required=True,
-        help="Send a one-question satisfaction survey: never, when a conversation is closed, or when the lead is "
-        'won or lost.  "As the team\'s setting" follows the sales team of the conversation.',
+        help="Send a one-question satisfaction survey: never, when a conversation is "
+        "closed, or when the lead is "
+        'won or lost.  "As the team\'s setting" follows the sales team of the '
+        "conversation.",
     )
 
 
@@ -69,7 +74,8 @@ class OmnichannelMessage(models.Model):
     csat_survey = fields.Boolean(
         "Satisfaction survey",
         readonly=True,
-        help="This message asked the customer for a 1-5 score; providers with buttons show them.",
+        help="This message asked the customer for a 1-5 score; providers with buttons "
+        "show them.",
     )
 
     @api.model_create_multi
@@ -115,7 +121,8 @@ class OmnichannelConversation(models.Model):
         readonly=True,
         copy=False,
         aggregator="avg",
-        help="The customer's answer to the satisfaction survey, 1 (bad) to 5 (excellent).",
+        help="The customer's answer to the satisfaction survey, 1 (bad) to 5 "
+        "(excellent).",
     )
     csat_date = fields.Datetime("Satisfaction answered", readonly=True, copy=False)
 
@@ -189,7 +196,8 @@ class OmnichannelConversation(models.Model):
         url = "{}/rate/{}/5".format(conversation.get_base_url().rstrip("/"), token)
         lang = conversation.partner_id.lang or self.env.lang
         text = self.with_context(lang=lang).env._(
-            "How satisfied are you with our help? Reply with a number from 1 (bad) to 5 (excellent), "
+            "How satisfied are you with our help? Reply with a number from 1 (bad) to "
+            "5 (excellent), "
             "or rate us here: %s",
             url,
         )
@@ -341,7 +349,8 @@ class CrmLead(models.Model):
         readonly=True,
         copy=False,
         aggregator="avg",
-        help="The customer's last answer (1-5) to a satisfaction survey about this lead.",
+        help="The customer's last answer (1-5) to a satisfaction survey about this "
+        "lead.",
     )
 
     def write(self, vals):

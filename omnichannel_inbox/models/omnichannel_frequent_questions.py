@@ -72,7 +72,8 @@ class OmnichannelFrequentQuestions(models.TransientModel):
         # bodies in one query: the user may read these messages (record
         # rules applied by the search that found them), their bodies follow
         self.env.cr.execute(
-            "SELECT o.id, o.conversation_id, m.body FROM omnichannel_message o JOIN mail_message m "
+            "SELECT o.id, o.conversation_id, m.body FROM omnichannel_message o JOIN "
+            "mail_message m "
             "ON m.id = o.mail_message_id WHERE o.id = ANY(%s) ORDER BY o.date, o.id",
             [messages.ids],
         )

@@ -15,7 +15,8 @@ class OmnichannelIdentity(models.Model):
     number, a Sandbox visitor), linked to the partner they are in Odoo.
 
     The identity rules live here: who is this person, and which partner do
-    they become.  They run under key locks (omnichannel.customer.lock) so that two messages of the
+    they become.  They run under key locks (omnichannel.customer.lock) so that two
+    messages of the
     same new person processed at the same moment (two workers, two channels)
     make one partner, not two."""
 
@@ -44,15 +45,18 @@ class OmnichannelIdentity(models.Model):
     phone_verified = fields.Boolean(
         "Phone proven",
         readonly=True,
-        help="The provider vouches that this phone is the person's own (WhatsApp number, SMS sender, caller id, "
-        "Telegram contact of the sender); otherwise the phone is only what someone claimed.",
+        help="The provider vouches that this phone is the person's own (WhatsApp "
+        "number, SMS sender, caller id, "
+        "Telegram contact of the sender); otherwise the phone is only what someone "
+        "claimed.",
     )
     email = fields.Char()
     email_normalized = fields.Char(index="btree_not_null")
     email_verified = fields.Boolean(
         "Email proven",
         readonly=True,
-        help="The address this person writes from, or one they proved by typing back a one-time code sent to "
+        help="The address this person writes from, or one they proved by typing back a "
+        "one-time code sent to "
         "it; otherwise the email is only what someone claimed.",
     )
     language = fields.Char()
@@ -60,11 +64,13 @@ class OmnichannelIdentity(models.Model):
         "res.partner", required=True, ondelete="restrict", index=True
     )
     blocked = fields.Boolean(
-        help="Messages of a blocked identity are journaled but create nothing (spam, abuse)."
+        help="Messages of a blocked identity are journaled but create nothing (spam, "
+        "abuse)."
     )
     unreachable = fields.Boolean(
         readonly=True,
-        help="The provider refuses to deliver to this person (bot blocked, unsubscribed).",
+        help="The provider refuses to deliver to this person (bot blocked, "
+        "unsubscribed).",
     )
     unreachable_reason = fields.Char(readonly=True)
     last_seen_date = fields.Datetime("Last message", readonly=True)
@@ -327,7 +333,7 @@ class OmnichannelIdentity(models.Model):
             )
             if proven:
                 candidates = candidates.filtered(
-                    lambda p: (
+                    lambda p, field=field, value=value, flag=flag: (
                         not p.omnichannel_auto_created
                         or self.search_count(
                             [
@@ -495,11 +501,11 @@ class OmnichannelIdentity(models.Model):
         ).lead_id
         candidates = (
             conversations.lead_id.filtered(
-                lambda l: (
-                    l.omnichannel_auto_created
-                    and l.active
-                    and l.won_status == "pending"
-                    and l.partner_id == source
+                lambda lead: (
+                    lead.omnichannel_auto_created
+                    and lead.active
+                    and lead.won_status == "pending"
+                    and lead.partner_id == source
                 )
             )
             - shared
@@ -543,7 +549,8 @@ class OmnichannelIdentity(models.Model):
             link.archived_lead_ids = candidates
             keeper._message_log(
                 body=self.env._(
-                    "Lead(s) opened automatically for this customer before they were recognised were archived, "
+                    "Lead(s) opened automatically for this customer before they were "
+                    "recognised were archived, "
                     "their messages are here: %s",
                     ", ".join(candidates.mapped("name")),
                 )

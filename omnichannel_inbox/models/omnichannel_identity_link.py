@@ -248,10 +248,11 @@ class OmnichannelIdentitySuggestion(models.Model):
             ):
                 raise UserError(
                     self.env._(
-                        "A code was sent less than two minutes ago: wait before sending another."
+                        "A code was sent less than two minutes ago: wait before "
+                        "sending another."
                     )
                 )
-            code = "%06d" % secrets.randbelow(10**6)
+            code = f"{secrets.randbelow(10**6):06d}"
             suggestion.write(
                 {
                     "code_hash": suggestion._code_digest(code),
@@ -263,17 +264,20 @@ class OmnichannelIdentitySuggestion(models.Model):
             identity = suggestion.identity_id
             company = identity.company_id
             body = Markup(
-                '<p>%s</p><p style="font-size:24px;letter-spacing:4px"><b>%s</b></p><p>%s</p>'
+                "<p>%s</p><p "
+                'style="font-size:24px;letter-spacing:4px"><b>%s</b></p><p>%s</p>'
             ) % (
                 self.env._(
-                    "Someone writing to %(company)s on %(channel)s says this email address is theirs. "
+                    "Someone writing to %(company)s on %(channel)s says this email "
+                    "address is theirs. "
                     "If it is you, type this code in that chat within 30 minutes:",
                     company=company.name,
                     channel=identity.channel_id.name,
                 ),
                 code,
                 self.env._(
-                    "If it is not you, ignore this email and never give this code to anyone."
+                    "If it is not you, ignore this email and never give this code to "
+                    "anyone."
                 ),
             )
             self.env["mail.mail"].sudo().create(
@@ -289,7 +293,8 @@ class OmnichannelIdentitySuggestion(models.Model):
             for conversation in identity.conversation_ids:
                 conversation._message_log(
                     body=self.env._(
-                        "%(user)s sent a one-time code to %(email)s: typed back in this chat, it links the customer.",
+                        "%(user)s sent a one-time code to %(email)s: typed back in "
+                        "this chat, it links the customer.",
                         user=self.env.user.name,
                         email=suggestion.value,
                     )
@@ -535,9 +540,12 @@ class OmnichannelIdentityLink(models.Model):
                 lead = Lead.browse(before.get(conversation.id) or []).exists()
                 if lead.partner_id != source:
                     lead = Lead.browse()
-                # The messages return with the conversation, off the other customer's leads.
+                # The messages return with the conversation, off the other customer's
+                # leads.
                 messages = conversation.omnichannel_message_ids.filtered(
-                    lambda m: m.lead_id and m.lead_id.partner_id == link.to_partner_id
+                    lambda m, link=link: (
+                        m.lead_id and m.lead_id.partner_id == link.to_partner_id
+                    )
                 )
                 conversation.write({"partner_id": source.id, "lead_id": lead.id})
                 if not conversation.lead_id:
@@ -545,7 +553,8 @@ class OmnichannelIdentityLink(models.Model):
                 messages.write({"lead_id": conversation.lead_id.id})
                 conversation._message_log(
                     body=self.env._(
-                        "%(user)s split this conversation off %(customer)s: it belongs to %(back)s again.",
+                        "%(user)s split this conversation off %(customer)s: it belongs "
+                        "to %(back)s again.",
                         user=self.env.user.name,
                         customer=link.to_partner_id.name,
                         back=source.name,

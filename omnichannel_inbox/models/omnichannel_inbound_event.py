@@ -15,11 +15,13 @@ from odoo.tools.mail import email_re
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from ..services import retry
+
 _logger = logging.getLogger(__name__)
 
 #: Delays between automatic retries of a failed event (then it waits for a
 #: person to press Retry; it is never dropped).
-RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
+RETRY_DELAYS = retry.backoff(6)
 #: At most this many events per cron run, the cron re-triggers itself if more.
 CRON_BATCH = 200
 #: Another worker was handling the same customer at the same moment: the row
@@ -155,9 +157,12 @@ class OmnichannelInboundEvent(models.Model):
                 self.env.cr.execute(
                     """
                     INSERT INTO omnichannel_inbound_event
-                        (channel_id, company_id, provider_event_id, event_kind, payload, raw_body, state,
-                         attempts, received_date, next_attempt_date, create_uid, create_date, write_uid, write_date)
-                    VALUES (%s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s, %s)
+                        (channel_id, company_id, provider_event_id, event_kind,
+                            payload, raw_body, state,
+                         attempts, received_date, next_attempt_date, create_uid,
+                             create_date, write_uid, write_date)
+                    VALUES (%s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s,
+                        %s)
                     ON CONFLICT (channel_id, provider_event_id) DO NOTHING
                     RETURNING id
                 """,
@@ -219,7 +224,8 @@ class OmnichannelInboundEvent(models.Model):
         self.ensure_one()
         try:
             events = self._parse_request(self.channel_id, self.sudo().raw_body.encode())
-        except Exception as exc:  # noqa: BLE001 - what no parser reads is kept, never refused
+        # noqa: BLE001 - what no parser reads is kept, never refused
+        except Exception as exc:
             _logger.info(
                 "Omnichannel: unreadable request %s of channel %s: %s",
                 self.id,
@@ -273,7 +279,8 @@ class OmnichannelInboundEvent(models.Model):
         except Exception:
             self.env.cr.rollback()
             _logger.exception(
-                "Omnichannel: a journaled request of channel %s failed after its journal; "
+                "Omnichannel: a journaled request of channel %s failed after its "
+                "journal; "
                 "the journal keeps it",
                 channel.id,
             )
@@ -435,15 +442,15 @@ class OmnichannelInboundEvent(models.Model):
                 if commit:
                     self.env.cr.commit()
                 continue
-            for retry in range(CONFLICT_RETRIES + 1):
+            for rerun in range(CONFLICT_RETRIES + 1):
                 try:
                     event._process_one(
-                        raise_conflicts=commit and retry < CONFLICT_RETRIES
+                        raise_conflicts=commit and rerun < CONFLICT_RETRIES
                     )
                     break
                 except CONCURRENCY_ERRORS:
                     self.env.cr.rollback()
-                    time.sleep(0.05 * (retry + 1))
+                    time.sleep(0.05 * (rerun + 1))
                     event = event._claim(limit=1)
                     if not event:
                         break
@@ -483,8 +490,9 @@ class OmnichannelInboundEvent(models.Model):
                 attempt,
                 exc,
             )
-            delay = RETRY_DELAYS[attempt - 1] if attempt <= len(RETRY_DELAYS) else None
-            next_date = fields.Datetime.now() + delay if delay else False
+            next_date = (
+                retry.next_try(fields.Datetime.now(), attempt, RETRY_DELAYS) or False
+            )
             self.write(
                 {
                     "state": "error",
@@ -611,7 +619,8 @@ class OmnichannelInboundEvent(models.Model):
             for conversation in identity.conversation_ids:
                 conversation._message_log(
                     body=self.env._(
-                        "The customer blocked or unsubscribed from %s: messages can no longer be sent there.",
+                        "The customer blocked or unsubscribed from %s: messages can no "
+                        "longer be sent there.",
                         identity.channel_id.name,
                     )
                 )

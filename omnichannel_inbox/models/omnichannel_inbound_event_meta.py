@@ -24,7 +24,8 @@ class OmnichannelInboundEvent(models.Model):
                 event = connectors.IgnoredEvent(
                     event.event_id,
                     account_ref=account_ref,
-                    reason=f"addressed to account {account_ref}: no channel account of type {channel.channel_type} has this provider ID "
+                    reason=f"addressed to account {account_ref}: no channel account "
+                    f"of type {channel.channel_type} has this provider ID "
                     "and the same app secret",
                 )
                 target = channel

@@ -3,17 +3,21 @@ import time
 from datetime import timedelta
 from urllib.parse import quote as url_quote
 
+from markupsafe import Markup
+
 from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
 from odoo.addons.omnichannel_inbox import connectors
 
+from ..services import retry
+
 _logger = logging.getLogger(__name__)
 
 #: Waits between automatic re-sends of a message the provider could not take
 #: (provider down, rate limited); after the last one the message is failed.
-SEND_RETRY_DELAYS = [timedelta(minutes=m) for m in (1, 5, 15, 60)]
+SEND_RETRY_DELAYS = retry.backoff(4)
 STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 #: How long one run of the send cron keeps sending: within it, waits for the
 #: sending budget (a second or two) are slept through rather than left to the
@@ -125,7 +129,8 @@ class OmnichannelMessage(models.Model):
     priority = fields.Selection(
         [("high", "A person's reply"), ("low", "Automatic message")],
         default="low",
-        help="A person's reply leaves ahead of automatic messages (auto-replies, surveys, "
+        help="A person's reply leaves ahead of automatic messages (auto-replies, "
+        "surveys, "
         "templates, follow-ups) and uses a share of the sending limit they never take.",
     )
     throttled = fields.Boolean(
@@ -136,7 +141,8 @@ class OmnichannelMessage(models.Model):
     provider_template = fields.Json(
         "Provider template",
         copy=False,
-        help="The message template (WhatsApp) this message was sent as, in the provider's format.",
+        help="The message template (WhatsApp) this message was sent as, in the "
+        "provider's format.",
     )
     is_edited = fields.Boolean("Edited")
     edit_date = fields.Datetime()
@@ -175,8 +181,10 @@ class OmnichannelMessage(models.Model):
     # Provider events
     # ------------------------------------------------------------------
     def _apply_edit(self, body):
+        """The customer's new text, saying it was edited."""
         self.ensure_one()
-        self.mail_message_id.sudo().write({"body": body})
+        note = Markup("<p><i>%s</i></p>") % self.env._("Edited by the customer")
+        self.mail_message_id.sudo().write({"body": body + note})
         self.write({"is_edited": True, "edit_date": fields.Datetime.now()})
         self.conversation_id._notify_panel()
 
@@ -269,7 +277,8 @@ class OmnichannelMessage(models.Model):
                     ] = wait
             if wait:
                 if not (channel_wide and message.throttled):
-                    # (a message already waiting for its channel keeps its place in the queue)
+                    # (a message already waiting for its channel keeps its place in the
+                    # queue)
                     message._send_throttled(wait)
                     message.conversation_id._notify_panel()
                 continue
@@ -278,7 +287,8 @@ class OmnichannelMessage(models.Model):
             except connectors.SendError as exc:
                 Budget._release(grant)
                 if exc.retry_after:
-                    # the provider's rate limit: the whole channel waits, not only this message
+                    # the provider's rate limit: the whole channel waits, not only this
+                    # message
                     Budget._back_off(channel, exc.retry_after)
                     waits[(channel.id, None)] = exc.retry_after
                 message._send_failed(exc)
@@ -336,22 +346,24 @@ class OmnichannelMessage(models.Model):
             self._send_throttled(exc.retry_after)
             return
         attempts = self.send_attempts + 1
-        retry = exc.retryable and attempts <= len(SEND_RETRY_DELAYS)
+        next_send = exc.retryable and retry.next_try(
+            fields.Datetime.now(), attempts, SEND_RETRY_DELAYS
+        )
         vals = {
             "send_attempts": attempts,
             "error_code": exc.code or False,
             "error_message": exc.message or str(exc),
             "throttled": False,
         }
-        if retry:
+        if next_send:
             vals.update(
                 status="queued",
-                next_send_date=fields.Datetime.now() + SEND_RETRY_DELAYS[attempts - 1],
+                next_send_date=next_send,
             )
         else:
             vals.update(status="failed", next_send_date=False)
         self.write(vals)
-        if retry:
+        if next_send:
             self.env.ref(
                 "omnichannel_inbox.ir_cron_send_queued_messages"
             ).sudo()._trigger(vals["next_send_date"])
@@ -359,9 +371,9 @@ class OmnichannelMessage(models.Model):
             self.conversation_id.identity_id.sudo().write(
                 {"unreachable": True, "unreachable_reason": exc.message}
             )
-        if not retry and not exc.blocks_recipient:
+        if not next_send and not exc.blocks_recipient:
             self.env["omnichannel.alert"]._reply_failed(self)
-        if not retry:
+        if not next_send:
             self.conversation_id._message_log(
                 body=self.env._(
                     "A message could not be delivered through %(channel)s: %(error)s",
@@ -391,7 +403,8 @@ class OmnichannelMessage(models.Model):
                 """
                 SELECT id FROM omnichannel_message
                  WHERE status = 'queued' AND direction = 'out' AND next_send_date <= %s
-                 ORDER BY priority = 'high' DESC, next_send_date, id LIMIT 100 FOR UPDATE SKIP LOCKED
+                 ORDER BY priority = 'high' DESC, next_send_date, id LIMIT 100 FOR
+                     UPDATE SKIP LOCKED
             """,
                 [fields.Datetime.now() + timedelta(seconds=1)],
             )
@@ -403,7 +416,8 @@ class OmnichannelMessage(models.Model):
                     (message.channel_id.id, message.conversation_id.id)
                 )
                 if channel_wait or chat_wait:
-                    # the budget already said no in this pass: put aside, written at once below
+                    # the budget already said no in this pass: put aside, written at
+                    # once below
                     if chat_wait or not message.throttled:
                         later[channel_wait or chat_wait] = (
                             later.get(channel_wait or chat_wait, self) | message
@@ -428,7 +442,8 @@ class OmnichannelMessage(models.Model):
             else:
                 self.env.cr.execute("""
                     SELECT MIN(next_send_date) FROM omnichannel_message
-                     WHERE status = 'queued' AND direction = 'out' AND next_send_date IS NOT NULL
+                     WHERE status = 'queued' AND direction = 'out' AND next_send_date
+                         IS NOT NULL
                 """)
                 first = self.env.cr.fetchone()[0]
                 nap = (
@@ -519,7 +534,8 @@ class OmnichannelMessage(models.Model):
         ) and not Conversation.search_count(domain, limit=1):
             raise AccessError(
                 self.env._(
-                    "You do not work with this customer: their conversations are not yours to read."
+                    "You do not work with this customer: their conversations are not "
+                    "yours to read."
                 )
             )
 
@@ -619,7 +635,8 @@ class OmnichannelMessage(models.Model):
                         "name": attachment.name,
                         "mimetype": attachment.mimetype or "",
                         "url": f"/web/content/{attachment.id}?access_token={token}",
-                        "download_url": f"/web/content/{attachment.id}?access_token={token}&download=true",
+                        "download_url": f"/web/content/{attachment.id}"
+                        f"?access_token={token}&download=true",
                         "is_image": (attachment.mimetype or "").startswith("image/"),
                     }
                 )
@@ -647,7 +664,8 @@ class OmnichannelMessage(models.Model):
                     "call": message.call_id._panel_values()
                     if message.call_id
                     else False,
-                    # Files still on their way (placeholders) and when a queued reply is tried again.
+                    # Files still on their way (placeholders) and when a queued reply is
+                    # tried again.
                     "pending_files": message.sudo().download_ids._panel_values(),
                     "next_send_date": fields.Datetime.to_string(message.next_send_date)
                     if message.status == "queued" and message.next_send_date
@@ -734,3 +752,31 @@ class OmnichannelMessage(models.Model):
             )
         row.action_retry()
         return row.message_id._panel_values()[0]
+
+    # ------------------------------------------------------------------
+    # Messages the customer deleted in their app
+    # ------------------------------------------------------------------
+    is_revoked = fields.Boolean(
+        "Deleted by the customer",
+        readonly=True,
+        help="The customer deleted this message in their app; its text is kept for the "
+        "record.",
+    )
+
+    revoke_date = fields.Datetime("Deleted on", readonly=True)
+
+    def _apply_revoke(self, date):
+        """The customer deleted the message ("unsent" it): it stays in the
+        history, marked, so that what was said is not lost to the team."""
+        self.ensure_one()
+        if self.is_revoked:
+            return
+        note = Markup("<p><i>🗑 %s</i></p>") % self.env._(
+            "The customer deleted this message on %s; its text is kept for the record.",
+            fields.Datetime.to_string(date),
+        )
+        self.mail_message_id.sudo().write(
+            {"body": note + (self.mail_message_id.body or "")}
+        )
+        self.write({"is_revoked": True, "revoke_date": date})
+        self.conversation_id._notify_panel()

@@ -13,7 +13,8 @@ class OmnichannelMessage(models.Model):
     response_from = fields.Datetime(
         "Answering since",
         readonly=True,
-        help="Date of the oldest unanswered customer message this reply answered: where its response time starts.",
+        help="Date of the oldest unanswered customer message this reply answered: "
+        "where its response time starts.",
     )
     response_seconds = fields.Integer(
         "Response time (seconds)",
@@ -25,7 +26,8 @@ class OmnichannelMessage(models.Model):
         "Response time in business hours (seconds)",
         readonly=True,
         aggregator="avg",
-        help="The same wait counted only inside the working hours of the team (or company) calendar.",
+        help="The same wait counted only inside the working hours of the team (or "
+        "company) calendar.",
     )
     response_sla_status = fields.Selection(
         SLA_STATUSES,

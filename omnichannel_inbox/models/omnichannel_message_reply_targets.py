@@ -91,7 +91,7 @@ class OmnichannelMessage(models.Model):
 
     def _panel_values(self):
         values = super()._panel_values()
-        for message, value in zip(self, values):
+        for message, value in zip(self, values, strict=False):
             value["subject"] = (
                 (message.mail_message_id.subject or "")
                 if message.message_type == "email"

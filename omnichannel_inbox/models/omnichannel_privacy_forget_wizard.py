@@ -22,7 +22,8 @@ class OmnichannelPrivacyForgetWizard(models.TransientModel):
     contact_erased = fields.Boolean(
         "Contact details erased",
         compute="_compute_scope",
-        help="The contact was created by the inbox for someone who wrote: its name, phone, email and address "
+        help="The contact was created by the inbox for someone who wrote: its name, "
+        "phone, email and address "
         "are erased and it is archived. A contact entered by hand keeps them.",
     )
 

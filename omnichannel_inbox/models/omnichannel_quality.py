@@ -1,10 +1,12 @@
+from datetime import timedelta
 from textwrap import shorten
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
-from ..services.text_similarity import find_phrases, normalize
+from ..services.text_similarity import find_phrases, normalize, similarity
+from .cron_progress import commit_progress, in_scheduler
 
 QUALITY_CHECKS = [
     ("greeting", "Greeting in the first answer"),
@@ -19,6 +21,10 @@ PHRASE_KINDS = [
     ("next_step", "Question or next step"),
     ("forbidden", "Forbidden phrase"),
 ]
+
+
+#: Conversations scored (checklist + repeat) per transaction of the cron.
+QUALITY_BATCH = 50
 
 
 class OmnichannelQualityPhrase(models.Model):
@@ -227,7 +233,8 @@ class OmnichannelQualityReviewLine(models.Model):
 
 
 class OmnichannelConversationQuality(models.Model):
-    """Closing a conversation queues its checklist; the cron scores it."""
+    """Closing a conversation queues its checklist; the cron scores it and
+    detects repeat requests."""
 
     _inherit = "omnichannel.conversation"
 
@@ -298,187 +305,182 @@ class OmnichannelConversationQuality(models.Model):
         return names
 
     def _quality_checks(self):
-        """``[(check, result, explanation, messages)]`` of this conversation."""
+        """``[(check, result, explanation, messages)]`` of this conversation:
+        each check the team enables (all without a team), in the order of
+        QUALITY_CHECKS."""
         self.ensure_one()
-        conversation = self.sudo()
-        team = conversation.team_id
+        team = self.sudo().team_id
         messages = self._quality_messages()
         texts = {m: html2plaintext(m.body or "").strip() for m in messages}
         phrases = self.env["omnichannel.quality.phrase"]._for_team(team)
+        return [
+            getattr(self, f"_quality_check_{check}")(messages, texts, phrases)
+            for check, _label in QUALITY_CHECKS
+            if not team or team[f"omnichannel_quality_check_{check}"]
+        ]
+
+    def _quality_check_greeting(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "greeting" check."""
+        _ = self.env._
+        first = messages[:1]
+        if find_phrases(texts[first], phrases["greeting"]):
+            return (
+                "greeting",
+                "passed",
+                _("The first answer greets the customer."),
+                first,
+            )
+        else:
+            return (
+                "greeting",
+                "failed",
+                _("The first answer has no greeting: “%s”.", texts[first][:80]),
+                first,
+            )
+
+    def _quality_check_name(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "name" check."""
         _ = self.env._
         Message = self.env["omnichannel.message"]
-        lines = []
+        names = self._quality_customer_names()
+        stems = {n[:-1] if len(n) > 3 else n for n in names}
+        used = Message
+        for message, text in texts.items():
+            words = set(normalize(text).split())
+            if words & names or any(
+                w.startswith(stem) for w in words for stem in stems if len(stem) > 2
+            ):
+                used |= message
+        if used:
+            return ("name", "passed", _("The customer is called by name."), used[:1])
+        elif not names:
+            return ("name", "na", _("The customer has no known name."), Message)
+        else:
+            shown = ", ".join(sorted(n.capitalize() for n in names))
+            return (
+                "name",
+                "failed",
+                _("No reply uses the customer's name (%s).", shown),
+                messages,
+            )
 
-        def enabled(check):
-            return not team or team[f"omnichannel_quality_check_{check}"]
+    def _quality_check_next_step(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "next_step" check."""
+        _ = self.env._
+        Message = self.env["omnichannel.message"]
+        asking = Message.concat(
+            *[
+                m
+                for m, text in texts.items()
+                if find_phrases(text, phrases["next_step"])
+            ]
+        )
+        if asking:
+            return (
+                "next_step",
+                "passed",
+                _("A question or a next step is proposed."),
+                asking[:1],
+            )
+        else:
+            return (
+                "next_step",
+                "failed",
+                _("No reply asks a question or proposes a next step."),
+                messages[-1:],
+            )
 
+    def _quality_check_forbidden(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "forbidden" check."""
+        _ = self.env._
+        Message = self.env["omnichannel.message"]
+        bad = {m: find_phrases(text, phrases["forbidden"]) for m, text in texts.items()}
+        bad = {m: found for m, found in bad.items() if found}
+        if bad:
+            said = sorted({phrase for found in bad.values() for phrase in found})
+            quoted = ", ".join(f"“{phrase}”" for phrase in said)
+            return (
+                "forbidden",
+                "failed",
+                _("Forbidden phrase used: %s.", quoted),
+                Message.concat(*bad),
+            )
+        else:
+            return ("forbidden", "passed", _("No forbidden phrase."), Message)
+
+    def _quality_check_sla(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "sla" check."""
+        conversation = self.sudo()
+        _ = self.env._
+        Message = self.env["omnichannel.message"]
         first = messages[:1]
-        if enabled("greeting"):
-            if find_phrases(texts[first], phrases["greeting"]):
-                lines.append(
-                    (
-                        "greeting",
-                        "passed",
-                        _("The first answer greets the customer."),
-                        first,
-                    )
-                )
-            else:
-                lines.append(
-                    (
-                        "greeting",
-                        "failed",
-                        _("The first answer has no greeting: “%s”.", texts[first][:80]),
-                        first,
-                    )
-                )
-        if enabled("name"):
-            names = self._quality_customer_names()
-            stems = {n[:-1] if len(n) > 3 else n for n in names}
-            used = Message
-            for message, text in texts.items():
-                words = set(normalize(text).split())
-                if words & names or any(
-                    w.startswith(stem) for w in words for stem in stems if len(stem) > 2
-                ):
-                    used |= message
-            if used:
-                lines.append(
-                    ("name", "passed", _("The customer is called by name."), used[:1])
-                )
-            elif not names:
-                lines.append(
-                    ("name", "na", _("The customer has no known name."), Message)
-                )
-            else:
-                shown = ", ".join(sorted(n.capitalize() for n in names))
-                lines.append(
-                    (
-                        "name",
-                        "failed",
-                        _("No reply uses the customer's name (%s).", shown),
-                        messages,
-                    )
-                )
-        if enabled("next_step"):
-            asking = Message.concat(
-                *[
-                    m
-                    for m, text in texts.items()
-                    if find_phrases(text, phrases["next_step"])
-                ]
+        late = messages.filtered(lambda m: m.response_sla_status == "breached")
+        measured = (
+            messages.filtered("response_sla_status")
+            or conversation.first_response_sla_status
+        )
+        if late or conversation.first_response_sla_status == "breached":
+            return (
+                "sla",
+                "failed",
+                _(
+                    "%s answer(s) came after the response-time target.",
+                    len(late) or 1,
+                ),
+                late or first,
             )
-            if asking:
-                lines.append(
-                    (
-                        "next_step",
-                        "passed",
-                        _("A question or a next step is proposed."),
-                        asking[:1],
-                    )
-                )
-            else:
-                lines.append(
-                    (
-                        "next_step",
-                        "failed",
-                        _("No reply asks a question or proposes a next step."),
-                        messages[-1:],
-                    )
-                )
-        if enabled("forbidden"):
-            bad = {
-                m: find_phrases(text, phrases["forbidden"]) for m, text in texts.items()
-            }
-            bad = {m: found for m, found in bad.items() if found}
-            if bad:
-                said = sorted({phrase for found in bad.values() for phrase in found})
-                quoted = ", ".join(f"“{phrase}”" for phrase in said)
-                lines.append(
-                    (
-                        "forbidden",
-                        "failed",
-                        _("Forbidden phrase used: %s.", quoted),
-                        Message.concat(*bad),
-                    )
-                )
-            else:
-                lines.append(
-                    ("forbidden", "passed", _("No forbidden phrase."), Message)
-                )
-        if enabled("sla"):
-            late = messages.filtered(lambda m: m.response_sla_status == "breached")
-            measured = (
-                messages.filtered("response_sla_status")
-                or conversation.first_response_sla_status
+        elif measured:
+            return (
+                "sla",
+                "passed",
+                _("Every answer came within the response-time target."),
+                Message,
             )
-            if late or conversation.first_response_sla_status == "breached":
-                lines.append(
-                    (
-                        "sla",
-                        "failed",
-                        _(
-                            "%s answer(s) came after the response-time target.",
-                            len(late) or 1,
-                        ),
-                        late or first,
+        else:
+            return ("sla", "na", _("No response-time target applied."), Message)
+
+    def _quality_check_length(self, messages, texts, phrases):
+        """One line of :meth:`_quality_checks`: the "length" check."""
+        conversation = self.sudo()
+        team = conversation.team_id
+        _ = self.env._
+        Message = self.env["omnichannel.message"]
+        low = team.omnichannel_reply_min_length if team else 2
+        high = team.omnichannel_reply_max_length if team else 1000
+        short = messages.filtered(
+            lambda m: len(texts[m]) < low and not m.attachment_ids
+        )
+        long_ = messages.filtered(lambda m: high and len(texts[m]) > high)
+        if short or long_:
+            parts = []
+            if short:
+                parts.append(
+                    _(
+                        "%(count)s reply(ies) shorter than %(min)s characters",
+                        count=len(short),
+                        min=low,
                     )
                 )
-            elif measured:
-                lines.append(
-                    (
-                        "sla",
-                        "passed",
-                        _("Every answer came within the response-time target."),
-                        Message,
+            if long_:
+                parts.append(
+                    _(
+                        "%(count)s reply(ies) longer than %(max)s characters",
+                        count=len(long_),
+                        max=high,
                     )
                 )
-            else:
-                lines.append(
-                    ("sla", "na", _("No response-time target applied."), Message)
-                )
-        if enabled("length"):
-            low = team.omnichannel_reply_min_length if team else 2
-            high = team.omnichannel_reply_max_length if team else 1000
-            short = messages.filtered(
-                lambda m: len(texts[m]) < low and not m.attachment_ids
+            return ("length", "failed", "; ".join(parts) + ".", short | long_)
+        else:
+            return (
+                "length",
+                "passed",
+                _(
+                    "Every reply is between %(min)s and %(max)s characters.",
+                    min=low,
+                    max=high,
+                ),
+                Message,
             )
-            long_ = messages.filtered(lambda m: high and len(texts[m]) > high)
-            if short or long_:
-                parts = []
-                if short:
-                    parts.append(
-                        _(
-                            "%(count)s reply(ies) shorter than %(min)s characters",
-                            count=len(short),
-                            min=low,
-                        )
-                    )
-                if long_:
-                    parts.append(
-                        _(
-                            "%(count)s reply(ies) longer than %(max)s characters",
-                            count=len(long_),
-                            max=high,
-                        )
-                    )
-                lines.append(
-                    ("length", "failed", "; ".join(parts) + ".", short | long_)
-                )
-            else:
-                lines.append(
-                    (
-                        "length",
-                        "passed",
-                        _(
-                            "Every reply is between %(min)s and %(max)s characters.",
-                            min=low,
-                            max=high,
-                        ),
-                        Message,
-                    )
-                )
-        return lines
 
     def _quality_score(self):
         """Create or refresh the review of this closed conversation; none
@@ -535,3 +537,155 @@ class OmnichannelConversationQuality(models.Model):
         else:
             review = Review.create(vals)
         return review
+
+    # ------------------------------------------------------------------
+    # Repeat requests: a customer who comes back within a few days with a
+    # similar first message, on any channel, was not fully answered the
+    # first time.  Detected by the quality cron when the later conversation
+    # closes, never on the reply path.
+    # ------------------------------------------------------------------
+    repeat_of_id = fields.Many2one(
+        "omnichannel.conversation",
+        "Repeat of",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The earlier conversation of the same customer, on any channel, whose "
+        "topic this one repeats.",
+    )
+
+    is_repeat = fields.Boolean("Repeat request", readonly=True, index=True)
+
+    repeat_similarity = fields.Float(
+        "Topic similarity (%)", readonly=True, digits=(16, 1)
+    )
+
+    repeat_user_id = fields.Many2one(
+        "res.users",
+        "Salesperson of the first request",
+        readonly=True,
+        index="btree_not_null",
+        help="Who handled the conversation the customer had to come back about.",
+    )
+
+    repeat_ids = fields.One2many(
+        "omnichannel.conversation", "repeat_of_id", "Repeated by"
+    )
+
+    # 0 or 100 per conversation: their average in a pivot is the rate
+    repeat_rate = fields.Float(
+        "Repeat requests (%)",
+        compute="_compute_repeat_rates",
+        store=True,
+        aggregator="avg",
+        help="Share of the conversations that repeat an earlier request of the "
+        "customer.",
+    )
+
+    came_back_rate = fields.Float(
+        "Customers who came back (%)",
+        compute="_compute_repeat_rates",
+        store=True,
+        aggregator="avg",
+        help="Share of the conversations after which the customer came back with the "
+        "same topic: by salesperson, whose answers left something open.",
+    )
+
+    @api.depends("is_repeat", "repeat_ids")
+    def _compute_repeat_rates(self):
+        for conversation in self:
+            conversation.repeat_rate = 100.0 if conversation.is_repeat else 0.0
+            conversation.came_back_rate = 100.0 if conversation.repeat_ids else 0.0
+
+    def _first_customer_text(self):
+        message = (
+            self.env["omnichannel.message"]
+            .sudo()
+            .search(
+                [
+                    ("conversation_id", "=", self.id),
+                    ("direction", "=", "in"),
+                    ("author_kind", "=", "customer"),
+                    ("message_type", "=", "text"),
+                ],
+                order="date, id",
+                limit=1,
+            )
+        )
+        return message, html2plaintext(message.body or "").strip()
+
+    def _detect_repeat(self):
+        """Link this conversation to the customer's previous one when the
+        customer came back within the configured days (counted from the
+        last message of the previous conversation before this one began)
+        and the two first customer messages are alike enough."""
+        self.ensure_one()
+        conversation = self.sudo()
+        params = self.env["ir.config_parameter"].sudo()
+        days = int(params.get_param("omnichannel_inbox.repeat_days", 7) or 7)
+        threshold = float(
+            params.get_param("omnichannel_inbox.repeat_similarity", 75) or 75
+        )
+        vals = {
+            "repeat_of_id": False,
+            "is_repeat": False,
+            "repeat_similarity": 0.0,
+            "repeat_user_id": False,
+        }
+        first, text = self._first_customer_text()
+        if first and text:
+            Message = self.env["omnichannel.message"].sudo()
+            earlier = Message._read_group(
+                [
+                    ("partner_id", "=", conversation.partner_id.id),
+                    ("conversation_id", "!=", self.id),
+                    ("date", "<", first.date),
+                    ("date", ">=", first.date - timedelta(days=days)),
+                ],
+                ["conversation_id"],
+                ["date:max"],
+            )
+            # the most recent contact first
+            for previous, _last in sorted(
+                earlier, key=lambda row: (row[1], row[0].id), reverse=True
+            ):
+                _message, previous_text = previous._first_customer_text()
+                score = similarity(text, previous_text)
+                if score >= threshold:
+                    vals.update(
+                        repeat_of_id=previous.id,
+                        is_repeat=True,
+                        repeat_similarity=score,
+                        repeat_user_id=previous.user_id.id,
+                    )
+                    break
+        conversation.write(vals)
+
+    # ------------------------------------------------------------------
+    # Cron: checklists and repeat requests of closed conversations
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_quality(self):
+        """Score the conversations closed since the last run, a batch per
+        transaction (``ir.cron._commit_progress``); woken with
+        ``_trigger()`` when a conversation closes."""
+        super()._cron_quality()
+        # commit per batch only as the scheduled action (not inside a test,
+        # nor when the demo data calls it during the installation)
+        in_cron = in_scheduler(self.env)
+        done = self.browse()
+        domain = [("quality_due", "=", True)]
+        remaining = self.sudo().search_count(domain)
+        while remaining:
+            batch = self.sudo().search(domain, order="id", limit=QUALITY_BATCH)
+            if not batch:
+                break
+            for conversation in batch:
+                conversation._quality_score()
+                conversation._detect_repeat()
+            batch.write({"quality_due": False})
+            done |= batch
+            remaining = self.sudo().search_count(domain)
+            if in_cron and commit_progress(self.env, len(batch), remaining) <= 0:
+                break
+        return done

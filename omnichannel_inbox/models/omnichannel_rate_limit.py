@@ -50,13 +50,17 @@ class OmnichannelRateLimit(models.Model):
         window_start = now - now % RATE_WINDOW
         self.env.cr.execute(
             """
-            INSERT INTO omnichannel_rate_limit AS counter (key, window_start, hits, previous_hits)
+            INSERT INTO omnichannel_rate_limit AS counter (key, window_start, hits,
+                previous_hits)
             VALUES (%s, %s, 1, 0)
             ON CONFLICT (key) DO UPDATE SET
-                previous_hits = CASE WHEN counter.window_start = EXCLUDED.window_start THEN counter.previous_hits
-                                     WHEN counter.window_start = EXCLUDED.window_start - %s THEN counter.hits
+                previous_hits = CASE WHEN counter.window_start = EXCLUDED.window_start
+                    THEN counter.previous_hits
+                                     WHEN counter.window_start = EXCLUDED.window_start
+                                         - %s THEN counter.hits
                                      ELSE 0 END,
-                hits = CASE WHEN counter.window_start = EXCLUDED.window_start THEN counter.hits + 1 ELSE 1 END,
+                hits = CASE WHEN counter.window_start = EXCLUDED.window_start THEN
+                    counter.hits + 1 ELSE 1 END,
                 window_start = EXCLUDED.window_start
             RETURNING hits, previous_hits
         """,

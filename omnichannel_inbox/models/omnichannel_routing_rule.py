@@ -90,7 +90,8 @@ class OmnichannelRoutingRule(models.Model):
         "lang_id",
         string="Customer languages",
         context={"active_test": False},
-        help="The customer's language (from their messenger profile or contact). Empty: any.",
+        help="The customer's language (from their messenger profile or contact). "
+        "Empty: any.",
     )
     country_ids = fields.Many2many(
         "res.country",
@@ -102,12 +103,14 @@ class OmnichannelRoutingRule(models.Model):
     )
     filter_utc_offset = fields.Boolean(
         "Customer's time zone",
-        help="Match customers whose time zone (their contact's, else their phone number's) is in this UTC offset range.",
+        help="Match customers whose time zone (their contact's, else their phone "
+        "number's) is in this UTC offset range.",
     )
     utc_offset_min = fields.Float("From UTC offset", default=-12)
     utc_offset_max = fields.Float("To UTC offset", default=14)
     keywords = fields.Char(
-        help="Comma-separated words; the rule matches when the customer's message contains one of them."
+        help="Comma-separated words; the rule matches when the customer's message "
+        "contains one of them."
     )
     tag_ids = fields.Many2many(
         "crm.tag",
@@ -115,7 +118,8 @@ class OmnichannelRoutingRule(models.Model):
         "rule_id",
         "tag_id",
         string="Product areas mentioned",
-        help="The message names one of these tags (by name or its words), or the lead has it.",
+        help="The message names one of these tags (by name or its words), or the lead "
+        "has it.",
     )
     customer_kind = fields.Selection(
         [
@@ -133,7 +137,8 @@ class OmnichannelRoutingRule(models.Model):
     assign_team_id = fields.Many2one(
         "crm.team",
         string="Route to team",
-        help="The conversation and its lead move to this team; its members are the candidates. "
+        help="The conversation and its lead move to this team; its members are the "
+        "candidates. "
         "Empty: the conversation's own team.",
     )
     user_ids = fields.Many2many(
@@ -148,7 +153,8 @@ class OmnichannelRoutingRule(models.Model):
     max_open_per_user = fields.Integer(
         "Cap per person",
         default=0,
-        help="A person with this many conversations waiting for them gets no more from this rule. 0: no cap.",
+        help="A person with this many conversations waiting for them gets no more from "
+        "this rule. 0: no cap.",
     )
     win_rate_days = fields.Integer("Win rate over (days)", default=90)
     last_user_id = fields.Many2one(
@@ -262,7 +268,8 @@ class OmnichannelRoutingRule(models.Model):
             return None, self.env._("nobody available")
         # Lock the rule's position: two messages routed at once get two people.
         self.env.cr.execute(
-            "SELECT last_user_id FROM omnichannel_routing_rule WHERE id = %s FOR UPDATE",
+            "SELECT last_user_id FROM omnichannel_routing_rule "
+            "WHERE id = %s FOR UPDATE",
             [self.id],
         )
         last_id = self.env.cr.fetchone()[0] or 0

@@ -5,6 +5,7 @@ import psycopg2
 
 from odoo import api, fields, models
 from odoo.sql_db import Cursor
+from odoo.tools import SQL
 
 from odoo.addons.omnichannel_inbox import connectors
 
@@ -20,7 +21,7 @@ CHAT_WINDOW = 5.0
 RESERVED_SHARE = 0.2
 #: A budget row lost in a crash only means counting a little less for a
 #: second: its transactions do not wait for the disk (two commits a message).
-NO_FSYNC = "SET LOCAL synchronous_commit TO OFF"
+NO_FSYNC = SQL("SET LOCAL synchronous_commit TO OFF")
 
 
 def budget_transaction(cr):
@@ -30,7 +31,7 @@ def budget_transaction(cr):
     without waiting for the disk.  A test cursor shares the test's
     transaction, already begun: only the second applies there."""
     if isinstance(cr, Cursor):
-        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; " + NO_FSYNC)
+        cr.execute(SQL("SET TRANSACTION ISOLATION LEVEL READ COMMITTED; %s", NO_FSYNC))
     else:
         cr.execute(NO_FSYNC)
 
@@ -156,7 +157,8 @@ class OmnichannelSendBudget(models.Model):
                     )  # no limit to count against (only the provider's backoff)
                 for row_id, times in kept.items():
                     cr.execute(
-                        "UPDATE omnichannel_send_budget SET sent_times = %s, last_time = %s WHERE id = %s",
+                        "UPDATE omnichannel_send_budget SET sent_times = %s, last_time "
+                        "= %s WHERE id = %s",
                         [json.dumps(times + [now]), now, row_id],
                     )
                 return 0.0, (now, list(kept)), False
@@ -182,7 +184,8 @@ class OmnichannelSendBudget(models.Model):
                     UPDATE omnichannel_send_budget
                        SET sent_times = COALESCE((
                                SELECT jsonb_agg(CASE WHEN t::float8 = %s
-                                                     THEN to_jsonb(EXTRACT(EPOCH FROM clock_timestamp())::float8)
+                                                     THEN to_jsonb(EXTRACT(EPOCH FROM
+                                                         clock_timestamp())::float8)
                                                      ELSE t END)
                                  FROM jsonb_array_elements(sent_times) t), '[]'::jsonb),
                            last_time = EXTRACT(EPOCH FROM clock_timestamp())
@@ -202,7 +205,8 @@ class OmnichannelSendBudget(models.Model):
             cr.execute(
                 """UPDATE omnichannel_send_budget
                              SET blocked_until = GREATEST(COALESCE(blocked_until, 0),
-                                                          EXTRACT(EPOCH FROM clock_timestamp()) + %s)
+                                                          EXTRACT(EPOCH FROM
+                                                              clock_timestamp()) + %s)
                            WHERE id = %s""",
                 [float(seconds), rows[""][0]],
             )
@@ -210,9 +214,11 @@ class OmnichannelSendBudget(models.Model):
     @api.model
     def _lock_rows(self, cr, channel_id, scopes):
         """{scope: (id, sent_times, blocked_until)} of the channel's rows
-        (None if the channel is not visible to ``cr``), created when missing, locked in one order (channel row first) so that
+        (None if the channel is not visible to ``cr``), created when missing, locked in
+        one order (channel row first) so that
         two workers never wait on each other crosswise."""
-        query = """SELECT scope, id, sent_times, blocked_until FROM omnichannel_send_budget
+        query = """SELECT scope, id, sent_times, blocked_until FROM
+            omnichannel_send_budget
                     WHERE channel_id = %s AND scope IN %s ORDER BY scope FOR UPDATE"""
         cr.execute(query, [channel_id, tuple(scopes)])
         rows = {
@@ -229,8 +235,10 @@ class OmnichannelSendBudget(models.Model):
                 return None
             for scope in missing:
                 cr.execute(
-                    """INSERT INTO omnichannel_send_budget (channel_id, scope, sent_times, blocked_until, last_time)
-                              VALUES (%s, %s, '[]', 0, 0) ON CONFLICT (channel_id, scope) DO NOTHING""",
+                    """INSERT INTO omnichannel_send_budget (channel_id, scope,
+                        sent_times, blocked_until, last_time)
+                              VALUES (%s, %s, '[]', 0, 0) ON CONFLICT (channel_id,
+                                  scope) DO NOTHING""",
                     [channel_id, scope],
                 )
             cr.execute(query, [channel_id, tuple(scopes)])
@@ -247,7 +255,8 @@ class OmnichannelSendBudget(models.Model):
         with self.env.registry.cursor() as cr:
             budget_transaction(cr)
             cr.execute("""DELETE FROM omnichannel_send_budget
-                           WHERE scope <> '' AND last_time < EXTRACT(EPOCH FROM clock_timestamp()) - 3600""")
+                           WHERE scope <> '' AND last_time < EXTRACT(EPOCH FROM
+                               clock_timestamp()) - 3600""")
 
 
 class OmnichannelChannel(models.Model):
@@ -259,7 +268,8 @@ class OmnichannelChannel(models.Model):
         store=True,
         readonly=False,
         digits=(16, 2),
-        help="At most this many messages leave the channel in any second; more wait in the queue. "
+        help="At most this many messages leave the channel in any second; more wait in "
+        "the queue. "
         "Defaults to the provider's published limit; 0 sends without a limit.",
     )
     send_chat_rate = fields.Float(
@@ -268,7 +278,8 @@ class OmnichannelChannel(models.Model):
         store=True,
         readonly=False,
         digits=(16, 2),
-        help="The same for one customer (short bursts allowed, counted over 5 seconds); 0 sends without a limit.",
+        help="The same for one customer (short bursts allowed, counted over 5 "
+        "seconds); 0 sends without a limit.",
     )
 
     @api.depends("channel_type")
@@ -276,7 +287,8 @@ class OmnichannelChannel(models.Model):
         for channel in self:
             try:
                 cls = connectors.get_connector_class(channel.channel_type)
-            except Exception:  # noqa: BLE001 - a type without connector has no published limit
+            # noqa: BLE001 - a type without connector has no published limit
+            except Exception:
                 cls = None
             channel.send_rate = getattr(cls, "send_rate", 0) or 0
             channel.send_chat_rate = getattr(cls, "send_chat_rate", 0) or 0

@@ -102,7 +102,8 @@ class OmnichannelSlaPolicy(models.Model):
     reassign_after_minutes = fields.Integer(
         "Reassign after (minutes past the deadline)",
         default=10,
-        help="Still unanswered this long after the deadline: an available colleague gets the conversation. "
+        help="Still unanswered this long after the deadline: an available colleague "
+        "gets the conversation. "
         "0: never.",
     )
 

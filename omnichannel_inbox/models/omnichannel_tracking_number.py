@@ -48,7 +48,8 @@ class OmnichannelTrackingNumber(models.Model):
         string="Website pool",
         ondelete="set null",
         domain=[("channel_type", "=", "website")],
-        help="Set: the number belongs to the dynamic pool of this website channel and is shown to one visitor "
+        help="Set: the number belongs to the dynamic pool of this website channel and "
+        "is shown to one visitor "
         "at a time. Empty: a static number with the UTM below.",
     )
     source_id = fields.Many2one("utm.source", string="Source")
@@ -278,7 +279,8 @@ class OmnichannelChannel(models.Model):
         )
         if pool:
             data["tracking"] = {
-                "url": f"{self._base_url()}/omnichannel/tracking/{pool.website_channel_id.webhook_key}",
+                "url": f"{self._base_url()}/omnichannel/tracking/"
+                f"{pool.website_channel_id.webhook_key}",
                 "label": self.env._("Call us"),
             }
         return data

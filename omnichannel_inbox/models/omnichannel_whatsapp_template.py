@@ -34,7 +34,8 @@ class OmnichannelWhatsappTemplate(models.Model):
     name = fields.Char(
         "Template name",
         required=True,
-        help="The name approved at Meta (lowercase, underscores), e.g. order_follow_up.",
+        help="The name approved at Meta (lowercase, underscores), "
+        "e.g. order_follow_up.",
     )
     active = fields.Boolean(default=True)
     channel_id = fields.Many2one(
@@ -90,7 +91,8 @@ class OmnichannelWhatsappTemplate(models.Model):
     unsupported_reason = fields.Char(
         "Cannot be sent from Odoo",
         readonly=True,
-        help="Templates with a media header or buttons needing values are sent from WhatsApp Manager.",
+        help="Templates with a media header or buttons needing values are sent from "
+        "WhatsApp Manager.",
     )
 
     _name_language_unique = models.Constraint(
@@ -129,7 +131,7 @@ class OmnichannelWhatsappTemplate(models.Model):
             (
                 template.variable_ids
                 - template.variable_ids.filtered(
-                    lambda v: (v.component, v.key) in wanted
+                    lambda v, wanted=wanted: (v.component, v.key) in wanted
                 )
             ).unlink()
             for sequence, (component, key) in enumerate(wanted):
@@ -175,7 +177,9 @@ class OmnichannelWhatsappTemplate(models.Model):
             if not text:
                 missing.append(variable.display_name)
             values.append((variable.component, variable.key, text))
-            texts[(variable.component, variable.key)] = text or f"{{{{{variable.key}}}}}"
+            texts[(variable.component, variable.key)] = (
+                text or f"{{{{{variable.key}}}}}"
+            )
 
         def fill(component, wording):
             return VARIABLE.sub(

@@ -72,7 +72,8 @@ class OmnichannelWhatsappTemplateVariable(models.Model):
     )
     field_path = fields.Char(
         "Lead field",
-        help="The lead field whose value fills the variable, e.g. partner_id.name for the "
+        help="The lead field whose value fills the variable, e.g. partner_id.name for "
+        "the "
         "customer's name or user_id.name for the salesperson's.",
     )
     default_value = fields.Char(
@@ -85,7 +86,8 @@ class OmnichannelWhatsappTemplateVariable(models.Model):
             if variable.field_path and variable.field_path not in ALLOWED_FIELD_PATHS:
                 raise ValidationError(
                     self.env._(
-                        "%(path)s cannot fill a template variable. Choose one of: %(allowed)s.",
+                        "%(path)s cannot fill a template variable. Choose one of: "
+                        "%(allowed)s.",
                         path=variable.field_path,
                         allowed=", ".join(sorted(ALLOWED_FIELD_PATHS)),
                     )

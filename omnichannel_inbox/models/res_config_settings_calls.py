@@ -20,20 +20,24 @@ class ResConfigSettings(models.TransientModel):
         "Click-to-call requests per user and hour",
         config_parameter=RATE_PARAM,
         default=DEFAULT_PER_HOUR,
-        help="More requests from one user within an hour are refused (and logged). 0: no limit.",
+        help="More requests from one user within an hour are refused (and logged). 0: "
+        "no limit.",
     )
     omnichannel_phone_extension_prefix = fields.Char(
         "Phone extension prefix",
         config_parameter=EXTENSION_PREFIX_PARAM,
-        help='Allowed before the digits of an extension, e.g. "123456-" for Zadarma SIP numbers such as '
+        help='Allowed before the digits of an extension, e.g. "123456-" for Zadarma '
+        "SIP numbers such as "
         '123456-101. Letters and digits, optionally ending with "-".',
     )
     omnichannel_phone_replay_window = fields.Integer(
         "Phone notifications valid for (minutes)",
         config_parameter=REPLAY_WINDOW_PARAM,
         default=DEFAULT_REPLAY_WINDOW,
-        help="Signed call notifications older than this are refused as replays: Zadarma's by the start of "
-        "the call, the PBX webhook's and the Asterisk bridge's by their X-Omnichannel-Timestamp header.",
+        help="Signed call notifications older than this are refused as replays: "
+        "Zadarma's by the start of "
+        "the call, the PBX webhook's and the Asterisk bridge's by their "
+        "X-Omnichannel-Timestamp header.",
     )
 
     @api.constrains(

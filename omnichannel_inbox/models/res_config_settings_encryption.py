@@ -6,7 +6,8 @@ class ResCompany(models.Model):
 
     omnichannel_encrypt_files = fields.Boolean(
         "Encrypt conversation files",
-        help="Files of conversations and call recordings of this company are written encrypted in the "
+        help="Files of conversations and call recordings of this company are written "
+        "encrypted in the "
         "filestore, with the encryption key of the Odoo configuration (see README).",
     )
 

@@ -9,12 +9,14 @@ class ResConfigSettings(models.TransientModel):
     omnichannel_followup_customer_dates = fields.Boolean(
         "Dates the customer names",
         config_parameter="omnichannel_inbox.followup_customer_dates",
-        help='"I\'ll decide in a week", "позвоните в понедельник": an activity for the salesperson on that date.',
+        help='"I\'ll decide in a week", "позвоните в понедельник": an activity for the '
+        "salesperson on that date.",
     )
     omnichannel_followup_own_promises = fields.Boolean(
         "Promises to the customer",
         config_parameter="omnichannel_inbox.followup_own_promises",
-        help='"I\'ll send the offer tomorrow", "пришлю завтра": a to-do for the salesperson who wrote it.',
+        help='"I\'ll send the offer tomorrow", "пришлю завтра": a to-do for the '
+        "salesperson who wrote it.",
     )
     omnichannel_followup_questions = fields.Boolean(
         "Unanswered questions", config_parameter="omnichannel_inbox.followup_questions"

@@ -8,7 +8,8 @@ class ResConfigSettings(models.TransientModel):
         "Keep conversations (months)",
         config_parameter="omnichannel_inbox.retention_months",
         default=0,
-        help="Conversations silent for longer are anonymized or purged by a daily scheduled action. "
+        help="Conversations silent for longer are anonymized or purged by a daily "
+        "scheduled action. "
         "0: kept forever.",
     )
     omnichannel_retention_action = fields.Selection(
@@ -21,6 +22,7 @@ class ResConfigSettings(models.TransientModel):
         "Conversations per run",
         config_parameter="omnichannel_inbox.retention_batch_size",
         default=200,
-        help="How many conversations one run of the retention action anonymizes or deletes before it commits "
+        help="How many conversations one run of the retention action anonymizes or "
+        "deletes before it commits "
         "and wakes itself again: smaller runs hold locks for less time.",
     )

@@ -10,12 +10,15 @@ class ResConfigSettings(models.TransientModel):
         "Requests per visitor and minute",
         config_parameter="omnichannel_inbox.rate_limit_per_address",
         default=DEFAULT_PER_ADDRESS,
-        help="Contact form, lead API, website widget and Sandbox: requests one address may send to one channel "
-        "per minute; more are answered 429 (try again later) and nothing is stored. 0: no limit.",
+        help="Contact form, lead API, website widget and Sandbox: requests one address "
+        "may send to one channel "
+        "per minute; more are answered 429 (try again later) and nothing is stored. 0: "
+        "no limit.",
     )
     omnichannel_rate_limit_per_channel = fields.Integer(
         "Requests per channel and minute",
         config_parameter="omnichannel_inbox.rate_limit_per_channel",
         default=DEFAULT_PER_CHANNEL,
-        help="All visitors together, per channel (per company for the widget). 0: no limit.",
+        help="All visitors together, per channel (per company for the widget). 0: no "
+        "limit.",
     )

@@ -32,7 +32,8 @@ class ResUsers(models.Model):
         "res.users",
         string="Substitute",
         domain="[('share', '=', False), ('id', '!=', id)]",
-        help="Takes over your conversations, leads and follow-ups when you are on leave or your account is "
+        help="Takes over your conversations, leads and follow-ups when you are on "
+        "leave or your account is "
         "archived; also answers your customers while you are unavailable.",
     )
     omnichannel_skill_tag_ids = fields.Many2many(
@@ -41,7 +42,8 @@ class ResUsers(models.Model):
         "user_id",
         "tag_id",
         string="Product areas",
-        help="What this salesperson knows best; routing rules using skills send them the conversations "
+        help="What this salesperson knows best; routing rules using skills send them "
+        "the conversations "
         "that mention these tags.",
     )
     omnichannel_calendar_id = fields.Many2one(
@@ -49,14 +51,18 @@ class ResUsers(models.Model):
         string="Chat working hours",
         compute="_compute_omnichannel_calendar_id",
         inverse="_inverse_omnichannel_calendar_id",
-        help="When new conversations may be routed to you. Empty: the company working hours.",
+        help="When new conversations may be routed to you. Empty: the company working "
+        "hours.",
     )
     omnichannel_phone_extension = fields.Char(
         "Phone extension",
         copy=False,
-        help="The internal number on the company phone system (e.g. 101), set by an administrator: digits "
-        "only, optionally after the prefix set in the settings, and unique within a company. Calls "
-        "answered or placed from it are shown as this user's, and click-to-call rings it before calling "
+        help="The internal number on the company phone system (e.g. 101), set by an "
+        "administrator: digits "
+        "only, optionally after the prefix set in the settings, and unique within a "
+        "company. Calls "
+        "answered or placed from it are shown as this user's, and click-to-call rings "
+        "it before calling "
         "the customer.",
     )
 
@@ -95,7 +101,8 @@ class ResUsers(models.Model):
             return ""
         if prefix:
             return self.env._(
-                'The phone extension "%(extension)s" is not valid: up to 10 digits, optionally after '
+                'The phone extension "%(extension)s" is not valid: up to 10 digits, '
+                "optionally after "
                 '"%(prefix)s" (e.g. 101 or %(prefix)s101).',
                 extension=extension or "",
                 prefix=prefix,
@@ -135,7 +142,8 @@ class ResUsers(models.Model):
             if other:
                 raise ValidationError(
                     self.env._(
-                        "The phone extension %(extension)s is already %(user)s's in %(company)s.",
+                        "The phone extension %(extension)s is already %(user)s's in "
+                        "%(company)s.",
                         extension=extension,
                         user=other.name,
                         company=", ".join(
@@ -339,7 +347,8 @@ class ResUsers(models.Model):
                 lead.write({"user_id": target.id})
                 lead._message_log(
                     body=self.env._(
-                        "Lead %(why)s; now handled by %(owner)s. The whole conversation history stays on this lead.",
+                        "Lead %(why)s; now handled by %(owner)s. The whole "
+                        "conversation history stays on this lead.",
                         why=why,
                         owner=target.name or self.env._("the team queue"),
                     )

@@ -10,11 +10,13 @@ class ResourceCalendarLeaves(models.Model):
         "Work handed over",
         readonly=True,
         copy=False,
-        help="The conversations, leads and follow-ups of the person on leave went to their substitute.",
+        help="The conversations, leads and follow-ups of the person on leave went to "
+        "their substitute.",
     )
 
     _omnichannel_handover_idx = models.Index(
-        "(date_from) WHERE omnichannel_handover_done IS NOT TRUE AND resource_id IS NOT NULL"
+        "(date_from) WHERE omnichannel_handover_done IS NOT TRUE AND resource_id IS "
+        "NOT NULL"
     )
 
     @api.model_create_multi
@@ -33,14 +35,14 @@ class ResourceCalendarLeaves(models.Model):
         """Hand over now for a leave that has begun, or wake the cron when it begins."""
         now = fields.Datetime.now()
         todo = self.filtered(
-            lambda l: (
-                l.resource_id.user_id
-                and l.time_type == "leave"
-                and not l.omnichannel_handover_done
-                and l.date_to > now
+            lambda leave: (
+                leave.resource_id.user_id
+                and leave.time_type == "leave"
+                and not leave.omnichannel_handover_done
+                and leave.date_to > now
             )
         )
-        started = todo.filtered(lambda l: l.date_from <= now)
+        started = todo.filtered(lambda leave: leave.date_from <= now)
         started._omnichannel_handover()
         cron = self.env.ref(
             "omnichannel_inbox.ir_cron_omnichannel_handover", raise_if_not_found=False

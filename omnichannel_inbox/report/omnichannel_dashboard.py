@@ -47,12 +47,13 @@ class OmnichannelDashboard(models.AbstractModel):
                 zip(
                     measures,
                     model._read_group([("date", ">=", date_from)], [], measures)[0],
+                    strict=False,
                 )
             )
 
         def by_channel(model, measures):
             return {
-                row[0]: dict(zip(measures, row[1:]))
+                row[0]: dict(zip(measures, row[1:], strict=False))
                 for row in model._read_group(
                     [("date", ">=", date_from)], ["channel_type"], measures
                 )

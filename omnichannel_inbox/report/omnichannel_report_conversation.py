@@ -78,7 +78,8 @@ class OmnichannelReportConversation(models.Model):
         FIRST_RESPONSE_SLA,
         "First response SLA",
         readonly=True,
-        help="Met or breached by the first reply of a person; breached too when still unanswered past the deadline; "
+        help="Met or breached by the first reply of a person; breached too when still "
+        "unanswered past the deadline; "
         "running while unanswered before it; empty without a deadline.",
     )
     sla_compliance = fields.Float(
@@ -97,7 +98,8 @@ class OmnichannelReportConversation(models.Model):
         "Channel switches",
         readonly=True,
         aggregator="sum",
-        help="1 for a conversation by phone or email of a customer who started earlier in a messenger.",
+        help="1 for a conversation by phone or email of a customer who started earlier "
+        "in a messenger.",
     )
 
     @property
@@ -120,33 +122,45 @@ class OmnichannelReportConversation(models.Model):
                    c.last_speaker,
                    %(weekday_hour)s,
                    c.first_response_seconds / 3600.0::float8 AS first_response_hours,
-                   c.first_response_seconds / 3600.0::float8 AS first_response_hours_median,
-                   c.first_response_business_seconds / 3600.0::float8 AS first_response_business_hours,
-                   c.first_response_business_seconds / 3600.0::float8 AS first_response_business_hours_median,
-                   CASE WHEN c.first_response_date IS NULL THEN 0 ELSE 1 END AS answered_count,
-                   CASE WHEN c.first_response_date IS NULL THEN 1 ELSE 0 END AS never_answered_count,
+                   c.first_response_seconds / 3600.0::float8 AS
+                       first_response_hours_median,
+                   c.first_response_business_seconds / 3600.0::float8 AS
+                       first_response_business_hours,
+                   c.first_response_business_seconds / 3600.0::float8 AS
+                       first_response_business_hours_median,
+                   CASE WHEN c.first_response_date IS NULL THEN 0 ELSE 1 END AS
+                       answered_count,
+                   CASE WHEN c.first_response_date IS NULL THEN 1 ELSE 0 END AS
+                       never_answered_count,
                    CASE WHEN c.state = 'open' THEN 1 ELSE 0 END AS waiting_count,
                    sla.status AS first_response_sla,
-                   CASE sla.status WHEN 'met' THEN 100.0::float8 WHEN 'breached' THEN 0.0::float8 END AS sla_compliance,
-                   CASE WHEN sla.status = 'breached' THEN 1 ELSE 0 END AS sla_breached_count,
+                   CASE sla.status WHEN 'met' THEN 100.0::float8 WHEN 'breached' THEN
+                       0.0::float8 END AS sla_compliance,
+                   CASE WHEN sla.status = 'breached' THEN 1 ELSE 0 END AS
+                       sla_breached_count,
                    first_conv.channel_type AS customer_first_channel_type,
                    CASE WHEN c.channel_type IN %(voice_email)s
                              AND first_conv.channel_type IN %(messengers)s
-                             AND c.first_customer_message_date > first_conv.first_customer_message_date
+                             AND c.first_customer_message_date >
+                                 first_conv.first_customer_message_date
                         THEN 1 ELSE 0 END AS channel_switch_count
               FROM omnichannel_conversation c
          LEFT JOIN crm_lead l ON l.id = c.lead_id
         CROSS JOIN LATERAL (
                 SELECT CASE
-                    WHEN c.first_response_sla_status IS NOT NULL THEN c.first_response_sla_status::text
-                    WHEN c.first_response_date IS NULL AND c.sla_deadline IS NOT NULL THEN
-                         CASE WHEN c.sla_deadline < (NOW() AT TIME ZONE 'UTC') THEN 'breached' ELSE 'running' END
+                    WHEN c.first_response_sla_status IS NOT NULL THEN
+                        c.first_response_sla_status::text
+                    WHEN c.first_response_date IS NULL AND c.sla_deadline IS NOT NULL
+                        THEN
+                         CASE WHEN c.sla_deadline < (NOW() AT TIME ZONE 'UTC') THEN
+                             'breached' ELSE 'running' END
                 END AS status
            ) sla
          LEFT JOIN LATERAL (
                 SELECT f.channel_type, f.first_customer_message_date
                   FROM omnichannel_conversation f
-                 WHERE f.partner_id = c.partner_id AND f.first_customer_message_date IS NOT NULL
+                 WHERE f.partner_id = c.partner_id AND f.first_customer_message_date IS
+                     NOT NULL
               ORDER BY f.first_customer_message_date, f.id
                  LIMIT 1
            ) first_conv ON TRUE

@@ -1,7 +1,4 @@
-import random
-from datetime import timedelta
-
-from odoo import api, fields, models
+from odoo import fields, models
 from odoo.tools import SQL
 
 
@@ -34,7 +31,8 @@ class OmnichannelReportCsat(models.Model):
         "Average satisfaction",
         readonly=True,
         aggregator="avg",
-        help="The average of the scores given (1 bad, 5 excellent); surveys without an answer do not count.",
+        help="The average of the scores given (1 bad, 5 excellent); surveys without an "
+        "answer do not count.",
     )
     sent_count = fields.Integer("Surveys sent", readonly=True, aggregator="sum")
     answered_count = fields.Integer("Answered", readonly=True, aggregator="sum")
@@ -62,47 +60,12 @@ class OmnichannelReportCsat(models.Model):
                    CASE WHEN c.csat_score > 0 THEN c.csat_score::float8 END AS csat,
                    1 AS sent_count,
                    CASE WHEN c.csat_score > 0 THEN 1 ELSE 0 END AS answered_count,
-                   CASE WHEN c.csat_score > 0 THEN 100.0::float8 ELSE 0.0::float8 END AS response_rate,
+                   CASE WHEN c.csat_score > 0 THEN 100.0::float8 ELSE 0.0::float8 END
+                       AS response_rate,
                    CASE WHEN c.csat_score >= 4 THEN 1 ELSE 0 END AS satisfied_count,
-                   CASE WHEN c.csat_score BETWEEN 1 AND 2 THEN 1 ELSE 0 END AS unhappy_count
+                   CASE WHEN c.csat_score BETWEEN 1 AND 2 THEN 1 ELSE 0 END AS
+                       unhappy_count
               FROM omnichannel_conversation c
          LEFT JOIN crm_lead l ON l.id = COALESCE(c.csat_lead_id, c.lead_id)
              WHERE c.csat_sent_date IS NOT NULL
         """)
-
-
-class OmnichannelDashboard(models.AbstractModel):
-    _inherit = "omnichannel.dashboard"
-
-    @api.model
-    def _demo_history(self):
-        """Demo: the customers of closed demo deals answered a satisfaction
-        survey (most happy, some not, a few silent), so the satisfaction
-        report and the digest show figures.  Stored as an answer would be,
-        dated after the deal closed; the demo accounts send nothing."""
-        conversations = super()._demo_history()
-        rng = random.Random(17)
-        now = fields.Datetime.now()
-        for conversation in conversations.filtered(
-            lambda c: c.lead_id.won_status in ("won", "lost")
-        ):
-            lead = conversation.lead_id
-            sent = min((lead.date_closed or now) + timedelta(minutes=5), now)
-            won = lead.won_status == "won"
-            score = rng.choices(
-                [0, 1, 2, 3, 4, 5], [2, 1, 1, 2, 4, 6] if won else [3, 3, 3, 2, 1, 1]
-            )[0]
-            conversation.write(
-                {
-                    "csat_sent_date": sent,
-                    "csat_trigger": "won_lost",
-                    "csat_lead_id": lead.id,
-                    "csat_score": score,
-                    "csat_date": min(sent + timedelta(minutes=rng.randint(1, 90)), now)
-                    if score
-                    else False,
-                }
-            )
-            if score:
-                lead.omnichannel_csat_score = score
-        return conversations

@@ -3,7 +3,7 @@ import random
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, html2plaintext
 
 from odoo.addons.omnichannel_inbox import connectors
 
@@ -92,7 +92,6 @@ class OmnichannelDashboard(models.AbstractModel):
         autoreplies.autoreply_enabled = False
         users = self.env.ref("base.user_admin") | self.env.ref("base.user_demo")
         now = fields.Datetime.now().replace(second=0, microsecond=0)
-        Lead = self.env["crm.lead"]
         conversations = self.env["omnichannel.conversation"]
         for index, name in enumerate(DEMO_CUSTOMERS):
             channel = telegram if index % 5 in (0, 2, 4) else sandbox
@@ -103,14 +102,12 @@ class OmnichannelDashboard(models.AbstractModel):
             )
             start = start.replace(hour=rng.randint(5, 16))  # 08:00-19:00 Moscow time
             partner = self.env["res.partner"].create({"name": name})
-            conversation = self._demo_conversation(
-                channel, partner, f"demo-{index}"
-            )
+            conversation = self._demo_conversation(channel, partner, f"demo-{index}")
             user = users[index % len(users)]
             conversation.write({"user_id": user.id})
             answered = index % 7 != 3
             when = start
-            for exchange in range(rng.choice([1, 1, 2, 3]) if answered else 1):
+            for _exchange in range(rng.choice([1, 1, 2, 3]) if answered else 1):
                 self._demo_customer_says(conversation, when, rng.choice(QUESTIONS))
                 if not answered:
                     break
@@ -167,13 +164,15 @@ class OmnichannelDashboard(models.AbstractModel):
                 """
             UPDATE crm_lead l SET create_date = first.date
               FROM (SELECT lead_id, MIN(date) AS date FROM omnichannel_message
-                     WHERE conversation_id = ANY(%s) AND lead_id IS NOT NULL GROUP BY lead_id) first
+                     WHERE conversation_id = ANY(%s) AND lead_id IS NOT NULL GROUP BY
+                         lead_id) first
              WHERE l.id = first.lead_id
         """,
                 conversations.ids,
             )
         )
         self.env["crm.lead"].invalidate_model(["create_date"])
+        self._demo_csat_answers(conversations)
         return conversations
 
     def _demo_conversation(self, channel, partner, user_ref):
@@ -230,3 +229,103 @@ class OmnichannelDashboard(models.AbstractModel):
         conversation._register_outbound(message)
         conversation._after_outbound(message)
         return message
+
+    def _demo_csat_answers(self, conversations):
+        """The customers of closed demo deals answered a satisfaction
+        survey (most happy, some not, a few silent), so the satisfaction
+        report and the digest show figures.  Stored as an answer would be,
+        dated after the deal closed; the demo accounts send nothing."""
+        rng = random.Random(17)
+        now = fields.Datetime.now()
+        for conversation in conversations.filtered(
+            lambda c: c.lead_id.won_status in ("won", "lost")
+        ):
+            lead = conversation.lead_id
+            sent = min((lead.date_closed or now) + timedelta(minutes=5), now)
+            won = lead.won_status == "won"
+            score = rng.choices(
+                [0, 1, 2, 3, 4, 5], [2, 1, 1, 2, 4, 6] if won else [3, 3, 3, 2, 1, 1]
+            )[0]
+            conversation.write(
+                {
+                    "csat_sent_date": sent,
+                    "csat_trigger": "won_lost",
+                    "csat_lead_id": lead.id,
+                    "csat_score": score,
+                    "csat_date": min(sent + timedelta(minutes=rng.randint(1, 90)), now)
+                    if score
+                    else False,
+                }
+            )
+            if score:
+                lead.omnichannel_csat_score = score
+
+    @api.model
+    def _demo_quality(self):
+        """Demo data of the quality reports, on top of ``_demo_history``:
+        a few sloppy answers, customers who come back on the Sandbox chat
+        with the question they asked in Telegram, most conversations closed
+        and scored by the quality cron, one score overridden by a manager."""
+        Conversation = self.env["omnichannel.conversation"]
+        sandbox = self.env.ref("omnichannel_inbox.demo_channel_sandbox")
+        telegram = self.env.ref("omnichannel_inbox.demo_channel_telegram")
+        now = fields.Datetime.now()
+        history = Conversation.search(
+            [
+                ("channel_id", "in", (sandbox | telegram).ids),
+                ("first_response_date", "!=", False),
+            ],
+            order="id",
+        )
+        for conversation in history[1::4]:
+            last = conversation.last_message_date
+            user = conversation.user_id or self.env.ref("base.user_admin")
+            self._demo_reply(
+                conversation,
+                last + timedelta(minutes=7),
+                user,
+                "Не знаю, ждите ответа.",
+            )
+        # customers who had to ask again, two days later, on the other channel
+        autoreply = sandbox.autoreply_enabled
+        sandbox.autoreply_enabled = False
+        for index, previous in enumerate(
+            history.filtered(lambda c: c.channel_id == telegram)[:6]
+        ):
+            come_back = previous.last_message_date + timedelta(days=2)
+            if come_back >= now:
+                continue
+            first = previous.omnichannel_message_ids.filtered(
+                lambda m: m.direction == "in"
+            ).sorted("date")[:1]
+            again = self._demo_conversation(
+                sandbox, previous.partner_id, f"demo-again-{index}"
+            )
+            question = (
+                html2plaintext(first.body or "").strip() or "Сколько стоит доставка?"
+            )
+            self._demo_customer_says(
+                again, come_back, question if index % 3 else "Хочу оформить возврат"
+            )
+            self._demo_reply(
+                again,
+                come_back + timedelta(minutes=15),
+                self.env.ref("base.user_demo"),
+                "Здравствуйте! Сейчас уточню и вернусь с ответом. Вам удобно по "
+                "телефону?",
+            )
+        sandbox.autoreply_enabled = autoreply
+        closing = Conversation.search(
+            [("channel_id", "in", (sandbox | telegram).ids)], order="id"
+        )
+        closing.filtered(lambda c: c.id % 5).action_close()
+        Conversation._cron_quality()
+        review = self.env["omnichannel.quality.review"].search(
+            [("failed_count", ">", 0)], limit=1
+        )
+        if review:
+            review.with_user(self.env.ref("base.user_admin")).action_override(
+                min(100.0, review.auto_score + 20),
+                "The customer only asked for a price: no next step was needed.",
+            )
+        return closing

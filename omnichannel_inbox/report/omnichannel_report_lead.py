@@ -77,25 +77,29 @@ class OmnichannelReportLead(models.Model):
         "Customer messages",
         readonly=True,
         aggregator="avg",
-        help="Messages the customer sent on this lead, on every channel (average per lead).",
+        help="Messages the customer sent on this lead, on every channel (average per "
+        "lead).",
     )
     employee_message_count = fields.Integer(
         "Salesperson messages",
         readonly=True,
         aggregator="avg",
-        help="Replies people wrote on this lead (automatic replies and calls not counted; average per lead).",
+        help="Replies people wrote on this lead (automatic replies and calls not "
+        "counted; average per lead).",
     )
     won_message_count = fields.Integer(
         "Messages to win",
         readonly=True,
         aggregator="avg",
-        help="Messages exchanged (customer and salesperson) on a won lead before it was won (average per won lead).",
+        help="Messages exchanged (customer and salesperson) on a won lead before it "
+        "was won (average per won lead).",
     )
     days_to_close = fields.Float(
         "Days to win",
         readonly=True,
         aggregator="avg",
-        help="Days from the customer's first message to the lead being won (won leads only).",
+        help="Days from the customer's first message to the lead being won (won leads "
+        "only).",
     )
     csat = fields.Float(
         "Satisfaction",
@@ -127,18 +131,24 @@ class OmnichannelReportLead(models.Model):
                    l.won_status,
                    CASE WHEN l.won_status = 'won' THEN 1 ELSE 0 END AS won_count,
                    CASE WHEN l.won_status = 'lost' THEN 1 ELSE 0 END AS lost_count,
-                   CASE WHEN l.won_status = 'won' THEN 100.0::float8 ELSE 0.0::float8 END AS conversion_rate,
-                   CASE WHEN l.won_status = 'won' THEN l.expected_revenue ELSE 0 END AS won_revenue,
+                   CASE WHEN l.won_status = 'won' THEN 100.0::float8 ELSE 0.0::float8
+                       END AS conversion_rate,
+                   CASE WHEN l.won_status = 'won' THEN l.expected_revenue ELSE 0 END AS
+                       won_revenue,
                    first_reply.response_sla_status AS first_response_sla,
                    first_reply.id IS NOT NULL AS answered,
-                   CASE WHEN l.won_status = 'lost' AND first_reply.response_sla_status = 'breached'
+                   CASE WHEN l.won_status = 'lost' AND first_reply.response_sla_status
+                       = 'breached'
                         THEN 1 ELSE 0 END AS lost_late_count,
-                   CASE WHEN l.won_status = 'lost' AND first_reply.id IS NULL THEN 1 ELSE 0 END AS lost_unanswered_count,
+                   CASE WHEN l.won_status = 'lost' AND first_reply.id IS NULL THEN 1
+                       ELSE 0 END AS lost_unanswered_count,
                    counts.customer_message_count,
                    counts.employee_message_count,
-                   CASE WHEN l.won_status = 'won' THEN counts.won_message_count END AS won_message_count,
+                   CASE WHEN l.won_status = 'won' THEN counts.won_message_count END AS
+                       won_message_count,
                    CASE WHEN l.won_status = 'won' AND l.date_closed IS NOT NULL
-                        THEN GREATEST(EXTRACT(EPOCH FROM (l.date_closed - first_msg.date)) / 86400.0, 0)::float8
+                        THEN GREATEST(EXTRACT(EPOCH FROM (l.date_closed -
+                            first_msg.date)) / 86400.0, 0)::float8
                    END AS days_to_close,
                    NULLIF(l.omnichannel_csat_score, 0)::float8 AS csat
               FROM crm_lead l
@@ -154,17 +164,22 @@ class OmnichannelReportLead(models.Model):
                       FROM omnichannel_message m
                      WHERE m.lead_id = l.id
                        AND (m.response_user_id IS NOT NULL
-                            OR (m.author_kind = 'employee' AND m.message_type != 'call'))
+                            OR (m.author_kind = 'employee' AND m.message_type !=
+                                'call'))
                   ORDER BY m.date, m.id
                      LIMIT 1
               ) first_reply ON TRUE
          CROSS JOIN LATERAL (
-                    SELECT COUNT(*) FILTER (WHERE m.direction = 'in' AND m.message_type != 'call') AS customer_message_count,
-                           COUNT(*) FILTER (WHERE m.author_kind = 'employee' AND m.message_type != 'call')
+                    SELECT COUNT(*) FILTER (WHERE m.direction = 'in' AND m.message_type
+                        != 'call') AS customer_message_count,
+                           COUNT(*) FILTER (WHERE m.author_kind = 'employee' AND
+                               m.message_type != 'call')
                                AS employee_message_count,
                            COUNT(*) FILTER (WHERE m.message_type != 'call'
-                                              AND (m.direction = 'in' OR m.author_kind = 'employee')
-                                              AND (l.date_closed IS NULL OR m.date <= l.date_closed)) AS won_message_count
+                                              AND (m.direction = 'in' OR m.author_kind
+                                                  = 'employee')
+                                              AND (l.date_closed IS NULL OR m.date <=
+                                                  l.date_closed)) AS won_message_count
                       FROM omnichannel_message m
                      WHERE m.lead_id = l.id
               ) counts

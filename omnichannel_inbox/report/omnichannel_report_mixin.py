@@ -77,7 +77,8 @@ class OmnichannelReportMixin(models.AbstractModel):
     def _weekday_hour_sql(self, column):
         local = self._local_time_sql(column)
         return SQL(
-            "EXTRACT(ISODOW FROM %(t)s)::int::text AS weekday, to_char(%(t)s, 'HH24') AS hour",
+            "EXTRACT(ISODOW FROM %(t)s)::int::text AS weekday, to_char(%(t)s, 'HH24') "
+            "AS hour",
             t=local,
         )
 

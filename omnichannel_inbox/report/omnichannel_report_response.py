@@ -93,10 +93,13 @@ class OmnichannelReportResponse(models.Model):
                    m.response_seconds / 3600.0::float8 AS response_hours,
                    m.response_seconds / 3600.0::float8 AS response_hours_median,
                    m.response_business_seconds / 3600.0::float8 AS business_hours,
-                   m.response_business_seconds / 3600.0::float8 AS business_hours_median,
+                   m.response_business_seconds / 3600.0::float8 AS
+                       business_hours_median,
                    m.response_sla_status AS sla_status,
-                   CASE m.response_sla_status WHEN 'met' THEN 100.0::float8 WHEN 'breached' THEN 0.0::float8 END AS sla_compliance,
-                   CASE WHEN m.response_sla_status = 'breached' THEN 1 ELSE 0 END AS sla_breached_count
+                   CASE m.response_sla_status WHEN 'met' THEN 100.0::float8 WHEN
+                       'breached' THEN 0.0::float8 END AS sla_compliance,
+                   CASE WHEN m.response_sla_status = 'breached' THEN 1 ELSE 0 END AS
+                       sla_breached_count
               FROM omnichannel_message m
          LEFT JOIN omnichannel_conversation c ON c.id = m.conversation_id
          LEFT JOIN crm_lead l ON l.id = m.lead_id

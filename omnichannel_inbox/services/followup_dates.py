@@ -24,10 +24,11 @@ Conventions (documented in README, checked by the tests):
   yields no weekday nor calendar date: "I called on Monday" is no promise.
 """
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+
+from dateutil.relativedelta import MO, relativedelta
 
 __all__ = [
     "DateMention",
@@ -212,45 +213,24 @@ def is_own_promise(text):
 
 
 # -- date arithmetic ----------------------------------------------------------
-def _add_months(day, months):
-    month = day.month - 1 + months
-    year = day.year + month // 12
-    month = month % 12 + 1
-    return day.replace(
-        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
-    )
-
-
-def _month_end(day):
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
 def _next_weekday(day, weekday, next_week=False):
     """The next ``weekday`` strictly after ``day``; with ``next_week``, that
     weekday in the calendar week after ``day``'s."""
     if next_week:
-        monday = day - timedelta(days=day.weekday()) + timedelta(days=7)
-        return monday + timedelta(days=weekday)
-    return day + timedelta(days=(weekday - day.weekday() - 1) % 7 + 1)
+        monday = day + relativedelta(weeks=1, weekday=MO(-1))
+        return monday + relativedelta(days=weekday)
+    return day + relativedelta(days=1, weekday=weekday)
 
 
 def _week_friday(day):
-    friday = day + timedelta(days=4 - day.weekday())
-    return max(friday, day)
+    """This week's Friday; on a weekend, the day itself."""
+    return max(day + relativedelta(weekday=MO(-1)) + timedelta(days=4), day)
 
 
 def _shift(now, amount, unit):
-    if unit == "minutes":
-        return now + timedelta(minutes=amount), True
-    if unit == "hours":
-        return now + timedelta(hours=amount), True
-    if unit == "days":
-        return now + timedelta(days=amount), False
-    if unit == "weeks":
-        return now + timedelta(weeks=amount), False
-    if unit == "months":
-        return _add_months(now, amount), False
-    return _add_months(now, 12 * amount), False
+    """``now`` moved by ``amount`` ``unit``s, and whether that names an hour
+    (months and years keep the day, or the month's last one)."""
+    return now + relativedelta(**{unit: amount}), unit in ("minutes", "hours")
 
 
 def _amount(word):
@@ -275,7 +255,8 @@ def _calendar_date(now, day, month, year=None):
         return None
 
 
-# -- day patterns: (regex, function(match, now) -> (datetime, has_time) | None, dated) ----------------
+# -- day patterns -------------------------------------------------------------
+# (regex, function(match, now) -> (datetime, has_time) | None, dated)
 # ``dated``: a weekday or calendar date, which a sentence about the past cancels.
 def _day_patterns():
     patterns = []
@@ -322,12 +303,12 @@ def _day_patterns():
     add(
         r"\b(?:в\s+начале\s+следующего\s+месяца|в\s+следующем\s+месяце|next\s+month|"
         r"(?:early|beginning\s+of|start\s+of)\s+next\s+month)\b",
-        lambda m, n: (_add_months(n.replace(day=1), 1), False),
+        lambda m, n: (n + relativedelta(months=1, day=1), False),
     )
     add(
         r"\b(?:(?:до|к)\s+конц[ау]\s+(?:этого\s+)?месяца|в\s+конце\s+(?:этого\s+)?месяца|"
         r"(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?month)\b",
-        lambda m, n: (_month_end(n), False),
+        lambda m, n: (n + relativedelta(day=31), False),
     )
     add(
         r"\b(?:(?:до|к)\s+конц[ау]\s+года|в\s+конце\s+года|(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?year)\b",

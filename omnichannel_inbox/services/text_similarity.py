@@ -234,6 +234,6 @@ def group_similar(items, threshold=80, max_bucket=2000):
                     members.append(list(by_text[text]))
                 else:
                     members[index].extend(by_text[text])
-            groups.extend(zip(leaders, members))
+            groups.extend(zip(leaders, members, strict=False))
     groups.sort(key=lambda g: (-len(g[1]), g[0]))
     return [(text, keys) for text, keys in groups]
