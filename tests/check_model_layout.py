@@ -83,24 +83,41 @@ def _collect_models():
     return methods, base
 
 
+def _own_attribute(node, in_plain_class):
+    """``self.x`` / ``cls.x`` in a class that is not an Odoo model (a
+    connector, a controller, a field class): the object's own attribute,
+    never a model's method (``TelegramConnector._deep_link`` is not
+    ``omnichannel.channel._deep_link``)."""
+    return (
+        in_plain_class
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("self", "cls")
+    )
+
+
+def _names_used(node, in_plain_class=False):
+    """The attribute names and words of string constants under ``node``."""
+    word = re.compile(r"\b(_?[a-z][a-z0-9_]*)\b")
+    if isinstance(node, ast.ClassDef):
+        in_plain_class = _model_of(node)[0] is None
+    names = set()
+    if isinstance(node, ast.Attribute) and not _own_attribute(node, in_plain_class):
+        names.add(node.attr)
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        # compute="_compute_x", getattr(rec, "_x"), cron code
+        names.update(word.findall(node.value))
+    for child in ast.iter_child_nodes(node):
+        names |= _names_used(child, in_plain_class)
+    return names
+
+
 def _callers():
     """{method name: set of files that call or name it}."""
     found = defaultdict(set)
-    word = re.compile(r"\b(_?[a-z][a-z0-9_]*)\b")
     for folder in CALLER_DIRS:
-        for path in sorted((ROOT / folder).rglob("*")):
-            if path.suffix == ".py":
-                tree = ast.parse(path.read_text(), str(path))
-                names = set()
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.Attribute):
-                        names.add(node.attr)
-                    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                        # compute="_compute_x", getattr(rec, "_x"), cron code
-                        names.update(word.findall(node.value))
-            else:
-                continue
-            for name in names:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(), str(path))
+            for name in _names_used(tree):
                 found[name].add(str(path.relative_to(ROOT)))
     return found
 

@@ -16,7 +16,6 @@ from . import mail_activity
 from . import resource_calendar_leaves
 from . import omnichannel_routing_rule
 from . import omnichannel_sla_policy
-from . import omnichannel_channel_autoreply
 from . import omnichannel_conversation_owner
 from . import omnichannel_conversation_sla
 from . import omnichannel_conversation_followup

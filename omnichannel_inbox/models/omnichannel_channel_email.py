@@ -1,16 +1,9 @@
-import logging
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import email_normalize, parse_contact_from_email
 
 from odoo.addons.omnichannel_inbox import connectors
 
-_logger = logging.getLogger(__name__)
-
-#: Context key set while we post an email ourselves (a reply from the chat
-#: panel), so that the lead's post hook does not record it a second time.
-SENDING_EMAIL = "omnichannel_sending_email"
+from .omnichannel_channel import SENDING_EMAIL
 
 
 class OmnichannelChannel(models.Model):
@@ -21,7 +14,9 @@ class OmnichannelChannel(models.Model):
     to their lead by ``message_update``).  Each email posted on a lead or a
     customer is mirrored into the customer's history on this account, and a
     reply "by email" from the chat panel is posted on the lead as a normal
-    Odoo email.  Archiving the account stops the mirroring."""
+    Odoo email.  Archiving the account stops the mirroring.  The mirroring,
+    which the lead and the partner call, is in omnichannel_channel.py
+    ("email capture")."""
 
     _inherit = "omnichannel.channel"
 
@@ -69,213 +64,6 @@ class OmnichannelChannel(models.Model):
                     "webhook_secret": False,
                 }
             )
-
-    @api.model
-    def _email_account(self, company):
-        return self.sudo().search(
-            [("channel_type", "=", "email"), ("company_id", "=", company.id)], limit=1
-        )
-
-    # ------------------------------------------------------------------
-    # Mail posted on a lead or a customer
-    # ------------------------------------------------------------------
-    @api.model
-    def _email_capture(self, record, message):
-        """Called after each message posted on a lead or a partner: mirror
-        a customer's email, or an employee's email to the customer, into the
-        history.  A failure here never loses the email (it stays in the
-        record's chatter): it is logged and the mail gateway goes on."""
-        if self.env.context.get(SENDING_EMAIL) or record._name not in (
-            "crm.lead",
-            "res.partner",
-        ):
-            return
-        message = message.sudo()
-        author = message.author_id
-        author_is_employee = bool(author) and not author.partner_share
-        if message.message_type == "email" and not author_is_employee:
-            direction = "in"
-        elif (
-            message.message_type == "comment"
-            and author_is_employee
-            and message.subtype_id
-            and not message.subtype_id.internal
-            and not message.is_internal
-        ):
-            direction = "out"
-        else:
-            return
-        record = record.sudo()
-        company = record.company_id or self.env.company
-        account = self._email_account(company)
-        if not account:
-            return
-        try:
-            with self.env.cr.savepoint():
-                if direction == "in":
-                    account._email_mirror_inbound(record, message)
-                else:
-                    account._email_mirror_outbound(record, message)
-        except Exception:
-            _logger.exception(
-                "Omnichannel: could not add email %s of %s,%s to the history",
-                message.id,
-                record._name,
-                record.id,
-            )
-
-    def _email_known_mirror(self, message):
-        return (
-            self.env["omnichannel.message"]
-            .sudo()
-            .search(
-                [
-                    ("channel_id", "=", self.id),
-                    ("provider_message_id", "=", message.message_id),
-                ],
-                limit=1,
-            )
-            if message.message_id
-            else False
-        )
-
-    def _email_mirror_inbound(self, record, message):
-        """A customer's email on ``record`` (a lead or a partner)."""
-        self.ensure_one()
-        name, address = parse_contact_from_email(message.email_from or "")
-        email = email_normalize(address)
-        if not email or self._email_known_mirror(message):
-            return
-        lead = record if record._name == "crm.lead" else record.browse()
-        customer = lead.partner_id if lead else record
-        if customer.email_normalized != email:
-            # Someone else than the record's customer wrote (a colleague in
-            # copy): the author the mail gateway found, else the identity rules.
-            customer = message.author_id
-        # The sender's address is this channel's own user id (as a Telegram
-        # id is Telegram's): the mail gateway vouches for it as far as mail can.
-        contact = connectors.Contact(
-            user_id=email,
-            name=name or (customer.name if customer else "") or email,
-            email=address,
-            email_verified=True,
-        )
-        identity = self.env["omnichannel.identity"]._resolve(
-            self, contact, date=message.date, partner=customer or None
-        )
-        partner = identity.partner_id
-        if not message.author_id:
-            message.author_id = partner
-        if (
-            lead
-            and not lead.partner_id
-            and (not lead.email_normalized or lead.email_normalized == email)
-        ):
-            # A lead an alias created from a stranger's email: link its customer.
-            lead.partner_id = partner
-        if lead and not lead.source_id:
-            # Email is this lead's channel of first contact.
-            lead.write(
-                {
-                    "source_id": self.source_id.id,
-                    "medium_id": lead.medium_id.id
-                    or self.env.ref("utm.utm_medium_email").id,
-                }
-            )
-        conversation = self.env["omnichannel.conversation"]._get_for_identity(
-            self, identity
-        )
-        if (
-            lead
-            and lead.active
-            and lead.won_status == "pending"
-            and lead.partner_id == partner
-        ):
-            conversation.lead_id = lead
-        mirror = (
-            self.env["omnichannel.message"]
-            .sudo()
-            .create(
-                {
-                    "conversation_id": conversation.id,
-                    "mail_message_id": message.id,
-                    "direction": "in",
-                    "author_kind": "customer",
-                    "message_type": "email",
-                    "provider_message_id": message.message_id or False,
-                    "status": "received",
-                    "date": message.date or fields.Datetime.now(),
-                    "lead_id": lead.id if lead else False,
-                }
-            )
-        )
-        conversation._register_inbound(mirror)
-        return mirror
-
-    def _email_mirror_outbound(self, record, message):
-        """An employee's email to the customer of ``record``, sent from its
-        chatter (or an email template): part of the customer's history."""
-        self.ensure_one()
-        lead = record if record._name == "crm.lead" else record.browse()
-        customer = lead.partner_id if lead else record
-        if not customer or not customer.partner_share or not customer.email_normalized:
-            return
-        if (
-            customer not in message.partner_ids
-            and customer not in record.message_partner_ids
-        ):
-            return  # not sent to the customer
-        if self._email_known_mirror(message):
-            return
-        conversation = self._email_conversation(customer, lead)
-        user = message.author_id.user_ids.filtered(lambda u: not u.share)[:1]
-        mirror = (
-            self.env["omnichannel.message"]
-            .sudo()
-            .create(
-                {
-                    "conversation_id": conversation.id,
-                    "mail_message_id": message.id,
-                    "direction": "out",
-                    "author_kind": "employee",
-                    "author_user_id": user.id,
-                    "message_type": "email",
-                    "provider_message_id": message.message_id or False,
-                    "status": "sent",
-                    "date": message.date or fields.Datetime.now(),
-                    "sent_date": message.date or fields.Datetime.now(),
-                    "lead_id": conversation.lead_id.id,
-                }
-            )
-        )
-        conversation._register_outbound(mirror)
-        conversation._after_outbound(mirror)
-        conversation._notify_panel()
-        return mirror
-
-    def _email_conversation(self, customer, lead=None):
-        """The email conversation of ``customer`` on this account, opened if
-        needed (a first email to them), linked to ``lead`` when given."""
-        self.ensure_one()
-        contact = connectors.Contact(
-            user_id=customer.email_normalized, name=customer.name, email=customer.email
-        )
-        identity = self.env["omnichannel.identity"]._resolve(
-            self, contact, partner=customer
-        )
-        conversation = self.env["omnichannel.conversation"]._get_for_identity(
-            self, identity
-        )
-        if (
-            lead
-            and lead.active
-            and lead.won_status == "pending"
-            and lead.partner_id == conversation.partner_id
-        ):
-            conversation.lead_id = lead
-        elif not conversation.lead_id:
-            conversation._ensure_lead()
-        return conversation
 
     # ------------------------------------------------------------------
     # Reply by email

@@ -1,6 +1,3 @@
-import hmac
-from datetime import timedelta
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import format_datetime
@@ -13,11 +10,6 @@ ADMIN = "omnichannel_inbox.group_omnichannel_admin"
 META_TYPES = tuple(
     cls.code for cls in connectors.connector_classes() if issubclass(cls, MetaConnector)
 )
-#: Meta's standard messaging window, counted from the customer's last message.
-STANDARD_WINDOW = timedelta(hours=24)
-#: Messenger and Instagram let a person (not a bot) answer up to 7 days with
-#: the HUMAN_AGENT tag, once Meta granted the app that permission.
-HUMAN_AGENT_WINDOW = timedelta(days=7)
 
 
 class OmnichannelChannel(models.Model):
@@ -58,59 +50,8 @@ class OmnichannelChannel(models.Model):
         return extra
 
     # ------------------------------------------------------------------
-    # Several accounts behind one Meta app
-    # ------------------------------------------------------------------
-    def _channel_for_account(self, account_ref):
-        """The channel account a webhook event addressed to ``account_ref``
-        belongs to.  One Meta app delivers every page (or number) it serves
-        to the same callback URL, so an event may arrive through the webhook
-        of another account of the app: it goes to the active account of the
-        same type whose provider ID it names and whose app secret is the one
-        the request was signed with.  Empty when there is none."""
-        self.ensure_one()
-        if (
-            not account_ref
-            or not self.account_ref
-            or account_ref == self.account_ref.strip()
-        ):
-            return self
-        own_secret = self.sudo().app_secret or ""
-        for sibling in self.sudo().search(
-            [
-                ("channel_type", "=", self.channel_type),
-                ("id", "!=", self.id),
-                ("account_ref", "=", account_ref),
-            ]
-        ):
-            if (
-                own_secret
-                and sibling.app_secret
-                and hmac.compare_digest(sibling.app_secret, own_secret)
-            ):
-                return sibling
-        return self.browse()
-
-    # ------------------------------------------------------------------
     # Messaging windows
     # ------------------------------------------------------------------
-    def _reply_window(self):
-        """How long after the customer's last message free text may go."""
-        self.ensure_one()
-        if self.channel_type in ("messenger", "instagram") and self.meta_human_agent:
-            return HUMAN_AGENT_WINDOW
-        return STANDARD_WINDOW
-
-    def _needs_human_agent_tag(self, conversation):
-        """Messenger/Instagram answers after the standard 24 hours go with
-        the HUMAN_AGENT tag (when the channel may use it)."""
-        since = conversation.last_customer_message_date
-        return (
-            self.channel_type in ("messenger", "instagram")
-            and self.meta_human_agent
-            and bool(since)
-            and fields.Datetime.now() - since >= STANDARD_WINDOW
-        )
-
     def _check_reply_allowed(self, conversation, template=None):
         super()._check_reply_allowed(conversation, template=template)
         if self.channel_type not in META_TYPES or (

@@ -1,7 +1,3 @@
-from datetime import timedelta
-
-import pytz
-
 from odoo import fields, models
 from odoo.exceptions import UserError
 
@@ -17,7 +13,9 @@ ADMIN = "omnichannel_inbox.group_omnichannel_admin"
 
 class OmnichannelChannel(models.Model):
     """Settings and actions of the phone lines (generic webhook, Asterisk,
-    Zadarma): connection, business hours, call-back delay."""
+    Zadarma): connection, call-back delay.  What the calls and call-backs ask
+    of a line (business hours, can it dial) is in omnichannel_channel.py
+    ("phone lines")."""
 
     _inherit = "omnichannel.channel"
 
@@ -130,17 +128,6 @@ class OmnichannelChannel(models.Model):
             return self.env.ref("omnichannel_inbox.utm_source_phone")
         return super()._default_source()
 
-    def _lead_medium(self):
-        """The utm medium of the leads this channel opens."""
-        if self.supports_calls:
-            return self.env.ref("utm.utm_medium_phone", raise_if_not_found=False)
-        return self.env.ref(
-            "omnichannel_inbox.utm_medium_messenger", raise_if_not_found=False
-        )
-
-    def _can_send_text(self):
-        return not self.supports_calls
-
     def _check_reply_allowed(self, conversation, template=None):
         if self.supports_calls:
             raise UserError(
@@ -151,52 +138,6 @@ class OmnichannelChannel(models.Model):
                 )
             )
         return super()._check_reply_allowed(conversation, template=template)
-
-    def _phone_can_originate(self):
-        self.ensure_one()
-        if not self.supports_calls or not self.active:
-            return False
-        return self.channel_type != "phone_webhook" or bool(self.sudo().api_base_url)
-
-    # -- business hours -------------------------------------------------------
-    def _phone_calendar(self):
-        # One notion of business hours per channel (business_calendar_id, also
-        # used by automatic replies): calls outside it are flagged and their
-        # call back is due at the next opening.
-        return self.business_calendar_id or self.company_id.resource_calendar_id
-
-    def _phone_work_intervals(self, date, days=14):
-        calendar = self._phone_calendar()
-        start = pytz.utc.localize(date)
-        intervals = calendar._work_intervals_batch(start, start + timedelta(days=days))[
-            False
-        ]
-        return [
-            (
-                s.astimezone(pytz.utc).replace(tzinfo=None),
-                e.astimezone(pytz.utc).replace(tzinfo=None),
-            )
-            for s, e, _records in intervals
-        ]
-
-    def _phone_in_business_hours(self, date):
-        """Whether ``date`` (naive UTC) falls in the line's business hours."""
-        self.ensure_one()
-        if not date or not self._phone_calendar():
-            return True
-        return any(
-            s <= date < e
-            for s, e in self._phone_work_intervals(date - timedelta(days=1), days=2)
-        )
-
-    def _phone_next_business_start(self, date):
-        """The next opening after ``date`` (naive UTC); ``date`` itself when
-        the line has no business hours or none in the next two weeks."""
-        self.ensure_one()
-        if not self._phone_calendar():
-            return date
-        upcoming = [s for s, e in self._phone_work_intervals(date) if s >= date]
-        return min(upcoming) if upcoming else date
 
     # -- actions ----------------------------------------------------------------
     def action_test_connection(self):
