@@ -48,3 +48,4 @@ from . import test_call_popup
 from . import test_call_quality
 from . import test_send_budget
 from . import test_quality
+from . import test_chat_panel_uploads
