@@ -106,6 +106,9 @@ other connected channels - lands in Odoo CRM as one history per customer:
         "web.assets_tests": [
             "omnichannel_inbox/static/tests/tours/**/*",
         ],
+        "web.assets_unit_tests": [
+            "omnichannel_inbox/static/tests/unit/**/*",
+        ],
     },
     "installable": True,
 }

@@ -49,3 +49,4 @@ from . import test_call_quality
 from . import test_send_budget
 from . import test_quality
 from . import test_chat_panel_uploads
+from . import test_js
