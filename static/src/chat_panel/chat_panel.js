@@ -4,6 +4,7 @@ import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
 import { registry } from "@web/core/registry";
 import { checkFileSize } from "@web/core/utils/files";
 import { useService } from "@web/core/utils/hooks";
+import { useDebounced } from "@web/core/utils/timing";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
 import { CannedResponseList, useCannedResponses } from "@omnichannel_inbox/canned_response/canned_responses";
 
@@ -76,6 +77,10 @@ export class OmnichannelChatPanel extends Component {
             templateId: false,
             suggestions: [],
         });
+        // A message comes with several bus notifications (its conversation,
+        // lead, delivery status...): one reading of the newest page answers
+        // them all, as the inbox and the systray counter do.
+        this.refreshSoon = useDebounced(() => this.refreshNewest(), 300);
         this.onBusUpdate = (payload) => this.onUpdate(payload);
         onWillStart(() => this.load(this.props.record));
         onWillUpdateProps(async (nextProps) => {
@@ -340,7 +345,7 @@ export class OmnichannelChatPanel extends Component {
             this.state.messages.some((m) => payload.conversation_ids?.includes(m.conversation_id)) ||
             this.state.conversations.some((c) => payload.conversation_ids?.includes(c.id));
         if (concerned) {
-            this.refreshNewest();
+            this.refreshSoon();
         }
     }
 
