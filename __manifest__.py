@@ -100,6 +100,9 @@
         "web.assets_tests": [
             "omnichannel_inbox/static/tests/tours/**/*",
         ],
+        "web.assets_unit_tests": [
+            "omnichannel_inbox/static/tests/unit/**/*",
+        ],
     },
     "installable": True,
 }

@@ -380,19 +380,36 @@ class TestCannedResponses(OmnichannelFiguresCase):
             datetime(2026, 3, 10, 9, 0), session="ivan", name="Иван Петров"
         )
         conversation.user_id = self.salesman
-        suggestions = (
+        # The panel fills the responses of mail's suggestion service with
+        # these (the tours check the text, unknown placeholders included).
+        values = (
             self.env["mail.canned.response"]
             .with_user(self.salesman)
-            .omnichannel_suggest(conversation.id, "gre")
+            .omnichannel_placeholder_values(conversation.id)
         )
         self.assertEqual(
-            [s["source"] for s in suggestions],
-            ["greet"],
-            "shared with the salesperson's team; someone else's private response is not offered",
+            {
+                name: values[name]
+                for name in ("first_name", "customer", "salesperson", "company")
+            },
+            {
+                "first_name": "Иван",
+                "customer": "Иван Петров",
+                "salesperson": "Olga Smirnova",
+                "company": self.env.company.name,
+            },
         )
-        self.assertEqual(
-            suggestions[0]["text"],
-            f"Здравствуйте, Иван! Меня зовут Olga Smirnova, {self.env.company.name}. {{unknown}} stays.",
+
+    def test_suggestions_offer_the_team_shared_responses(self):
+        # What mail's "::" suggestions add to the user's own and their groups'.
+        Canned = self.env["mail.canned.response"]
+        offered = Canned.with_user(self.salesman)._omnichannel_team_shared()
+        self.assertIn(self.greeting, offered, "shared with the salesperson's team")
+        self.assertNotIn(self.private, offered, "someone else's private response")
+        self.assertNotIn(
+            self.greeting,
+            Canned.with_user(self.outsider)._omnichannel_team_shared(),
+            "not a member of the team it is shared with",
         )
 
     def test_team_sharing(self):
@@ -419,4 +436,4 @@ class TestCannedResponses(OmnichannelFiguresCase):
         with self.assertRaises(AccessError):
             self.env["mail.canned.response"].with_user(
                 self.salesman
-            ).omnichannel_suggest(conversation.id, "gre")
+            ).omnichannel_placeholder_values(conversation.id)

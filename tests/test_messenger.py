@@ -1,4 +1,3 @@
-import base64
 import json
 import time
 
@@ -15,6 +14,7 @@ from .fake_meta import (
     meta_error,
     sign,
 )
+from .panel_uploads import pending_uploads
 
 PAGE_ID = "1122334455"
 IG_ID = "17841400000000001"
@@ -249,13 +249,7 @@ class TestMessengerWebhook(MessagingCase):
             lead.id,
             conversation.id,
             text="Добрый день!",
-            files=[
-                {
-                    "name": "chair.png",
-                    "mimetype": "image/png",
-                    "datas": base64.b64encode(PNG).decode(),
-                }
-            ],
+            attachment_ids=pending_uploads(self.env, ("chair.png", PNG)).ids,
         )
         self.assertEqual(sent["status"], "sent")
         upload, text = self.graph.api_calls("POST", "me/messages")

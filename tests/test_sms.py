@@ -11,6 +11,7 @@ from .fake_twilio import (
     status_callback,
     twilio_request,
 )
+from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 
 CHANNEL_NUMBER = "+12025550123"
@@ -293,20 +294,12 @@ class TestSmsReplies(SmsCase):
         self.assertFalse(self.twilio.messages)
 
     def test_files_are_sent_as_links(self):
-        import base64
-
         sent = self.Message.panel_send(
             "crm.lead",
             self.lead.id,
             self.conversation.id,
             text="The offer",
-            files=[
-                {
-                    "name": "offer.pdf",
-                    "mimetype": "application/pdf",
-                    "datas": base64.b64encode(b"%PDF offer").decode(),
-                }
-            ],
+            attachment_ids=pending_uploads(self.env, ("offer.pdf", b"%PDF offer")).ids,
         )
         self.assertEqual(sent["status"], "sent")
         body = self.twilio.messages[-1]["Body"]

@@ -8,6 +8,7 @@ from odoo.tests import new_test_user, tagged
 
 from .common import OmnichannelHttpCase
 from .fake_telegram import FakeTelegramServer, tg_update, tg_user
+from .panel_uploads import pending_uploads
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PNG = base64.b64decode(
@@ -561,18 +562,9 @@ class TestTelegramReplies(OmnichannelHttpCase):
             self.lead.id,
             self.conversation.id,
             text="The offer",
-            files=[
-                {
-                    "name": "offer.pdf",
-                    "mimetype": "application/pdf",
-                    "datas": base64.b64encode(b"%PDF offer").decode(),
-                },
-                {
-                    "name": "pic.png",
-                    "mimetype": "image/png",
-                    "datas": base64.b64encode(PNG).decode(),
-                },
-            ],
+            attachment_ids=pending_uploads(
+                self.env, ("offer.pdf", b"%PDF offer"), ("pic.png", PNG)
+            ).ids,
         )
         self.assertEqual(sent["status"], "sent")
         self.assertEqual(len(sent["attachments"]), 2)

@@ -1,5 +1,6 @@
 import json
 
+from odoo import Command
 from odoo.tests import tagged
 
 from .common import OmnichannelHttpCase
@@ -27,10 +28,18 @@ class TestChatPanelTours(OmnichannelHttpCase):
                 headers={"X-Telegram-Bot-Api-Secret-Token": "tour"},
             )
             self.assertEqual(response.status_code, 200)
-        lead = (
-            self.env["omnichannel.conversation"]
-            .search([("channel_id", "=", channel.id)])
-            .lead_id
+        conversation = self.env["omnichannel.conversation"].search(
+            [("channel_id", "=", channel.id)]
+        )
+        lead = conversation.lead_id
+        canned = self.env["mail.canned.response"].create(
+            {
+                "source": "prices",
+                "substitution": "{first_name}, the prices for {channel} are attached. "
+                "{unknown} stays.",
+                # shared the Odoo way (the inbox tour shares with a sales team)
+                "group_ids": [Command.link(self.env.ref("base.group_user").id)],
+            }
         )
         self.start_tour(
             f"/odoo/crm.lead/{lead.id}",
@@ -43,6 +52,27 @@ class TestChatPanelTours(OmnichannelHttpCase):
             "Доставка бесплатная",
             "the reply really left through the Bot API",
         )
+        # The file uploaded through mail's upload route reached the customer,
+        # with the canned response as its caption.
+        document = bot_api.calls("sendDocument")[-1]
+        self.assertEqual(
+            document.files["document"][:2],
+            ("prices.txt", b"Price list: chairs 120 EUR"),
+        )
+        self.assertEqual(
+            document.fields["caption"],
+            "Anna, the prices for Tour bot are attached. {unknown} stays.",
+        )
+        attachment = conversation.omnichannel_message_ids.filtered(
+            lambda m: m.direction == "out" and m.message_type == "document"
+        ).mail_message_id.attachment_ids
+        self.assertEqual(attachment.name, "prices.txt")
+        self.assertEqual(
+            (attachment.res_model, attachment.res_id),
+            ("omnichannel.conversation", conversation.id),
+            "the pending upload moved to the conversation",
+        )
+        self.assertTrue(canned.last_used, "the canned response is marked used")
 
     def test_sandbox_page_message_reaches_the_lead_and_back(self):
         channel = self._create_channel("sandbox", name="Tour Sandbox")

@@ -1,5 +1,3 @@
-import base64
-
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -10,6 +8,7 @@ from .fake_viber import (
     viber_signature,
     viber_user,
 )
+from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 from .test_telegram import PNG
 
@@ -318,18 +317,9 @@ class TestViberReplies(ViberCase):
             self.lead.id,
             self.conversation.id,
             text="Our catalogue",
-            files=[
-                {
-                    "name": "sofa.png",
-                    "mimetype": "image/png",
-                    "datas": base64.b64encode(PNG).decode(),
-                },
-                {
-                    "name": "catalogue.pdf",
-                    "mimetype": "application/pdf",
-                    "datas": base64.b64encode(b"%PDF catalogue").decode(),
-                },
-            ],
+            attachment_ids=pending_uploads(
+                self.env, ("sofa.png", PNG), ("catalogue.pdf", b"%PDF catalogue")
+            ).ids,
         )
         self.assertEqual(sent["status"], "sent")
         kinds = [p["type"] for p in self.viber.sent]

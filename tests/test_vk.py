@@ -1,8 +1,7 @@
-import base64
-
 from odoo.tests import tagged
 
 from .fake_vk import GROUP_ID, FakeVkServer, vk_event, vk_message, vk_message_new
+from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 from .test_telegram import PNG
 
@@ -367,18 +366,9 @@ class TestVkReplies(VkCase):
             self.lead.id,
             self.conversation.id,
             text="Photos and offer",
-            files=[
-                {
-                    "name": "sofa.png",
-                    "mimetype": "image/png",
-                    "datas": base64.b64encode(PNG).decode(),
-                },
-                {
-                    "name": "offer.pdf",
-                    "mimetype": "application/pdf",
-                    "datas": base64.b64encode(b"%PDF offer").decode(),
-                },
-            ],
+            attachment_ids=pending_uploads(
+                self.env, ("sofa.png", PNG), ("offer.pdf", b"%PDF offer")
+            ).ids,
         )
         self.assertEqual(sent["status"], "sent")
         self.assertTrue(self.vk.calls("photos.getMessagesUploadServer"))

@@ -1,4 +1,3 @@
-import base64
 import hashlib
 import json
 import time
@@ -20,6 +19,7 @@ from .fake_meta import (
     wa_status,
     wa_value,
 )
+from .panel_uploads import pending_uploads
 
 PHONE_ID = "106540352242922"
 WABA_ID = "1029384756"
@@ -634,18 +634,9 @@ class TestWhatsAppReplies(WhatsAppCase):
             self.lead.id,
             self.conversation.id,
             text="Счёт и фото",
-            files=[
-                {
-                    "name": "invoice.pdf",
-                    "mimetype": "application/pdf",
-                    "datas": base64.b64encode(b"%PDF invoice").decode(),
-                },
-                {
-                    "name": "chair.png",
-                    "mimetype": "image/png",
-                    "datas": base64.b64encode(PNG).decode(),
-                },
-            ],
+            attachment_ids=pending_uploads(
+                self.env, ("invoice.pdf", b"%PDF invoice"), ("chair.png", PNG)
+            ).ids,
         )
         self.assertEqual(sent["status"], "sent")
         uploads = self.graph.api_calls("POST", f"{PHONE_ID}/media")

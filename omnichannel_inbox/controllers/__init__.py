@@ -3,3 +3,4 @@ from . import sandbox
 from . import website
 from . import privacy
 from . import callback
+from . import mail_webclient

@@ -1,11 +1,6 @@
-import re
-
 from odoo import api, fields, models
 
-#: Placeholders a canned response may contain, replaced for the conversation
-#: it is inserted in.  Unknown ones are left as typed.
-PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
-SUGGESTION_LIMIT = 8
+from odoo.addons.mail.tools.discuss import Store
 
 
 class MailCannedResponse(models.Model):
@@ -29,8 +24,9 @@ class MailCannedResponse(models.Model):
 
     @api.model
     def _omnichannel_placeholders(self, conversation, user=None):
-        """Values of the placeholders for a reply in ``conversation`` written by
-        ``user``."""
+        """Values of the placeholders (``{first_name}`` ...) of a reply in
+        ``conversation`` written by ``user``; the chat panel replaces them
+        and leaves unknown ones as typed."""
         user = user or self.env.user
         conversation = conversation.sudo()
         partner = conversation.partner_id
@@ -52,42 +48,71 @@ class MailCannedResponse(models.Model):
             "lead": lead.name or "",
         }
 
-    def _omnichannel_render(self, values):
-        self.ensure_one()
-        return PLACEHOLDER_RE.sub(
-            lambda m: values.get(m.group(1), m.group(0)), self.substitution or ""
+    @api.model
+    def _omnichannel_team_shared(self):
+        """The responses shared with the current user's sales teams: Odoo's
+        ``::`` suggestions fetch only the user's own and those of their
+        groups (mail's WebclientController), the controller adds these."""
+        return self.search(
+            [("omnichannel_team_ids", "in", self.env.user.crm_team_ids.ids)]
         )
 
     @api.model
-    def omnichannel_suggest(self, conversation_id, term=""):
-        """Canned responses whose shortcut starts with ``term`` (then those
-        containing it), rendered for the conversation's customer and the
-        current user.  Only the responses the user may read are offered."""
+    def omnichannel_placeholder_values(self, conversation_id):
+        """Values of the placeholders of a reply written by the current user
+        in the conversation, for the chat panel's ``::`` suggestions (mail's
+        suggestion service gives the responses, the panel fills them).
+        Only for a conversation the user may read."""
         conversation = (
             self.env["omnichannel.conversation"].browse(int(conversation_id)).exists()
         )
         if not conversation:
-            return []
+            return {}
         conversation.check_access("read")
-        term = (term or "").strip()
-        responses = self.search(
-            [("source", "=ilike", term + "%")],
-            order="last_used DESC NULLS LAST, source",
-            limit=SUGGESTION_LIMIT,
-        )
-        if term and len(responses) < SUGGESTION_LIMIT:
-            responses |= self.search(
-                [("source", "ilike", term), ("id", "not in", responses.ids)],
-                order="source",
-                limit=SUGGESTION_LIMIT - len(responses),
-            )
-        values = self._omnichannel_placeholders(conversation)
-        return [
-            {"id": r.id, "source": r.source, "text": r._omnichannel_render(values)}
-            for r in responses
-        ]
+        return self._omnichannel_placeholders(conversation)
 
-    def omnichannel_mark_used(self):
-        self.check_access("read")
-        self.sudo().write({"last_used": fields.Datetime.now()})
-        return True
+    @api.model
+    def _omnichannel_mark_used(self, response_ids):
+        """Mark canned responses used in a reply, as mail's composer does on
+        posting (one UPDATE that skips a locked row: the date is not worth
+        blocking or failing a reply for, and writing through the ORM would
+        broadcast the response to every user it is shared with)."""
+        responses = self.browse(
+            sorted({int(response_id) for response_id in response_ids or []})
+        ).exists()
+        ids = tuple(responses._filtered_access("read").ids)
+        if not ids:
+            return
+        self.env.cr.execute(
+            """
+            UPDATE mail_canned_response SET last_used = %(now)s
+             WHERE id IN (
+                SELECT id FROM mail_canned_response WHERE id IN %(ids)s
+                   FOR NO KEY UPDATE SKIP LOCKED
+             )
+            """,
+            {"now": fields.Datetime.now(), "ids": ids},
+        )
+        self.browse(ids).invalidate_recordset(["last_used"])
+
+    def _broadcast(self, /, *, delete=False):
+        """Mail sends a changed response to the sessions of its author and of
+        its groups; those of the sales teams it is shared with get it too,
+        so that their ``::`` suggestions stay current."""
+        super()._broadcast(delete=delete)
+        for response in self.filtered("omnichannel_team_ids"):
+            users = response.omnichannel_team_ids.member_ids - (
+                self.env.user | response.create_uid
+            )
+            users = users.filtered(
+                lambda user, response=response: (
+                    not user.all_group_ids & response.group_ids
+                )
+            )
+            for user in users:
+                store = Store(bus_channel=user)
+                if delete:
+                    store.delete(response)
+                else:
+                    store.add(response)
+                store.bus_send()

@@ -708,30 +708,51 @@ class OmnichannelMessage(models.Model):
         return conversation
 
     @api.model
-    def panel_send(self, res_model, res_id, conversation_id, text="", files=None):
+    def panel_send(
+        self,
+        res_model,
+        res_id,
+        conversation_id,
+        text="",
+        attachment_ids=None,
+        canned_response_ids=None,
+    ):
         """Send a reply from a form's chat panel through the chosen
         conversation (by default the channel the customer last wrote from).
-        ``files``: [{'name', 'mimetype', 'datas' (base64)}]."""
+
+        ``attachment_ids``: the files the user uploaded for this reply
+        through mail's attachment upload (``/mail/attachment/upload``,
+        pending: not yet on any record); they move to the conversation (and
+        are encrypted there when the company encrypts files).
+        ``canned_response_ids``: the canned responses inserted in the text,
+        marked used as mail's composer does."""
         conversation = self._panel_conversation(res_model, res_id, conversation_id)
-        attachments = (
-            self.env["ir.attachment"]
-            .sudo()
-            .create(
-                [
-                    {
-                        "name": f.get("name") or "file",
-                        "mimetype": f.get("mimetype") or False,
-                        "datas": f["datas"],
-                        "res_model": "omnichannel.conversation",
-                        "res_id": conversation.id,
-                    }
-                    for f in files or []
-                    if f.get("datas")
-                ]
-            )
-        )
+        attachments = self._panel_uploads(attachment_ids)
+        self.env["mail.canned.response"]._omnichannel_mark_used(canned_response_ids)
         message = conversation._post_reply(text, attachments, user=self.env.user)
         return message._panel_values()[0]
+
+    @api.model
+    def _panel_uploads(self, attachment_ids):
+        """The user's own pending uploads among ``attachment_ids`` (sudo).
+
+        The upload route checked that the user may post on the thread the
+        file was uploaded for; here, a file someone else uploaded, or one
+        already attached to a record, is refused: a reply sends only what
+        its author uploaded for it."""
+        # In the order given: the files leave in the order they were chosen.
+        ids = list(dict.fromkeys(int(a_id) for a_id in attachment_ids or []))
+        attachments = self.env["ir.attachment"].sudo().browse(ids).exists()
+        if len(attachments) != len(ids) or any(
+            attachment.res_model != "mail.compose.message"
+            or attachment.res_id
+            or attachment.create_uid.id != self.env.uid
+            for attachment in attachments
+        ):
+            raise AccessError(
+                self.env._("Only the files you have just uploaded can be sent.")
+            )
+        return attachments
 
     @api.model
     def panel_retry_download(self, res_model, res_id, download_id):

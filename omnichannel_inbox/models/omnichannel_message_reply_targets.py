@@ -61,9 +61,7 @@ class OmnichannelMessage(models.Model):
         return result
 
     @api.model
-    def panel_send(
-        self, res_model, res_id, conversation_id, text="", files=None, **kwargs
-    ):
+    def panel_send(self, res_model, res_id, conversation_id, text="", **kwargs):
         if int(conversation_id or 0) == NEW_EMAIL_CONVERSATION:
             record, _partners, _domain = self._panel_scope(res_model, res_id)
             customer = self._panel_customer(res_model, record)
@@ -86,7 +84,7 @@ class OmnichannelMessage(models.Model):
                 # even before a rule gives it to them (see _panel_conversation).
                 self = self.with_context(omnichannel_panel_opened=conversation)
         return super().panel_send(
-            res_model, res_id, conversation_id, text=text, files=files, **kwargs
+            res_model, res_id, conversation_id, text=text, **kwargs
         )
 
     def _panel_values(self):

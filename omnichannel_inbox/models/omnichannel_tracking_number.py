@@ -3,7 +3,6 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-
 #: ir.config_parameter: minutes a pool number stays reserved for one website visitor
 RESERVATION_PARAM = "omnichannel_inbox.tracking_reservation_minutes"
 DEFAULT_RESERVATION_MINUTES = 30

@@ -2,7 +2,9 @@ import { Component, markup, onMounted, onWillStart, onWillUnmount, onWillUpdateP
 import { _t } from "@web/core/l10n/translation";
 import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
 import { registry } from "@web/core/registry";
+import { checkFileSize } from "@web/core/utils/files";
 import { useService } from "@web/core/utils/hooks";
+import { useDebounced } from "@web/core/utils/timing";
 import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
 import { CannedResponseList, useCannedResponses } from "@omnichannel_inbox/canned_response/canned_responses";
 
@@ -30,6 +32,8 @@ export class OmnichannelChatPanel extends Component {
         this.action = useService("action");
         this.notification = useService("notification");
         this.busService = useService("bus_service");
+        this.store = useService("mail.store");
+        this.attachmentUpload = useService("mail.attachment_upload");
         this.listRef = useRef("list");
         this.fileRef = useRef("file");
         this.inputRef = useRef("input");
@@ -46,13 +50,19 @@ export class OmnichannelChatPanel extends Component {
             conversations: [],
             conversationId: false,
             text: "",
-            files: [],
+            // What mail's attachment upload service fills: the files of the
+            // reply, uploaded (pending) as soon as they are chosen.
+            composer: { attachments: [] },
             sending: false,
             canCall: false,
             calling: false,
             templateId: false,
             suggestions: [],
         });
+        // A message comes with several bus notifications (its conversation,
+        // lead, delivery status...): one reading of the newest page answers
+        // them all, as the inbox and the systray counter do.
+        this.refreshSoon = useDebounced(() => this.refreshNewest(), 300);
         this.onBusUpdate = (payload) => this.onUpdate(payload);
         onWillStart(() => this.load(this.props.record));
         onWillUpdateProps(async (nextProps) => {
@@ -313,13 +323,8 @@ export class OmnichannelChatPanel extends Component {
             this.state.messages.some((m) => payload.conversation_ids?.includes(m.conversation_id)) ||
             this.state.conversations.some((c) => payload.conversation_ids?.includes(c.id));
         if (concerned) {
-            this.refreshNewest();
+            this.refreshSoon();
         }
-    }
-
-    onTargetChange(ev) {
-        // A method: globals such as parseInt are not reachable from a template expression.
-        this.state.conversationId = parseInt(ev.target.value);
     }
 
     onScroll(ev) {
@@ -347,22 +352,43 @@ export class OmnichannelChatPanel extends Component {
         }
     }
 
-    async onFileChange(ev) {
-        const files = [...ev.target.files];
-        for (const file of files) {
-            const datas = await new Promise((resolve, reject) => {
-                const reader = new FileReader();
-                reader.onload = () => resolve(String(reader.result).split(",")[1] || "");
-                reader.onerror = () => reject(reader.error);
-                reader.readAsDataURL(file);
-            });
-            this.state.files.push({ name: file.name, mimetype: file.type, datas });
-        }
-        ev.target.value = "";
+    get uploading() {
+        return this.state.composer.attachments.some((attachment) => attachment.uploading);
     }
 
-    removeFile(index) {
-        this.state.files.splice(index, 1);
+    /** Where a file is uploaded for: the conversation replied to (mail's
+     * upload route lets only who may post on it upload), or the form's
+     * record for a conversation opened on sending (a first email). */
+    get uploadThread() {
+        const id = this.state.conversationId;
+        const { resModel, resId } = this.props.record;
+        return id > 0
+            ? this.store.Thread.insert({ model: "omnichannel.conversation", id })
+            : this.store.Thread.insert({ model: resModel, id: resId });
+    }
+
+    /** Upload the chosen files through mail's attachment upload service
+     * (multipart, the server's size limit): pending files, sent with the
+     * reply by id. */
+    async onFileChange(ev) {
+        const files = [...ev.target.files];
+        ev.target.value = "";
+        const thread = this.uploadThread;
+        const composer = this.state.composer;
+        await Promise.all(
+            files
+                .filter((file) => checkFileSize(file.size, this.notification))
+                .map((file) => this.attachmentUpload.upload(thread, composer, file))
+        );
+        // A refused upload (too large, no access) leaves its placeholder,
+        // which mail's own composer loses with the store record.
+        composer.attachments = composer.attachments.filter((attachment) => attachment.exists());
+    }
+
+    async removeFile(attachment) {
+        const composer = this.state.composer;
+        composer.attachments = composer.attachments.filter((a) => a !== attachment);
+        await this.attachmentUpload.unlink(attachment);
     }
 
     /** The phone button: the phone system rings the user's phone, then the
@@ -388,16 +414,22 @@ export class OmnichannelChatPanel extends Component {
     }
 
     async send() {
-        if (this.state.sending || (!this.state.text.trim() && !this.state.files.length)) {
+        const attachments = this.state.composer.attachments;
+        if (this.state.sending || this.uploading || (!this.state.text.trim() && !attachments.length)) {
             return;
         }
         if (!this.state.conversationId) {
             this.notification.add(_t("This customer has no channel to reply to."), { type: "warning" });
             return;
         }
-        await this.callSend("panel_send", [], { text: this.state.text, files: this.state.files });
+        await this.callSend("panel_send", [], {
+            text: this.state.text,
+            attachment_ids: attachments.map((attachment) => attachment.id),
+            canned_response_ids: [...this.canned.used],
+        });
         this.state.text = "";
-        this.state.files = [];
+        this.state.composer.attachments = [];
+        this.canned.used.clear();
         this.canned.close();
     }
 }

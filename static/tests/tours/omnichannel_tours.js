@@ -1,5 +1,6 @@
 import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
+import { inputFiles } from "@web/../tests/utils";
 
 function callKw(model, method, args, kwargs = {}) {
     return rpc(`/web/dataset/call_kw/${model}/${method}`, { model, method, args, kwargs });
@@ -39,6 +40,45 @@ registry.category("web_tour.tours").add("omnichannel_lead_chat_tour", {
         {
             content: "with its status label",
             trigger: ".o_omnichannel_message_out[data-status=sent] .o_omnichannel_status_label:contains(Sent)",
+        },
+        {
+            content: "Attach a price list (uploaded through mail's attachment upload service)",
+            trigger: ".o_omnichannel_composer button[title='Attach files']:enabled",
+            async run() {
+                const file = new File(["Price list: chairs 120 EUR"], "prices.txt", { type: "text/plain" });
+                await inputFiles(".o_omnichannel_composer input[type=file]", [file]);
+            },
+        },
+        {
+            content: "The file is uploaded",
+            trigger: ".o_omnichannel_upload[data-uploading='0']:contains(prices.txt)",
+        },
+        {
+            content: "Type the shortcut of a canned response",
+            trigger: ".o_omnichannel_input",
+            run: "edit ::pri",
+        },
+        {
+            content: "Mail's suggestion service offers it, filled for this customer",
+            trigger: ".o_omnichannel_canned_item[data-source=prices]:contains(Anna, the prices for Tour bot)",
+            run: "click",
+        },
+        {
+            content: "It is in the composer",
+            trigger: ".o_omnichannel_input:value(Anna, the prices for Tour bot are attached.)",
+        },
+        {
+            content: "Send the file with the text",
+            trigger: ".o_omnichannel_send:enabled",
+            run: "click",
+        },
+        {
+            content: "The file is in the history, the reply sent",
+            trigger: ".o_omnichannel_message_out[data-status=sent]:has(.o_omnichannel_file:contains(prices.txt))",
+        },
+        {
+            content: "and the composer is empty again",
+            trigger: ".o_omnichannel_composer:not(:has(.o_omnichannel_upload))",
         },
     ],
 });
