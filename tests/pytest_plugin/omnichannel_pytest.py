@@ -95,15 +95,16 @@ def _encryption_key(db_name, keep):
     os.environ["OMNICHANNEL_ENCRYPTION_KEY"] = key
 
 
-def _patch_module_names(addons_dir):
+def _patch_module_names():
     """Import the test modules as odoo.addons.omnichannel_inbox.*.
 
-    pytest names a module after the topmost directory with an __init__.py,
-    here the clone's own directory (``ci123.tests.test_x``); pytest-odoo then
-    prefixes ``odoo.addons.``, which only works when the clone is called
-    omnichannel_inbox. The module must instead be the one Odoo loads from the
-    addons path, or every test module would be imported twice under two
-    names.
+    pytest names a module after the topmost directory with an __init__.py
+    whose name is an identifier: the clone's own directory
+    (``ci123.tests.test_x``), or ``tests.test_x`` when the clone's name is not
+    an identifier (``omnichannel-inbox``); pytest-odoo then prefixes
+    ``odoo.addons.`` only when the clone is called omnichannel_inbox.  The
+    module must be the one Odoo loads from the addons path, or every test
+    module would be imported a second time under another name.
     """
     original = _pytest.pathlib.resolve_pkg_root_and_module_name
 
@@ -112,14 +113,20 @@ def _patch_module_names(addons_dir):
             path, consider_namespace_packages=consider_namespace_packages
         )
         try:
-            parts = Path(path).resolve().relative_to(ROOT).with_suffix("").parts
+            relative = Path(path).resolve().relative_to(ROOT)
         except ValueError:
             return pkg_root, module_name
-        if Path(pkg_root).resolve() != ROOT.parent:
-            return pkg_root, module_name  # not inside the addon's packages
-        if parts and parts[-1] == "__init__":
+        # Only the addon's own packages: an __init__.py from the root down.
+        directory = ROOT
+        for part in ("", *relative.parts[:-1]):
+            directory = directory / part
+            if not (directory / "__init__.py").is_file():
+                return pkg_root, module_name
+        parts = relative.with_suffix("").parts
+        if parts[-1] == "__init__":
             parts = parts[:-1]
-        return Path(addons_dir), ".".join(("odoo", "addons", MODULE, *parts))
+        # The root is on sys.path already (pythonpath in pyproject.toml).
+        return ROOT, ".".join(("odoo", "addons", MODULE, *parts))
 
     _pytest.pathlib.resolve_pkg_root_and_module_name = resolve_pkg_root_and_module_name
 
@@ -153,7 +160,7 @@ def pytest_cmdline_main(config):
         "max-cron-threads=0",
     ]
     _state.update(db=db_name, db_args=db_args, addons=addons_dir, keep=keep)
-    _patch_module_names(addons_dir)
+    _patch_module_names()
     try:
         yield
     finally:
