@@ -123,7 +123,8 @@ class FakeGraphServer(FakeProviderServer):
                 {},
                 meta_error(
                     100,
-                    f"Unsupported {request.method} request. Object with ID '{node}' does not exist",
+                    f"Unsupported {request.method} request. Object with ID '{node}' "
+                    f"does not exist",
                     error_type="GraphMethodException",
                 ),
             )
@@ -141,7 +142,8 @@ class FakeGraphServer(FakeProviderServer):
                     "mime_type": mimetype,
                     "sha256": hashlib.sha256(data).hexdigest(),
                     "file_size": len(data),
-                    "url": f"{self.url}/whatsapp_business/attachments/?mid={node}&ext={int(time.time())}&hash=ARb",
+                    "url": f"{self.url}/whatsapp_business/attachments/"
+                    f"?mid={node}&ext={int(time.time())}&hash=ARb",
                 },
             )
         if node in self.nodes:
@@ -196,7 +198,8 @@ class FakeGraphServer(FakeProviderServer):
                 {},
                 meta_error(100, "(#100) The parameter messaging_product is required."),
             )
-        # A phone number in "to", or a business-scoped user id in "recipient" ("to" wins).
+        # A phone number in "to", or a business-scoped user id in "recipient" ("to"
+        # wins).
         to = body.get("to") or body.get("recipient")
         if not to:
             return 400, {}, meta_error(100, "(#100) The parameter to is required.")
@@ -208,7 +211,7 @@ class FakeGraphServer(FakeProviderServer):
         answer = {
             "messaging_product": "whatsapp",
             "contacts": [contact],
-            "messages": [{"id": "wamid.HBgL%s%04d" % (to, next(self._ids))}],
+            "messages": [{"id": f"wamid.HBgL{to}{next(self._ids):04d}"}],
         }
         if body.get("type") == "template":
             answer["messages"][0]["message_status"] = "accepted"
@@ -249,7 +252,8 @@ class FakeGraphServer(FakeProviderServer):
                 {},
                 meta_error(
                     2200,
-                    "(#2200) Callback verification failed with the following errors: HTTP Status Code = %s"
+                    "(#2200) Callback verification failed with the following "
+                    "errors: HTTP Status Code = %s"
                     % (answer.status_code if answer is not None else "none"),
                     error_type="OAuthException",
                 ),

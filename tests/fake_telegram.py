@@ -35,7 +35,8 @@ class FakeTelegramServer(FakeProviderServer):
         )
         self.file_delay = 0.0  # seconds each file download takes (slow file server)
         self._ids = itertools.count(1000)
-        self.sent = []  # (time.time(), chat_id, text) of every message the fake accepted
+        # (time.time(), chat_id, text) of every message the fake accepted
+        self.sent = []
         self.flood = []  # send calls refused for flood control: (time, chat_id)
         self._flood_left = 0
         self._flood_retry_after = 0
@@ -48,7 +49,8 @@ class FakeTelegramServer(FakeProviderServer):
         self.files[file_id] = (file_path or f"documents/{file_id}", data)
 
     def webhook_error(self, message, when=None):
-        """What getWebhookInfo reports after Telegram failed to deliver an update to us."""
+        """What getWebhookInfo reports after Telegram failed to deliver an update
+        to us."""
         self.webhook.update(
             last_error_date=int(when or time.time()), last_error_message=message
         )
@@ -98,7 +100,9 @@ class FakeTelegramServer(FakeProviderServer):
                 {
                     "ok": False,
                     "error_code": 429,
-                    "description": f"Too Many Requests: retry after {self._flood_retry_after}",
+                    "description": (
+                        f"Too Many Requests: retry after {self._flood_retry_after}"
+                    ),
                     "parameters": {"retry_after": self._flood_retry_after},
                 },
             )

@@ -202,8 +202,8 @@ def incoming_sms(from_number, to_number, body, message_sid=None, media=(), **ext
         "ApiVersion": "2010-04-01",
     }
     for index, (url, content_type) in enumerate(media):
-        params["MediaUrl%d" % index] = url
-        params["MediaContentType%d" % index] = content_type
+        params[f"MediaUrl{index}"] = url
+        params[f"MediaContentType{index}"] = content_type
     params.update(extra)
     return params
 

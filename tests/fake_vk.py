@@ -163,7 +163,8 @@ class FakeVkServer(FakeProviderServer):
         if not params.get("photo") or not params.get("hash"):
             return self.error(
                 100,
-                "One of the parameters specified was missing or invalid: photo is undefined",
+                "One of the parameters specified was missing or invalid: photo is "
+                "undefined",
                 params,
             )
         return self.ok(
@@ -184,7 +185,8 @@ class FakeVkServer(FakeProviderServer):
         if not params.get("file"):
             return self.error(
                 100,
-                "One of the parameters specified was missing or invalid: file is undefined",
+                "One of the parameters specified was missing or invalid: file is "
+                "undefined",
                 params,
             )
         doc_id = next(self._upload_ids)

@@ -1,7 +1,8 @@
 """A fake Zadarma on 127.0.0.1, in its documented wire format.
 
 API side (what Odoo calls): ``GET /v1/<method>/?<params>&format=json`` with
-``Authorization: <key>:<base64(hex(HMAC-SHA1(method + params + md5(params), secret)))>``,
+the header
+``Authorization: <key>:<base64(hex(HMAC-SHA1(method + params + md5(params), secret)))>``
 answering ``{"status": "success", ...}`` or ``{"status": "error", "message": ...}``;
 recordings are served at the links ``/v1/pbx/record/request/`` returns.
 

@@ -8,7 +8,9 @@
 #
 # Needs: Odoo 19 importable by $PYTHON (default python3), PostgreSQL reachable
 # over TCP (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432 as the current user),
-# Chromium on PATH, and the packages of requirements.txt.
+# Chromium on PATH, and the packages of requirements.txt and
+# test-requirements.txt.  README's main test command is `pytest` (the same
+# suite through pytest-odoo); this is the alternative with Odoo's own runner.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +30,7 @@ if ! command -v chromium >/dev/null && ! command -v google-chrome >/dev/null && 
     fail "Chromium is not installed: the browser tours need it (Debian: apt-get install chromium)."
 fi
 "$PYTHON" -c "import telegram, phonenumbers, requests, websocket" 2>/dev/null \
-    || fail "Python packages missing: $PYTHON -m pip install -r $HERE/requirements.txt"
+    || fail "Python packages missing: $PYTHON -m pip install -r $HERE/requirements.txt -r $HERE/test-requirements.txt"
 
 # Talk to PostgreSQL over TCP with explicit settings rather than libpq's
 # socket defaults, and wait for a server that is still starting: a run that

@@ -178,9 +178,7 @@ class TestAccessModel(OmnichannelTransactionCase):
         conversations = self.visible(
             user, "omnichannel.conversation", self.all_conversations
         )
-        self.assertEqual(
-            conversations, expected, f"conversations of {user.name}"
-        )
+        self.assertEqual(conversations, expected, f"conversations of {user.name}")
         messages = (
             self.env["omnichannel.message"]
             .sudo()
@@ -478,7 +476,8 @@ class TestAccessModel(OmnichannelTransactionCase):
             self.env["omnichannel.message"].with_user(self.sasha).panel_fetch(
                 "res.partner", victim.id
             )
-        # Her other edits of her conversation still work, and so does the manager's move.
+        # Her other edits of her conversation still work, and so does the manager's
+        # move.
         mine.with_user(self.sasha).write({"state": "waiting"})
         mine.with_user(self.manager).write({"partner_id": victim.id})
         self.assertEqual(mine.partner_id, victim)

@@ -20,7 +20,8 @@ class TestCallResponseFigures(CallsCase):
         self.env["omnichannel.sla.policy"].search([]).action_archive()
 
     def pbx(self, *events):
-        """The PBX posts signed call events: (event id, call id, event, when, extra fields)."""
+        """The PBX posts signed call events:
+        (event id, call id, event, when, extra fields)."""
         body = json.dumps(
             {
                 "events": [

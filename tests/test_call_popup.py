@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytz
 import requests
 
+from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import TEST_CURSOR_COOKIE_NAME
 
@@ -138,7 +139,7 @@ class TestCallPopupWebhook(PopupCase):
             **extra,
         )
 
-    def test_ringing_pops_the_history_to_that_user_only_and_closes_when_answered_elsewhere(
+    def test_ringing_pops_history_to_that_user_only_and_closes_when_answered_elsewhere(
         self,
     ):
         self.send(self.event("r1", "ringing", extension="101"))
@@ -151,7 +152,8 @@ class TestCallPopupWebhook(PopupCase):
         self.assertEqual(
             [user for user, _payload in popups],
             [self.seller],
-            "one notification, to the user of extension 101 only (every tab of theirs listens to it)",
+            "one notification, to the user of extension 101 only (every tab of "
+            "theirs listens to it)",
         )
         payload = popups[0][1]
         call = self.calls(self.line)
@@ -245,7 +247,7 @@ class TestCallPopupWebhook(PopupCase):
         outsider = new_test_user(
             self.env, "call_outsider", groups="sales_team.group_sale_salesman"
         )
-        with self.assertRaises(Exception):
+        with self.assertRaises(AccessError):
             call.with_user(outsider).action_popup_create_lead()
 
     def test_customer_the_user_may_not_read_shows_as_the_number_only(self):

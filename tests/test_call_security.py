@@ -148,9 +148,7 @@ class TestClickToCallAbuse(ClickToCallCase):
         self.assertEqual(
             log.mapped("result"), ["refused"] * 3, "each attempt is logged"
         )
-        self.assertEqual(
-            log[1].record_ref, f"res.partner,{self.portal.partner_id.id}"
-        )
+        self.assertEqual(log[1].record_ref, f"res.partner,{self.portal.partner_id.id}")
 
     def test_portal_user_over_json_rpc(self):
         self.authenticate("call_portal", "call_portal_pw1")
@@ -394,7 +392,8 @@ class TestPhoneExtensions(ClickToCallCase):
         self.assertEqual(call.extension, "101")
         self.assertFalse(
             call.user_id,
-            "two owners of one extension: the call is nobody's rather than the copier's",
+            "two owners of one extension: the call is nobody's rather than the "
+            "copier's",
         )
         self.assertNotEqual(call.conversation_id.user_id, copier)
 
@@ -538,9 +537,7 @@ class TestDownloadsStayWithTheProvider(CallsCase):
             "/jump",
             lambda request: (
                 302,
-                {
-                    "Location": f"http://localhost:{other.httpd.server_address[1]}/x.mp3"
-                },
+                {"Location": f"http://localhost:{other.httpd.server_address[1]}/x.mp3"},
                 b"",
             ),
         )
@@ -603,7 +600,8 @@ class TestDownloadsStayWithTheProvider(CallsCase):
         ):
             with self.assertRaises(safe_http.DownloadRefused, msg=url):
                 connector.fetch_media(connectors.Attachment(kind="image", url=url))
-        # WhatsApp: a media id that is an address (or a path) never reaches a request with the token.
+        # WhatsApp: a media id that is an address (or a path) never reaches a request
+        # with the token.
         graph = FakeProviderServer().start()
         self.addCleanup(graph.stop)
         wa = self._create_channel(

@@ -113,7 +113,8 @@ class TestCallTracking(CallsCase):
             self.env.ref("omnichannel_inbox.utm_source_phone"),
         )
         self.assertFalse(other.conversation_id.lead_id.campaign_id)
-        # The same customer calling the tracked number again keeps their open lead's origin.
+        # The same customer calling the tracked number again keeps their open lead's
+        # origin.
         lead.campaign_id = False
         self.call("t3", "+74951112233")
         self.assertFalse(lead.campaign_id, "an existing lead is not re-attributed")

@@ -539,9 +539,7 @@ class TestCallbackOnTheSite(CallbackCase):
         )
 
     def test_widget_offers_call_me_back_only_with_a_line_that_can_call(self):
-        data = self.url_open(
-            f"/omnichannel/widget/{self.env.company.id}"
-        ).json()
+        data = self.url_open(f"/omnichannel/widget/{self.env.company.id}").json()
         self.assertTrue(
             data["callback"]["url"].endswith(
                 f"/omnichannel/callback/{self.site.sudo().webhook_key}"
@@ -549,13 +547,9 @@ class TestCallbackOnTheSite(CallbackCase):
         )
         self.line.api_base_url = False
         self.env.registry.clear_cache()
-        data = self.url_open(
-            f"/omnichannel/widget/{self.env.company.id}"
-        ).json()
+        data = self.url_open(f"/omnichannel/widget/{self.env.company.id}").json()
         self.assertNotIn("callback", data)
         self.assertNotIn(
             'name="callback"',
-            self.url_open(
-                f"/omnichannel/contact/{self.site.sudo().webhook_key}"
-            ).text,
+            self.url_open(f"/omnichannel/contact/{self.site.sudo().webhook_key}").text,
         )

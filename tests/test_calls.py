@@ -263,7 +263,8 @@ class TestGenericPhoneWebhook(CallsCase):
             lead.source_id, self.env.ref("omnichannel_inbox.utm_source_phone")
         )
         self.assertEqual(lead.medium_id, self.env.ref("utm.utm_medium_phone"))
-        # The missed call is a customer waiting for an answer, like an unanswered message.
+        # The missed call is a customer waiting for an answer, like an unanswered
+        # message.
         self.assertEqual(conversation.state, "open")
         self.assertEqual(conversation.last_speaker, "customer")
         self.assertEqual(conversation.waiting_since, utc_naive(when))
@@ -915,7 +916,8 @@ class TestZadarma(CallsCase):
             is_recorded="1",
             call_id_with_rec="1718000000.4455",
         )
-        # The end comes first, then the answer, then the start twice (a retry), then the recording.
+        # The end comes first, then the answer, then the start twice (a retry), then the
+        # recording.
         self.assertEqual(self.notify("NOTIFY_END", **end).status_code, 200)
         self.notify(
             "NOTIFY_ANSWER",
@@ -945,7 +947,8 @@ class TestZadarma(CallsCase):
         self.assertEqual(
             self.env["omnichannel.message"].search_count([("call_id", "=", call.id)]), 1
         )
-        # The recording: asked through the API once Zadarma has saved it (40 s later), then downloaded.
+        # The recording: asked through the API once Zadarma has saved it (40 s later),
+        # then downloaded.
         self.assertEqual(call.recording_state, "pending")
         self.assertGreater(
             call.recording_next_try, fields.Datetime.now() + timedelta(seconds=30)

@@ -82,7 +82,7 @@ class TestOnePersonManyChannels(OmnichannelHttpCase):
             ]
         )
 
-    # -- by phone ------------------------------------------------------------------------
+    # -- by phone ------------------------------------------------------------------
     def test_viber_sms_and_telegram_by_phone(self):
         self.from_sms("Нужен диван")
         customer = self.conversation(self.sms).partner_id
@@ -163,7 +163,7 @@ class TestOnePersonManyChannels(OmnichannelHttpCase):
         self.assertNotEqual(self.conversation(self.sms).partner_id, viber_customer)
         self.assertEqual(len(self.open_leads(viber_customer)), 1)
 
-    # -- by email --------------------------------------------------------------------------
+    # -- by email ------------------------------------------------------------------
     def test_email_written_in_a_chat_is_suggested_then_joins_the_email_history(self):
         olga = self.env["res.partner"].create(
             {"name": "Olga Ivanova", "email": "olga.ivanova@example.com"}

@@ -397,5 +397,6 @@ class TestLeadMessagesToClose(CsatCase):
         self.assertEqual(
             (row.customer_message_count, row.employee_message_count),
             (2, 1),
-            "the automatic reply is not a salesperson message; the message after the win is a new lead",
+            "the automatic reply is not a salesperson message; the message after "
+            "the win is a new lead",
         )

@@ -92,23 +92,17 @@ class TestOmnichannelDigest(OmnichannelFiguresCase):
             user or self.leader
         )
         digest = digest.with_context(start_datetime=start, end_datetime=end)
-        values = {
-            name: digest[f"kpi_omnichannel_{name}_value"] for name in KPIS
-        }
+        values = {name: digest[f"kpi_omnichannel_{name}_value"] for name in KPIS}
         # The values depend on the context's period: computed again each time
         # (the digest invalidates them the same way).
-        digest.invalidate_model(
-            [f"kpi_omnichannel_{name}_value" for name in KPIS]
-        )
+        digest.invalidate_model([f"kpi_omnichannel_{name}_value" for name in KPIS])
         return values
 
     def test_default_digest_has_the_kpis(self):
         digest = self.env.ref("digest.digest_digest_default")
         self.assertTrue(all(digest[f"kpi_omnichannel_{name}"] for name in KPIS))
         for name in KPIS:
-            self.assertIn(
-                f"kpi_omnichannel_{name}_value", digest.available_fields
-            )
+            self.assertIn(f"kpi_omnichannel_{name}_value", digest.available_fields)
 
     def test_kpi_values_this_and_previous_week(self):
         previous = self.kpis(*PREVIOUS)
@@ -208,9 +202,7 @@ class TestOmnichannelDigest(OmnichannelFiguresCase):
                 kpi["name"]: kpi for kpi in dashboard.get_period_comparison(days=7)
             }
             trends = dashboard.get_trend_data(days=14)
-        self.assertTrue(
-            {f"kpi_omnichannel_{name}" for name in KPIS} <= set(comparison)
-        )
+        self.assertTrue({f"kpi_omnichannel_{name}" for name in KPIS} <= set(comparison))
         first = comparison["kpi_omnichannel_first_response"]
         self.assertAlmostEqual(first["value"], 0.5, places=4)
         self.assertAlmostEqual(first["previous"], 35 / 60, places=4)

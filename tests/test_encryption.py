@@ -95,7 +95,7 @@ class TestSecretsAtRest(KeyCase):
         with self.assertRaises(AccessError):
             self.channel.with_user(salesperson).read(["token"])
 
-    def test_without_the_key_a_webhook_is_held_unverified_and_applied_only_once_verified(
+    def test_without_the_key_a_webhook_is_held_unverified_and_applied_once_verified(
         self,
     ):
         update = tg_update(501, text="sent while the key was missing")
@@ -136,7 +136,8 @@ class TestSecretsAtRest(KeyCase):
         self.assertEqual(
             alert.state, "resolved", "the key is back: the health check closes it"
         )
-        # the key is back: the provider's retry is verified and applied, the forgery is still refused
+        # the key is back: the provider's retry is verified and applied, the forgery is
+        # still refused
         self.env.invalidate_all()
         self.assertEqual(
             self.post_webhook(
@@ -264,7 +265,8 @@ class TestSecretsAtRest(KeyCase):
     def test_upgrade_encrypts_clear_values(self):
         self.env.flush_all()
         self.env.cr.execute(
-            "UPDATE omnichannel_channel SET token = '777:LEGACY-CLEAR', verify_token = NULL "
+            "UPDATE omnichannel_channel SET token = '777:LEGACY-CLEAR', "
+            "verify_token = NULL "
             "WHERE id = %s",
             [self.channel.id],
         )

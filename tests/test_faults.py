@@ -160,7 +160,7 @@ class TestConcurrentWorkers(BaseCase):
 
         self.run_in_env(remove)
 
-    def read(self, func):
+    def read_committed(self, func):
         with self.cursor() as cr:
             return func(api.Environment(cr, SUPERUSER_ID, {}))
 
@@ -168,8 +168,7 @@ class TestConcurrentWorkers(BaseCase):
     def test_two_workers_never_handle_a_row_twice(self):
         channel_id = self.new_channel("Two workers")
         events = [
-            sandbox_message("visitor-%s" % (i % 7), f"message {i}")
-            for i in range(30)
+            sandbox_message("visitor-%s" % (i % 7), f"message {i}") for i in range(30)
         ]
         row_ids = self.journal(channel_id, events)
         self.assertEqual(len(row_ids), 30)
@@ -202,17 +201,16 @@ class TestConcurrentWorkers(BaseCase):
             self.assertEqual(len(conversations.partner_id), 7)
             self.assertEqual(len(conversations.lead_id), 7, "one lead per visitor")
 
-        self.read(check)
+        self.read_committed(check)
 
     def test_first_messages_on_two_channels_at_once_make_one_customer(self):
         """The same new customer writes on two channels at the same moment
         (a phone number the providers vouch for on both, as WhatsApp and an
         SMS do): one partner, one lead, two identities."""
         first, second = self.new_channel("Shop chat A"), self.new_channel("Shop chat B")
-        phone = "+7 912 %03d-%02d-%02d" % (
-            random.randrange(1000),
-            random.randrange(100),
-            random.randrange(100),
+        phone = (
+            f"+7 912 {random.randrange(1000):03d}"
+            f"-{random.randrange(100):02d}-{random.randrange(100):02d}"
         )
         rows_a = self.journal(
             first,
@@ -271,7 +269,7 @@ class TestConcurrentWorkers(BaseCase):
                 conversations.lead_id, leads, "both conversations feed the same lead"
             )
 
-        self.read(check)
+        self.read_committed(check)
 
     def test_same_event_delivered_at_once_is_acknowledged_each_time_and_stored_once(
         self,
@@ -344,7 +342,7 @@ class TestConcurrentWorkers(BaseCase):
                 1,
             )
 
-        self.read(check)
+        self.read_committed(check)
 
     def test_cron_claims_rows_processed_after_its_snapshot(self):
         """The cron's transaction began (its snapshot sees three due rows);
@@ -356,9 +354,7 @@ class TestConcurrentWorkers(BaseCase):
             row_ids = self.journal(
                 channel_id,
                 [
-                    sandbox_message(
-                        f"lev-{commit}-{n}", f"message {n}"
-                    )
+                    sandbox_message(f"lev-{commit}-{n}", f"message {n}")
                     for n in range(3)
                 ],
             )
@@ -372,7 +368,7 @@ class TestConcurrentWorkers(BaseCase):
                     3,
                 )
                 self.run_in_env(
-                    lambda env2: (
+                    lambda env2, row_ids=row_ids: (
                         env2["omnichannel.inbound.event"]
                         .browse(row_ids[0])
                         ._process(commit=True)
@@ -384,7 +380,7 @@ class TestConcurrentWorkers(BaseCase):
                     Journal._cron_process()  # within a test: without its commits
                 cron_cr.commit()
 
-            def check(env):
+            def check(env, row_ids=row_ids):
                 rows = env["omnichannel.inbound.event"].browse(row_ids)
                 self.assertEqual(
                     rows.mapped("state"),
@@ -395,7 +391,7 @@ class TestConcurrentWorkers(BaseCase):
                     rows.mapped("attempts"), [1] * 3, "no row was handled twice"
                 )
 
-            self.read(check)
+            self.read_committed(check)
 
     def test_request_journaled_by_a_dead_webhook_is_read_by_the_cron(self):
         """A webhook journaled a body and died before reading it (its
@@ -422,7 +418,7 @@ class TestConcurrentWorkers(BaseCase):
         request_id = self.run_in_env(journal_only)
         self.run_in_env(lambda env: env["omnichannel.inbound.event"]._cron_process())
         self.assertEqual(
-            self.read(
+            self.read_committed(
                 lambda env: env["omnichannel.inbound.event"].browse(request_id).state
             ),
             "pending",
@@ -431,7 +427,8 @@ class TestConcurrentWorkers(BaseCase):
         # A minute and more later.
         self.run_in_env(
             lambda env: env.cr.execute(
-                "UPDATE omnichannel_inbound_event SET next_attempt_date = now() at time zone 'UTC' - interval '1 minute' "
+                "UPDATE omnichannel_inbound_event SET next_attempt_date = now() at "
+                "time zone 'UTC' - interval '1 minute' "
                 "WHERE id = %s",
                 [request_id],
             )
@@ -485,7 +482,7 @@ class TestConcurrentWorkers(BaseCase):
             self.assertEqual(len(leads), 1, "one lead")
             self.assertEqual(identities.conversation_ids.lead_id, leads)
 
-        self.read(check)
+        self.read_committed(check)
 
     def test_won_customer_on_two_channels_at_once_gets_one_new_lead(self):
         """A customer whose deal was won writes on two channels at the same
@@ -518,11 +515,7 @@ class TestConcurrentWorkers(BaseCase):
         partner_id, won_id = self.run_in_env(prepare)
         rows_a = self.journal(
             first,
-            [
-                sandbox_message(
-                    f"won-a-{tag}", "More chairs, please", name="Boris"
-                )
-            ],
+            [sandbox_message(f"won-a-{tag}", "More chairs, please", name="Boris")],
         )
         rows_b = self.journal(
             second,
@@ -543,7 +536,7 @@ class TestConcurrentWorkers(BaseCase):
                 .with_context(active_test=False)
                 .search([("partner_id", "=", partner_id)])
             )
-            new = leads.filtered(lambda l: l.id != won_id)
+            new = leads.filtered(lambda lead: lead.id != won_id)
             self.assertEqual(len(new), 1, "exactly one new lead")
             self.assertEqual(new.won_status, "pending")
             conversations = env["omnichannel.conversation"].search(
@@ -551,7 +544,7 @@ class TestConcurrentWorkers(BaseCase):
             )
             self.assertEqual(conversations.lead_id, new, "both conversations feed it")
 
-        self.read(check)
+        self.read_committed(check)
 
     def test_killed_worker_leaves_the_row_to_the_next_one(self):
         """A worker dies in the middle of processing (its connection is cut):
@@ -576,13 +569,13 @@ class TestConcurrentWorkers(BaseCase):
             pid = victim.fetchone()[0]
             # Meanwhile the row is taken: another worker skips it.
             self.assertFalse(
-                self.read(
+                self.read_committed(
                     lambda env2: (
                         env2["omnichannel.inbound.event"].browse(row_ids)._claim()
                     )
                 )
             )
-            self.read(
+            self.read_committed(
                 lambda env2: env2.cr.execute("SELECT pg_terminate_backend(%s)", [pid])
             )
         finally:
@@ -592,7 +585,7 @@ class TestConcurrentWorkers(BaseCase):
                 pass
 
         self.assertEqual(
-            self.read(
+            self.read_committed(
                 lambda env: env["omnichannel.identity"].search_count(
                     [("channel_id", "=", channel_id)]
                 )
@@ -614,7 +607,7 @@ class TestConcurrentWorkers(BaseCase):
             self.assertIn("Kazan", messages.body)
             self.assertTrue(messages.lead_id)
 
-        self.read(check)
+        self.read_committed(check)
 
 
 @tagged("post_install", "-at_install")
@@ -717,7 +710,8 @@ class TestBurstWakeUp(OmnichannelHttpCase):
             "the first webhook of the burst woke the cron; the others did not",
         )
 
-        # The cron runs; everything due is stored, and it does not wake itself for nothing.
+        # The cron runs; everything due is stored, and it does not wake itself for
+        # nothing.
         self.env["ir.cron.trigger"].sudo().search(
             [("cron_id", "=", self.cron.id)]
         ).unlink()

@@ -50,7 +50,8 @@ class TestFollowups(FollowupCase):
         )
 
     def test_monday_after_lunch_in_the_customers_timezone(self):
-        # Wednesday 23:30 in Vladivostok (UTC+10) is Wednesday 13:30 UTC: "tomorrow" is Thursday there.
+        # Wednesday 23:30 in Vladivostok (UTC+10) is Wednesday 13:30 UTC: "tomorrow" is
+        # Thursday there.
         conversation = self.receive(
             "vlad",
             "Позвоните завтра после обеда",

@@ -93,6 +93,10 @@ class Mutator:
             return "\x00\x01\x1b[31m\u202e" + "é" * rnd.randrange(1, 20)
         if choice == 8:
             return [self.garbage_value() for _ in range(rnd.randrange(0, 4))]
+        return self._more_garbage(choice)
+
+    def _more_garbage(self, choice):
+        rnd = self.rnd
         if choice == 9:
             return {
                 str(rnd.randrange(100)): self.garbage_value()
@@ -647,7 +651,10 @@ class TestWebhookFuzz(OmnichannelHttpCase):
                 status = response.status_code
                 statuses.setdefault(kind, {}).setdefault(status, 0)
                 statuses[kind][status] += 1
-                replay = f"seed {seed}, {kind} {label}, body {body[:300]!r}, headers {headers!r}"
+                replay = (
+                    f"seed {seed}, {kind} {label}, "
+                    f"body {body[:300]!r}, headers {headers!r}"
+                )
                 self.assertLess(
                     status,
                     500,
@@ -746,7 +753,8 @@ class TestWebhookFuzz(OmnichannelHttpCase):
             failure = row.error_traceback.strip().splitlines()[-1]
             self.assertTrue(
                 failure.split(":")[0].rsplit(".", 1)[-1] in EXPECTED_PROCESSING_ERRORS,
-                f"seed {seed}: journal row {row.provider_event_id} failed on {failure}\npayload {row.payload[:2000]}",
+                f"seed {seed}: journal row {row.provider_event_id} failed on "
+                f"{failure}\npayload {row.payload[:2000]}",
             )
 
     # -- the other public entry points ------------------------------------------
@@ -786,7 +794,8 @@ class TestWebhookFuzz(OmnichannelHttpCase):
                 body = mutator.mutate_bytes(urllib.parse.urlencode(form).encode())
                 yield f"form bytes #{number}", body, form_type
             elif mode < 0.9:
-                # Raw bytes that are not UTF-8, percent-encoded the way a broken client does.
+                # Raw bytes that are not UTF-8, percent-encoded the way a broken client
+                # does.
                 raw = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 200)))
                 body = (
                     b"email=a%40example.com&name="
@@ -797,7 +806,8 @@ class TestWebhookFuzz(OmnichannelHttpCase):
                 boundary = "fuzzboundary"
                 body = (
                     (
-                        f'--{boundary}\r\nContent-Disposition: form-data; name="email"; filename="x.bin"\r\n'
+                        f"--{boundary}\r\nContent-Disposition: form-data; "
+                        f'name="email"; filename="x.bin"\r\n'
                         "Content-Type: application/octet-stream\r\n\r\n"
                     ).encode()
                     + bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 300)))
@@ -966,8 +976,9 @@ class TestWebhookFuzz(OmnichannelHttpCase):
                 )
                 payload = json.dumps(envelope).encode()
             elif choice == 3:
+                widget = rnd.choice([0, 1, 2**31, 2**63, 10**30, self.env.company.id])
                 path, method, payload = (
-                    f"/omnichannel/widget/{rnd.choice([0, 1, 2**31, 2**63, 10**30, self.env.company.id])}",
+                    f"/omnichannel/widget/{widget}",
                     "GET",
                     None,
                 )

@@ -58,7 +58,9 @@ class VictimMixin:
         self.assertTrue(conversation.partner_id.active)
         self.assertNotIn(conversation.identity_id, self.victim.omnichannel_identity_ids)
         self.assertFalse(
-            conversation.identity_id.link_ids.filtered(lambda l: l.state == "done"),
+            conversation.identity_id.link_ids.filtered(
+                lambda link: link.state == "done"
+            ),
             "nothing was linked or merged",
         )
         self.assertEqual(self.victim_lead.partner_id, self.victim)
@@ -198,9 +200,7 @@ class TestClaimsAreSuggestions(VictimMixin, OmnichannelHttpCase):
             conversation.identity_id.email, "the rejected claim is forgotten"
         )
         self.assertFalse(conversation.partner_id.email)
-        self.from_telegram(
-            tg_update(11, user=attacker, text=f"Really, {VICTIM_EMAIL}")
-        )
+        self.from_telegram(tg_update(11, user=attacker, text=f"Really, {VICTIM_EMAIL}"))
         self.assert_nothing_of_the_victim(conversation)
         self.assertEqual(
             conversation.identity_id.suggestion_ids, suggestion, "not suggested again"
@@ -414,7 +414,7 @@ class TestEmailCode(VictimMixin, OmnichannelHttpCase):
         self.assertNotIn(
             code, " ".join(conversation.omnichannel_message_ids.mapped("body"))
         )
-        wrong = "%06d" % ((int(code) + 1) % 10**6)
+        wrong = f"{(int(code) + 1) % 10**6:06d}"
         for update_id in range(2, 7):
             self.say(update_id, attacker, f"the code is {wrong}")
             self.assert_nothing_of_the_victim(conversation)

@@ -38,7 +38,9 @@ class TestInboxTour(OmnichannelHttpCase):
         canned = self.env["mail.canned.response"].create(
             {
                 "source": "thanks",
-                "substitution": "Спасибо, {first_name}! Я {salesperson}, пришлю цены сегодня.",
+                "substitution": (
+                    "Спасибо, {first_name}! Я {salesperson}, пришлю цены сегодня."
+                ),
                 "omnichannel_team_ids": [Command.link(team.id)],
             }
         )

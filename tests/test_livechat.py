@@ -147,7 +147,8 @@ class TestLivechatHistory(OmnichannelHttpCase):
             len(self.mirrored()), 4, "recorded once, not again by the session hook"
         )
 
-        # Once the visitor closed the chat, the panel explains why it cannot answer there.
+        # Once the visitor closed the chat, the panel explains why it cannot answer
+        # there.
         self.visitor_says(session, "Also, can I change the colour?")
         session.livechat_end_dt = fields.Datetime.now()
         with self.assertRaises(UserError):
@@ -221,5 +222,5 @@ class TestLivechatHistory(OmnichannelHttpCase):
         self.assertEqual(message.partner_id, portal.partner_id)
         self.assertEqual(
             message.conversation_id.identity_id.provider_user_id,
-            "partner-%d" % portal.partner_id.id,
+            f"partner-{portal.partner_id.id}",
         )

@@ -126,7 +126,8 @@ class TestMessengerWebhook(MessagingCase):
     def test_text_message_names_the_customer_and_replay_is_ignored(self):
         item = {
             "message": {
-                "mid": "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P",
+                "mid": "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8"
+                "ma6AC8fplwlqLP_5cgXIbu7I3rBN0P",
                 "text": "Здравствуйте, кресла есть?",
             }
         }
@@ -253,9 +254,7 @@ class TestMessengerWebhook(MessagingCase):
         )
         self.assertEqual(sent["status"], "sent")
         upload, text = self.graph.api_calls("POST", "me/messages")
-        self.assertEqual(
-            upload.headers["Authorization"], f"Bearer {PAGE_TOKEN}"
-        )
+        self.assertEqual(upload.headers["Authorization"], f"Bearer {PAGE_TOKEN}")
         self.assertEqual(json.loads(upload.fields["recipient"]), {"id": PSID})
         self.assertEqual(
             json.loads(upload.fields["message"]),
@@ -346,7 +345,8 @@ class TestMessengerWebhook(MessagingCase):
             account_ref="5566778899",
             api_base_url=self.graph.api_url,
         )
-        # The app's single callback URL is the first page's: Meta delivers both pages there.
+        # The app's single callback URL is the first page's: Meta delivers both pages
+        # there.
         body = messaging_body(
             "page",
             "5566778899",

@@ -142,7 +142,8 @@ class TestWhatsAppTours(MetaWebhookMixin, OmnichannelHttpCase):
             (channel.token, channel.app_secret, channel.verify_token),
             ("EAAG-TOUR", "tour-secret", "my-verify-token"),
         )
-        # The tour cannot know the fake Graph API's port: the API address is the one field set here.
+        # The tour cannot know the fake Graph API's port: the API address is the one
+        # field set here.
         channel.api_base_url = self.graph.api_url
         self.graph.nodes[PHONE_ID] = {
             "id": PHONE_ID,

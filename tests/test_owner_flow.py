@@ -43,7 +43,9 @@ class TestOwnerFlowWebhook(OwnerMixin, OmnichannelHttpCase):
         self.channel.write(
             {
                 "autoreply_enabled": True,
-                "autoreply_ack_text": "Thank you! A manager will join this chat in a few minutes.",
+                "autoreply_ack_text": (
+                    "Thank you! A manager will join this chat in a few minutes."
+                ),
             }
         )
 
@@ -91,7 +93,8 @@ class TestOwnerFlowWebhook(OwnerMixin, OmnichannelHttpCase):
             "A manager will join this chat",
             f"Warned {first_owner.name} before the deadline",
             "escalated to the team leader Leader",
-            f"Assigned to {conversation.user_id.name}: not answered 10 minutes past the deadline",
+            f"Assigned to {conversation.user_id.name}: not answered 10 minutes past "
+            f"the deadline",
         ):
             self.assertIn(expected, log)
         self.assertTrue(

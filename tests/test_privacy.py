@@ -72,9 +72,7 @@ class TestPrivacy(OmnichannelHttpCase):
         self.receive("anna", "And my passport is 4510 123456", name="Anna")
         self.receive("boris", "Boris here, secret order", name="Boris")
         self.authenticate("pv_manager", "pv_manager_pass")
-        response = self.url_open(
-            f"/omnichannel/privacy/export/{anna.partner_id.id}"
-        )
+        response = self.url_open(f"/omnichannel/privacy/export/{anna.partner_id.id}")
         self.assertEqual(response.status_code, 200)
         self.assertIn("attachment", response.headers["Content-Disposition"])
         data = response.json()
@@ -100,9 +98,7 @@ class TestPrivacy(OmnichannelHttpCase):
             groups="omnichannel_inbox.group_omnichannel_manager",
         )
         self.authenticate("pv_manager_b", "pv_manager_b_pass")
-        response = self.url_open(
-            f"/omnichannel/privacy/export/{anna.partner_id.id}"
-        )
+        response = self.url_open(f"/omnichannel/privacy/export/{anna.partner_id.id}")
         self.assertIn(response.status_code, (403, 404))
         self.assertNotIn("Lenina", response.text)
         self.assertFalse(self.logs("export", anna.partner_id))
@@ -343,9 +339,7 @@ class TestPrivacy(OmnichannelHttpCase):
 
     def test_retention_runs_in_batches_of_the_configured_size(self):
         old = [
-            self.receive(
-                f"old-{i}", f"Old order {i}", name=f"Old {i}"
-            )
+            self.receive(f"old-{i}", f"Old order {i}", name=f"Old {i}")
             for i in range(3)
         ]
         for conversation in old:
@@ -417,7 +411,8 @@ class TestPrivacy(OmnichannelHttpCase):
     def age(self, conversation, days):
         past = fields.Datetime.now() - timedelta(days=days)
         self.env.cr.execute(
-            "UPDATE omnichannel_conversation SET create_date = %s, last_message_date = %s WHERE id = %s",
+            "UPDATE omnichannel_conversation SET create_date = %s, "
+            "last_message_date = %s WHERE id = %s",
             [past, past, conversation.id],
         )
         self.env.invalidate_all()

@@ -125,7 +125,7 @@ class QualityCase(MetaWebhookMixin, OmnichannelHttpCase):
         )
 
     def line(self, review, check):
-        return review.line_ids.filtered(lambda l: l.check == check)
+        return review.line_ids.filtered(lambda line: line.check == check)
 
 
 @tagged("post_install", "-at_install")
@@ -146,7 +146,7 @@ class TestQualityChecklist(QualityCase):
         self.assertEqual(review.user_id, self.olga)
         self.assertEqual(review.team_id, self.team)
         self.assertEqual(
-            {l.check: l.result for l in review.line_ids},
+            {line.check: line.result for line in review.line_ids},
             {
                 "greeting": "passed",
                 "name": "passed",
@@ -463,7 +463,7 @@ class TestFrequentQuestions(QualityCase):
         wizard.action_compute()
         self.assertEqual(wizard.message_count, 7)
         self.assertEqual(
-            [(l.count, l.conversation_count) for l in wizard.line_ids],
+            [(line.count, line.conversation_count) for line in wizard.line_ids],
             [(4, 4), (2, 2)],
             "a question asked once is not frequent",
         )

@@ -85,7 +85,8 @@ class TestReports(OmnichannelFiguresCase):
         self.env.flush_all()
 
     def group(self, model, groupby, aggregates, domain=(), **context):
-        """Rows of ``model`` grouped like a pivot asks: {group key: {aggregate: value}}."""
+        """Rows of ``model`` grouped like a pivot asks:
+        {group key: {aggregate: value}}."""
         Report = self.env[model].with_context(**context)
         rows = Report.formatted_read_group(list(domain), groupby, aggregates)
         result = {}

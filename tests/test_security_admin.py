@@ -6,10 +6,9 @@ import time
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_inbound_event import (
+from ..omnichannel_inbox.models.omnichannel_inbound_event import (
     _single_email,
 )
-
 from .common import OmnichannelTransactionCase
 
 
@@ -35,7 +34,7 @@ class TestAdministratorBoundaries(OmnichannelTransactionCase):
             }
         )
 
-    def test_sms_api_address_carrying_the_companys_twilio_account_is_for_settings_admins(
+    def test_sms_api_address_with_the_companys_twilio_account_is_for_settings_admins(
         self,
     ):
         Channel = self.env["omnichannel.channel"]
@@ -108,7 +107,8 @@ class TestAdministratorBoundaries(OmnichannelTransactionCase):
         # A path stored before the allow-list existed fills nothing.
         self.env.flush_all()
         self.env.cr.execute(
-            "UPDATE omnichannel_whatsapp_template_variable SET field_path = %s WHERE id = %s",
+            "UPDATE omnichannel_whatsapp_template_variable SET field_path = %s "
+            "WHERE id = %s",
             ["company_id.sms_twilio_auth_token", variable.id],
         )
         variable.invalidate_recordset()

@@ -104,7 +104,8 @@ class TestSandboxVisitors(OmnichannelHttpCase):
             ).status_code,
             403,
         )
-        # The webhook itself still wants the channel secret, which the page no longer has.
+        # The webhook itself still wants the channel secret, which the page no longer
+        # has.
         response = self.post_webhook(
             self.channel, {"event_id": "w1", "session": "victim-session", "text": "Hi"}
         )
@@ -288,9 +289,7 @@ class TestPublicPageLimits(OmnichannelHttpCase):
         self.assertEqual(len(self.journal()), 2)
         # Forged requests count too: a flood of wrong keys is refused early.
         widget = [
-            self.url_open(
-                f"/omnichannel/widget/{self.env.company.id}"
-            ).status_code
+            self.url_open(f"/omnichannel/widget/{self.env.company.id}").status_code
             for _n in range(3)
         ]
         self.assertEqual(widget, [200, 200, 429])

@@ -205,8 +205,12 @@ class TestAutoReplies(SlaCase):
             {
                 "autoreply_enabled": True,
                 "autoreply_ack_text": "Спасибо! Менеджер подключится через пару минут.",
-                "autoreply_out_of_hours_text": "Мы закрыты; менеджер ответит {answer_time}.",
-                "autoreply_questions": "Пока ждёте: что вам нужно и когда удобно позвонить?",
+                "autoreply_out_of_hours_text": (
+                    "Мы закрыты; менеджер ответит {answer_time}."
+                ),
+                "autoreply_questions": (
+                    "Пока ждёте: что вам нужно и когда удобно позвонить?"
+                ),
             }
         )
 

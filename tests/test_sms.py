@@ -1,8 +1,6 @@
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
-from odoo.addons.omnichannel_inbox.connectors.twilio_sms import EMPTY_TWIML
-
 from .fake_twilio import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -263,7 +261,8 @@ class TestSmsReplies(SmsCase):
             ("error", "sms_number_format"),
             "Twilio's code mapped by sms_twilio's own table",
         )
-        # resent from Odoo's SMS list, it still leaves from the channel's number (never through IAP)
+        # resent from Odoo's SMS list, it still leaves from the channel's number (never
+        # through IAP)
         self.twilio.failure = None
         sms.resend_failed()
         self.assertEqual(self.twilio.messages[-1]["From"], CHANNEL_NUMBER)
@@ -304,9 +303,7 @@ class TestSmsReplies(SmsCase):
         self.assertEqual(sent["status"], "sent")
         body = self.twilio.messages[-1]["Body"]
         self.assertTrue(
-            body.startswith(
-                f"The offer\noffer.pdf: {self.base_url()}/web/content/"
-            )
+            body.startswith(f"The offer\noffer.pdf: {self.base_url()}/web/content/")
         )
         link = body.split("offer.pdf: ", 1)[1]
         self.assertEqual(self.url_open(link).content, b"%PDF offer")

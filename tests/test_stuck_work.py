@@ -11,13 +11,12 @@ from odoo.sql_db import db_connect
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import BaseCase, get_db_name
 
-from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_attachment_download import (
+from ..omnichannel_inbox.models.omnichannel_attachment_download import (
     DOWNLOAD_RETRY_DELAYS,
 )
-from odoo.addons.omnichannel_inbox.omnichannel_inbox.models.omnichannel_inbound_event import (
+from ..omnichannel_inbox.models.omnichannel_inbound_event import (
     RETRY_DELAYS,
 )
-
 from .common import OmnichannelHttpCase
 from .fake_telegram import FakeTelegramServer, tg_update, tg_user
 from .test_telegram import PNG, SECRET_HEADER
@@ -68,9 +67,7 @@ class TestFileDownloads(TelegramStuckCase):
     """The text never waits for its files: placeholder, then the file."""
 
     def photo_update(self, update_id, caption="Вот такой диван, есть в наличии?"):
-        self.bot_api.add_file(
-            f"photo-{update_id}", PNG, f"photos/file_{update_id}.jpg"
-        )
+        self.bot_api.add_file(f"photo-{update_id}", PNG, f"photos/file_{update_id}.jpg")
         return tg_update(
             update_id,
             caption=caption,
@@ -117,7 +114,8 @@ class TestFileDownloads(TelegramStuckCase):
             [("photo", "pending")],
         )
 
-        # The file server is down: the try fails, the placeholder stays, a retry is scheduled.
+        # The file server is down: the try fails, the placeholder stays, a retry is
+        # scheduled.
         self.run_downloads()
         download = message.download_ids
         self.assertEqual((download.state, download.attempts), ("pending", 1))
@@ -261,7 +259,8 @@ class TestStuckWorkAlerts(TelegramStuckCase):
         )
         self.assertGreaterEqual(dashboard["alerts"]["count"], 1)
 
-        # Handled (the rows were re-run); the health check closes the alert, a new case alerts again.
+        # Handled (the rows were re-run); the health check closes the alert, a new case
+        # alerts again.
         self.Journal.search([("channel_id", "=", self.channel.id)]).write(
             {"state": "done"}
         )
@@ -383,7 +382,8 @@ class TestStuckWorkAlerts(TelegramStuckCase):
                 self.channel, [self._sandbox_event(f"s{index}")]
             )
         self.env.cr.execute(
-            "UPDATE omnichannel_inbound_event SET received_date = %s, state = 'done' WHERE id IN %s",
+            "UPDATE omnichannel_inbound_event SET received_date = %s, state = "
+            "'done' WHERE id IN %s",
             [fields.Datetime.now() - timedelta(hours=30), tuple(quiet.ids)],
         )
         self.Journal.invalidate_model()
@@ -397,7 +397,8 @@ class TestStuckWorkAlerts(TelegramStuckCase):
         )
         self.Journal._journal(few, [self._sandbox_event("few")])
         self.env.cr.execute(
-            "UPDATE omnichannel_inbound_event SET received_date = %s WHERE channel_id = %s",
+            "UPDATE omnichannel_inbound_event SET received_date = %s WHERE "
+            "channel_id = %s",
             [fields.Datetime.now() - timedelta(hours=30), few.id],
         )
         self.Alert._cron_check_health()

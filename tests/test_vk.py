@@ -316,7 +316,8 @@ class TestVkReplies(VkCase):
         self.assertTrue(int(call["random_id"]) > 0)
         message = self.Message.browse(sent["id"])
         self.assertEqual(message.provider_message_id, str(self.vk.delivered[-1]["id"]))
-        # VK reports our own message back (message_reply): acknowledged, never a second copy
+        # VK reports our own message back (message_reply): acknowledged, never a second
+        # copy
         echo = vk_event(
             "message_reply",
             vk_message(

@@ -236,7 +236,8 @@ class TestWebsiteLeadApi(OmnichannelHttpCase):
         self.assertEqual(
             self.Message.search_count([("channel_id", "=", self.channel.id)]), 1
         )
-        # Without a client id, an identical body (a double click) is the same submission.
+        # Without a client id, an identical body (a double click) is the same
+        # submission.
         body.pop("submission_id")
         self.assertEqual([self.submit(body).status_code for _i in range(2)], [201, 200])
 
@@ -308,9 +309,7 @@ class TestWebsiteLeadApi(OmnichannelHttpCase):
 
     def test_widget_offers_the_configured_channels(self):
         create_widget_accounts(self)
-        data = self.url_open(
-            f"/omnichannel/widget/{self.env.company.id}"
-        ).json()
+        data = self.url_open(f"/omnichannel/widget/{self.env.company.id}").json()
         links = {c["type"]: c["url"] for c in data["channels"]}
         self.assertEqual(links.pop("telegram"), "https://t.me/tour_shop_bot")
         self.assertEqual(links.pop("whatsapp"), "https://wa.me/79123456789")

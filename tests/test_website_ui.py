@@ -71,7 +71,8 @@ class TestWebsiteTours(OmnichannelHttpCase):
         )
         raw = (
             "From: Olga Ivanova <olga@client.example.org>\nTo: sales@shop.example.com\n"
-            f"Subject: Desks for the new office\nDate: {formatdate()}\nMessage-ID: <{uuid.uuid4().hex}@client.example.org>\n"
+            f"Subject: Desks for the new office\nDate: {formatdate()}\nMessage-ID: "
+            f"<{uuid.uuid4().hex}@client.example.org>\n"
             'Content-Type: text/plain; charset="utf-8"\n\nWe need 12 desks.\n'
         )
         self.env["mail.thread"].message_process(None, raw.encode())

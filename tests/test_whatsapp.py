@@ -124,9 +124,7 @@ class TestWhatsAppWebhook(WhatsAppCase):
             403,
             "no verify token: no subscription",
         )
-        plain = self.url_open(
-            f"/omnichannel/webhook/{self.channel.webhook_key}"
-        )
+        plain = self.url_open(f"/omnichannel/webhook/{self.channel.webhook_key}")
         self.assertEqual(plain.status_code, 405)
         self.assertFalse(self.journal())
 
@@ -255,10 +253,7 @@ class TestWhatsAppWebhook(WhatsAppCase):
         ]
         self.assertEqual(len(downloads), 5)
         self.assertTrue(
-            all(
-                r.headers["Authorization"] == f"Bearer {TOKEN}"
-                for r in downloads
-            )
+            all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in downloads)
         )
 
     def test_media_not_downloadable_yet_is_retried(self):
@@ -465,7 +460,7 @@ class TestWhatsAppWebhook(WhatsAppCase):
             {m["channel_type"] for m in history["messages"]}, {"sandbox", "whatsapp"}
         )
 
-    # -- statuses -----------------------------------------------------------------------
+    # -- statuses ------------------------------------------------------------------
     def test_statuses_update_our_message_even_out_of_order(self):
         self.receive("text", {"body": "Привет"})
         conversation = self.last_message().conversation_id
@@ -520,7 +515,7 @@ class TestWhatsAppWebhook(WhatsAppCase):
             "visible in the chat",
         )
 
-    # -- several numbers behind one app -----------------------------------------------------
+    # -- several numbers behind one app --------------------------------------------
     def test_event_for_another_number_of_the_app_goes_to_that_number(self):
         second = self._create_channel(
             "whatsapp",
@@ -649,8 +644,7 @@ class TestWhatsAppReplies(WhatsAppCase):
             {"messaging_product": "whatsapp", "type": "application/pdf"},
         )
         document, image = [
-            c.json()
-            for c in self.graph.api_calls("POST", f"{PHONE_ID}/messages")
+            c.json() for c in self.graph.api_calls("POST", f"{PHONE_ID}/messages")
         ]
         self.assertEqual(document["type"], "document")
         self.assertEqual(document["document"]["filename"], "invoice.pdf")
@@ -673,7 +667,8 @@ class TestWhatsAppReplies(WhatsAppCase):
             meta_error(
                 131030,
                 "(#131030) Recipient phone number not in allowed list",
-                details="Recipient phone number not in allowed list: Add recipient phone number to recipient list "
+                details="Recipient phone number not in allowed list: "
+                "Add recipient phone number to recipient list "
                 "and try again.",
             ),
         )
@@ -716,7 +711,7 @@ class TestWhatsAppReplies(WhatsAppCase):
         self.assertEqual(sent["status"], "failed")
         self.assertIn("Invalid OAuth access token", sent["error"])
 
-    # -- the 24-hour customer-service window -------------------------------------------------
+    # -- the 24-hour customer-service window ---------------------------------------
     def old_conversation(self, *hours_ago, wa_id="79160007788"):
         """A customer (not the one of setUp) whose messages were sent
         ``hours_ago``, as Meta dates them."""
@@ -775,7 +770,10 @@ class TestWhatsAppReplies(WhatsAppCase):
             "language": "ru",
             "channel_id": self.channel.id,
             "category": "utility",
-            "body": "Здравствуйте, {{1}}! Это {{2}} из Office Chairs. Удобно продолжить разговор?",
+            "body": (
+                "Здравствуйте, {{1}}! Это {{2}} из Office Chairs. Удобно "
+                "продолжить разговор?"
+            ),
         }
         values.update(vals)
         template = self.env["omnichannel.whatsapp.template"].create(values)
@@ -793,7 +791,8 @@ class TestWhatsAppReplies(WhatsAppCase):
         self.assertEqual([t["id"] for t in offered], [template.id])
         self.assertEqual(
             offered[0]["preview"],
-            "Здравствуйте, Boris Orlov! Это менеджер из Office Chairs. Удобно продолжить разговор?",
+            "Здравствуйте, Boris Orlov! Это менеджер из Office Chairs. Удобно "
+            "продолжить разговор?",
             "no salesperson yet: the fixed text fills {{2}}",
         )
         lead.user_id = self.admin
@@ -806,9 +805,7 @@ class TestWhatsAppReplies(WhatsAppCase):
             sent["body"],
             "the history shows what the customer got",
         )
-        payload = self.graph.api_calls("POST", f"{PHONE_ID}/messages")[
-            -1
-        ].json()
+        payload = self.graph.api_calls("POST", f"{PHONE_ID}/messages")[-1].json()
         self.assertEqual(payload["type"], "template")
         self.assertEqual(payload["to"], "79160007788")
         self.assertEqual(
@@ -867,9 +864,9 @@ class TestWhatsAppReplies(WhatsAppCase):
             {"default_value": "Olga"}
         )
         self.old_conversation(30)._post_whatsapp_template(template, user=self.admin)
-        payload = self.graph.api_calls("POST", f"{PHONE_ID}/messages")[
-            -1
-        ].json()["template"]
+        payload = self.graph.api_calls("POST", f"{PHONE_ID}/messages")[-1].json()[
+            "template"
+        ]
         self.assertEqual(
             payload["components"],
             [
@@ -923,9 +920,9 @@ class TestWhatsAppReplies(WhatsAppCase):
         )
         self.assertEqual(sent["status"], "sent")
         self.assertEqual(
-            self.graph.api_calls("POST", f"{PHONE_ID}/messages")[-1].json()[
-                "template"
-            ]["name"],
+            self.graph.api_calls("POST", f"{PHONE_ID}/messages")[-1].json()["template"][
+                "name"
+            ],
             "order_follow_up",
         )
         with self.assertRaises(AccessError):
@@ -1045,16 +1042,14 @@ class TestWhatsAppReplies(WhatsAppCase):
         )
         self.assertEqual(offered[0]["missing"], "Body {{2}}")
 
-    # -- administration ------------------------------------------------------------------------------
+    # -- administration ------------------------------------------------------------
     def test_register_webhook_is_verified_by_meta_and_check_connection_shows_it(self):
         channel = self.channel.with_user(self.admin)
         with self.allow_requests(
             all_requests=True
         ):  # Meta (the fake) calls our webhook back
             channel.action_register_webhook()
-        self.assertTrue(
-            self.graph.api_calls("POST", f"{WABA_ID}/subscribed_apps")
-        )
+        self.assertTrue(self.graph.api_calls("POST", f"{WABA_ID}/subscribed_apps"))
         override = self.graph.api_calls("POST", PHONE_ID)[-1].json()
         self.assertEqual(
             override["webhook_configuration"]["override_callback_uri"],
@@ -1066,7 +1061,8 @@ class TestWhatsAppReplies(WhatsAppCase):
         self.assertIn("GREEN", text)
         self.assertIn("Delivers to this channel: yes", text)
         self.assertEqual(action["params"]["type"], "success")
-        # Odoo's public address is wrong: Meta's own check of our URL fails, and says so.
+        # Odoo's public address is wrong: Meta's own check of our URL fails, and says
+        # so.
         self.env["ir.config_parameter"].sudo().set_param(
             "web.base.url", "http://127.0.0.1:9"
         )

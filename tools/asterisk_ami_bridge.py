@@ -75,7 +75,8 @@ class Bridge:
             allow_http and webhook_url.startswith("http://")
         ):
             raise ValueError(
-                "the webhook address must start with https:// (the events name customers' "
+                "the webhook address must start with https:// (the events name "
+                "customers' "
                 "phone numbers); --allow-http for a test on one machine only"
             )
         self.host, self.port, self.tls = ami.parse_address(ami_address)
@@ -91,7 +92,7 @@ class Bridge:
         self.forwarded = 0
         self.dropped = 0
         # Ids unique across restarts of the bridge: start time + counter.
-        self._ids = ("%d-%d" % (int(time.time() * 1000), n) for n in itertools.count(1))
+        self._ids = (f"{int(time.time() * 1000)}-{n}" for n in itertools.count(1))
         self._post_pause = 0
         self._next_post = 0.0
 
@@ -112,9 +113,7 @@ class Bridge:
     def take(self, event):
         if not ami.is_call_event(event):
             return False
-        event = dict(
-            event, EventId=next(self._ids), ReceivedAt=f"{time.time():.3f}"
-        )
+        event = dict(event, EventId=next(self._ids), ReceivedAt=f"{time.time():.3f}")
         if len(self.buffer) >= self.buffer_size:
             self.buffer.pop(0)
             self.dropped += 1
@@ -156,7 +155,8 @@ class Bridge:
                 self.post(batch)
             except urllib.error.HTTPError as exc:
                 if 400 <= exc.code < 500 and exc.code not in (408, 429):
-                    # Odoo refused these events for good (bad secret: 403): retrying cannot help.
+                    # Odoo refused these events for good (bad secret: 403): retrying
+                    # cannot help.
                     _logger.error(
                         "Odoo refused %d event(s): HTTP %s %s",
                         len(batch),
@@ -234,18 +234,21 @@ def main(argv=None):
     parser.add_argument(
         "--ami",
         default=os.environ.get("AMI_ADDRESS", "127.0.0.1:5038"),
-        help="AMI host:port (default 127.0.0.1:5038), or tls://host:port for the TLS manager "
+        help="AMI host:port (default 127.0.0.1:5038), "
+        "or tls://host:port for the TLS manager "
         "port (5039 by default; recommended unless the bridge runs on the PBX itself)",
     )
     parser.add_argument(
         "--ami-ca",
         default=os.environ.get("AMI_CA_FILE"),
-        help="PEM file of the PBX certificate or its CA, for a self-signed TLS manager port",
+        help="PEM file of the PBX certificate or its CA, "
+        "for a self-signed TLS manager port",
     )
     parser.add_argument(
         "--allow-http",
         action="store_true",
-        help="accept an http:// webhook address (tests on one machine; never across a network)",
+        help="accept an http:// webhook address "
+        "(tests on one machine; never across a network)",
     )
     parser.add_argument("--ami-user", default=os.environ.get("AMI_USER", "odoo"))
     parser.add_argument(
@@ -264,7 +267,8 @@ def main(argv=None):
     webhook_secret = os.environ.get("OMNICHANNEL_WEBHOOK_SECRET")
     if not (args.webhook and ami_secret and webhook_secret):
         parser.error(
-            "set --webhook, and AMI_SECRET and OMNICHANNEL_WEBHOOK_SECRET in the environment"
+            "set --webhook, and AMI_SECRET and OMNICHANNEL_WEBHOOK_SECRET in the "
+            "environment"
         )
     try:
         bridge = Bridge(

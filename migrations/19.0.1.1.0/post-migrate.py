@@ -19,8 +19,10 @@ def migrate(cr, version):
         # Clear values keep working (they are read as they are) and are
         # encrypted by the rotation command once a key is configured.
         _logger.warning(
-            "Omnichannel: no encryption key configured (%s / %s): the channel secrets stay in clear "
-            'until `_encrypt_clear_secrets` runs with a key (README, "Encryption at rest").',
+            "Omnichannel: no encryption key configured (%s / %s): the channel "
+            "secrets stay in clear "
+            'until `_encrypt_clear_secrets` runs with a key (README, "Encryption at '
+            'rest").',
             crypto.CONFIG_OPTION,
             crypto.ENV_VARIABLE,
         )

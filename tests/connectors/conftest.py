@@ -114,3 +114,21 @@ def make_connector(code, **values):
 @pytest.fixture
 def connector():
     return make_connector
+
+
+# pytest-odoo's session fixtures (registry, HTTP server, test flag) are
+# autouse for every test: replaced by no-ops here, so that these tests need
+# no Odoo and a run of this directory alone creates no database.
+@pytest.fixture(scope="session", autouse=True)
+def load_registry():
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def load_http():
+    yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def enable_odoo_test_flag():
+    yield
