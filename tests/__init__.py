@@ -53,3 +53,4 @@ from . import test_quality
 from . import test_channel_types
 from . import test_chat_panel_uploads
 from . import test_js
+from . import test_mango

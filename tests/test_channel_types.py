@@ -65,7 +65,9 @@ class TestChannelTypes(OmnichannelTransactionCase):
         Channel = self.env["omnichannel.channel"].with_context(active_test=False)
         phones = [c.code for c in connectors.connector_classes() if c.kind == "phone"]
         self.assertEqual(
-            sorted(phones), ["asterisk", "phone_webhook", "zadarma"], "the phone lines"
+            sorted(phones),
+            ["asterisk", "mango", "phone_webhook", "zadarma"],
+            "the phone lines",
         )
         line = Channel.create({"name": "PBX", "channel_type": "phone_webhook"})
         bot = Channel.create({"name": "Bot", "channel_type": "telegram"})

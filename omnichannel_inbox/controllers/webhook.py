@@ -63,7 +63,11 @@ class OmnichannelWebhook(http.Controller):
         return body, None
 
     @http.route(
-        "/omnichannel/webhook/<string:key>",
+        [
+            "/omnichannel/webhook/<string:key>",
+            # Mango Office posts to <the address it is given>/events/<name>.
+            "/omnichannel/webhook/<string:key>/events/<path:mango_event>",
+        ],
         type="http",
         auth="public",
         methods=["GET", "POST"],
