@@ -2,7 +2,7 @@
 
 Followed: the HTTP API documentation at https://smsc.ru/api/http/ (sending,
 statuses and their codes, balance, "Передача статусов и сообщений на
-обработчик Клиента"), as stored in December 2026.
+обработчик Клиента"), as read in December 2026.
 
 Why SMSC.ru rather than SMS.ru: SMSC.ru delivers both delivery statuses *and*
 incoming SMS (to a rented virtual number) to one handler URL, which is what a

@@ -1,6 +1,6 @@
 import urllib.parse
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 
 from .fake_smsc import (
@@ -203,6 +203,12 @@ class TestSmscReplies(SmscCase):
         self.Message._cron_send_queued()
         self.assertEqual(message.status, "sent")
         self.assertEqual(len(self.smsc.messages), 1)
+
+    def test_blacklisted_number_is_not_answered(self):
+        self.env["phone.blacklist"].sudo()._add([CUSTOMER])
+        with self.assertRaisesRegex(UserError, "SMS blacklist"):
+            self.reply("Hello")
+        self.assertFalse(self.smsc.messages)
 
     def test_api_key_alone_authenticates(self):
         self.channel.write({"smsc_login": False, "token": API_KEY})
