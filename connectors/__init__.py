@@ -59,3 +59,4 @@ from . import website
 from . import whatsapp
 from . import messenger
 from . import mango
+from . import smsc

@@ -54,3 +54,4 @@ from . import test_channel_types
 from . import test_chat_panel_uploads
 from . import test_js
 from . import test_mango
+from . import test_smsc

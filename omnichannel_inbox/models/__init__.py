@@ -23,6 +23,7 @@ from . import res_config_settings_followup
 from . import omnichannel_channel_viber
 from . import omnichannel_channel_vk
 from . import omnichannel_channel_sms
+from . import omnichannel_channel_smsc
 from . import sms_sms
 from . import omnichannel_channel_phone
 from . import omnichannel_call

@@ -74,7 +74,9 @@ class OmnichannelChannel(models.Model):
 
     def _check_reply_allowed(self, conversation, template=None):
         super()._check_reply_allowed(conversation, template=template)
-        if self.channel_type == "sms":
+        # every SMS gateway (Twilio, SMSC.ru): the blacklist is the customer's
+        # "no SMS", whichever gateway the channel uses
+        if self.channel_kind == "sms":
             number = (
                 conversation.identity_id.chat_id
                 or conversation.identity_id.provider_user_id
@@ -91,13 +93,16 @@ class OmnichannelChannel(models.Model):
     def _send_outbound(self, message):
         """An SMS reply is an ``sms.sms`` of Odoo's sms stack, sent at once
         from this channel's number (a retry reuses the same record)."""
-        if self.channel_type != "sms":
+        if self.channel_kind != "sms":
             return super()._send_outbound(message)
         payload = message._outbound_payload()
         if self._sms_blacklisted(payload.recipient_id):
             raise connectors.SendError(
                 self.env._("The number is on the SMS blacklist."), code="sms_blacklist"
             )
+        if self.channel_type != "sms":
+            # another gateway (SMSC.ru): its connector sends
+            return super()._send_outbound(message)
         Sms = self.env["sms.sms"].sudo()
         vals = {
             "number": payload.recipient_id,
