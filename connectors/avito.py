@@ -208,10 +208,11 @@ class AvitoConnector(Connector):
                 else (error or (data.get("message") if isinstance(data, dict) else ""))
             )
             status = response.status_code
+            # A 403 may be a missing scope of the API access as well as a
+            # closed chat: no customer is marked unreachable on it.
             raise SendError(
                 "{} (Avito HTTP {})".format(text or "request refused", status),
                 code=str(status),
-                blocks_recipient=status == 403 and "/chats/" in path,
             )
         return data
 

@@ -1,7 +1,8 @@
 import base64
 import json
 
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import Form, new_test_user, tagged
 
 from odoo.addons.omnichannel_inbox.connectors.avito import AvitoConnector
 
@@ -238,3 +239,37 @@ class TestAvitoReplies(AvitoCase):
         )
         self.assertEqual(sent["status"], "failed")
         self.assertIn("chat not found", sent["error"])
+
+
+@tagged("post_install", "-at_install")
+class TestAvitoForm(AvitoCase):
+    """An administrator sets an Avito account up in the channel form."""
+
+    def test_form_asks_for_the_avito_settings_only(self):
+        form = Form(
+            self.env(user=self.env.ref("base.user_admin"))["omnichannel.channel"]
+        )
+        form.name = "Avito 2"
+        form.channel_type = "avito"
+        form.account_ref = "81743640"
+        form.avito_client_id = "client-2"
+        form.app_secret = "secret-2"
+        for hidden in ("token", "verify_token", "greeting_text"):
+            with self.assertRaises(AssertionError, msg=hidden):
+                setattr(form, hidden, "x")
+        channel = form.save()
+        self.assertTrue(channel.can_register_webhook and channel.can_check_webhook)
+        self.assertEqual(channel._connector_config().extra["client_id"], "client-2")
+        self.assertEqual(
+            channel.source_id, self.env.ref("omnichannel_inbox.utm_source_avito")
+        )
+        self.assertEqual(channel.channel_icon, "fa-tag")
+
+    def test_credentials_are_for_administrators_only(self):
+        user = new_test_user(
+            self.env, login="avito-salesman", groups="sales_team.group_sale_salesman"
+        )
+        channel = self.channel.with_user(user)
+        for fname in ("avito_client_id", "app_secret", "webhook_secret"):
+            with self.assertRaises(AccessError, msg=fname):
+                channel.read([fname])
