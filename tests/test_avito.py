@@ -107,6 +107,8 @@ class TestAvitoWebhook(AvitoCase):
         self.assertEqual(len(self.messages()), 2)
         self.assertEqual(self.last_message().conversation_id.lead_id, lead)
         self.assertEqual(lead.name, "Avito: " + ITEM["title"])
+        chat_reads = [r for r in self.avito.find("/chats/") if r.method == "GET"]
+        self.assertEqual(len(chat_reads), 1, "the chat is read at its first message")
 
     def test_avito_down_keeps_the_message(self):
         self.connect()
@@ -128,6 +130,18 @@ class TestAvitoWebhook(AvitoCase):
         self.assertEqual(message.message_type, "image")
         self.run_downloads()
         self.assertEqual(message.attachment_ids.raw, PNG)
+
+    def test_images_of_other_hosts_are_not_downloaded(self):
+        self.notify(
+            message_notification(
+                "m-evil",
+                kind="image",
+                content={"image": {"sizes": {"1x1": "https://evil.example.com/x.jpg"}}},
+            )
+        )
+        message = self.last_message()
+        self.run_downloads()
+        self.assertFalse(message.attachment_ids)
 
     def test_forged_or_missing_secret_is_refused_and_nothing_stored(self):
         target = self.connect()

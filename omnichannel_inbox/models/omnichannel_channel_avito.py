@@ -46,7 +46,21 @@ class OmnichannelInboundEvent(models.Model):
             or not event.chat_id
         ):
             return super()._process_message(event, final_attempt=final_attempt)
-        lead_values = self._avito_chat_details(event)
+        known_chat = (
+            self.env["omnichannel.identity"]
+            .sudo()
+            .search_count(
+                [
+                    ("channel_id", "=", self.channel_id.id),
+                    ("provider_user_id", "=", event.sender.user_id),
+                    ("chat_id", "=", event.chat_id),
+                ],
+                limit=1,
+            )
+        )
+        # The chat is read once, at its first message: its listing named the
+        # lead then, and Avito's API limits are not spent on every message.
+        lead_values = {} if known_chat else self._avito_chat_details(event)
         if not lead_values:
             return super()._process_message(event, final_attempt=final_attempt)
         context_values = dict(
