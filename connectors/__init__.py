@@ -60,3 +60,4 @@ from . import whatsapp
 from . import messenger
 from . import mango
 from . import smsc
+from . import avito

@@ -10,6 +10,7 @@ from . import test_owner_flow
 from . import test_owner_forms
 from . import test_viber
 from . import test_vk
+from . import test_avito
 from . import test_sms
 from . import test_cross_channel
 from . import test_channel_forms
