@@ -58,3 +58,4 @@ from . import odoo_stack
 from . import website
 from . import whatsapp
 from . import messenger
+from . import waha
