@@ -145,7 +145,9 @@ class WahaConnector(Connector):
     handle_format = "digits"
     # A chat id is a phone number, whichever paired number it writes to.
     user_ids_are_global = True
-    common_settings = ("account_ref", "token", "webhook_secret", "api_base_url")
+    # The HMAC key and the gateway address under their common names; the API
+    # key and the session name are shown under theirs (the channel form).
+    common_settings = ("webhook_secret", "api_base_url")
     ack = HttpAnswer(200, "ok", "text/plain")
     # Files are served by the gateway itself: its API address is the only
     # host downloaded from (ProviderHttp.download_hosts trusts it).

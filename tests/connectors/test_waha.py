@@ -69,12 +69,7 @@ def test_type_is_registered_with_its_settings():
     cls = connectors.get_connector_class("whatsapp_waha")
     assert cls.label == "WhatsApp (WAHA gateway)"
     assert cls.user_ids_are_global
-    assert set(cls.common_settings) == {
-        "account_ref",
-        "token",
-        "webhook_secret",
-        "api_base_url",
-    }
+    assert set(cls.common_settings) == {"webhook_secret", "api_base_url"}
     assert cls.media_hosts == ()
 
 
