@@ -46,6 +46,7 @@ from .events import (
     register_event_class,
 )
 from .interface import Connector, register
+from .meta import _lt
 from .safe_http import host_of
 from .signing import hmac_hex, secrets_equal
 from .validation import provider_id
@@ -313,11 +314,10 @@ class WahaConnector(Connector):
         kind = _kind(mimetype)
         event.message_type = kind
         if not url:
-            error = media.get("error")
-            event.note = (
-                "The WAHA gateway did not keep this file "
-                f"({error or 'media download is off in its configuration'}); "
-                "open WhatsApp on the phone to see it."
+            # Media download off in the gateway's configuration, or failed.
+            event.note = _lt(
+                "The WAHA gateway did not keep this file; open WhatsApp on the "
+                "phone to see it."
             )
             return
         filename = (
