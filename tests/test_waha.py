@@ -301,8 +301,15 @@ class TestWahaSession(WahaCase):
         self.waha.status = "WORKING"
         Channel._cron_waha_check_sessions()
         self.assertEqual(set(self.alerts().mapped("state")), {"resolved"})
+        unconfigured = self._create_channel("whatsapp_waha", name="Not set up yet")
         self.waha.stop()
         Channel._cron_waha_check_sessions()
+        self.assertFalse(
+            self.env["omnichannel.alert"].search(
+                [("channel_id", "=", unconfigured.id)]
+            ),
+            "a channel not connected yet is not asked",
+        )
         self.assertEqual(
             self.alerts().filtered(lambda a: a.state == "open").signature,
             "unreachable",

@@ -116,6 +116,9 @@ class OmnichannelChannel(models.Model):
         very thing that stopped): a number logged out, stopped, failed or
         banned, or a gateway that does not answer, alerts the administrators."""
         for channel in self.sudo().search([("channel_type", "=", WAHA)]):
+            if not channel.token or not channel.api_base_url:
+                # Not connected yet: nothing to ask.
+                continue
             try:
                 with self.env.cr.savepoint():
                     channel._waha_check_session()
