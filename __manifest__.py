@@ -63,6 +63,8 @@
         "views/omnichannel_channel_meta_views.xml",
         "data/omnichannel_avito_data.xml",
         "views/omnichannel_channel_avito_views.xml",
+        "views/omnichannel_channel_waha_views.xml",
+        "data/omnichannel_waha_data.xml",
         "views/omnichannel_whatsapp_template_views.xml",
         "views/omnichannel_report_views.xml",
         "views/omnichannel_journal_views.xml",

@@ -61,3 +61,4 @@ from . import messenger
 from . import mango
 from . import smsc
 from . import avito
+from . import waha

@@ -56,3 +56,4 @@ from . import test_chat_panel_uploads
 from . import test_js
 from . import test_mango
 from . import test_smsc
+from . import test_waha

@@ -73,3 +73,4 @@ from . import crm_team_quality
 from . import omnichannel_frequent_questions
 from . import digest_digest_repeat
 from . import omnichannel_channel_avito
+from . import omnichannel_channel_waha
