@@ -51,3 +51,4 @@ from . import test_call_quality
 from . import test_send_budget
 from . import test_quality
 from . import test_channel_types
+from . import test_telegram_deeplink

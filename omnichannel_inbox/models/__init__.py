@@ -72,3 +72,4 @@ from . import omnichannel_quality
 from . import crm_team_quality
 from . import omnichannel_frequent_questions
 from . import digest_digest_repeat
+from . import omnichannel_deep_link
