@@ -86,6 +86,7 @@
         "security/omnichannel_quality_security.xml",
         "data/omnichannel_quality_data.xml",
         "views/omnichannel_quality_views.xml",
+        "views/omnichannel_deep_link_views.xml",
     ],
     "demo": [
         "data/omnichannel_demo.xml",

@@ -26,10 +26,10 @@ from .events import (
     Location,
     SendResult,
     SubscriptionEvent,
-    utm_from_payload,
 )
 from .interface import Connector, register
 from .signing import secrets_equal
+from .telegram_deeplink import decode_start_payload
 
 DEFAULT_API_ROOT = "https://api.telegram.org"
 
@@ -472,12 +472,13 @@ class TelegramConnector(Connector):
 
     @staticmethod
     def _deep_link(event, payload):
-        """``t.me/<bot>?start=<source>__<medium>__<campaign>``: Telegram
-        passes the link's payload (A-Z a-z 0-9 _ -, at most 64 characters)
-        as "/start <payload>"; its parts become the lead's UTM."""
-        event.utm_source, event.utm_medium, event.utm_campaign = utm_from_payload(
-            payload[:64]
-        )
+        """``t.me/<bot>?start=<payload>``: Telegram passes the link's payload
+        (A-Z a-z 0-9 _ -, at most 64 characters) as "/start <payload>".  The
+        names of a hand-written ``<source>__<medium>__<campaign>`` payload are
+        what the event says; codes and record ids (telegram_deeplink) are
+        resolved by Odoo, which creates nothing from either."""
+        claim = decode_start_payload(payload)
+        event.utm_source, event.utm_medium, event.utm_campaign = claim.names
 
     @staticmethod
     def _message_content(event, msg, message_id):

@@ -57,3 +57,4 @@ from . import test_js
 from . import test_mango
 from . import test_smsc
 from . import test_waha
+from . import test_telegram_deeplink

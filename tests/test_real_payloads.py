@@ -131,6 +131,11 @@ class TestTelegramRealUpdates(OmnichannelHttpCase):
         )
 
     def test_start_payload_becomes_the_lead_utm(self):
+        # Hand-written names point at utm records the company made: a
+        # payload is anyone's to type, it creates none (test_telegram_deeplink).
+        self.env["utm.source"].create([{"name": "instagram"}, {"name": "flyer"}])
+        self.env["utm.medium"].create({"name": "bio"})
+        self.env["utm.campaign"].create({"name": "spring_sale"})
         self.send(tg_update(505, text="/start instagram__bio__spring_sale"))
         lead = self.last_message().conversation_id.lead_id
         self.assertEqual(lead_utm(lead), ("instagram", "bio", "spring_sale"))

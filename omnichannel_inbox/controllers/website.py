@@ -170,8 +170,10 @@ class OmnichannelWebsite(http.Controller):
         cors="*",
         save_session=False,
     )
-    def widget_data(self, company_id):
-        """The channels the website widget offers (public: deep links only)."""
+    def widget_data(self, company_id, **params):
+        """The channels the website widget offers (public: deep links only).
+        The visitor's utm_source/utm_medium/utm_campaign, when the widget
+        passes them, go into the Telegram link (existing utm records only)."""
         # PostgreSQL ids are 32-bit: a larger number would fail the query.
         company = (
             request.env["res.company"].sudo().browse(company_id).exists()
@@ -185,7 +187,17 @@ class OmnichannelWebsite(http.Controller):
         )
         if wait:
             return too_many_requests(wait)
-        data = request.env["omnichannel.channel"].sudo()._widget_data(company)
+        utm = {
+            key: params[key][:100]
+            for key in PASSED_ON[1:]
+            if isinstance(params.get(key), str)
+        }
+        data = (
+            request.env["omnichannel.channel"]
+            .sudo()
+            .with_context(omnichannel_visitor_utm=utm)
+            ._widget_data(company)
+        )
         return request.make_json_response(
             data, headers={"Cache-Control": "public, max-age=300"}
         )

@@ -74,3 +74,4 @@ from . import omnichannel_frequent_questions
 from . import digest_digest_repeat
 from . import omnichannel_channel_avito
 from . import omnichannel_channel_waha
+from . import omnichannel_deep_link

@@ -16,6 +16,7 @@ from odoo.tools import (
 from odoo.tools.misc import consteq, format_datetime, hmac
 
 from odoo.addons.omnichannel_inbox import connectors
+from odoo.addons.omnichannel_inbox.connectors.telegram_deeplink import start_link
 
 from . import omnichannel_crypto as crypto
 from .omnichannel_crypto import EncryptedChar
@@ -1211,6 +1212,18 @@ class OmnichannelChannel(models.Model):
             if account.supports_public_link
         ]
         linked = [(account, link) for account, link in linked if link]
+        # The visitor's UTM parameters (passed by the widget) ride in the
+        # Telegram link's start payload, as ids of existing utm records.
+        payload = self.env["omnichannel.deep.link"]._visitor_payload(
+            self.env.context.get("omnichannel_visitor_utm")
+        )
+        if payload:
+            linked = [
+                (account, start_link(link, payload))
+                if account.channel_type == "telegram"
+                else (account, link)
+                for account, link in linked
+            ]
         type_count = {}
         for account, _link in linked:
             type_count[account.channel_type] = (

@@ -17,6 +17,7 @@
         return;
     }
     window.omnichannelWidgetLoaded = true;
+    const UTM_KEYS = ["utm_source", "utm_medium", "utm_campaign"];
 
     const CSS = `
 .o_omnichannel_widget { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
@@ -83,23 +84,33 @@
         document.body.appendChild(root);
     }
 
+    /* The visitor's UTM parameters: the page URL's, else the ones an earlier
+     * page of this visit carried (kept in sessionStorage). */
+    function visitorUtm() {
+        const query = new URLSearchParams(window.location.search);
+        const utm = {};
+        for (const key of UTM_KEYS) {
+            utm[key] = (query.get(key) || sessionStorage.getItem("omnichannel_" + key) || "").slice(0, 100);
+            if (utm[key]) {
+                sessionStorage.setItem("omnichannel_" + key, utm[key]);
+            }
+        }
+        return utm;
+    }
+
     /* Call tracking: the number reserved for this visitor's session (kept in
      * sessionStorage), asked with the page's UTM parameters. */
     function addTrackingNumber(panel, tracking) {
         const link = document.createElement("a");
         link.className = "o_omnichannel_widget_number";
         panel.insertBefore(link, panel.firstChild);
-        const query = new URLSearchParams(window.location.search);
-        const body = {
-            token: sessionStorage.getItem("omnichannel_tracking_token") || "",
-            page_url: window.location.href.slice(0, 500),
-        };
-        for (const key of ["utm_source", "utm_medium", "utm_campaign"]) {
-            body[key] = query.get(key) || sessionStorage.getItem("omnichannel_" + key) || "";
-            if (body[key]) {
-                sessionStorage.setItem("omnichannel_" + key, body[key]);
-            }
-        }
+        const body = Object.assign(
+            {
+                token: sessionStorage.getItem("omnichannel_tracking_token") || "",
+                page_url: window.location.href.slice(0, 500),
+            },
+            visitorUtm()
+        );
         fetch(tracking.url, { method: "POST", body: JSON.stringify(body),
             headers: { "Content-Type": "application/json" } })
             .then((response) => (response.ok ? response.json() : null))
@@ -162,7 +173,15 @@
     function start() {
         // Default credentials: on the Odoo site itself the session picks the
         // database; on other sites no cookie is sent and Odoo's dbfilter does.
-        fetch(dataUrl)
+        // The UTM parameters go to Odoo, which puts them in the Telegram
+        // link's start payload (t.me/<bot>?start=...).
+        const url = new URL(dataUrl, window.location.href);
+        for (const [key, value] of Object.entries(visitorUtm())) {
+            if (value) {
+                url.searchParams.set(key, value);
+            }
+        }
+        fetch(url.href)
             .then((response) => (response.ok ? response.json() : null))
             .then(build)
             .catch(() => {
