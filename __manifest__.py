@@ -1,6 +1,6 @@
 {
     "name": "Omnichannel Inbox",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "summary": "Messengers, SMS, email, website and phone calls in one customer "
     "history inside CRM: leads created and linked, replies from the lead form",
     "category": "Sales/CRM",
