@@ -1,4 +1,3 @@
-import base64
 import json
 
 from odoo.exceptions import AccessError
@@ -13,6 +12,7 @@ from .fake_avito import (
     FakeAvitoServer,
     message_notification,
 )
+from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 from .test_telegram import PNG
 
@@ -225,13 +225,7 @@ class TestAvitoReplies(AvitoCase):
             self.lead.id,
             self.conversation.id,
             text="Фото шкафа",
-            files=[
-                {
-                    "name": "shkaf.png",
-                    "mimetype": "image/png",
-                    "datas": base64.b64encode(PNG).decode(),
-                }
-            ],
+            attachment_ids=pending_uploads(self.env, ("shkaf.png", PNG)).ids,
         )
         self.assertEqual(sent["status"], "sent")
         self.assertEqual(list(self.avito.images.values()), [PNG])

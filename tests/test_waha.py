@@ -14,6 +14,7 @@ from .fake_waha import (
     waha_message,
     waha_session_status,
 )
+from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 from .test_telegram import PNG
 
@@ -226,18 +227,9 @@ class TestWahaReplies(WahaCase):
             self.lead.id,
             self.conversation.id,
             text="Our catalogue",
-            files=[
-                {
-                    "name": "chair.png",
-                    "mimetype": "image/png",
-                    "datas": base64.b64encode(PNG).decode(),
-                },
-                {
-                    "name": "catalogue.pdf",
-                    "mimetype": "application/pdf",
-                    "datas": base64.b64encode(b"%PDF catalogue").decode(),
-                },
-            ],
+            attachment_ids=pending_uploads(
+                self.env, ("chair.png", PNG), ("catalogue.pdf", b"%PDF catalogue")
+            ).ids,
         )
         self.assertEqual(sent["status"], "sent")
         paths = [path for path, _payload in self.waha.sent]
