@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 from odoo.tests import tagged
@@ -191,6 +192,113 @@ class TestSla(SlaCase):
         conversation = self.receive("nopolicy")
         self.assertFalse(conversation.sla_deadline)
         self.assertFalse(conversation.sla_next_action_date)
+
+
+@tagged("post_install", "-at_install")
+class TestSlaPopups(SlaCase):
+    """Response-time pop-ups: one per person and minute, grouped, not sticky;
+    steps of the past (demo data, a database installed with old
+    conversations) notify nobody but keep their flags."""
+
+    def popups(self, user):
+        """Payloads of the response-time pop-ups sent to ``user`` so far."""
+        self.env.cr.precommit.run()  # the bus stores them at commit
+        result = []
+        for row in self.env["bus.bus"].sudo().search([], order="id"):
+            message = json.loads(row.message)
+            if message["type"] != "omnichannel/sla_notice":
+                continue
+            channel = json.loads(row.channel)
+            if channel[1:] == ["res.partner", user.partner_id.id]:
+                result.append(message["payload"])
+        return result
+
+    def test_breaches_grouped_per_person_once_a_minute(self):
+        self.env["bus.bus"].sudo().search([]).unlink()
+        first = [self.receive(f"group{i}", "Нужен счёт") for i in range(3)]
+        late = self.receive("group-late", "И мне", at=WED_10 + timedelta(seconds=30))
+        self.run_cron(WED_10 + timedelta(minutes=3))  # warnings to the owners
+        self.run_cron(WED_10 + timedelta(minutes=5))  # three breaches
+        self.assertTrue(all(c.sla_breached for c in first))
+        self.assertFalse(late.sla_breached)
+        [notice] = self.popups(self.leader)
+        self.assertEqual(notice["count"], 3)
+        self.assertEqual(notice["message"], "3 customers waiting — open the inbox")
+        self.assertEqual(notice["title"], "Response time breached")
+        self.assertEqual(
+            sorted(notice["conversation_ids"]), sorted(c.id for c in first)
+        )
+        self.assertEqual(notice["filter"], "breached")
+        self.assertIs(notice["sticky"], False, "the pop-up fades away")
+
+        # The fourth customer breaches 30 seconds later: recorded, not popped up.
+        breach_at = late.sla_next_action_date
+        self.assertEqual(late.sla_next_action, "escalate")
+        self.assertLess(breach_at, WED_10 + timedelta(minutes=6))
+        self.run_cron(breach_at)
+        self.assertTrue(late.sla_breached, "the flag does not wait for the pop-up")
+        self.assertEqual(len(self.popups(self.leader)), 1, "nothing within the minute")
+        cron = self.env.ref("omnichannel_inbox.ir_cron_omnichannel_sla")
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search(
+                [
+                    ("cron_id", "=", cron.id),
+                    ("call_at", "=", WED_10 + timedelta(minutes=6)),
+                ]
+            ),
+            "the cron wakes when the minute is over",
+        )
+        self.run_cron(WED_10 + timedelta(minutes=6))
+        notices = self.popups(self.leader)
+        self.assertEqual(len(notices), 2, "after the minute the new breach is told")
+        self.assertEqual(notices[1]["conversation_ids"], late.ids)
+        self.assertEqual(notices[1]["title"], "Response time breached")
+        self.assertIn(late.partner_id.name, notices[1]["message"])
+        self.assertIs(notices[1]["sticky"], False)
+        self.run_cron(WED_10 + timedelta(minutes=8))
+        self.assertEqual(len(self.popups(self.leader)), 2, "each breach told once")
+
+        owners = self.env["res.users"].union(*(c.user_id for c in first))
+        for owner in owners:
+            for notice in self.popups(owner):
+                self.assertEqual(notice["filter"], "mine")
+                self.assertIs(notice["sticky"], False)
+
+    def test_past_breaches_notify_nobody(self):
+        self.env["bus.bus"].sudo().search([]).unlink()
+        conversation = self.receive("old", "Было давно")
+        owner = conversation.user_id
+        notes_before = conversation.message_ids
+        for _step in range(3):  # warn, escalate, reassign: all overdue by weeks
+            self.run_cron(WED_10 + timedelta(weeks=2))
+        self.assertTrue(conversation.sla_breached, "the breach is recorded as before")
+        self.assertFalse(conversation.sla_next_action, "every step was done")
+        for user in self.leader | owner | conversation.user_id:
+            self.assertFalse(self.popups(user), f"no pop-up for {user.name}")
+        self.assertFalse(self.env["omnichannel.sla.popup"].search([]))
+        new = conversation.message_ids - notes_before
+        self.assertFalse(new.partner_ids, "nobody mentioned in their Odoo inbox")
+        self.assertFalse(
+            self.env["mail.mail"].search([("email_to", "ilike", "leader@example.com")]),
+            "no email",
+        )
+        self.assertIn("nobody notified", self.log_texts(conversation))
+
+    def test_steps_dated_before_the_conversation_was_loaded_notify_nobody(self):
+        """Demo data and imports: a wait registered after its deadline
+        breaches on time for the figures, but pops up nothing, even when the
+        cron reaches it at once."""
+        self.env["bus.bus"].sudo().search([]).unlink()
+        conversation = self.receive("loaded", "Из демо-данных")
+        # as if the message of 10:00 had been loaded at 10:10
+        conversation.sudo().sla_seen_date = WED_10 + timedelta(minutes=10)
+        self.run_cron(WED_10 + timedelta(minutes=3))
+        self.run_cron(WED_10 + timedelta(minutes=5))
+        self.assertTrue(conversation.sla_breached)
+        self.assertEqual(conversation.sla_next_action, "reassign")
+        self.assertFalse(self.popups(self.leader))
+        self.assertFalse(self.popups(conversation.user_id))
+        self.assertFalse(self.env["omnichannel.sla.popup"].search([]))
 
 
 @tagged("post_install", "-at_install")

@@ -18,6 +18,7 @@ from . import omnichannel_routing_rule
 from . import omnichannel_sla_policy
 from . import omnichannel_conversation_owner
 from . import omnichannel_conversation_sla
+from . import omnichannel_sla_popup
 from . import omnichannel_conversation_followup
 from . import res_config_settings_followup
 from . import omnichannel_channel_viber

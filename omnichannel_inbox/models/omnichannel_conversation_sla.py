@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -9,6 +11,12 @@ from .cron_progress import commit_progress
 #: At most this many conversations per cron run; it wakes itself again if more are due.
 SLA_BATCH = 200
 SLA_STEPS = ["warn", "escalate", "reassign"]
+#: A step of the past is done and noted as before, but interrupts nobody (no
+#: mention, pop-up, email or SMS): one the cron reaches later than this after
+#: its date (old conversations at install, a server that was stopped), or one
+#: whose date had passed when the wait was registered (demo data and imports,
+#: loaded with waits dated before their loading).
+SLA_NOTIFY_WITHIN = timedelta(minutes=15)
 
 
 class OmnichannelConversationSla(models.Model):
@@ -42,6 +50,12 @@ class OmnichannelConversationSla(models.Model):
     sla_next_action_date = fields.Datetime(
         "Next SLA step on", readonly=True, index="btree_not_null", copy=False
     )
+    sla_seen_date = fields.Datetime(
+        "Wait registered on",
+        readonly=True,
+        copy=False,
+        help="When the deadline was set: steps dated before it notify nobody.",
+    )
     sla_breached = fields.Boolean(
         "Answer overdue",
         readonly=True,
@@ -70,6 +84,7 @@ class OmnichannelConversationSla(models.Model):
                 "sla_policy_id": policy.id,
                 "sla_deadline": policy._add_minutes(self.waiting_since, minutes),
                 "sla_breached": False,
+                "sla_seen_date": fields.Datetime.now(),
             }
         )
         self._sla_schedule()
@@ -117,6 +132,7 @@ class OmnichannelConversationSla(models.Model):
         conversations = self._run_due(
             "sla_next_action_date", "_sla_run_step", SLA_BATCH
         )
+        self.env["omnichannel.sla.popup"]._send_due()
         more = len(conversations) >= SLA_BATCH
         commit_progress(
             self.env, remaining=self._due_count("sla_next_action_date") if more else 0
@@ -137,7 +153,11 @@ class OmnichannelConversationSla(models.Model):
         if not self.user_id:
             # Someone may have come on duty since the customer wrote.
             self._route_to_salesperson()
-        getattr(self, f"_sla_{step}")()
+        due = self.sla_next_action_date
+        late = (
+            self.sla_seen_date and due < self.sla_seen_date
+        ) or fields.Datetime.now() - due > SLA_NOTIFY_WITHIN
+        getattr(self.with_context(omnichannel_sla_quiet=late), f"_sla_{step}")()
         self._sla_schedule(step)
 
     def _sla_local_time(self, value, user=None):
@@ -167,7 +187,7 @@ class OmnichannelConversationSla(models.Model):
             policy=self.sla_policy_id.name,
         )
         means = self._omnichannel_notify(
-            self.user_id, self.env._("Customer waiting"), body
+            self.user_id, self.env._("Customer waiting"), body, kind="warn"
         )
         self._sla_log(
             self.env._(
@@ -204,6 +224,7 @@ class OmnichannelConversationSla(models.Model):
             body,
             email=policy.notify_email,
             sms=policy.notify_sms,
+            kind="breach",
         )
         self._sla_log(
             self.env._(
@@ -232,6 +253,7 @@ class OmnichannelConversationSla(models.Model):
                     customer=self.partner_id.name,
                     since=self._sla_local_time(self.waiting_since, user),
                 ),
+                kind="reassign",
             )
         else:
             self._sla_log(
@@ -249,12 +271,23 @@ class OmnichannelConversationSla(models.Model):
     # ------------------------------------------------------------------
     # Notifications
     # ------------------------------------------------------------------
-    def _omnichannel_notify(self, users, title, body, email=False, sms=False):
+    def _omnichannel_notify(
+        self, users, title, body, email=False, sms=False, kind="warn"
+    ):
         """Tell ``users`` about this conversation: Odoo inbox (a note
-        mentioning them, in its chatter), a live pop-up on the bus, and, when
-        asked, an email and an SMS (if the SMS app is installed).  Returns
-        the means used, for the log."""
+        mentioning them, in its chatter), a pop-up (queued: one per person and
+        minute, see omnichannel.sla.popup), and, when asked, an email and an
+        SMS (if the SMS app is installed).  Returns the means used, for the
+        log.  A step of the past (context ``omnichannel_sla_quiet``) only
+        leaves the note, mentioning nobody."""
         self.ensure_one()
+        if self.env.context.get("omnichannel_sla_quiet"):
+            self.sudo().message_post(
+                body=Markup("<p>%s</p>") % body,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+            return [self.env._("nobody notified: the step was overdue when checked")]
         means = [self.env._("Odoo inbox")]
         self.sudo().message_post(
             body=Markup("<p>%s</p>") % body,
@@ -262,16 +295,9 @@ class OmnichannelConversationSla(models.Model):
             message_type="comment",
             subtype_xmlid="mail.mt_note",
         )
-        for user in users:
-            user._bus_send(
-                "simple_notification",
-                {
-                    "type": "warning",
-                    "title": title,
-                    "message": html2plaintext(body),
-                    "sticky": True,
-                },
-            )
+        self.env["omnichannel.sla.popup"]._queue(
+            users, self, kind, title, html2plaintext(body)
+        )
         means.append(self.env._("pop-up"))
         if email:
             recipients = users.filtered(
