@@ -20,7 +20,7 @@ class OmnichannelChannel(models.Model):
         "API key (SMSC.ru settings), which is used alone.",
     )
     smsc_sender = fields.Char(
-        "Sender name",
+        "SMSC.ru sender name",
         help="Sender name (Sender ID) registered in the SMSC.ru account. Empty: "
         "the account's default sender.",
     )
