@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 from odoo import Command
@@ -6,6 +7,7 @@ from odoo.tests import new_test_user, tagged
 from .fake_telegram import FakeTelegramServer, tg_update, tg_user
 from .provider_case import ProviderCase
 from .routing_common import FRI_1830, WED_10
+from .test_calls import PBX_SECRET, CallsCase, past_local, pbx_headers
 from .test_sla_autoreply import SlaCase
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -203,3 +205,40 @@ class TestReaderLanguageSla(SlaCase):
         self.assertIn(
             "escalated to the team leader Leader", self.log_texts(conversation)
         )
+
+
+@tagged("post_install", "-at_install")
+class TestReaderLanguageCalls(CallsCase):
+    """A missed call's "Call back" activity is in its assignee's language,
+    created by OdooBot, whatever the PBX webhook's language."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _load_russian(cls.env)
+
+    def test_call_back_in_the_assignees_language(self):
+        line = self._line("phone_webhook", name="Office PBX", webhook_secret=PBX_SECRET)
+        self.leader.lang = "ru_RU"
+        when = past_local(2, 11)
+        events = [
+            {
+                "event_id": f"lang-{kind}",
+                "call_id": "pbx-lang",
+                "event": kind,
+                "direction": "in",
+                "customer_number": "+7 (903) 555-01-07",
+                "timestamp": (when + timedelta(seconds=delay)).isoformat(),
+            }
+            for kind, delay in (("ringing", 0), ("missed", 25))
+        ]
+        body = json.dumps({"events": events}).encode()
+        response = self.post_webhook(line, body, headers=pbx_headers(PBX_SECRET, body))
+        self.assertEqual(response.status_code, 200)
+        self.env.invalidate_all()
+        call = self.calls(line)
+        activity = self.call_backs(call.conversation_id.lead_id)
+        self.assertEqual(activity.user_id, self.leader)
+        self.assertIn("Перезвонить", activity.summary)
+        self.assertIn("Пропущенный звонок", str(activity.note))
+        self.assertEqual(activity.create_uid, self.env.ref("base.user_root"))
