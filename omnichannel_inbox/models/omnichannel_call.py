@@ -687,6 +687,9 @@ class OmnichannelCall(models.Model):
         target = conversation.lead_id or conversation.partner_id
         team = conversation.team_id or conversation.lead_id.team_id or channel.team_id
         user = conversation.user_id or conversation.lead_id.user_id or team.user_id
+        if conversation:
+            # Written for ``user``, in their language (not the webhook's).
+            self = self.with_context(lang=conversation._reader_lang(user))
         minutes = channel.phone_callback_minutes or 0
         start = self.start_date or fields.Datetime.now()
         base = (

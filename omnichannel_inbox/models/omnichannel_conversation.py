@@ -293,7 +293,9 @@ class OmnichannelConversation(models.Model):
         """Bookkeeping of a customer's message, then the lead, the owner and
         the notification.  The one place a new inbound message flows through,
         whatever its channel (issues extending routing, SLA and auto-replies
-        hook into :meth:`_after_inbound`)."""
+        hook into :meth:`_after_inbound`).  What it writes in the background
+        is in the language of who reads it, not the webhook's."""
+        self = self.with_context(lang=self._reader_lang())
         vals = {
             "state": "open",
             "last_speaker": "customer",
@@ -343,10 +345,10 @@ class OmnichannelConversation(models.Model):
                 self.lead_id.sudo().write({"team_id": team.id})
         if user:
             self._assign(user, why)
-        elif not self.user_id and (
-            message is None or message.date == self.waiting_since
-        ):
-            # Said once per wait, not on every message of a queued customer.
+        elif not self.user_id and message and message.date == self.waiting_since:
+            # Said once per wait, when the wait begins: not on every message
+            # of a queued customer, nor at each SLA step (without a message,
+            # the conversation was unassigned already: nothing changed).
             self._message_log(
                 body=self.env._(
                     "No available salesperson: waiting in the queue of %(team)s "
@@ -356,6 +358,25 @@ class OmnichannelConversation(models.Model):
                 )
             )
         return self.user_id
+
+    def _reader_lang(self, user=None):
+        """The language of who reads what the system writes on this
+        conversation in the background (notes, activities, notifications):
+        ``user``'s, else the owner's, else the team leader's, else the
+        company's; never the language of the request that triggered it (a
+        webhook runs as the public user)."""
+        self.ensure_one()
+        installed = {code for code, _name in self.env["res.lang"].get_installed()}
+        company = self.channel_id.company_id or self.env.company
+        for lang in (
+            user.lang if user else False,
+            self.user_id.lang,
+            self.team_id.user_id.lang,
+            company.partner_id.lang,
+        ):
+            if lang in installed:
+                return lang
+        return "en_US" if "en_US" in installed else next(iter(installed), "en_US")
 
     def _assign(self, user, reason):
         """Give the conversation (and its lead) to ``user``, saying why."""
@@ -367,6 +388,7 @@ class OmnichannelConversation(models.Model):
         self.message_subscribe(partner_ids=user.partner_id.ids)
         if previous and previous != user:
             self.message_unsubscribe(partner_ids=previous.partner_id.ids)
+        self = self.with_context(lang=self._reader_lang())
         self._message_log(
             body=self.env._(
                 "Assigned to %(user)s: %(reason)s", user=user.name, reason=reason

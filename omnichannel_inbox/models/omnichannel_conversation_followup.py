@@ -63,6 +63,7 @@ class OmnichannelConversationFollowup(models.Model):
     def _followup_on_inbound(self, message):
         super()._followup_on_inbound(message)
         self.ensure_one()
+        self = self.with_context(lang=self._reader_lang(self._followup_owner()))
         text = html2plaintext(message.body or "")
         if self._followup_setting("customer_dates"):
             found = followup_dates.follow_up_in(
@@ -97,6 +98,7 @@ class OmnichannelConversationFollowup(models.Model):
         if message.author_kind != "employee":
             return
         author = message.author_user_id
+        self = self.with_context(lang=self._reader_lang(author))
         if self._followup_setting("own_promises") and author:
             text = html2plaintext(message.body or "")
             tz = author.tz or self._customer_timezone()
@@ -152,8 +154,10 @@ class OmnichannelConversationFollowup(models.Model):
         self, kind, date, user, summary, quote, message, mention=None
     ):
         """A to-do on the lead (else the customer) for ``user``, quoting
-        ``quote`` from ``message`` and linking to it."""
+        ``quote`` from ``message`` and linking to it (in ``user``'s
+        language: the summary is given in the conversation's)."""
         self.ensure_one()
+        self = self.with_context(lang=self._reader_lang(user))
         if not user:
             self._message_log(
                 body=self.env._(
@@ -227,6 +231,7 @@ class OmnichannelConversationFollowup(models.Model):
 
     def _followup_run(self):
         self.ensure_one()
+        self = self.with_context(lang=self._reader_lang(self._followup_owner()))
         kind, message = self.followup_next_kind, self.followup_message_id
         self._followup_set(False)
         lead_open = not self.lead_id or (

@@ -141,6 +141,7 @@ class OmnichannelConversationSla(models.Model):
 
     def _sla_run_step(self):
         self.ensure_one()
+        self = self.with_context(lang=self._reader_lang())
         step = self.sla_next_action
         if (
             self.state != "open"
@@ -210,17 +211,19 @@ class OmnichannelConversationSla(models.Model):
                 )
             )
             return
-        body = self.env._(
+        # The leader is told in their language, the chatter in the owner's.
+        to_leader = self.with_context(lang=self._reader_lang(leader))
+        body = to_leader.env._(
             "%(customer)s has been waiting since %(since)s and was not answered by "
             "%(deadline)s (%(owner)s).",
             customer=self.partner_id.name,
             since=self._sla_local_time(self.waiting_since, leader),
             deadline=self._sla_local_time(self.sla_deadline, leader),
-            owner=self.user_id.name or self.env._("unassigned"),
+            owner=self.user_id.name or to_leader.env._("unassigned"),
         )
-        means = self._omnichannel_notify(
+        means = to_leader._omnichannel_notify(
             leader,
-            self.env._("Response time breached"),
+            to_leader.env._("Response time breached"),
             body,
             email=policy.notify_email,
             sms=policy.notify_sms,
@@ -244,10 +247,11 @@ class OmnichannelConversationSla(models.Model):
         )
         user = self._route_to_salesperson(exclude_users=previous, reason_prefix=why)
         if user and user != previous:
-            self._omnichannel_notify(
+            to_user = self.with_context(lang=self._reader_lang(user))
+            to_user._omnichannel_notify(
                 user,
-                self.env._("Conversation reassigned to you"),
-                self.env._(
+                to_user.env._("Conversation reassigned to you"),
+                to_user.env._(
                     "%(customer)s has been waiting since %(since)s: the conversation "
                     "is yours now.",
                     customer=self.partner_id.name,

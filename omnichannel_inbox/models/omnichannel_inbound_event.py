@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from psycopg2 import errors as pg_errors
 
-from odoo import api, fields, models, modules
+from odoo import SUPERUSER_ID, api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.tools import email_normalize
 from odoo.tools.mail import email_re
@@ -346,7 +346,9 @@ class OmnichannelInboundEvent(models.Model):
         if not new_rows:
             return
         if self._inline_processing():
-            new_rows._process(commit=True)
+            # Processed as the cron would be: by OdooBot, not the webhook's
+            # public user (authors of notes, creators of activities).
+            new_rows.with_user(SUPERUSER_ID)._process(commit=True)
         else:
             self._trigger_processing(new_rows)
 
