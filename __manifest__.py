@@ -87,6 +87,8 @@
         "data/omnichannel_quality_data.xml",
         "views/omnichannel_quality_views.xml",
         "views/omnichannel_deep_link_views.xml",
+        "security/omnichannel_transfer_security.xml",
+        "views/omnichannel_transfer_views.xml",
     ],
     "demo": [
         "data/omnichannel_demo.xml",

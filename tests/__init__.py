@@ -59,3 +59,4 @@ from . import test_smsc
 from . import test_waha
 from . import test_telegram_deeplink
 from . import test_reader_language
+from . import test_transfer

@@ -76,3 +76,5 @@ from . import digest_digest_repeat
 from . import omnichannel_channel_avito
 from . import omnichannel_channel_waha
 from . import omnichannel_deep_link
+from . import omnichannel_conversation_transfer
+from . import omnichannel_transfer_wizard
