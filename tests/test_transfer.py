@@ -3,6 +3,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tests.common import freeze_time
 
+from .common import OmnichannelHttpCase
 from .routing_common import WED_10, OwnerCase
 
 
@@ -149,3 +150,47 @@ class TestConversationTransfer(OwnerCase):
             )
         self.assertEqual(conversation.user_id, self.alice)
         self.assertFalse(conversation.transfer_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestConversationTransferTour(OmnichannelHttpCase):
+    """The Transfer button of the inbox in a real browser."""
+
+    def test_transfer_from_the_inbox(self):
+        admin = self.env.ref("base.user_admin")
+        self.env["omnichannel.routing.rule"].search([]).action_archive()
+        bob = new_test_user(
+            self.env,
+            login="o18_tour_bob",
+            name="Bob Transfer",
+            groups="sales_team.group_sale_salesman",
+        )
+        team = self.env["crm.team"].create(
+            {"name": "Transfer team", "member_ids": [Command.set((admin | bob).ids)]}
+        )
+        channel = self._create_channel("sandbox", name="Transfer chat", team_id=team.id)
+        self._journal_and_process(
+            channel, [self._sandbox_event("ivan", "Нужны кресла", name="Иван Петров")]
+        )
+        conversation = self.env["omnichannel.conversation"].search(
+            [("channel_id", "=", channel.id)]
+        )
+        conversation.user_id = admin
+
+        self.start_tour(
+            "/odoo/action-omnichannel_inbox.omnichannel_inbox_action",
+            "omnichannel_transfer_tour",
+            login="admin",
+        )
+
+        self.assertEqual(conversation.user_id, bob)
+        self.assertRecordValues(
+            conversation.transfer_ids,
+            [
+                {
+                    "from_user_id": admin.id,
+                    "to_user_id": bob.id,
+                    "note": "Wants 40 chairs, call after 3 pm",
+                }
+            ],
+        )

@@ -391,6 +391,17 @@ export class OmnichannelChatPanel extends Component {
         await this.attachmentUpload.unlink(attachment);
     }
 
+    /** The Transfer button: the wizard hands the selected conversation
+     * over; the panel then shows what the user may still see. */
+    async transfer() {
+        const action = await this.orm.call("omnichannel.conversation", "action_open_transfer_wizard", [
+            [this.state.conversationId],
+        ]);
+        await this.action.doAction(action, {
+            onClose: () => this.load(this.props.record).catch(() => {}),
+        });
+    }
+
     /** The phone button: the phone system rings the user's phone, then the
      * customer; the call then appears in the history through the bus. */
     async call() {

@@ -146,7 +146,8 @@ export class OmnichannelInbox extends Component {
     async callAction(method) {
         const result = await this.orm.call("omnichannel.conversation", method, [[this.state.selected.id]]);
         if (result && typeof result === "object" && result.type) {
-            await this.action.doAction(result);
+            // A wizard (transfer) changes the list when it closes.
+            await this.action.doAction(result, { onClose: () => this.reload() });
             return;
         }
         await this.reload();
