@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
@@ -194,3 +196,58 @@ class TestConversationTransferTour(OmnichannelHttpCase):
                 }
             ],
         )
+
+
+@tagged("post_install", "-at_install")
+class TestReturnAfterLeave(OwnerCase):
+    """A substitute's customers go back to the salesperson when the leave
+    ends, if the team wants it."""
+
+    def _leave_and_back(self, team_wants):
+        self.team.omnichannel_return_after_leave = team_wants
+        self._rule("keep_owner")
+        self._rule("round_robin", user_ids=[Command.set(self.alice.ids)])
+        conversation = self.receive("leave1", "Chairs?")
+        self.assertEqual(conversation.user_id, self.alice)
+        self.alice.omnichannel_substitute_id = self.carol
+        with freeze_time(WED_10 + timedelta(hours=1)):
+            self.env["resource.calendar.leaves"].create(
+                {
+                    "name": "Vacation",
+                    "resource_id": self.alice._omnichannel_resource().id,
+                    "date_from": WED_10,
+                    "date_to": WED_10 + timedelta(days=5),
+                }
+            )
+        self.assertEqual(conversation.user_id, self.carol)
+        transfer = conversation.transfer_ids
+        self.assertRecordValues(
+            transfer,
+            [
+                {
+                    "from_user_id": self.alice.id,
+                    "to_user_id": self.carol.id,
+                    "taken_back": False,
+                }
+            ],
+        )
+        self.assertEqual(bool(transfer.return_at), team_wants)
+        with freeze_time(WED_10 + timedelta(days=4)):
+            self.env["resource.calendar.leaves"]._cron_omnichannel_handover()
+        self.assertEqual(conversation.user_id, self.carol, "still on leave")
+        with freeze_time(WED_10 + timedelta(days=5, hours=1)):
+            self.env["resource.calendar.leaves"]._cron_omnichannel_handover()
+        conversation.invalidate_recordset()
+        return conversation
+
+    def test_customers_return_when_the_team_wants(self):
+        conversation = self._leave_and_back(True)
+        self.assertEqual(conversation.user_id, self.alice)
+        self.assertEqual(conversation.lead_id.user_id, self.alice)
+        self.assertTrue(conversation.transfer_ids.taken_back)
+        self.assertNotIn(self.carol.partner_id, conversation.message_partner_ids)
+        self.assertIn("back from leave, from Carol", self.log_texts(conversation))
+
+    def test_customers_stay_with_the_substitute_otherwise(self):
+        conversation = self._leave_and_back(False)
+        self.assertEqual(conversation.user_id, self.carol)

@@ -34,6 +34,13 @@ class OmnichannelConversationTransfer(models.Model):
     to_team_id = fields.Many2one("crm.team", string="Team", readonly=True)
     note = fields.Text(readonly=True)
     taken_back = fields.Boolean(readonly=True)
+    return_at = fields.Datetime(
+        "Returns on",
+        readonly=True,
+        index="btree_not_null",
+        help="A hand-over during a leave: the conversation goes back to the person "
+        "who was away when the leave ends (the team's choice).",
+    )
 
     def _transfer(self, conversation, user, team, note=""):
         """Give ``conversation`` (checked writable by the current user) and
@@ -64,7 +71,7 @@ class OmnichannelConversationTransfer(models.Model):
         record._move(user, team, note)
         return record
 
-    def _move(self, user, team, note):
+    def _move(self, user, team, note, why=None):
         """Move the conversation and its lead; the previous owner stops
         following both; the new owner (or the team leader) is told."""
         self.ensure_one()
@@ -77,16 +84,13 @@ class OmnichannelConversationTransfer(models.Model):
             conversation.write({"team_id": team.id})
         if lead and lead.team_id != team:
             lead.write({"team_id": team.id})
+        why = why or self.env._("transferred by %s", actor.name)
+        if note:
+            why = f"{why}: {note}"
         if user:
-            why = self.env._("transferred by %s", actor.name)
-            if note:
-                why = f"{why}: {note}"
             conversation._assign(user, why)
         else:
-            conversation._assign_to_queue(
-                self.env._("transferred by %s", actor.name)
-                + (f": {note}" if note else "")
-            )
+            conversation._assign_to_queue(why)
             if lead:
                 lead.write({"user_id": False})
         if previous and previous != user and lead:
@@ -97,7 +101,11 @@ class OmnichannelConversationTransfer(models.Model):
         if not reader:
             return
         told = conversation.with_context(lang=conversation._reader_lang(reader))
-        summary = told.env._("Conversation transferred to you by %s", actor.name)
+        summary = (
+            why
+            if self.return_at
+            else told.env._("Conversation transferred to you by %s", actor.name)
+        )
         # A note addressed to the new owner: their Odoo inbox (or e-mail) gets it.
         told.message_post(
             body=f"{summary}: {note}" if note else summary,
@@ -138,6 +146,75 @@ class OmnichannelConversationTransfer(models.Model):
                 owner, team, self.env._("taken back by %s", self.env.user.name)
             )
         return True
+
+    def _record_leave_handover(self, user, conversations, until):
+        """Keep the hand-over of ``user``'s ``conversations`` at the start of
+        a leave; those of a team that wants it return when it ends."""
+        for conversation in conversations.sudo():
+            if conversation.user_id == user:
+                continue
+            back = conversation.team_id.omnichannel_return_after_leave
+            self.sudo().create(
+                {
+                    "conversation_id": conversation.id,
+                    "from_user_id": user.id,
+                    "previous_user_id": user.id,
+                    "previous_team_id": conversation.team_id.id,
+                    "to_user_id": conversation.user_id.id,
+                    "to_team_id": conversation.team_id.id,
+                    "note": self.env._("on leave"),
+                    "return_at": until if back else False,
+                }
+            )
+            cron = self.env.ref(
+                "omnichannel_inbox.ir_cron_omnichannel_handover",
+                raise_if_not_found=False,
+            )
+            if back and cron:
+                cron.sudo()._trigger(until)
+
+    def _return_after_leave(self):
+        """Give back, once their leave is over, the customers handed over
+        for it, unless someone moved them since (a later transfer, a
+        different owner) or the person is still away."""
+        now = fields.Datetime.now()
+        due = self.sudo().search(
+            [("return_at", "<=", now), ("taken_back", "=", False)], limit=200
+        )
+        returned = self.browse()
+        for transfer in due:
+            conversation = transfer.conversation_id
+            user = transfer.from_user_id
+            last = self.sudo().search(
+                [("conversation_id", "=", conversation.id)], limit=1
+            )
+            if last != transfer or conversation.user_id != transfer.to_user_id:
+                transfer.taken_back = True  # moved since: nothing to give back
+                continue
+            if not user.active or not user._omnichannel_is_available(check_hours=False):
+                continue
+            transfer.taken_back = True
+            if conversation.state != "closed":
+                transfer._move(
+                    user,
+                    transfer.previous_team_id or conversation.team_id,
+                    False,
+                    why=self.env._(
+                        "back from leave, from %s", transfer.to_user_id.name
+                    ),
+                )
+            returned |= transfer
+        return returned
+
+
+class CrmTeam(models.Model):
+    _inherit = "crm.team"
+
+    omnichannel_return_after_leave = fields.Boolean(
+        "Customers return after a leave",
+        help="The conversations handed over to a substitute during a salesperson's "
+        "leave go back to them when the leave ends.",
+    )
 
 
 class OmnichannelConversation(models.Model):

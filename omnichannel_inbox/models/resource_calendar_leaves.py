@@ -55,10 +55,18 @@ class ResourceCalendarLeaves(models.Model):
         for leave in self:
             user = leave.resource_id.user_id
             leave.sudo().omnichannel_handover_done = True
+            conversations = (
+                self.env["omnichannel.conversation"]
+                .sudo()
+                .search([("user_id", "=", user.id), ("state", "!=", "closed")])
+            )
             user._omnichannel_handover(
                 self.env._(
                     "on leave until %s", fields.Datetime.to_string(leave.date_to)[:16]
                 )
+            )
+            self.env["omnichannel.conversation.transfer"]._record_leave_handover(
+                user, conversations, leave.date_to
             )
 
     @api.model
@@ -78,4 +86,6 @@ class ResourceCalendarLeaves(models.Model):
             limit=200,
         )
         leaves._omnichannel_handover()
+        # The same clock gives back the customers of those whose leave ended.
+        self.env["omnichannel.conversation.transfer"]._return_after_leave()
         return leaves
