@@ -3,6 +3,7 @@ in Odoo's web client."""
 
 from odoo.tests import tagged
 
+from . import test_call_popup
 from .common import OmnichannelHttpCase
 from .fake_telegram import FakeTelegramServer, tg_update
 
@@ -42,3 +43,14 @@ class TestMobileChatTour(OmnichannelHttpCase):
             "Доставка бесплатная",
             "the answer written on the phone reached Telegram",
         )
+
+
+@tagged("post_install", "-at_install")
+class TestMobileCallPopupTour(test_call_popup.TestCallPopupTour):
+    """The same ringing call as TestCallPopupTour, on a phone: the popup's
+    tour checks that it lies within the window."""
+
+    browser_size = "390x844"
+    touch_enabled = True
+    # Odoo's loader runs inherited test methods only when asked.
+    allow_inherited_tests_method = True

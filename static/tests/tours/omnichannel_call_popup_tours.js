@@ -47,7 +47,8 @@ registry.category("web_tour.tours").add("omnichannel_call_popup_tour", {
         },
         {
             content: "The lead's form is open",
-            trigger: ".o_form_view .o_breadcrumb:contains(Ivan: 20 office desks)",
+            // its name field, not the breadcrumb: a phone shows the title in the navbar
+            trigger: ".o_form_view .o_field_widget[name=name] textarea:value(Ivan: 20 office desks)",
         },
         {
             content: "Star the lead (the test's PBX then has someone else answer)",
