@@ -26,6 +26,7 @@ from . import test_response_figures
 from . import test_reports
 from . import test_inbox
 from . import test_inbox_tour
+from . import test_mobile_tour
 from . import test_call_figures
 from . import test_email_figures
 from . import test_translation

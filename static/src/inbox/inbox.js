@@ -113,6 +113,10 @@ export class OmnichannelInbox extends Component {
         this.state.selected = conversation;
     }
 
+    unselect() {
+        this.state.selected = null;
+    }
+
     waitLabel(conversation) {
         if (!conversation.waiting_since) {
             return "";

@@ -13,6 +13,18 @@ registry.category("web_tour.tours").add("omnichannel_call_popup_tour", {
             timeout: 60000,
         },
         {
+            content: "The popup lies within the window, on a phone too",
+            trigger: ".o_omnichannel_call_popup .o_omnichannel_call_popup_open_lead",
+            run() {
+                const box = document.querySelector(".o_omnichannel_call_popups").getBoundingClientRect();
+                if (box.left < 0 || box.right > window.innerWidth || box.bottom > window.innerHeight) {
+                    throw new Error(
+                        `the popup (${Math.round(box.left)},${Math.round(box.top)})-(${Math.round(box.right)},${Math.round(box.bottom)}) leaves the ${window.innerWidth}x${window.innerHeight} window`
+                    );
+                }
+            },
+        },
+        {
             content: "the customer",
             trigger: ".o_omnichannel_call_popup .o_omnichannel_call_popup_customer:contains(Ivan Petrov)",
         },
@@ -35,7 +47,8 @@ registry.category("web_tour.tours").add("omnichannel_call_popup_tour", {
         },
         {
             content: "The lead's form is open",
-            trigger: ".o_form_view .o_breadcrumb:contains(Ivan: 20 office desks)",
+            // its name field, not the breadcrumb: a phone shows the title in the navbar
+            trigger: ".o_form_view .o_field_widget[name=name] textarea:value(Ivan: 20 office desks)",
         },
         {
             content: "Star the lead (the test's PBX then has someone else answer)",
