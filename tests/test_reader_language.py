@@ -5,12 +5,14 @@ from odoo import Command
 from odoo.tests import new_test_user, tagged
 
 from ..omnichannel_inbox.models.omnichannel_inbound_event import RETRY_DELAYS
+from .common import OmnichannelHttpCase
 from .fake_telegram import FakeTelegramServer, tg_update, tg_user
 from .provider_case import ProviderCase
 from .routing_common import FRI_1830, WED_10, WED_20, OwnerCase
 from .test_calls import PBX_SECRET, CallsCase, past_local, pbx_headers
 from .test_sla_autoreply import SlaCase
 from .test_stuck_work import TelegramStuckCase
+from .test_telegram_deeplink import TestTelegramDeepLinks
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -364,3 +366,50 @@ class TestReaderLanguageAlerts(TelegramStuckCase):
         self.assertNotIn("stopped retrying", notified.body)
         self.assertEqual(notified.author_id, self.env.ref("base.partner_root"))
         self.assertIn("stopped retrying", alert.detail, "the company's language")
+
+
+@tagged("post_install", "-at_install")
+class TestReaderLanguageDeepLink(OmnichannelHttpCase):
+    """A later link's "The customer came through" note on an open lead is in
+    the language of who reads the lead."""
+
+    send = TestTelegramDeepLinks.send
+
+    def setUp(self):
+        super().setUp()
+        self.bot_api = FakeTelegramServer(token="123:LINK").start()
+        self.addCleanup(self.bot_api.stop)
+        self.env["omnichannel.channel"].search([]).write({"public_handle": False})
+        self.channel = self._create_channel(
+            "telegram",
+            name="Shop bot",
+            token="123:LINK",
+            webhook_secret="tg-link",
+            api_base_url=self.bot_api.url,
+            public_handle="@shop_bot",
+        )
+        self.Message = self.env["omnichannel.message"].sudo()
+        self.Journal = self.env["omnichannel.inbound.event"].sudo()
+        self.campaign = self.env["utm.campaign"].create({"name": "Spring sale DL"})
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _load_russian(cls.env)
+
+    def test_came_through_in_the_readers_language(self):
+        self.env.company.partner_id.lang = "ru_RU"
+        lead = self.send(2, "hello").conversation_id.lead_id
+        (lead.user_id | self.channel.team_id.user_id).lang = "ru_RU"
+        self.env["omnichannel.deep.link"].create(
+            {
+                "name": "Story",
+                "channel_id": self.channel.id,
+                "code": "story_ru",
+                "campaign_id": self.campaign.id,
+            }
+        )
+        self.send(3, "/start story_ru")
+        notes = " ".join(lead.message_ids.mapped("body"))
+        self.assertIn("Клиент пришёл через: Spring sale DL", notes)
+        self.assertNotIn("The customer came through", notes)
