@@ -4,11 +4,15 @@ from datetime import timedelta
 from odoo import Command
 from odoo.tests import new_test_user, tagged
 
+from ..omnichannel_inbox.models.omnichannel_inbound_event import RETRY_DELAYS
+from .common import OmnichannelHttpCase
 from .fake_telegram import FakeTelegramServer, tg_update, tg_user
 from .provider_case import ProviderCase
-from .routing_common import FRI_1830, WED_10
+from .routing_common import FRI_1830, WED_10, WED_20, OwnerCase
 from .test_calls import PBX_SECRET, CallsCase, past_local, pbx_headers
 from .test_sla_autoreply import SlaCase
+from .test_stuck_work import TelegramStuckCase
+from .test_telegram_deeplink import TestTelegramDeepLinks
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -242,3 +246,170 @@ class TestReaderLanguageCalls(CallsCase):
         self.assertIn("Перезвонить", activity.summary)
         self.assertIn("Пропущенный звонок", str(activity.note))
         self.assertEqual(activity.create_uid, self.env.ref("base.user_root"))
+
+
+@tagged("post_install", "-at_install")
+class TestReaderLanguageNotes(OwnerCase):
+    """The other notes written in the background - an answer given on
+    another channel, a change of owner, a possible known customer - are in
+    the language of who reads the conversation, whatever the language of
+    the request that wrote them (English here)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _load_russian(cls.env)
+        cls.env.company.partner_id.lang = "en_US"
+        (cls.alice | cls.bob | cls.carol).lang = "en_US"
+        cls.leader.lang = "ru_RU"
+
+    def test_answered_elsewhere_in_the_readers_language(self):
+        phone = "+7 912 555-07-01"
+        unreachable = self.receive("gone", "Перезвоните", at=WED_20, phone=phone)
+        here = self.receive("here", "Жду ответа", at=WED_20, phone=phone)
+        self.assertEqual(unreachable.partner_id, here.partner_id)
+        self.assertFalse(unreachable.user_id, "queued: the team leader reads it")
+        unreachable.identity_id.sudo().unreachable = True
+        self.reply(here, "Отвечаю здесь", self.bob, WED_20 + timedelta(minutes=2))
+        log = self.log_texts(unreachable)
+        self.assertIn("Ответ дан в канале Shop chat.", log)
+        self.assertNotIn("Answered on", log)
+
+    def test_first_to_answer_takes_it_in_their_language(self):
+        self.bob.lang = "ru_RU"
+        queued = self.receive("first", at=WED_20)
+        self.reply(queued, "Добрый вечер!", self.bob, WED_20 + timedelta(minutes=3))
+        self.assertEqual(queued.user_id, self.bob)
+        log = self.log_texts(queued)
+        self.assertIn("Назначен ответственный Bob: ответил первым", log)
+        self.assertNotIn("answered first", log)
+
+    def test_suggested_customer_in_the_readers_language(self):
+        known = self.env["res.partner"].create(
+            {"name": "Pavel", "email": "pavel.k@example.com"}
+        )
+        conversation = self.receive("maybe", at=WED_20)
+        # Their email comes with a later message: the suggestion is a note.
+        self.receive(
+            "maybe", at=WED_20 + timedelta(minutes=1), email="pavel.k@example.com"
+        )
+        self.assertEqual(conversation.identity_id.suggestion_ids.partner_id, known)
+        log = self.log_texts(conversation)
+        self.assertIn("Возможно, это Pavel: тот же email pavel.k@example.com.", log)
+        self.assertNotIn("May be", log)
+
+
+@tagged("post_install", "-at_install")
+class TestReaderLanguageReassign(SlaCase):
+    """An SLA reassignment's note "Assigned to X: why" is written whole in
+    the new owner's language, not half in the previous owner's."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _load_russian(cls.env)
+
+    def test_reassignment_note_in_the_new_owners_language(self):
+        self.leader.lang = "en_US"
+        conversation = self.receive("reassign", "Нужны кресла", at=WED_10)
+        previous = conversation.user_id
+        self.assertTrue(previous)
+        previous.lang = "en_US"
+        ((self.alice | self.bob | self.carol) - previous).lang = "ru_RU"
+        for minutes in (3, 5, 15):
+            self.run_cron(WED_10 + timedelta(minutes=minutes))
+        self.assertNotEqual(conversation.user_id, previous)
+        note = conversation.message_ids.filtered(
+            lambda m: (
+                "Назначен ответственный" in m.body
+                and conversation.user_id.name in m.body
+            )
+        )
+        self.assertTrue(note, self.log_texts(conversation))
+        self.assertIn("нет ответа через 10 мин после срока", note[0].body)
+        self.assertNotIn("not answered", note[0].body)
+        self.assertNotIn("fewest conversations", note[0].body)
+
+
+@tagged("post_install", "-at_install")
+class TestReaderLanguageAlerts(TelegramStuckCase):
+    """An alert raised by the journal reaches each administrator in their
+    own language; the alert keeps its detail in the company's."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _load_russian(cls.env)
+
+    def test_alert_in_the_administrators_language(self):
+        self.env.company.partner_id.lang = "en_US"
+        self.admin.lang = "ru_RU"
+        row = self.Journal.create(
+            {
+                "channel_id": self.channel.id,
+                "company_id": self.channel.company_id.id,
+                "provider_event_id": "lang-stuck",
+                "event_kind": "message",
+                "payload": json.dumps({"kind": "message", "event_id": "lang-stuck"}),
+                "attempts": len(RETRY_DELAYS),
+                "next_attempt_date": "2000-01-01 00:00:00",
+                "state": "error",
+            }
+        )
+        row._process()
+        alert = self.Alert.search([("channel_id", "=", self.channel.id)])
+        self.assertEqual(alert.kind, "journal_stuck")
+        notified = self.admin_notifications(alert)
+        self.assertEqual(len(notified), 1)
+        self.assertIn("Записи журнала, исчерпавшие повторы", notified.body)
+        self.assertIn("Событий входящего журнала, исчерпавших повторы", notified.body)
+        self.assertNotIn("stopped retrying", notified.body)
+        self.assertEqual(notified.author_id, self.env.ref("base.partner_root"))
+        self.assertIn("stopped retrying", alert.detail, "the company's language")
+
+
+@tagged("post_install", "-at_install")
+class TestReaderLanguageDeepLink(OmnichannelHttpCase):
+    """A later link's "The customer came through" note on an open lead is in
+    the language of who reads the lead."""
+
+    send = TestTelegramDeepLinks.send
+
+    def setUp(self):
+        super().setUp()
+        self.bot_api = FakeTelegramServer(token="123:LINK").start()
+        self.addCleanup(self.bot_api.stop)
+        self.env["omnichannel.channel"].search([]).write({"public_handle": False})
+        self.channel = self._create_channel(
+            "telegram",
+            name="Shop bot",
+            token="123:LINK",
+            webhook_secret="tg-link",
+            api_base_url=self.bot_api.url,
+            public_handle="@shop_bot",
+        )
+        self.Message = self.env["omnichannel.message"].sudo()
+        self.Journal = self.env["omnichannel.inbound.event"].sudo()
+        self.campaign = self.env["utm.campaign"].create({"name": "Spring sale DL"})
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _load_russian(cls.env)
+
+    def test_came_through_in_the_readers_language(self):
+        self.env.company.partner_id.lang = "ru_RU"
+        lead = self.send(2, "hello").conversation_id.lead_id
+        (lead.user_id | self.channel.team_id.user_id).lang = "ru_RU"
+        self.env["omnichannel.deep.link"].create(
+            {
+                "name": "Story",
+                "channel_id": self.channel.id,
+                "code": "story_ru",
+                "campaign_id": self.campaign.id,
+            }
+        )
+        self.send(3, "/start story_ru")
+        notes = " ".join(lead.message_ids.mapped("body"))
+        self.assertIn("Клиент пришёл через: Spring sale DL", notes)
+        self.assertNotIn("The customer came through", notes)

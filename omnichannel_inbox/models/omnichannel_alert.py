@@ -99,6 +99,9 @@ class OmnichannelAlert(models.Model):
         """Open (or update) the alert of ``kind`` on ``channel``.  The
         administrators are notified when it opens and when its signature
         changes; otherwise the open alert is only brought up to date.
+        ``detail`` is a text or a function of an environment writing it in
+        that environment's language: each administrator reads it in theirs,
+        the alert keeps it in the company's.
         Called from the journal and the sender: a fault here is logged,
         never allowed to undo their work."""
         try:
@@ -116,6 +119,12 @@ class OmnichannelAlert(models.Model):
 
     def _raise_alert(self, channel, kind, detail, signature, count):
         Alert = self.sudo()
+        render = detail if callable(detail) else None
+        if render:
+            company_lang = (channel.company_id or self.env.company).partner_id.lang
+            installed = {code for code, _name in self.env["res.lang"].get_installed()}
+            lang = company_lang if company_lang in installed else "en_US"
+            detail = render(self.with_context(lang=lang).env)
         now = fields.Datetime.now()
         alert = Alert.search(
             [
@@ -152,7 +161,7 @@ class OmnichannelAlert(models.Model):
                     limit=1,
                 )
             else:
-                alert._notify_admins()
+                alert._notify_admins(render)
                 return alert
         changed = (signature or False) != alert.signature
         alert.write(
@@ -164,7 +173,7 @@ class OmnichannelAlert(models.Model):
             }
         )
         if changed:
-            alert._notify_admins()
+            alert._notify_admins(render)
         return alert
 
     @api.model
@@ -189,9 +198,10 @@ class OmnichannelAlert(models.Model):
         self.filtered(lambda a: a.state == "open").sudo()._mark_resolved()
         return True
 
-    def _notify_admins(self):
+    def _notify_admins(self, render=None):
         """One inbox notification (or email, as each administrator prefers)
-        to the Omnichannel administrators of the channel's company."""
+        to the Omnichannel administrators of the channel's company.
+        ``render(env)`` writes the detail in ``env``'s language."""
         self.ensure_one()
         admins = (
             self.env.ref(ADMIN)
@@ -205,15 +215,32 @@ class OmnichannelAlert(models.Model):
                 )
             )
         )
-        self.sudo().with_context(mail_post_autofollow=False).message_post(
-            body=self.env._(
-                "%(alert)s: %(detail)s", alert=self.name, detail=self.detail or ""
-            ),
-            partner_ids=admins.partner_id.ids,
-            message_type="comment",
-            subtype_xmlid="mail.mt_note",
-            author_id=self.env.ref("base.partner_root").id,
-        )
+        # Raised by a webhook or a cron: each administrator reads it in their
+        # own language (else the company's), one note per language.
+        installed = {code for code, _name in self.env["res.lang"].get_installed()}
+        default = self.company_id.partner_id.lang
+        default = default if default in installed else "en_US"
+        by_lang = {}
+        for admin in admins:
+            lang = admin.lang if admin.lang in installed else default
+            by_lang[lang] = by_lang.get(lang, admins.browse()) | admin
+        by_lang = by_lang or {default: admins}
+        for lang, readers in sorted(by_lang.items()):
+            alert = self.with_context(lang=lang)
+            detail = render(alert.env) if render else alert.detail
+            labels = dict(alert._fields["kind"]._description_selection(alert.env))
+            name = "{}: {}".format(
+                alert.channel_id.name or "?", labels.get(alert.kind, alert.kind)
+            )
+            alert.sudo().with_context(mail_post_autofollow=False).message_post(
+                body=alert.env._(
+                    "%(alert)s: %(detail)s", alert=name, detail=detail or ""
+                ),
+                partner_ids=readers.partner_id.ids,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+                author_id=self.env.ref("base.partner_root").id,
+            )
 
     # ------------------------------------------------------------------
     # Conditions
@@ -236,7 +263,7 @@ class OmnichannelAlert(models.Model):
         return self._raise(
             channel,
             "journal_stuck",
-            self.env._(
+            lambda env: env._(
                 "%(count)s inbound event(s) stopped retrying; last error: %(error)s. "
                 "Open the inbound journal, "
                 "fix the cause and press Retry.",
@@ -264,7 +291,7 @@ class OmnichannelAlert(models.Model):
         return self._raise(
             channel,
             "send_failed",
-            self.env._(
+            lambda env: env._(
                 "%(count)s reply(ies) could not be sent; last error: %(error)s",
                 count=count,
                 error=message.error_message or "?",
@@ -378,7 +405,7 @@ class OmnichannelAlert(models.Model):
                 self._raise(
                     channel,
                     "silent",
-                    self.env._(
+                    lambda env, hours=hours, last_date=last_date, usual=usual: env._(
                         "No event for %(hours)s hours (last one on %(date)s), though "
                         "%(count)s arrived in the week before. "
                         "Check the webhook with the provider.",

@@ -616,7 +616,11 @@ class OmnichannelCall(models.Model):
             ):
                 # Whoever actually spoke with the customer takes them, unless
                 # someone already handles this customer (answered before).
-                conversation._assign(self.user_id, self.env._("answered the call"))
+                lang = conversation._reader_lang(self.user_id)
+                conversation._assign(
+                    self.user_id,
+                    self.with_context(lang=lang).env._("answered the call"),
+                )
             if first:
                 conversation._register_inbound(message)
                 self.write(
@@ -848,8 +852,14 @@ class OmnichannelCall(models.Model):
         else:
             vals.update(recording_state="failed", recording_next_try=False)
             self.write(vals)
-            self.conversation_id._message_log(
-                body=self.env._(
+            conversation = self.conversation_id
+            if conversation:
+                # Fetched by a cron: in the language of who reads the conversation.
+                conversation = conversation.with_context(
+                    lang=conversation._reader_lang(self.user_id or None)
+                )
+            conversation._message_log(
+                body=conversation.env._(
                     "The recording of %(call)s could not be downloaded: %(error)s",
                     call=self._title(),
                     error=error,

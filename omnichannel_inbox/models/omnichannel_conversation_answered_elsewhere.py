@@ -26,6 +26,8 @@ class OmnichannelConversation(models.Model):
                 other.channel_id._check_reply_allowed(other)
             except UserError:
                 other._register_outbound(message)
+                # Written for the other conversation's reader, not the author.
+                other = other.with_context(lang=other._reader_lang())
                 other._message_log(
-                    body=self.env._("Answered on %s.", self.channel_id.name)
+                    body=other.env._("Answered on %s.", self.channel_id.name)
                 )

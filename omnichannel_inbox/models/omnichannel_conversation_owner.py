@@ -28,7 +28,12 @@ class OmnichannelConversationOwner(models.Model):
                 # One person answers: the first to answer a queued customer takes them.
                 self._lock_for_assignment()
                 if not self.user_id:
-                    self._assign(message.author_user_id, self.env._("answered first"))
+                    # The note is in the new owner's language, reason included.
+                    author = message.author_user_id
+                    lang = self._reader_lang(author)
+                    self._assign(
+                        author, self.with_context(lang=lang).env._("answered first")
+                    )
         self._followup_on_outbound(message)
 
     def write(self, vals):

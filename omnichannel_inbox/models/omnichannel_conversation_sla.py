@@ -1,3 +1,4 @@
+from contextlib import closing
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -241,6 +242,14 @@ class OmnichannelConversationSla(models.Model):
 
     def _sla_reassign(self):
         previous = self.user_id
+        # "Assigned to X: <why>" in one language, X's: who routing would
+        # choose is asked first, undone (a round-robin turn included), then
+        # asked again in that person's language.
+        with closing(self.env.cr.savepoint()):
+            candidate = self.env["omnichannel.routing.rule"]._decide(
+                self, exclude=previous
+            )[0]
+        self = self.with_context(lang=self._reader_lang(candidate))
         why = self.env._(
             "not answered %(minutes)s minutes past the deadline",
             minutes=self.sla_policy_id.reassign_after_minutes,

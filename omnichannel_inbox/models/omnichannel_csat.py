@@ -316,6 +316,8 @@ class OmnichannelConversation(models.Model):
         team has no leader), on the lead - or the customer without one."""
         team = self._csat_team()
         user = team.user_id or self.user_id or lead.user_id
+        # The customer's answer comes by webhook: in the reader's language.
+        self = self.with_context(lang=self._reader_lang(user or None))
         if not user:
             self._message_log(
                 body=self.env._(
@@ -328,10 +330,8 @@ class OmnichannelConversation(models.Model):
         record.sudo().activity_schedule(
             "mail.mail_activity_data_call",
             user_id=user.id,
-            summary=self.with_context(lang=user.lang).env._(
-                "Unhappy customer — call back"
-            ),
-            note=self.with_context(lang=user.lang).env._(
+            summary=self.env._("Unhappy customer — call back"),
+            note=self.env._(
                 "%(customer)s rated %(channel)s %(score)s/5 (salesperson: %(user)s).",
                 customer=self.partner_id.name,
                 channel=self.channel_id.name,

@@ -243,12 +243,12 @@ class OmnichannelInboundEvent(models.Model):
         )._process_message(event, final_attempt=final_attempt)
         # ... an open lead only when it has no campaign yet: the first
         # campaign that brought the customer stays, the later one is noted.
-        lead = (
+        conversation = (
             self.env["omnichannel.conversation"]
             .sudo()
             .browse(result.get("conversation_id"))
-            .lead_id
         )
+        lead = conversation.lead_id
         if lead and any(lead[field].id != value for field, value in values.items()):
             if not lead.campaign_id:
                 lead.sudo().write(
@@ -258,8 +258,10 @@ class OmnichannelInboundEvent(models.Model):
                         if field != "source_id" or not lead.source_id
                     }
                 )
+            # Noted by the webhook: in the language of who reads the lead.
+            reader = self.with_context(lang=conversation._reader_lang(lead.user_id))
             lead.sudo()._message_log(
-                body=self.env._(
+                body=reader.env._(
                     "The customer came through: %s",
                     " / ".join(names + ([link.name] if link else [])),
                 )

@@ -570,20 +570,23 @@ class OmnichannelIdentity(models.Model):
             source.active = False
             link.archived_partner = True
         self.invalidate_recordset()
-        body = (
-            self.env._(
-                "Recognised as %s: the conversation now belongs to this customer.",
-                target.display_name,
-            )
-            if automatic
-            else self.env._(
-                "%(user)s confirmed that this is %(customer)s: the conversation now "
-                "belongs to this customer.",
-                user=self.env.user.name,
-                customer=target.display_name,
-            )
-        )
         for conversation in self.conversation_ids:
+            if automatic:
+                # Recognised by the webhook: in the conversation's reader's language.
+                conversation = conversation.with_context(
+                    lang=conversation._reader_lang()
+                )
+                body = conversation.env._(
+                    "Recognised as %s: the conversation now belongs to this customer.",
+                    target.display_name,
+                )
+            else:
+                body = self.env._(
+                    "%(user)s confirmed that this is %(customer)s: the conversation "
+                    "now belongs to this customer.",
+                    user=self.env.user.name,
+                    customer=target.display_name,
+                )
             conversation._message_log(body=body)
         return link
 

@@ -101,7 +101,9 @@ class OmnichannelIdentitySuggestion(models.Model):
             }
         )
         for conversation in identity.conversation_ids:
-            conversation._message_log(body=suggestion._label())
+            # Found by the webhook: in the language of who reads the conversation.
+            lang = conversation._reader_lang()
+            conversation._message_log(body=suggestion.with_context(lang=lang)._label())
         return suggestion
 
     def _label(self):
@@ -363,8 +365,9 @@ class OmnichannelIdentitySuggestion(models.Model):
         )
         link.suggestion_id = self
         for conversation in identity.conversation_ids:
+            conversation = conversation.with_context(lang=conversation._reader_lang())
             conversation._message_log(
-                body=self.env._(
+                body=conversation.env._(
                     "The customer typed the code sent to %s: the email is verified.",
                     self.value,
                 )

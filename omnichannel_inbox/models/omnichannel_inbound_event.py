@@ -619,8 +619,11 @@ class OmnichannelInboundEvent(models.Model):
                 }
             )
             for conversation in identity.conversation_ids:
+                conversation = conversation.with_context(
+                    lang=conversation._reader_lang()
+                )
                 conversation._message_log(
-                    body=self.env._(
+                    body=conversation.env._(
                         "The customer blocked or unsubscribed from %s: messages can no "
                         "longer be sent there.",
                         identity.channel_id.name,

@@ -81,7 +81,9 @@ class OmnichannelInboundEvent(models.Model):
         )
         lead = conversation.lead_id
         if lead and any(lead[field].id != value for field, value in values.items()):
-            self._apply_utm(lead, values)
+            # Noted by the webhook: in the language of who reads the lead.
+            reader = self.with_context(lang=conversation._reader_lang(lead.user_id))
+            reader._apply_utm(lead, values)
         if referral_row and conversation:
             referral_row.sudo().write(
                 {
@@ -155,10 +157,11 @@ class OmnichannelInboundEvent(models.Model):
                     where=where,
                 )[:255],
             }
-        self._apply_utm(
+        reader = self.with_context(lang=conversation._reader_lang(lead.user_id))
+        reader._apply_utm(
             lead,
             values,
-            description=self.env._(event.note.split("\n")[0]) if event.note else "",
+            description=reader.env._(event.note.split("\n")[0]) if event.note else "",
         )
         return {"conversation_id": conversation.id, "note": where[:255]}
 
