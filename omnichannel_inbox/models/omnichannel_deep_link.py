@@ -23,7 +23,7 @@ from odoo.addons.omnichannel_inbox.connectors.telegram_deeplink import (
     start_link,
 )
 
-from .omnichannel_inbound_event_form import UTM_FIELDS
+from .omnichannel_inbound_event import UTM_FIELDS
 
 CODE_ALPHABET = string.ascii_lowercase + string.digits
 CODE_LENGTH = 8
@@ -204,66 +204,61 @@ class OmnichannelInboundEvent(models.Model):
             return None
         return (event.text or "").partition(" ")[2].strip()
 
-    def _process_message(self, event, final_attempt=False):
-        """``/start <payload>``: the lead takes the link's UTM (read only
-        from records that exist), and the salesperson reads where the
-        customer came from instead of a code.  A payload that is not ours
-        stays as it was typed, with no UTM; the greeting is sent either way.
-
-        The names the connector read from a hand-written payload are
-        cleared first: the journal's own UTM handling would create the
-        records they name."""
+    def _deep_link_of(self, event):
+        """(link, lead values) of a ``/start <payload>`` message, read only
+        from records that exist; None for any other event."""
         payload = self._telegram_start(event)
         if payload is None:
-            return super()._process_message(event, final_attempt=final_attempt)
-        event.utm_source = event.utm_medium = event.utm_campaign = ""
-        link, values = self.env["omnichannel.deep.link"]._resolve_payload(
+            return None
+        return self.env["omnichannel.deep.link"]._resolve_payload(
             self.channel_id, payload
         )
-        names = [
-            self.env[model].sudo().browse(values[field]).name
-            for field, model in UTM_FIELDS.values()
-            if values.get(field)
-        ]
-        if link:
-            event.text = self.env._("Started the bot from the link %s", link.name)
-        elif names:
-            event.text = self.env._(
-                "Started the bot from a link: %s", " / ".join(names)
-            )
-        if not values:
-            return super()._process_message(event, final_attempt=final_attempt)
-        # A new lead takes the values when it is created...
-        context_values = dict(
-            self.env.context.get("omnichannel_form_lead_values") or {}, **values
+
+    def _utm_lead_values(self, event):
+        """A ``/start`` payload names its UTM through our links or the ids
+        of existing records: it never creates them (the journal's own
+        handling, for the other events, does)."""
+        if self._telegram_start(event) is None:
+            return super()._utm_lead_values(event)
+        resolved = self.env.context.get(
+            "omnichannel_deep_link_resolved"
+        ) or self._deep_link_of(event)
+        return resolved[1]
+
+    def _apply_utm(self, lead, values, description=""):
+        """The lead says which link the customer came through."""
+        link = self.env["omnichannel.deep.link"].browse(
+            values.get("omnichannel_deep_link_id")
         )
-        result = super(
-            OmnichannelInboundEvent,
-            self.with_context(omnichannel_form_lead_values=context_values),
-        )._process_message(event, final_attempt=final_attempt)
-        # ... an open lead only when it has no campaign yet: the first
-        # campaign that brought the customer stays, the later one is noted.
-        conversation = (
-            self.env["omnichannel.conversation"]
-            .sudo()
-            .browse(result.get("conversation_id"))
+        return super()._apply_utm(
+            lead, values, description=description or link.sudo().name or ""
         )
-        lead = conversation.lead_id
-        if lead and any(lead[field].id != value for field, value in values.items()):
-            if not lead.campaign_id:
-                lead.sudo().write(
-                    {
-                        field: value
-                        for field, value in values.items()
-                        if field != "source_id" or not lead.source_id
-                    }
+
+    def _process_message(self, event, final_attempt=False):
+        """``/start <payload>``: the salesperson reads where the customer
+        came from instead of a code (the lead's UTM follow from
+        ``_utm_lead_values``).  A payload that is not ours stays as it was
+        typed, with no UTM; the greeting is sent either way."""
+        resolved = self._deep_link_of(event)
+        rows = self
+        if resolved is not None:
+            # The names the connector read from a hand-written payload are
+            # not UTM of ours: only the resolved values count.
+            event.utm_source = event.utm_medium = event.utm_campaign = ""
+            link, values = resolved
+            names = [
+                self.env[model].sudo().browse(values[field]).name
+                for field, model in UTM_FIELDS.values()
+                if values.get(field)
+            ]
+            if link:
+                event.text = self.env._("Started the bot from the link %s", link.name)
+            elif names:
+                event.text = self.env._(
+                    "Started the bot from a link: %s", " / ".join(names)
                 )
-            # Noted by the webhook: in the language of who reads the lead.
-            reader = self.with_context(lang=conversation._reader_lang(lead.user_id))
-            lead.sudo()._message_log(
-                body=reader.env._(
-                    "The customer came through: %s",
-                    " / ".join(names + ([link.name] if link else [])),
-                )
-            )
-        return result
+            # Read once: the text no longer holds the payload.
+            rows = self.with_context(omnichannel_deep_link_resolved=resolved)
+        return super(OmnichannelInboundEvent, rows)._process_message(
+            event, final_attempt=final_attempt
+        )

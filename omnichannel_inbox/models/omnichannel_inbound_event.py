@@ -17,6 +17,13 @@ from odoo.addons.omnichannel_inbox import connectors
 
 from ..services import retry
 
+#: The UTM an event carries, and the lead fields and models they fill.
+UTM_FIELDS = {
+    "utm_source": ("source_id", "utm.source"),
+    "utm_medium": ("medium_id", "utm.medium"),
+    "utm_campaign": ("campaign_id", "utm.campaign"),
+}
+
 _logger = logging.getLogger(__name__)
 
 #: Delays between automatic retries of a failed event (then it waits for a
@@ -675,6 +682,47 @@ class OmnichannelInboundEvent(models.Model):
         """A phone call event: merged into its call (omnichannel.call)."""
         return self.env["omnichannel.call"]._apply_event(
             self.channel_id, event, final_attempt=final_attempt
+        )
+
+    # ------------------------------------------------------------------
+    # UTM a message carries (deep links, ads, opt-ins) and the lead's
+    # ------------------------------------------------------------------
+    def _utm_lead_values(self, event):
+        """Lead values (utm records) of the UTM an event carries; unknown
+        names are created, as Odoo's own website tracking does."""
+        values = {}
+        for key, (field, model) in UTM_FIELDS.items():
+            name = (getattr(event, key, "") or "").strip()
+            if name:
+                values[field] = (
+                    self.env["utm.mixin"].sudo()._find_or_create_record(model, name).id
+                )
+        return values
+
+    def _apply_utm(self, lead, values, description=""):
+        """A lead already open when the customer came through a link or an
+        ad: the campaign is filled when it had none (the first campaign that
+        brought the customer stays), and the lead says where they came from."""
+        if not lead or not values:
+            return
+        if not lead.campaign_id:
+            lead.sudo().write(
+                {
+                    k: v
+                    for k, v in values.items()
+                    if k != "source_id" or not lead.source_id
+                }
+            )
+        names = [
+            self.env[model].browse(values[field]).name
+            for field, model in UTM_FIELDS.values()
+            if values.get(field)
+        ]
+        lead.sudo()._message_log(
+            body=self.env._(
+                "The customer came through: %s",
+                " / ".join(names + ([description] if description else [])),
+            )
         )
 
     # ------------------------------------------------------------------

@@ -1,12 +1,7 @@
 from odoo import models
 from odoo.tools import plaintext2html
 
-#: UTM parameters of a submission -> (lead field, utm model)
-UTM_FIELDS = {
-    "utm_source": ("source_id", "utm.source"),
-    "utm_medium": ("medium_id", "utm.medium"),
-    "utm_campaign": ("campaign_id", "utm.campaign"),
-}
+from .omnichannel_inbound_event import UTM_FIELDS
 
 
 class OmnichannelInboundEvent(models.Model):

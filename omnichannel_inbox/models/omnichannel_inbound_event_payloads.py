@@ -10,50 +10,11 @@ from odoo import fields, models
 
 from odoo.addons.omnichannel_inbox import connectors
 
-from .omnichannel_inbound_event import _event_datetime
-from .omnichannel_inbound_event_form import UTM_FIELDS
+from .omnichannel_inbound_event import UTM_FIELDS, _event_datetime
 
 
 class OmnichannelInboundEvent(models.Model):
     _inherit = "omnichannel.inbound.event"
-
-    def _utm_lead_values(self, event):
-        """Lead values (utm records) of the UTM an event carries; unknown
-        names are created, as Odoo's own website tracking does."""
-        values = {}
-        for key, (field, model) in UTM_FIELDS.items():
-            name = (getattr(event, key, "") or "").strip()
-            if name:
-                values[field] = (
-                    self.env["utm.mixin"].sudo()._find_or_create_record(model, name).id
-                )
-        return values
-
-    def _apply_utm(self, lead, values, description=""):
-        """A lead already open when the customer came through a link or an
-        ad: the campaign is filled when it had none (the first campaign that
-        brought the customer stays), and the lead says where they came from."""
-        if not lead or not values:
-            return
-        if not lead.campaign_id:
-            lead.sudo().write(
-                {
-                    k: v
-                    for k, v in values.items()
-                    if k != "source_id" or not lead.source_id
-                }
-            )
-        names = [
-            self.env[model].browse(values[field]).name
-            for field, model in UTM_FIELDS.values()
-            if values.get(field)
-        ]
-        lead.sudo()._message_log(
-            body=self.env._(
-                "The customer came through: %s",
-                " / ".join(names + ([description] if description else [])),
-            )
-        )
 
     def _process_message(self, event, final_attempt=False):
         """A message carrying UTM (Telegram /start payload, Meta ad referral),
