@@ -89,6 +89,7 @@
         "views/omnichannel_deep_link_views.xml",
         "security/omnichannel_transfer_security.xml",
         "views/omnichannel_transfer_views.xml",
+        "views/omnichannel_questionnaire_views.xml",
     ],
     "demo": [
         "data/omnichannel_demo.xml",

@@ -78,3 +78,4 @@ from . import omnichannel_channel_waha
 from . import omnichannel_deep_link
 from . import omnichannel_conversation_transfer
 from . import omnichannel_transfer_wizard
+from . import omnichannel_questionnaire
