@@ -3,6 +3,7 @@ from datetime import datetime, time, timedelta
 
 import pytz
 
+from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from .fake_telegram import FakeTelegramServer, tg_update, tg_user
@@ -373,6 +374,27 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
         )
         conversation.lead_id = lead
         self.assertEqual(lead.contact_name, "Anna Petrova")
+
+    def test_no_query_for_a_channel_without_questionnaire(self):
+        self.says("Hi")
+        conversation = self.conversation()
+        message = self.messages().filtered(lambda m: m.direction == "in")
+        # What the inbound path has read already (the conversation's and the
+        # channel's rows).
+        self.assertTrue(conversation.channel_id.name and conversation.state)
+        self.assertEqual(message.author_kind, "customer")
+        with self.assertQueryCount(0):
+            conversation._after_receive(message)
+
+    def test_only_administrators_configure_questions(self):
+        questions = self.add_questions(self.channel, ("name", "What is your name?", ""))
+        self.assertEqual(questions.with_user(self.seller).name, "What is your name?")
+        with self.assertRaises(AccessError):
+            questions.with_user(self.seller).write({"name": "Your card number?"})
+        with self.assertRaises(AccessError):
+            self.env["omnichannel.questionnaire.question"].with_user(
+                self.leader
+            ).create({"channel_id": self.channel.id, "kind": "name", "name": "PIN?"})
 
     def test_channel_without_questionnaire_sends_nothing_more(self):
         self.says("/start")

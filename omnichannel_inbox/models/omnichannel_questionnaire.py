@@ -237,10 +237,11 @@ class OmnichannelConversation(models.Model):
         elif not self.questionnaire_state and self.channel_id.questionnaire_enabled:
             self._questionnaire_start(message)
 
-    def _after_outbound(self, message):
-        super()._after_outbound(message)
+    def _register_outbound(self, message):
+        # Whichever way a person's answer left (chat panel, email, live chat).
+        super()._register_outbound(message)
         if message.author_kind == "employee" and self.questionnaire_state == "asking":
-            self._questionnaire_stop(self.env._("a person answered the customer"))
+            self._questionnaire_stop("person")
 
     # ------------------------------------------------------------------
     # The questions
@@ -333,12 +334,12 @@ class OmnichannelConversation(models.Model):
             )._post_reply("\n".join(lines), author_kind="auto")
         except UserError:
             # The channel cannot carry it now (unreachable, window closed).
-            self._questionnaire_stop(self.env._("the question could not be sent"))
+            self._questionnaire_stop("unsent")
 
     def _questionnaire_answer(self, message):
         question = self.questionnaire_question_id
         if not question:
-            return self._questionnaire_stop(self.env._("its questions were removed"))
+            return self._questionnaire_stop("removed")
         value = self._questionnaire_parse(question, message)
         if value is None:
             text = html2plaintext(message.body or "").strip()
@@ -351,7 +352,7 @@ class OmnichannelConversation(models.Model):
             if short and not self.questionnaire_reasked:
                 self.sudo().questionnaire_reasked = True
                 return self._questionnaire_ask(question, again=True)
-            return self._questionnaire_stop(self.env._("the customer wrote freely"))
+            return self._questionnaire_stop("free")
         answers = dict(self.questionnaire_answers or {})
         self._questionnaire_apply(question, value, answers, message)
         self.sudo().questionnaire_answers = answers
@@ -479,16 +480,19 @@ class OmnichannelConversation(models.Model):
             )
         )
 
-    def _questionnaire_stop(self, why):
+    def _questionnaire_stop(self, reason):
         """Stop for good: the customer writes freely, a person answered."""
         self.sudo().write(
             {"questionnaire_state": "stopped", "questionnaire_question_id": False}
         )
-        self._questionnaire_log(
-            self.with_context(lang=self._reader_lang()).env._(
-                "First-contact questions stopped: %s.", why
-            )
-        )
+        env = self.with_context(lang=self._reader_lang()).env
+        why = {
+            "free": env._("the customer wrote freely"),
+            "person": env._("a person answered the customer"),
+            "unsent": env._("the question could not be sent"),
+            "removed": env._("its questions were removed"),
+        }[reason]
+        self._questionnaire_log(env._("First-contact questions stopped: %s.", why))
 
     def _questionnaire_log(self, text):
         self.sudo()._message_log(body=Markup("<p>%s</p>") % text)
