@@ -264,11 +264,17 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
         self.shares_phone("+79035550104")
         [email] = self.sent()
         self.assertEqual(email["text"], "Your email?", "the phone came with the card")
-        self.says("anna@example.org")
+        self.says("My email: anna@example.org")
         self.assertEqual(self.sent()[0]["text"], self.channel.questionnaire_done_text)
         conversation = self.conversation()
         self.assertEqual(conversation.lead_id.email_from, "anna@example.org")
         self.assertEqual(conversation.identity_id.email_normalized, "anna@example.org")
+
+    def test_nothing_to_ask_sends_nothing(self):
+        self.add_questions(self.channel, ("phone", "Your phone number, please?", ""))
+        self.shares_phone("+79035550106")
+        self.assertFalse(self.sent(), "the phone came with the card: no thanks either")
+        self.assertEqual(self.conversation().questionnaire_state, "done")
 
     def test_free_text_stops_the_questions(self):
         self.add_questions(

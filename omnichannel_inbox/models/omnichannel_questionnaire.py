@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import email_normalize, html2plaintext
+from odoo.tools import email_normalize, email_split, html2plaintext
 from odoo.tools.misc import format_datetime
 
 from odoo.addons.omnichannel_inbox import connectors
@@ -396,9 +396,10 @@ class OmnichannelConversation(models.Model):
                 return text
             return None
         if kind == "email":
-            words = text.split()
-            email = email_normalize(words[-1]) if words else False
-            return email if email and len(words) <= SHORT_WORDS else None
+            # "anna@example.org", "my email: anna@example.org"
+            emails = email_split(text)
+            email = email_normalize(emails[0]) if len(emails) == 1 else False
+            return email if email and len(text.split()) <= NAME_WORDS else None
         return None
 
     def _questionnaire_apply(self, question, value, answers, message):
@@ -465,9 +466,13 @@ class OmnichannelConversation(models.Model):
             lead.write(vals)
 
     def _questionnaire_done(self):
+        # Thanks only for answers: nothing when there was nothing to ask.
+        asked = bool(self.questionnaire_question_id)
         self.sudo().write(
             {"questionnaire_state": "done", "questionnaire_question_id": False}
         )
+        if not asked:
+            return
         channel = self.channel_id.with_context(lang=self._questionnaire_lang())
         if channel.questionnaire_done_text:
             try:
