@@ -380,6 +380,9 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
         )
         conversation.lead_id = lead
         self.assertEqual(lead.contact_name, "Anna Petrova")
+        # Forgetting the customer forgets the answers kept for a lead too.
+        conversation.partner_id._omnichannel_forget()
+        self.assertFalse(conversation.questionnaire_answers)
 
     def test_no_query_for_a_channel_without_questionnaire(self):
         self.says("Hi")

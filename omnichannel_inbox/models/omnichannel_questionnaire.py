@@ -226,6 +226,11 @@ class OmnichannelConversation(models.Model):
                 )
         return result
 
+    def _privacy_erase_content(self):
+        # The answers kept for a lead hold a name, a phone, an email.
+        super()._privacy_erase_content()
+        self.sudo().write({"questionnaire_answers": False})
+
     # ------------------------------------------------------------------
     # Hooks
     # ------------------------------------------------------------------
