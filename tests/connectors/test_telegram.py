@@ -189,8 +189,8 @@ def send_with(connector, provider, **message):
 def test_telegram_declares_buttons_and_the_contact_request():
     telegram = connectors.get_connector_class("telegram")
     assert telegram.supports_buttons and telegram.supports_request_contact
-    sms = connectors.get_connector_class("viber")
-    assert not sms.supports_buttons and not sms.supports_request_contact
+    viber = connectors.get_connector_class("viber")
+    assert not viber.supports_buttons and not viber.supports_request_contact
 
 
 def test_long_choices_are_inline_buttons_one_per_row(connector, provider):
