@@ -337,11 +337,15 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
         self.assertFalse(self.sent(), "the bot keeps quiet once a person answered")
         self.assertFalse(conversation.lead_id.description)
 
-    def test_russian_customer_gets_russian_questions(self):
+    def load_russian(self):
         self.env["res.lang"]._activate_lang("ru_RU")
         self.env["ir.module.module"]._load_module_terms(
             ["omnichannel_inbox"], ["ru_RU"], overwrite=True
         )
+        self.user = tg_user(language_code="ru")
+
+    def test_russian_customer_gets_russian_questions(self):
+        self.load_russian()
         questions = self.add_questions(
             self.channel,
             ("need", "What are you looking for?", "Sofa\nTable"),
@@ -351,7 +355,6 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
             {"name": "Что вы ищете?", "options": "Диван\nСтол"}
         )
         questions[1].with_context(lang="ru_RU").name = "Ваш телефон?"
-        self.user = tg_user(language_code="ru")
         self.says("Здравствуйте")
         [need] = self.sent()
         self.assertEqual(need["text"], "Что вы ищете?")
@@ -359,13 +362,26 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
         self.press("Стол")
         [phone] = self.sent()
         self.assertEqual(phone["text"], "Ваш телефон?")
-        self.assertEqual(
-            markup_of(phone)["keyboard"][0][0]["text"], "Поделиться номером телефона"
-        )
         lead = self.conversation().lead_id
         self.assertIn("Стол", lead.description)
         # The tag is in the language of who reads the lead (English here).
         self.assertEqual(lead.tag_ids.mapped("name"), ["Table"])
+
+    def test_russian_customer_gets_russian_buttons_and_prompts(self):
+        # The addon's own texts come from i18n/ru.po (read through the .pot).
+        self.load_russian()
+        question = self.add_questions(
+            self.channel, ("phone", "Your phone number, please?", "")
+        )
+        question.with_context(lang="ru_RU").name = "Ваш телефон?"
+        self.says("Здравствуйте")
+        [phone] = self.sent()
+        self.assertEqual(
+            markup_of(phone)["keyboard"][0][0]["text"], "Поделиться номером телефона"
+        )
+        self.says("не скажу")
+        [again] = self.sent()
+        self.assertEqual(again["text"], "Извините, я не понял ответ.\nВаш телефон?")
 
     def test_answers_wait_for_the_lead(self):
         self.channel.create_leads = False
