@@ -90,6 +90,7 @@
         "security/omnichannel_transfer_security.xml",
         "views/omnichannel_transfer_views.xml",
         "views/omnichannel_alerts_views.xml",
+        "views/omnichannel_questionnaire_views.xml",
     ],
     "demo": [
         "data/omnichannel_demo.xml",

@@ -267,6 +267,10 @@ class OutboundMessage:
     # Answers the customer can pick (a satisfaction score): providers with
     # buttons show them, the others send the text alone, which lists them.
     choices: list = field(default_factory=list)
+    # The label of a button that shares the customer's own phone number
+    # (Telegram's request_contact keyboard); connectors without one
+    # (``supports_request_contact`` false) send the text alone.
+    request_contact: str = ""
 
 
 @dataclass

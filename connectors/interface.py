@@ -77,6 +77,14 @@ class Connector(ProviderHttp):
     supports_survey: ClassVar[bool] = True
     #: messages leave through the provider under a sending budget
     supports_send_budget: ClassVar[bool] = True
+    #: messages can carry answer buttons (``OutboundMessage.choices``): a
+    #: press comes back as a message whose text is the choice; without them
+    #: the Odoo side lists the choices, numbered, in the text
+    supports_buttons: ClassVar[bool] = False
+    #: a button can ask for the customer's own phone number
+    #: (``OutboundMessage.request_contact``), which comes back as their
+    #: shared contact card
+    supports_request_contact: ClassVar[bool] = False
     #: the account answers a bot start command with its greeting
     supports_greeting: ClassVar[bool] = False
     #: the common connection settings (token, secrets, API address) apply

@@ -189,6 +189,45 @@ def _location(value, title=""):
     return Location(float(lat), float(lon), title)
 
 
+#: Bot API limit of a button's callback_data, in bytes.
+CALLBACK_DATA_BYTES = 64
+#: Choices this short (scores) share one row of buttons; longer ones get a
+#: row each, so that their text is not cut.
+SHORT_CHOICE = 4
+
+
+def _choice_keyboard(choices):
+    """Inline buttons for ``choices``.  A press sends back the choice itself
+    (what the customer would have typed), or its number when the choice is
+    longer than Telegram's callback data allows."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    buttons = [
+        InlineKeyboardButton(
+            choice,
+            callback_data=choice
+            if len(choice.encode()) <= CALLBACK_DATA_BYTES
+            else str(number),
+        )
+        for number, choice in enumerate(choices, 1)
+    ]
+    if all(len(choice) <= SHORT_CHOICE for choice in choices):
+        return InlineKeyboardMarkup([buttons])
+    return InlineKeyboardMarkup([[button] for button in buttons])
+
+
+def _contact_keyboard(label):
+    """A one-time reply keyboard whose button shares the customer's own
+    phone number: it comes back as their contact card."""
+    from telegram import KeyboardButton, ReplyKeyboardMarkup
+
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(label, request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
 @register
 class TelegramConnector(Connector):
     code = "telegram"
@@ -198,6 +237,8 @@ class TelegramConnector(Connector):
     color = "#229ED9"
     deep_link = "https://t.me/%s"
     supports_greeting = True
+    supports_buttons = True
+    supports_request_contact = True
     common_settings = ("token", "webhook_secret", "api_base_url")
     user_ids_are_global = True
     reports_delivery_errors = True
@@ -674,17 +715,10 @@ class TelegramConnector(Connector):
                     text = ""
             if text:
                 markup = {}
-                if message.choices:
-                    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-                    markup["reply_markup"] = InlineKeyboardMarkup(
-                        [
-                            [
-                                InlineKeyboardButton(choice, callback_data=choice)
-                                for choice in message.choices
-                            ]
-                        ]
-                    )
+                if message.request_contact:
+                    markup["reply_markup"] = _contact_keyboard(message.request_contact)
+                elif message.choices:
+                    markup["reply_markup"] = _choice_keyboard(message.choices)
                 last = await bot.send_message(chat_id, text, **markup, **business)
             return last
 

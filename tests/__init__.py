@@ -62,3 +62,4 @@ from . import test_telegram_deeplink
 from . import test_reader_language
 from . import test_transfer
 from . import test_alerts
+from . import test_questionnaire

@@ -80,3 +80,4 @@ from . import omnichannel_conversation_transfer
 from . import omnichannel_transfer_wizard
 from . import res_users_alerts
 from . import omnichannel_conversation_alerts
+from . import omnichannel_questionnaire

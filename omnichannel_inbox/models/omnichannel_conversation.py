@@ -287,7 +287,14 @@ class OmnichannelConversation(models.Model):
         self._register_inbound(message)
         if event.command == "start":
             self._send_greeting()
+        self._after_receive(message)
         return message
+
+    def _after_receive(self, message):
+        """Hook run once a provider's new message is stored, registered and,
+        for a bot start command, greeted: what the bot says next (the
+        first-contact questionnaire) goes after the greeting.  Not run for a
+        duplicate or an edit."""
 
     def _register_inbound(self, message):
         """Bookkeeping of a customer's message, then the lead, the owner and

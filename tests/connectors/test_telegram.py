@@ -2,6 +2,7 @@
 sending through python-telegram-bot against a local Bot API."""
 
 import json
+import urllib.parse
 
 import pytest
 
@@ -162,3 +163,59 @@ def test_send_maps_a_blocked_bot(connector, provider):
     with pytest.raises(connectors.SendError) as refused:
         telegram.send(connectors.OutboundMessage("7", text="Hello"))
     assert refused.value.blocks_recipient and not refused.value.retryable
+
+
+def sent_markup(provider):
+    [send] = [r for r in provider.requests if r[1].endswith("/sendMessage")]
+    body = send[3].decode()
+    fields = (
+        json.loads(body) if body.startswith("{") else dict(urllib.parse.parse_qsl(body))
+    )
+    markup = fields.get("reply_markup")
+    return json.loads(markup) if isinstance(markup, str) else markup
+
+
+def send_with(connector, provider, **message):
+    bot_api(provider).route(
+        "/sendMessage",
+        200,
+        {"ok": True, "result": {"message_id": 56, "date": 1718000000, "chat": CHAT}},
+    )
+    telegram = connector("telegram", token="123:TOKEN", base_url=provider.url)
+    telegram.send(connectors.OutboundMessage("7", text="Question?", **message))
+    return sent_markup(provider)
+
+
+def test_telegram_declares_buttons_and_the_contact_request():
+    telegram = connectors.get_connector_class("telegram")
+    assert telegram.supports_buttons and telegram.supports_request_contact
+    viber = connectors.get_connector_class("viber")
+    assert not viber.supports_buttons and not viber.supports_request_contact
+
+
+def test_long_choices_are_inline_buttons_one_per_row(connector, provider):
+    long_choice = "Доставка мебели в загородный дом с подъёмом на этаж"
+    markup = send_with(
+        connector, provider, choices=["Купить диван", "Ремонт", long_choice]
+    )
+    rows = markup["inline_keyboard"]
+    assert [[b["text"] for b in row] for row in rows] == [
+        ["Купить диван"],
+        ["Ремонт"],
+        [long_choice],
+    ]
+    # callback_data is limited to 64 bytes: a longer choice sends its number.
+    assert [row[0]["callback_data"] for row in rows] == ["Купить диван", "Ремонт", "3"]
+
+
+def test_request_contact_is_a_one_time_reply_keyboard(connector, provider):
+    markup = send_with(
+        connector, provider, request_contact="Share my phone", choices=["x"]
+    )
+    assert markup["keyboard"] == [[{"text": "Share my phone", "request_contact": True}]]
+    assert markup["one_time_keyboard"] is True
+    assert "inline_keyboard" not in markup
+
+
+def test_plain_text_has_no_keyboard(connector, provider):
+    assert send_with(connector, provider) is None
