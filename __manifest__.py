@@ -89,6 +89,8 @@
         "views/omnichannel_deep_link_views.xml",
         "security/omnichannel_transfer_security.xml",
         "views/omnichannel_transfer_views.xml",
+        "data/omnichannel_freemail_domain_data.xml",
+        "views/omnichannel_company_history_views.xml",
     ],
     "demo": [
         "data/omnichannel_demo.xml",

@@ -78,3 +78,5 @@ from . import omnichannel_channel_waha
 from . import omnichannel_deep_link
 from . import omnichannel_conversation_transfer
 from . import omnichannel_transfer_wizard
+from . import omnichannel_freemail_domain
+from . import omnichannel_company_history
