@@ -73,12 +73,17 @@ class OmnichannelMessage(models.Model):
         conversation the user may read; each reply target says whose it is."""
         result = super()._panel_reply_targets(res_model, record, partners)
         conversations = self.env["omnichannel.conversation"].sudo()
+        # Only real conversations: a reply target may be one the panel opens
+        # on sending (a first email, a negative id).
         by_id = {
             c.id: c
-            for c in conversations.browse([c["id"] for c in result["conversations"]])
+            for c in conversations.browse(
+                [c["id"] for c in result["conversations"] if c["id"] > 0]
+            )
         }
         for values in result["conversations"]:
-            values["partner_id"] = by_id[values["id"]].partner_id.id
+            if values["id"] in by_id:
+                values["partner_id"] = by_id[values["id"]].partner_id.id
         contacts = []
         if len(partners) > 1 and res_model in ("crm.lead", "res.partner"):
             visible = (
