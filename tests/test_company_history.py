@@ -331,3 +331,54 @@ class TestCompanyHistory(OmnichannelHttpCase):
         self.assertNotEqual(boris.lead_id, deal)
         self.assertTrue(boris.lead_id)
         self.assertFalse(boris.company_lead_offer_id)
+
+
+@tagged("post_install", "-at_install")
+class TestCompanyHistoryTour(OmnichannelHttpCase):
+    """The company's card and "Works at" in a real browser."""
+
+    def setUp(self):
+        super().setUp()
+        self.env["omnichannel.routing.rule"].search([]).action_archive()
+        self.salesman = new_test_user(
+            self.env,
+            login="q_company_tour",
+            name="Tour Salesman",
+            groups="sales_team.group_sale_salesman",
+        )
+        team = self.env["crm.team"].create(
+            {"name": "Tour team", "member_ids": [Command.set(self.salesman.ids)]}
+        )
+        self.channel = self._create_channel(
+            "sandbox", name="Tour chat", team_id=team.id
+        )
+
+    def write_in(self, session, text, name):
+        rows = self._journal_and_process(
+            self.channel, [self._sandbox_event(session, text, name=name)]
+        )
+        return rows.conversation_id
+
+    def test_works_at_creates_the_company_from_the_conversation(self):
+        anna = self.write_in("anna", "Hello", "Anna Smirnova")
+        self.start_tour(
+            f"/odoo/omnichannel.conversation/{anna.id}",
+            "omnichannel_company_works_at_tour",
+            login="q_company_tour",
+        )
+        company = anna.partner_id.parent_id
+        self.assertEqual(company.name, "Nord Logistics")
+        self.assertTrue(company.is_company, "created as a company")
+
+    def test_company_card_shows_its_contacts_filterable(self):
+        acme = self.env["res.partner"].create(
+            {"name": "Acme Steel", "is_company": True}
+        )
+        anna = self.write_in("anna", "We need 40 tonnes of rebar", "Anna Smirnova")
+        boris = self.write_in("boris", "And the delivery to Tula", "Boris Petrov")
+        (anna.partner_id | boris.partner_id).parent_id = acme
+        self.start_tour(
+            f"/odoo/res.partner/{acme.id}",
+            "omnichannel_company_history_tour",
+            login="q_company_tour",
+        )
