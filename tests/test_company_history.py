@@ -272,10 +272,11 @@ class TestCompanyHistory(OmnichannelHttpCase):
     def colleague_writes_again(self, policy):
         """Anna's deal is the company's open deal; Boris (at Acme too) had a
         deal of his own, lost; he writes again."""
-        self.team.omnichannel_company_deal = policy
+        self.team.omnichannel_company_deal = "never"
         anna, boris = self.two_colleagues()
         deal = anna.lead_id
         boris.lead_id.action_set_lost()
+        self.team.omnichannel_company_deal = policy
         boris = self.write_in(BORIS, "Boris again: the invoice please")
         return deal, boris
 
@@ -325,6 +326,38 @@ class TestCompanyHistory(OmnichannelHttpCase):
         self.assertTrue(deal.active)
         with self.assertRaises(AccessError):
             boris.with_user(self.dave).action_keep_company_deal_separate()
+
+    def test_works_at_offers_the_company_deal(self):
+        anna, boris = self.two_colleagues()
+        own = boris.lead_id
+        self.assertEqual(
+            boris.company_lead_offer_id,
+            anna.lead_id,
+            "once Boris works at Acme, Anna's open deal is the company's",
+        )
+        self.assertEqual(own.omnichannel_company_offer_id, anna.lead_id)
+        self.assertFalse(
+            anna.company_lead_offer_id, "the first contact's deal is the company's"
+        )
+        boris.with_user(self.alice).action_join_company_deal()
+        self.assertEqual(boris.lead_id, anna.lead_id)
+        self.assertFalse(own.active)
+
+    def test_works_at_joins_the_company_deal_automatically(self):
+        self.team.omnichannel_company_deal = "auto"
+        anna, boris = self.two_colleagues()
+        self.assertEqual(boris.lead_id, anna.lead_id)
+        self.assertFalse(boris.company_lead_offer_id)
+
+    def test_works_at_leaves_a_deal_made_by_hand(self):
+        anna = self.write_in(ANNA, "Anna: we need 40 tonnes of rebar")
+        self.works_at(anna, self.acme)
+        boris = self.write_in(BORIS, "Boris: and the delivery to Tula")
+        boris.lead_id.omnichannel_auto_created = False
+        self.team.omnichannel_company_deal = "auto"
+        self.works_at(boris, self.acme)
+        self.assertNotEqual(boris.lead_id, anna.lead_id)
+        self.assertFalse(boris.company_lead_offer_id)
 
     def test_never_join_the_company_deal(self):
         deal, boris = self.colleague_writes_again("never")

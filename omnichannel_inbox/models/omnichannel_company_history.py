@@ -157,6 +157,28 @@ class OmnichannelConversation(models.Model):
         "to join this conversation to.",
     )
 
+    def _omnichannel_company_deals(self, company):
+        """The open deals of a client company and its contacts (newest
+        first), in the conversation's company."""
+        return (
+            self.env["crm.lead"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "child_of", company.id),
+                    ("active", "=", True),
+                    ("won_status", "=", "pending"),
+                    ("company_id", "in", [self.company_id.id, False]),
+                ],
+                order="create_date desc, id desc",
+            )
+        )
+
+    def _omnichannel_company_deal_policy(self, deal):
+        """auto / ask / never: the team of the company's deal decides."""
+        team = deal.team_id or self.team_id or self.channel_id.team_id
+        return team.omnichannel_company_deal if team else "ask"
+
     def _ensure_lead(self):
         """A contact of a client company without a deal of their own: the
         company's open deal (the deal's team says auto / ask / never).  Costs
@@ -172,25 +194,12 @@ class OmnichannelConversation(models.Model):
         if not company:
             return super()._ensure_lead()
         self.env["omnichannel.identity"]._lock("omnichannel-lead", company.id)
-        deals = (
-            self.env["crm.lead"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "child_of", company.id),
-                    ("active", "=", True),
-                    ("won_status", "=", "pending"),
-                    ("company_id", "in", [self.company_id.id, False]),
-                ],
-                order="create_date desc, id desc",
-            )
-        )
+        deals = self._omnichannel_company_deals(company)
         if not deals or partner in deals.partner_id:
             # No deal of the company, or one of the customer's own.
             return super()._ensure_lead()
         deal = deals[0]
-        team = deal.team_id or self.team_id or self.channel_id.team_id
-        policy = team.omnichannel_company_deal if team else "ask"
+        policy = self._omnichannel_company_deal_policy(deal)
         if policy == "auto":
             self._omnichannel_join_company_deal(deal)
             return deal
@@ -198,6 +207,31 @@ class OmnichannelConversation(models.Model):
         if policy == "ask" and lead and lead != deal:
             self.company_lead_offer_id = deal
         return lead
+
+    def _omnichannel_offer_company_deal(self):
+        """The customer was just attached to a company: a conversation on a
+        deal opened automatically for them (or on none) is offered the
+        company's open deal of another contact, by the same policy."""
+        for conversation in self.sudo():
+            lead = conversation.lead_id
+            company = _company_family(conversation.partner_id)
+            if (
+                not company
+                or conversation.state == "closed"
+                or (lead and not lead.omnichannel_auto_created)
+                or (lead and not (lead.active and lead.won_status == "pending"))
+            ):
+                continue
+            deals = conversation._omnichannel_company_deals(company).filtered(
+                lambda d, c=conversation: d.partner_id != c.partner_id
+            )
+            if not deals:
+                continue
+            policy = conversation._omnichannel_company_deal_policy(deals[0])
+            if policy == "auto":
+                conversation._omnichannel_join_company_deal(deals[0])
+            elif policy == "ask":
+                conversation.company_lead_offer_id = deals[0]
 
     def _omnichannel_join_company_deal(self, deal):
         """Move this conversation (and its messages) to the company's deal;
@@ -314,6 +348,16 @@ class OmnichannelIdentity(models.Model):
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("parent_id"):
+            # "Works at": the customer's conversations may join the
+            # company's open deal.
+            self.env["omnichannel.conversation"].sudo().search(
+                [("partner_id", "in", self.ids), ("state", "!=", "closed")]
+            )._omnichannel_offer_company_deal()
+        return result
 
     def _omnichannel_company_by_domain(self):
         """The one company whose website or email is at this contact's email
