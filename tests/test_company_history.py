@@ -415,3 +415,25 @@ class TestCompanyHistoryTour(OmnichannelHttpCase):
             "omnichannel_company_history_tour",
             login="q_company_tour",
         )
+
+    def test_join_the_company_deal_from_the_lead(self):
+        acme = self.env["res.partner"].create(
+            {"name": "Acme Steel", "is_company": True}
+        )
+        anna = self.write_in("anna", "We need 40 tonnes of rebar", "Anna Smirnova")
+        anna.lead_id.name = "Anna's deal"
+        boris = self.write_in("boris", "And the delivery to Tula", "Boris Petrov")
+        own = boris.lead_id
+        (anna.partner_id | boris.partner_id).parent_id = acme
+        self.assertEqual(boris.company_lead_offer_id, anna.lead_id)
+        self.assertFalse(
+            anna.company_lead_offer_id,
+            "attached together: the older deal is the company's, offered to Boris only",
+        )
+        self.start_tour(
+            f"/odoo/crm/{own.id}",
+            "omnichannel_company_join_deal_tour",
+            login="q_company_tour",
+        )
+        self.assertEqual(boris.lead_id, anna.lead_id)
+        self.assertFalse(own.active)

@@ -158,9 +158,10 @@ class OmnichannelConversation(models.Model):
     )
 
     def _omnichannel_company_deals(self, company):
-        """The open deals of a client company and its contacts (newest
-        first), in the conversation's company."""
-        return (
+        """The open deals of a client company and its contacts, in the
+        conversation's company; the company's deal first: the company's
+        own, else the oldest (the contact who came first opened it)."""
+        deals = (
             self.env["crm.lead"]
             .sudo()
             .search(
@@ -170,9 +171,10 @@ class OmnichannelConversation(models.Model):
                     ("won_status", "=", "pending"),
                     ("company_id", "in", [self.company_id.id, False]),
                 ],
-                order="create_date desc, id desc",
+                order="create_date, id",
             )
         )
+        return deals.sorted(lambda d: d.partner_id != company)
 
     def _omnichannel_company_deal_policy(self, deal):
         """auto / ask / never: the team of the company's deal decides."""
@@ -222,16 +224,15 @@ class OmnichannelConversation(models.Model):
                 or (lead and not (lead.active and lead.won_status == "pending"))
             ):
                 continue
-            deals = conversation._omnichannel_company_deals(company).filtered(
-                lambda d, c=conversation: d.partner_id != c.partner_id
-            )
-            if not deals:
+            deal = conversation._omnichannel_company_deals(company)[:1]
+            if not deal or deal.partner_id == conversation.partner_id:
+                # None, or the customer's own deal is the company's.
                 continue
-            policy = conversation._omnichannel_company_deal_policy(deals[0])
+            policy = conversation._omnichannel_company_deal_policy(deal)
             if policy == "auto":
-                conversation._omnichannel_join_company_deal(deals[0])
+                conversation._omnichannel_join_company_deal(deal)
             elif policy == "ask":
-                conversation.company_lead_offer_id = deals[0]
+                conversation.company_lead_offer_id = deal
 
     def _omnichannel_join_company_deal(self, deal):
         """Move this conversation (and its messages) to the company's deal;

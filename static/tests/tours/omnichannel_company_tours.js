@@ -57,3 +57,23 @@ registry.category("web_tour.tours").add("omnichannel_company_history_tour", {
         },
     ],
 });
+
+/* A colleague's deal offers the company's open deal: the salesperson joins it. */
+registry.category("web_tour.tours").add("omnichannel_company_join_deal_tour", {
+    timeout: 30000,
+    steps: () => [
+        {
+            content: "The offer names the company's deal",
+            trigger: ".o_omnichannel_company_offer:contains(Anna's deal)",
+        },
+        {
+            content: "Join it",
+            trigger: ".o_omnichannel_company_offer button[name=action_join_company_deal]",
+            run: "click",
+        },
+        {
+            content: "The company's deal opens",
+            trigger: ".o_action:not(:has(.o_omnichannel_company_offer)) .o_breadcrumb:contains(Anna's deal)",
+        },
+    ],
+});
