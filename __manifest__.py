@@ -91,6 +91,8 @@
         "views/omnichannel_transfer_views.xml",
         "views/omnichannel_alerts_views.xml",
         "views/omnichannel_questionnaire_views.xml",
+        "data/omnichannel_freemail_domain_data.xml",
+        "views/omnichannel_company_history_views.xml",
     ],
     "demo": [
         "data/omnichannel_demo.xml",

@@ -63,3 +63,4 @@ from . import test_reader_language
 from . import test_transfer
 from . import test_alerts
 from . import test_questionnaire
+from . import test_company_history

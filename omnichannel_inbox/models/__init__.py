@@ -81,3 +81,5 @@ from . import omnichannel_transfer_wizard
 from . import res_users_alerts
 from . import omnichannel_conversation_alerts
 from . import omnichannel_questionnaire
+from . import omnichannel_freemail_domain
+from . import omnichannel_company_history

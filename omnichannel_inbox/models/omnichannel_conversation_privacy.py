@@ -32,6 +32,11 @@ class OmnichannelConversation(models.Model):
             self.env["omnichannel.access.log"]._log(self, "form")
         return result
 
+    # Opening a form writes the access log: not a read-only request (web's
+    # call_kw would run it on a read-only cursor, fail, log an error and
+    # run it again).
+    web_read._readonly = False
+
     @api.model
     def _cron_apply_retention(self):
         """Anonymize or purge conversations silent for longer than the

@@ -58,6 +58,10 @@ export class OmnichannelChatPanel extends Component {
             calling: false,
             templateId: false,
             suggestions: [],
+            // A company's history: its contacts (with a conversation the
+            // user may read) and the one it is narrowed to (false: all).
+            contacts: [],
+            contactId: false,
         });
         // A message comes with several bus notifications (its conversation,
         // lead, delivery status...): one reading of the newest page answers
@@ -67,6 +71,7 @@ export class OmnichannelChatPanel extends Component {
         onWillStart(() => this.load(this.props.record));
         onWillUpdateProps(async (nextProps) => {
             if (nextProps.record.resId !== this.props.record.resId) {
+                this.state.contactId = false;
                 await this.load(nextProps.record);
             }
         });
@@ -171,11 +176,29 @@ export class OmnichannelChatPanel extends Component {
     }
 
     async fetch(record, beforeId = false) {
+        const context = {};
+        if (record.origin) {
+            // Where the conversation was opened, for the access log.
+            context.omnichannel_panel_origin = record.origin;
+        }
+        if (this.state.contactId) {
+            context.omnichannel_panel_contact_id = this.state.contactId;
+        }
         return this.orm.call("omnichannel.message", "panel_fetch", [record.resModel, record.resId], {
             before_id: beforeId,
-            // Where the conversation was opened, for the access log.
-            context: record.origin ? { omnichannel_panel_origin: record.origin } : {},
+            context,
         });
+    }
+
+    /** The contact filter of a company's history: only that contact's
+     * messages, and a reply to their latest conversation. */
+    async onContactChange(ev) {
+        this.state.contactId = parseInt(ev.target.value) || false;
+        const own = this.state.conversations.find((c) => c.partner_id === this.state.contactId);
+        if (own) {
+            this.state.conversationId = own.id;
+        }
+        await this.load(this.props.record);
     }
 
     async load(record) {
@@ -189,6 +212,7 @@ export class OmnichannelChatPanel extends Component {
         this.state.hasMore = data.has_more;
         this.state.conversations = data.conversations;
         this.state.canCall = Boolean(data.can_call);
+        this.state.contacts = data.contacts || [];
         if (!this.state.conversations.some((c) => c.id === this.state.conversationId)) {
             this.state.conversationId = data.default_conversation_id;
         }
@@ -238,6 +262,7 @@ export class OmnichannelChatPanel extends Component {
         }
         this.state.messages.sort((a, b) => (a.date === b.date ? a.id - b.id : a.date < b.date ? -1 : 1));
         this.state.conversations = data.conversations;
+        this.state.contacts = data.contacts || [];
         if (!this.state.conversationId) {
             this.state.conversationId = data.default_conversation_id;
         }
@@ -321,7 +346,8 @@ export class OmnichannelChatPanel extends Component {
             (record.resModel === "res.partner" && payload.partner_ids?.includes(record.resId)) ||
             (record.resModel === "omnichannel.conversation" && payload.conversation_ids?.includes(record.resId)) ||
             this.state.messages.some((m) => payload.conversation_ids?.includes(m.conversation_id)) ||
-            this.state.conversations.some((c) => payload.conversation_ids?.includes(c.id));
+            this.state.conversations.some((c) => payload.conversation_ids?.includes(c.id)) ||
+            this.state.contacts.some((c) => payload.partner_ids?.includes(c.id));
         if (concerned) {
             this.refreshSoon();
         }
