@@ -89,6 +89,8 @@
         "views/omnichannel_deep_link_views.xml",
         "security/omnichannel_transfer_security.xml",
         "views/omnichannel_transfer_views.xml",
+        "views/omnichannel_qualification_views.xml",
+        "security/omnichannel_qualification_security.xml",
     ],
     "demo": [
         "data/omnichannel_demo.xml",

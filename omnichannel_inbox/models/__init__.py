@@ -78,3 +78,6 @@ from . import omnichannel_channel_waha
 from . import omnichannel_deep_link
 from . import omnichannel_conversation_transfer
 from . import omnichannel_transfer_wizard
+from . import omnichannel_conversation_qualification
+from . import omnichannel_spam_phrase
+from . import omnichannel_not_lead_wizard
