@@ -199,9 +199,12 @@ class TestQualification(OmnichannelHttpCase):
         lead = conversation.lead_id
         self.assertTrue(lead.active)
         report = self.env["omnichannel.report.conversation"]
+        self.env.flush_all()  # the reports are SQL views
         self.assertIn(conversation, report.search([]).conversation_id)
+        self.assertIn(lead, self.env["omnichannel.report.lead"].search([]).lead_id)
 
         conversation.with_user(self.alice).action_mark_spam()
+        self.env.flush_all()
         self.env.invalidate_all()
         self.assertEqual(conversation.qualification_state, "spam")
         self.assertEqual(conversation.state, "closed")
@@ -209,6 +212,7 @@ class TestQualification(OmnichannelHttpCase):
         self.assertFalse(lead.active, "the lead the spam created is archived")
         self.assertFalse(conversation.lead_id)
         self.assertNotIn(conversation, report.search([]).conversation_id)
+        self.assertNotIn(lead, self.env["omnichannel.report.lead"].search([]).lead_id)
         qualification = self.env["omnichannel.report.qualification"].search(
             [("channel_id", "=", self.channel.id)]
         )
@@ -234,12 +238,14 @@ class TestQualification(OmnichannelHttpCase):
         self.assertEqual(row.state, "ignored", "journaled, nothing more")
 
         conversation.with_user(self.alice).action_not_spam()
+        self.env.flush_all()
         self.env.invalidate_all()
         self.assertFalse(conversation.identity_id.blocked)
         self.assertTrue(lead.active)
         self.assertEqual(conversation.lead_id, lead)
         self.assertEqual(conversation.qualification_state, "qualified")
         self.assertIn(conversation, report.search([]).conversation_id)
+        self.assertIn(lead, self.env["omnichannel.report.lead"].search([]).lead_id)
         self.send("Sorry, my account was hacked")
         self.assertEqual(len(conversation.omnichannel_message_ids), messages + 1)
         self.assertEqual(conversation.state, "open")

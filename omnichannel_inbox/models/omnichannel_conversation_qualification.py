@@ -107,6 +107,7 @@ class OmnichannelConversation(models.Model):
         "crm.lead",
         string="Lead archived as spam",
         readonly=True,
+        index="btree_not_null",
         help="Restored by Not spam.",
     )
 
