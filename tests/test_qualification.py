@@ -103,6 +103,7 @@ class TestQualification(OmnichannelHttpCase):
         self.assertFalse(self.incoming(self.dave), "another team's queue")
         self.send("И ещё столы")
         self.assertFalse(self.leads_of(conversation), "still none")
+        self.assertEqual(conversation.qualification_text, "И ещё столы")
 
         conversation.with_user(self.alice).action_qualify()
         self.env.invalidate_all()

@@ -1,5 +1,6 @@
 import re
 from datetime import timedelta
+from textwrap import shorten
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -103,6 +104,11 @@ class OmnichannelConversation(models.Model):
         help="Why the conversation looks like spam. Only a suggestion: nothing is "
         "deleted or blocked until a person says it is spam.",
     )
+    qualification_text = fields.Char(
+        "What they wrote",
+        compute="_compute_qualification_text",
+        help="The customer's latest message, to qualify the request from the list.",
+    )
     spam_lead_id = fields.Many2one(
         "crm.lead",
         string="Lead archived as spam",
@@ -110,6 +116,26 @@ class OmnichannelConversation(models.Model):
         index="btree_not_null",
         help="Restored by Not spam.",
     )
+
+    def _compute_qualification_text(self):
+        # The latest customer message of each row, in one grouped query.
+        Message = self.env["omnichannel.message"].sudo()
+        latest = dict(
+            Message._read_group(
+                [("conversation_id", "in", self.ids), ("direction", "=", "in")],
+                ["conversation_id"],
+                ["id:max"],
+            )
+        )
+        for conversation in self:
+            message = Message.browse(latest.get(conversation._origin))
+            conversation.qualification_text = (
+                shorten(
+                    html_to_inner_content(message.body or ""), 120, placeholder="..."
+                )
+                if message
+                else False
+            )
 
     # ------------------------------------------------------------------
     # Hooks of the message flow

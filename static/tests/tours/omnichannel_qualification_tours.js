@@ -12,6 +12,11 @@ registry.category("web_tour.tours").add("omnichannel_qualification_tour", {
                 ".o_data_row:contains(Spam Sender) .o_data_cell[name=spam_hint]:contains(only links)",
         },
         {
+            content: "What the customer wrote is shown in the list",
+            trigger:
+                ".o_data_row:contains(Иван Петров) .o_data_cell[name=qualification_text]:contains(40 кресел)",
+        },
+        {
             content: "The real request has no hint",
             trigger: ".o_data_row:contains(Иван Петров) .o_data_cell[name=spam_hint]:empty",
         },
