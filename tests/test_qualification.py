@@ -348,10 +348,12 @@ class TestQualification(OmnichannelHttpCase):
 
 @tagged("post_install", "-at_install")
 class TestQualificationTour(OmnichannelHttpCase):
-    """A salesperson qualifies a request from Incoming in a real browser."""
+    """A salesperson works the requests waiting for qualification in a real
+    browser: from Incoming requests, and from the inbox."""
 
-    def test_salesperson_qualifies_from_incoming(self):
-        alice = new_test_user(
+    def setUp(self):
+        super().setUp()
+        self.alice = new_test_user(
             self.env,
             login="q18_tour_alice",
             name="Alice Qualify",
@@ -361,8 +363,8 @@ class TestQualificationTour(OmnichannelHttpCase):
         team = self.env["crm.team"].create(
             {
                 "name": "Qualified sales",
-                "member_ids": [Command.set(alice.ids)],
-                "omnichannel_on_duty_user_id": alice.id,
+                "member_ids": [Command.set(self.alice.ids)],
+                "omnichannel_on_duty_user_id": self.alice.id,
                 "omnichannel_qualification": True,
             }
         )
@@ -382,21 +384,32 @@ class TestQualificationTour(OmnichannelHttpCase):
         self.assertEqual(
             set(conversations.mapped("qualification_state")), {"to_qualify"}
         )
-        ivan = conversations.filtered(lambda c: c.partner_id.name == "Иван Петров")
+        self.ivan = conversations.filtered(lambda c: c.partner_id.name == "Иван Петров")
+        self.spam = conversations - self.ivan
 
-        # The list reads the qualified row back: the access log writes its
-        # audit row, which Odoo's read-only request retries on the primary
-        # after logging the refused INSERT (omnichannel_access_log._log).
+    def tour(self, url, name):
+        # Opening a conversation writes the access log's audit row, which
+        # Odoo's read-only request retries on the primary after logging the
+        # refused INSERT (omnichannel_access_log._log).
         with mute_logger("odoo.sql_db"):
-            self.start_tour(
-                "/odoo/action-omnichannel_inbox.omnichannel_incoming_action",
-                "omnichannel_qualification_tour",
-                login="q18_tour_alice",
-            )
+            self.start_tour(url, name, login="q18_tour_alice")
 
-        self.assertEqual(ivan.qualification_state, "qualified")
-        self.assertEqual(ivan.user_id, alice)
-        self.assertTrue(ivan.lead_id)
-        self.assertEqual(ivan.lead_id.user_id, alice)
-        spam = conversations - ivan
-        self.assertEqual(spam.qualification_state, "to_qualify", "only suggested")
+    def test_salesperson_qualifies_from_incoming(self):
+        self.tour(
+            "/odoo/action-omnichannel_inbox.omnichannel_incoming_action",
+            "omnichannel_qualification_tour",
+        )
+        self.assertEqual(self.ivan.qualification_state, "qualified")
+        self.assertEqual(self.ivan.user_id, self.alice)
+        self.assertTrue(self.ivan.lead_id)
+        self.assertEqual(self.ivan.lead_id.user_id, self.alice)
+        self.assertEqual(self.spam.qualification_state, "to_qualify", "only suggested")
+
+    def test_salesperson_marks_spam_from_the_inbox(self):
+        self.tour(
+            "/odoo/action-omnichannel_inbox.omnichannel_inbox_action",
+            "omnichannel_qualification_inbox_tour",
+        )
+        self.assertEqual(self.spam.qualification_state, "spam")
+        self.assertTrue(self.spam.identity_id.blocked)
+        self.assertEqual(self.ivan.qualification_state, "to_qualify")

@@ -180,6 +180,22 @@ class OmnichannelConversation(models.Model):
             self._qualification_spam_hints(message)
         super()._after_inbound(message)
 
+    def _inbox_values(self):
+        values = super()._inbox_values()
+        labels = dict(
+            self._fields["qualification_state"]._description_selection(self.env)
+        )
+        conversations = {c.id: c for c in self.sudo()}
+        for row in values:
+            conversation = conversations[row["id"]]
+            state = conversation.qualification_state or False
+            row.update(
+                qualification_state=state,
+                qualification_label=labels.get(state, ""),
+                spam_hint=conversation.spam_hint if state == "to_qualify" else False,
+            )
+        return values
+
     # ------------------------------------------------------------------
     # Spam hints
     # ------------------------------------------------------------------

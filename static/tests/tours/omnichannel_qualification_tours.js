@@ -32,3 +32,34 @@ registry.category("web_tour.tours").add("omnichannel_qualification_tour", {
         },
     ],
 });
+
+/* In the inbox: a request waiting for qualification is marked, its spam
+   hint shown, and Spam blocks it. */
+registry.category("web_tour.tours").add("omnichannel_qualification_inbox_tour", {
+    timeout: 30000,
+    steps: () => [
+        {
+            content: "The real request waits for qualification",
+            trigger:
+                ".o_omnichannel_inbox_item:contains(Иван Петров) .o_omnichannel_inbox_qualification:contains(To qualify)",
+        },
+        {
+            content: "Open the request that looks like spam",
+            trigger: ".o_omnichannel_inbox_item:contains(Spam Sender)",
+            run: "click",
+        },
+        {
+            content: "Why it looks like spam",
+            trigger: ".o_omnichannel_inbox_main .o_omnichannel_inbox_spam_hint:contains(only links)",
+        },
+        {
+            content: "It is spam",
+            trigger: ".o_omnichannel_inbox_main .o_omnichannel_inbox_spam",
+            run: "click",
+        },
+        {
+            content: "No more hint: the sender is blocked",
+            trigger: "body:not(:has(.o_omnichannel_inbox_spam_hint))",
+        },
+    ],
+});
