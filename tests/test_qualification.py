@@ -1,4 +1,5 @@
 import itertools
+from ast import literal_eval
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
@@ -214,6 +215,10 @@ class TestQualification(OmnichannelHttpCase):
         self.assertFalse(conversation.lead_id)
         self.assertNotIn(conversation, report.search([]).conversation_id)
         self.assertNotIn(lead, self.env["omnichannel.report.lead"].search([]).lead_id)
+        overview = self.env.ref("omnichannel_inbox.omnichannel_journal_action")
+        self.assertNotIn(
+            conversation, self.Conversation.search(literal_eval(overview.domain))
+        )
         qualification = self.env["omnichannel.report.qualification"].search(
             [("channel_id", "=", self.channel.id)]
         )
