@@ -91,6 +91,7 @@
         "views/omnichannel_transfer_views.xml",
         "views/omnichannel_qualification_views.xml",
         "security/omnichannel_qualification_security.xml",
+        "data/omnichannel_spam_phrase_data.xml",
     ],
     "demo": [
         "data/omnichannel_demo.xml",

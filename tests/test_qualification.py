@@ -273,9 +273,11 @@ class TestQualification(OmnichannelHttpCase):
         self.assertEqual(links.qualification_state, "to_qualify", "nothing decided")
         self.assertFalse(links.identity_id.blocked)
 
-        self.env["omnichannel.spam.phrase"].create({"name": "Earn money from home"})
-        phrase = self.send("Hi! EARN MONEY FROM HOME today", user_id=2)
-        self.assertIn('"Earn money from home"', phrase.spam_hint)
+        self.env["omnichannel.spam.phrase"].create({"name": "Lottery Winner"})
+        phrase = self.send("Hi! You are our LOTTERY WINNER today", user_id=2)
+        self.assertIn('"Lottery Winner"', phrase.spam_hint)
+        shipped = self.send("Заработок без вложений, пишите", user_id=5)
+        self.assertIn('"заработок без вложений"', shipped.spam_hint)
         self.assertNotIn("links", phrase.spam_hint)
 
         self.env["ir.config_parameter"].set_param(
