@@ -299,6 +299,36 @@ class TestQualification(OmnichannelHttpCase):
         self.assertFalse(conversation.spam_hint)
         self.assertFalse(conversation.qualification_state)
 
+    # -- language --------------------------------------------------------------
+    def test_background_texts_in_the_readers_language(self):
+        """The hint and the notes are in the language of who reads them (the
+        team leader's here), never written by the webhook's public user.
+        (Odoo reads code translations through the module's .pot: this needs
+        the template regenerated with the qualification's strings.)"""
+        self.env["res.lang"]._activate_lang("ru_RU")
+        self.env["ir.module.module"]._load_module_terms(
+            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
+        )
+        self.team.user_id = new_test_user(
+            self.env,
+            login="q18_leader",
+            name="Leader",
+            lang="ru_RU",
+            groups="sales_team.group_sale_salesman",
+        )
+        links = self.send("https://spam.example/win", user_id=11)
+        self.assertEqual(links.spam_hint, "первое сообщение — только ссылки")
+        supplier = self.send("Предлагаем канцтовары", user_id=12)
+        self.env["omnichannel.not.lead.wizard"].with_user(self.alice).create(
+            {"conversation_id": supplier.id, "reason": "supplier"}
+        ).action_confirm()
+        self.assertIn(
+            "Не лид (Поставщик), решил(а) Alice.",
+            "".join(supplier.message_ids.mapped("body")),
+        )
+        public = self.env.ref("base.public_partner")
+        self.assertNotIn(public, (links | supplier).message_ids.author_id)
+
     # -- access ----------------------------------------------------------------
     def test_other_team_and_portal_cannot_act(self):
         conversation = self.send("Hello")
