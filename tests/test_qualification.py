@@ -162,6 +162,15 @@ class TestQualification(OmnichannelHttpCase):
         self.assertFalse(conversation.qualification_state)
         self.assertEqual(conversation.lead_id, lead)
         self.assertFalse(self.incoming(self.alice))
+        # Spam from a known customer's account (hacked) never archives
+        # their deal, and is undone without sending them back to Incoming.
+        conversation.with_user(self.alice).action_mark_spam()
+        self.assertTrue(lead.active)
+        self.assertTrue(conversation.identity_id.blocked)
+        conversation.with_user(self.alice).action_not_spam()
+        self.assertEqual(conversation.qualification_state, "qualified")
+        self.assertEqual(conversation.lead_id, lead)
+        self.assertFalse(self.incoming(self.alice))
 
     # -- not a lead ------------------------------------------------------------
     def test_not_a_lead_closes_with_a_reason_and_no_lead(self):

@@ -368,7 +368,9 @@ class OmnichannelConversation(models.Model):
             conversation.identity_id.action_unblock()
             conversation.write(
                 {
-                    "qualification_state": "qualified" if lead else "to_qualify",
+                    "qualification_state": "qualified"
+                    if lead or conversation.lead_id
+                    else "to_qualify",
                     "lead_id": lead.id or conversation.lead_id.id,
                     "spam_lead_id": False,
                     "spam_hint": False,
