@@ -93,6 +93,9 @@
         "views/omnichannel_questionnaire_views.xml",
         "data/omnichannel_freemail_domain_data.xml",
         "views/omnichannel_company_history_views.xml",
+        "views/omnichannel_qualification_views.xml",
+        "security/omnichannel_qualification_security.xml",
+        "data/omnichannel_spam_phrase_data.xml",
     ],
     "demo": [
         "data/omnichannel_demo.xml",

@@ -64,3 +64,4 @@ from . import test_transfer
 from . import test_alerts
 from . import test_questionnaire
 from . import test_company_history
+from . import test_qualification

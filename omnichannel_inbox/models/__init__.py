@@ -83,3 +83,6 @@ from . import omnichannel_conversation_alerts
 from . import omnichannel_questionnaire
 from . import omnichannel_freemail_domain
 from . import omnichannel_company_history
+from . import omnichannel_conversation_qualification
+from . import omnichannel_spam_phrase
+from . import omnichannel_not_lead_wizard

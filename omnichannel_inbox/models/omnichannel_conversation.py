@@ -965,6 +965,11 @@ class OmnichannelConversation(models.Model):
         """A reply left: promises and questions become follow-ups
         (omnichannel_conversation_followup.py)."""
 
+    def _inbox_values(self):
+        """The rows the inbox shows (omnichannel_conversation_inbox.py);
+        features add their own keys (omnichannel_conversation_qualification.py)."""
+        return []
+
     @api.model
     def _cron_quality(self):
         """Scheduled action: repeat contacts and quality reviews of the

@@ -6,3 +6,4 @@ from . import omnichannel_dashboard
 from . import omnichannel_report_demo
 from . import omnichannel_dashboard_trends
 from . import omnichannel_report_csat
+from . import omnichannel_report_qualification

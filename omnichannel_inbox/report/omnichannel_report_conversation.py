@@ -165,6 +165,7 @@ class OmnichannelReportConversation(models.Model):
                  LIMIT 1
            ) first_conv ON TRUE
              WHERE c.first_customer_message_date IS NOT NULL
+               AND c.qualification_state IS DISTINCT FROM 'spam'
         """,
             weekday_hour=self._weekday_hour_sql("c.first_customer_message_date"),
             voice_email=VOICE_EMAIL_TYPES,

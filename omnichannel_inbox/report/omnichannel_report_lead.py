@@ -184,4 +184,8 @@ class OmnichannelReportLead(models.Model):
                      WHERE m.lead_id = l.id
               ) counts
          LEFT JOIN res_company rc ON rc.id = l.company_id
+             WHERE NOT EXISTS (
+                    SELECT 1 FROM omnichannel_conversation spam
+                     WHERE spam.spam_lead_id = l.id
+              )
         """)

@@ -104,6 +104,7 @@ class OmnichannelReportResponse(models.Model):
          LEFT JOIN omnichannel_conversation c ON c.id = m.conversation_id
          LEFT JOIN crm_lead l ON l.id = m.lead_id
              WHERE m.response_from IS NOT NULL
+               AND c.qualification_state IS DISTINCT FROM 'spam'
         """,
             weekday_hour=self._weekday_hour_sql("m.response_from"),
         )
