@@ -27,10 +27,28 @@ class OmnichannelConversation(models.Model):
 
     def web_read(self, specification):
         result = super().web_read(specification)
-        if len(self) == 1:
+        if len(self) == 1 and not self.env.context.get("omnichannel_list_read"):
             # A form opened: who read this customer's conversation.
             self.env["omnichannel.access.log"]._log(self, "form")
         return result
+
+    @api.model
+    @api.readonly
+    def web_search_read(
+        self, domain, specification, offset=0, limit=None, order=None, count_limit=None
+    ):
+        # A list that happens to show one row reads it through web_read: that
+        # is not a form opened (and this request runs read-only).
+        return super(
+            OmnichannelConversation, self.with_context(omnichannel_list_read=True)
+        ).web_search_read(
+            domain,
+            specification,
+            offset=offset,
+            limit=limit,
+            order=order,
+            count_limit=count_limit,
+        )
 
     # Opening a form writes the access log: not a read-only request (web's
     # call_kw would run it on a read-only cursor, fail, log an error and
