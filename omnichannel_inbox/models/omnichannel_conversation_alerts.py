@@ -47,6 +47,13 @@ class OmnichannelConversationAlerts(models.Model):
         )._after_inbound(message)
         self._alert_on_inbound(message)
 
+    def _register_outbound(self, message):
+        super()._register_outbound(message)
+        if message.author_kind == "employee" and self.alert_wait_date:
+            # A person answered: the customer's next message starts a new
+            # wait, even within the same second as the last one.
+            self.sudo().alert_wait_date = False
+
     def _notify_get_recipients(self, message, msg_vals=False, **kwargs):
         recipients = super()._notify_get_recipients(message, msg_vals, **kwargs)
         if len(self) != 1 or not recipients:
