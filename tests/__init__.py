@@ -61,3 +61,4 @@ from . import test_waha
 from . import test_telegram_deeplink
 from . import test_reader_language
 from . import test_transfer
+from . import test_pipeline_cost
