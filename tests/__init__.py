@@ -62,3 +62,4 @@ from . import test_telegram_deeplink
 from . import test_reader_language
 from . import test_transfer
 from . import test_pipeline_cost
+from . import test_parallel_drain
