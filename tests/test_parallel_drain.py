@@ -212,3 +212,46 @@ class TestParallelDrain(BaseCase):
         self.assert_in_order(
             texts, {name: [f"{name} {n}" for n in range(10)] for name in who}
         )
+
+    def test_one_customers_batch_as_a_queue_job_job_runs_it(self):
+        """What a queue_job job of one customer does (the job runner calls
+        it; queue_job itself is optional and absent here, where the
+        processors do the work whatever the channel parameter says)."""
+        self.journal(
+            [("anna", "anna 0"), ("boris", "boris 0"), ("anna", "anna 1")]
+            + [("anna", "anna 2")]
+        )
+        anna = f"{self.channel_id}:anna"
+
+        def no_queue_job(env):
+            env["ir.config_parameter"].set_param(
+                "omnichannel_inbox.queue_job_channel", "root.omnichannel"
+            )
+            self.assertNotIn("queue.job", env)
+            self.assertFalse(env["omnichannel.inbound.event"]._queue_job_channel())
+            env["ir.config_parameter"].set_param(
+                "omnichannel_inbox.queue_job_channel", ""
+            )
+
+        self.run_in_env(no_queue_job)
+        with self.cursor() as other_cr:
+            other = api.Environment(other_cr, SUPERUSER_ID, {})
+            held = other["omnichannel.inbound.event"]._claim_customer_batch()
+            self.assertEqual(set(held.mapped("customer_key")), {anna})
+            # Held by another worker: the job does nothing (and is retried).
+            self.assertIsNone(
+                self.run_in_env(
+                    lambda env: env["omnichannel.inbound.event"]._process_customer(anna)
+                )
+            )
+            other_cr.rollback()
+        processed = self.run_in_env(
+            lambda env: env["omnichannel.inbound.event"]._process_customer(anna)
+        )
+        self.assertEqual(processed, 3)
+        texts, rows = self.stored()
+        self.assert_in_order(texts, {"anna": ["anna 0", "anna 1", "anna 2"]})
+        self.assertEqual(
+            [state for _id, state, _attempts in rows],
+            ["done", "pending", "done", "done"],
+        )

@@ -584,23 +584,91 @@ class OmnichannelInboundEvent(models.Model):
             seen.add(key)
             if not self._lock_customer(key):
                 continue
-            self.env.cr.execute(
-                f"""SELECT id FROM omnichannel_inbound_event
-                     WHERE customer_key = %s AND {due} ORDER BY id LIMIT %s""",
-                [key, now, limit],
-            )
-            ids = [r[0] for r in self.env.cr.fetchall()]
-            claimed = set(self.browse(ids)._claim(limit=limit).ids)
-            # Only up to a row someone else holds (an older webhook still on
-            # it): what follows it waits, so that the order is kept.
-            start = []
-            for queued_id in ids:
-                if queued_id not in claimed:
-                    break
-                start.append(queued_id)
-            if start:
-                return self.browse(start)
+            rows = self._claim_customer_rows(key, limit=limit)
+            if rows:
+                return rows
         return self.browse()
+
+    @api.model
+    def _claim_customer_rows(self, customer_key, limit=CUSTOMER_BATCH):
+        """Lock the due rows of ``customer_key`` (whose processing lock the
+        caller holds): the unbroken start of their queue, in journal order,
+        at most ``limit``."""
+        self.env.cr.execute(
+            """SELECT id FROM omnichannel_inbound_event
+                WHERE customer_key = %s AND state IN ('pending', 'error')
+                  AND next_attempt_date IS NOT NULL AND next_attempt_date <= %s
+                ORDER BY id LIMIT %s""",
+            [customer_key, fields.Datetime.now(), limit],
+        )
+        ids = [r[0] for r in self.env.cr.fetchall()]
+        claimed = set(self.browse(ids)._claim(limit=limit).ids)
+        # Only up to a row someone else holds (an older webhook still on it):
+        # what follows it waits, so that the order is kept.
+        start = []
+        for queued_id in ids:
+            if queued_id not in claimed:
+                break
+            start.append(queued_id)
+        return self.browse(start)
+
+    @api.model
+    def _process_customer(self, customer_key):
+        """Process the due events of one customer, in their order, in this
+        transaction (a queue_job job: see :meth:`_trigger_processing`).
+        Return None when another worker holds the customer (the caller
+        tries again later), else the number of rows processed: a full batch
+        means more may wait."""
+        if not self._lock_customer(customer_key):
+            return None
+        self.flush_model(["state", "next_attempt_date", "customer_key"])
+        rows = self._claim_customer_rows(customer_key)
+        rows._process_batch(raise_conflicts=True)
+        return len(rows)
+
+    def _job_process_customer(self, customer_key):
+        """The queue_job job of one customer's batch.  A customer another
+        worker holds is retried shortly; a conflict with another worker
+        (serialization failure) is retried by queue_job itself."""
+        processed = self._process_customer(customer_key)
+        if processed is None:
+            from odoo.addons.queue_job.exception import RetryableJobError
+
+            raise RetryableJobError(
+                "another worker is processing this customer", seconds=2
+            )
+        if processed >= CUSTOMER_BATCH:
+            self._enqueue_customers([customer_key])
+        return processed
+
+    @api.model
+    def _queue_job_channel(self):
+        """The queue_job channel background processing runs on, or False:
+        only when OCA's queue_job is installed and a channel is set (system
+        parameter ``omnichannel_inbox.queue_job_channel``, for instance
+        ``root.omnichannel``)."""
+        if "queue.job" not in self.env:
+            return False
+        return (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("omnichannel_inbox.queue_job_channel")
+            or False
+        )
+
+    @api.model
+    def _enqueue_customers(self, customer_keys):
+        """One queue_job job per customer (a customer with a job waiting
+        gets no second one: its identity key)."""
+        channel = self._queue_job_channel()
+        # Processed as the cron processes: by OdooBot, not the webhook's user.
+        journal = self.with_user(SUPERUSER_ID)
+        for key in customer_keys:
+            journal.with_delay(
+                channel=channel,
+                identity_key=f"omnichannel-journal:{key}",
+                description=f"Omnichannel: process the journal of {key}",
+            )._job_process_customer(key)
 
     @api.model
     def _lock_customer(self, customer_key):
@@ -914,6 +982,13 @@ class OmnichannelInboundEvent(models.Model):
         these are still due, their webhook has asked for a wake-up already,
         or the cron has them in hand and looks for due rows again when it
         finishes (_cron_process), after these were committed."""
+        keys = set(new_events.mapped("customer_key")) if new_events else set()
+        if keys and all(keys) and self._queue_job_channel():
+            # OCA's queue_job, when installed and given a channel: a job per
+            # customer, run by every Odoo server's job runner (the processors
+            # stay the safety net for retries and older rows).
+            self._enqueue_customers(sorted(keys))
+            return
         if new_events and self._due_rows_remain(before_id=min(new_events.ids)):
             return
         for cron in self._processor_crons():
