@@ -65,3 +65,5 @@ from . import test_alerts
 from . import test_questionnaire
 from . import test_company_history
 from . import test_qualification
+from . import test_pipeline_cost
+from . import test_parallel_drain

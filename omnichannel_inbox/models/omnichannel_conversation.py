@@ -375,12 +375,15 @@ class OmnichannelConversation(models.Model):
         self.ensure_one()
         installed = {code for code, _name in self.env["res.lang"].get_installed()}
         company = self.channel_id.company_id or self.env.company
-        for lang in (
-            user.lang if user else False,
-            self.user_id.lang,
-            self.team_id.user_id.lang,
-            company.partner_id.lang,
+        # Read one after the other: the owner's language is usually enough
+        # (no read of the team and the company on every message).
+        for read in (
+            lambda: user.lang if user else False,
+            lambda: self.user_id.lang,
+            lambda: self.team_id.user_id.lang,
+            lambda: company.partner_id.lang,
         ):
+            lang = read()
             if lang in installed:
                 return lang
         return "en_US" if "en_US" in installed else next(iter(installed), "en_US")
@@ -389,7 +392,13 @@ class OmnichannelConversation(models.Model):
         """Give the conversation (and its lead) to ``user``, saying why."""
         self.ensure_one()
         previous = self.user_id
-        self.write({"user_id": user.id})
+        # The note below says who and why: no tracking line repeating it; and
+        # when the lead is assigned too, CRM's "you have been assigned" email
+        # of the lead is the one the salesperson gets, not a second one for
+        # the conversation.
+        self.with_context(
+            mail_notrack=True, mail_auto_subscribe_no_notify=bool(self.lead_id)
+        ).write({"user_id": user.id})
         if self.lead_id and self.lead_id.user_id != user:
             self.lead_id.sudo().write({"user_id": user.id})
         self.message_subscribe(partner_ids=user.partner_id.ids)
@@ -613,15 +622,35 @@ class OmnichannelConversation(models.Model):
         its own access rights."""
         if not self:
             return
+        # One notification per transaction, whatever happened to these
+        # conversations in it (a message, its lead, its assignment, its SLA
+        # each used to send their own): the ids are gathered here and sent
+        # once when the transaction is about to commit (after each message of
+        # the journal, as each runs in a savepoint that flushes).
+        cr = self.env.cr
+        pending = cr.precommit.data.get("omnichannel.panel.updates")
+        if pending is None:
+            pending = cr.precommit.data["omnichannel.panel.updates"] = {
+                "conversation_ids": set(),
+                "partner_ids": set(),
+                "lead_ids": set(),
+            }
+            cr.precommit.add(self._send_panel_updates)
+        pending["conversation_ids"].update(self.ids)
+        pending["partner_ids"].update(self.partner_id.ids)
+        pending["lead_ids"].update(self.lead_id.ids)
+
+    def _send_panel_updates(self):
+        """Send what :meth:`_notify_panel` gathered in this transaction as
+        one bus notification (a pre-commit hook)."""
+        pending = self.env.cr.precommit.data.pop("omnichannel.panel.updates", None)
+        if not pending or not pending["conversation_ids"]:
+            return
         group = self.env.ref("omnichannel_inbox.group_omnichannel_user")
         self.env["bus.bus"].sudo()._sendone(
             group,
             "omnichannel/update",
-            {
-                "conversation_ids": self.ids,
-                "partner_ids": self.partner_id.ids,
-                "lead_ids": self.lead_id.ids,
-            },
+            {key: sorted(ids) for key, ids in pending.items()},
         )
 
     # ------------------------------------------------------------------

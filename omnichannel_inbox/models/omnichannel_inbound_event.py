@@ -31,6 +31,9 @@ _logger = logging.getLogger(__name__)
 RETRY_DELAYS = retry.backoff(6)
 #: At most this many events per cron run, the cron re-triggers itself if more.
 CRON_BATCH = 200
+#: At most this many events of one customer in one transaction of a
+#: background processor (one commit for them all).
+CUSTOMER_BATCH = 20
 #: Another worker was handling the same customer at the same moment: the row
 #: is run again this many times in a fresh transaction before it counts as a
 #: failure (and then waits for the ordinary retry).
@@ -99,6 +102,13 @@ class OmnichannelInboundEvent(models.Model):
         help="The request as the provider sent it, kept until it is read into events.",
     )
     note = fields.Char(readonly=True, help="Why the event was ignored.")
+    customer_key = fields.Char(
+        readonly=True,
+        index="btree_not_null",
+        help="Whose event this is (channel and the provider's user id): the "
+        "events of one customer are processed in their order, by one worker "
+        "at a time.",
+    )
     attempts = fields.Integer(readonly=True)
     next_attempt_date = fields.Datetime(readonly=True, index="btree_not_null")
     received_date = fields.Datetime(readonly=True, default=fields.Datetime.now)
@@ -138,6 +148,7 @@ class OmnichannelInboundEvent(models.Model):
                 str(event.event_id)[:255],
                 event.kind,
                 payload=json.dumps(connectors.event_to_dict(event), ensure_ascii=False),
+                customer_key=_customer_key(channel, event),
             )
             if row_id:
                 ids.append(row_id)
@@ -145,7 +156,14 @@ class OmnichannelInboundEvent(models.Model):
 
     @api.model
     def _insert_once(
-        self, channel, provider_event_id, kind, payload=None, raw_body=None, due=None
+        self,
+        channel,
+        provider_event_id,
+        kind,
+        payload=None,
+        raw_body=None,
+        due=None,
+        customer_key=None,
     ):
         """Insert a pending row unless (channel, provider_event_id) is
         journaled already; return its id, or None for a duplicate.
@@ -167,9 +185,9 @@ class OmnichannelInboundEvent(models.Model):
                         (channel_id, company_id, provider_event_id, event_kind,
                             payload, raw_body, state,
                          attempts, received_date, next_attempt_date, create_uid,
-                             create_date, write_uid, write_date)
+                             create_date, write_uid, write_date, customer_key)
                     VALUES (%s, %s, %s, %s, %s, %s, 'pending', 0, %s, %s, %s, %s, %s,
-                        %s)
+                        %s, %s)
                     ON CONFLICT (channel_id, provider_event_id) DO NOTHING
                     RETURNING id
                 """,
@@ -186,6 +204,7 @@ class OmnichannelInboundEvent(models.Model):
                         now,
                         uid,
                         now,
+                        customer_key,
                     ],
                     log_exceptions=False,
                 )
@@ -250,7 +269,13 @@ class OmnichannelInboundEvent(models.Model):
             )
             return None, self.browse()
         new_rows = self._journal(self.channel_id, events)
-        self.unlink()
+        # The request makes way for its events.  One DELETE: nothing hangs on
+        # a journal row (no attachment, activity, default or external id for
+        # the ORM's unlink to look for, four queries on every webhook).
+        self.env.cr.execute(
+            "DELETE FROM omnichannel_inbound_event WHERE id = %s", [self.id]
+        )
+        self.invalidate_recordset()
         return events, new_rows
 
     @api.model
@@ -432,19 +457,30 @@ class OmnichannelInboundEvent(models.Model):
         undo the others.  With ``commit``, each row's outcome is committed
         (cron, webhook after its journal commit), and a row that ran into
         another worker handling the same customer is run again in a fresh
-        transaction, which sees what that worker committed."""
+        transaction, which sees what that worker committed.
+
+        Without rows (the cron, every background processor), the due rows
+        are taken a customer at a time (:meth:`_process_due`)."""
+        if not self:
+            return self._process_due(commit=commit)
         done = self.browse()
         if commit:
             # A fresh snapshot: the claim sees what other workers committed
             # up to now (the cron's transaction began before its run).
             self.env.cr.commit()
-        for event in self._claim(limit=max(len(self), 1) if self else None):
+        behind = False
+        for event in self._claim(limit=max(len(self), 1)):
             if commit and done:
                 # The previous commit released the row locks of the claim:
                 # take this row again, unless another worker has taken it.
                 event = event._claim(limit=1)
                 if not event:
                     continue
+            if event.customer_key and not self._lock_customer(event.customer_key):
+                # A background processor is on this customer's earlier
+                # events: this one follows them there, in its order.
+                behind = True
+                continue
             if event.event_kind == REQUEST_KIND:
                 # A request whose webhook died before reading it.
                 done |= event._read_request()[1]
@@ -468,7 +504,184 @@ class OmnichannelInboundEvent(models.Model):
             done |= event
             if commit:
                 self.env.cr.commit()
+        if behind:
+            self._trigger_processing()
         return done
+
+    @api.model
+    def _process_due(self, commit=False):
+        """Process due rows as a background processor: one customer's batch
+        at a time (:meth:`_claim_customer_batch`), each row in its savepoint,
+        one commit per batch.  Several processors (cron jobs on every Odoo
+        server of the database, queue_job workers) run this at once: none
+        waits for another, none takes a row or a customer another one has,
+        and a customer's events keep their order.  A batch that ran into
+        another worker handling the same customer (identity rules) is run
+        again in a fresh transaction."""
+        done = self.browse()
+        conflicts = 0
+        while len(done) < CRON_BATCH:
+            if commit:
+                # A fresh snapshot, and the previous batch's locks released.
+                self.env.cr.commit()
+            batch = self._claim_customer_batch()
+            if not batch:
+                break
+            try:
+                done |= batch._process_batch(
+                    raise_conflicts=commit and conflicts < CONFLICT_RETRIES
+                )
+            except CONCURRENCY_ERRORS:
+                self.env.cr.rollback()
+                conflicts += 1
+                time.sleep(0.05 * conflicts)
+                continue
+            conflicts = 0
+        if commit:
+            self.env.cr.commit()
+        return done
+
+    def _process_batch(self, raise_conflicts=False):
+        """Process the claimed rows of ``self`` in their order; return them
+        (and the event rows of requests read)."""
+        done = self.browse()
+        for event in self:
+            if event.event_kind == REQUEST_KIND:
+                # A request whose webhook died before reading it: its events
+                # are due at once, taken by the next claims.
+                done |= event._read_request()[1]
+                continue
+            event._process_one(raise_conflicts=raise_conflicts)
+            done |= event
+        return done
+
+    @api.model
+    def _claim_customer_batch(self, limit=CUSTOMER_BATCH):
+        """Lock the due rows of the customer waiting longest that no other
+        worker is on: the unbroken start of their queue, in journal order,
+        at most ``limit`` rows (a row of nobody in particular - a delivery
+        status, a request - comes alone).  Rows are locked FOR UPDATE SKIP
+        LOCKED and customers with a transaction-level try-lock: a worker
+        never waits, and passes over what another holds."""
+        self.flush_model(["state", "next_attempt_date", "customer_key"])
+        now = fields.Datetime.now()
+        due = """state IN ('pending', 'error')
+                 AND next_attempt_date IS NOT NULL AND next_attempt_date <= %s"""
+        self.env.cr.execute(
+            f"""SELECT id, customer_key FROM omnichannel_inbound_event
+                 WHERE {due} ORDER BY id LIMIT %s""",
+            [now, CRON_BATCH],
+        )
+        seen = set()
+        for row_id, key in self.env.cr.fetchall():
+            if key is None:
+                row = self.browse(row_id)._claim(limit=1)
+                if row:
+                    return row
+                continue
+            if key in seen:
+                continue
+            seen.add(key)
+            if not self._lock_customer(key):
+                continue
+            rows = self._claim_customer_rows(key, limit=limit)
+            if rows:
+                return rows
+        return self.browse()
+
+    @api.model
+    def _claim_customer_rows(self, customer_key, limit=CUSTOMER_BATCH):
+        """Lock the due rows of ``customer_key`` (whose processing lock the
+        caller holds): the unbroken start of their queue, in journal order,
+        at most ``limit``."""
+        self.env.cr.execute(
+            """SELECT id FROM omnichannel_inbound_event
+                WHERE customer_key = %s AND state IN ('pending', 'error')
+                  AND next_attempt_date IS NOT NULL AND next_attempt_date <= %s
+                ORDER BY id LIMIT %s""",
+            [customer_key, fields.Datetime.now(), limit],
+        )
+        ids = [r[0] for r in self.env.cr.fetchall()]
+        claimed = set(self.browse(ids)._claim(limit=limit).ids)
+        # Only up to a row someone else holds (an older webhook still on it):
+        # what follows it waits, so that the order is kept.
+        start = []
+        for queued_id in ids:
+            if queued_id not in claimed:
+                break
+            start.append(queued_id)
+        return self.browse(start)
+
+    @api.model
+    def _process_customer(self, customer_key):
+        """Process the due events of one customer, in their order, in this
+        transaction (a queue_job job: see :meth:`_trigger_processing`).
+        Return None when another worker holds the customer (the caller
+        tries again later), else the number of rows processed: a full batch
+        means more may wait."""
+        if not self._lock_customer(customer_key):
+            return None
+        self.flush_model(["state", "next_attempt_date", "customer_key"])
+        rows = self._claim_customer_rows(customer_key)
+        rows._process_batch(raise_conflicts=True)
+        return len(rows)
+
+    def _job_process_customer(self, customer_key):
+        """The queue_job job of one customer's batch.  A customer another
+        worker holds is retried shortly; a conflict with another worker
+        (serialization failure) is retried by queue_job itself."""
+        processed = self._process_customer(customer_key)
+        if processed is None:
+            from odoo.addons.queue_job.exception import RetryableJobError
+
+            raise RetryableJobError(
+                "another worker is processing this customer", seconds=2
+            )
+        if processed >= CUSTOMER_BATCH:
+            self._enqueue_customers([customer_key])
+        return processed
+
+    @api.model
+    def _queue_job_channel(self):
+        """The queue_job channel background processing runs on, or False:
+        only when OCA's queue_job is installed and a channel is set (system
+        parameter ``omnichannel_inbox.queue_job_channel``, for instance
+        ``root.omnichannel``)."""
+        if "queue.job" not in self.env:
+            return False
+        return (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("omnichannel_inbox.queue_job_channel")
+            or False
+        )
+
+    @api.model
+    def _enqueue_customers(self, customer_keys):
+        """One queue_job job per customer (a customer with a job waiting
+        gets no second one: its identity key)."""
+        channel = self._queue_job_channel()
+        # Processed as the cron processes: by OdooBot, not the webhook's user.
+        journal = self.with_user(SUPERUSER_ID)
+        for key in customer_keys:
+            journal.with_delay(
+                channel=channel,
+                identity_key=f"omnichannel-journal:{key}",
+                description=f"Omnichannel: process the journal of {key}",
+            )._job_process_customer(key)
+
+    @api.model
+    def _lock_customer(self, customer_key):
+        """Take ``customer_key``'s processing lock until the end of the
+        transaction, without waiting; False when another worker has it.
+        (Only who may process: what each one sees is settled by the row
+        locks and the serialization failures of the claim and the customer
+        locks, see omnichannel.customer.lock.)"""
+        self.env.cr.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"omnichannel-journal:{customer_key}"],
+        )
+        return self.env.cr.fetchone()[0]
 
     def _process_one(self, raise_conflicts=False):
         self.ensure_one()
@@ -735,8 +948,19 @@ class OmnichannelInboundEvent(models.Model):
         if len(events) >= CRON_BATCH or (events and self._due_rows_remain()):
             # More to do, or rows journaled while this run was busy whose
             # webhooks left the wake-up to us (see _trigger_processing).
-            self.env.ref("omnichannel_inbox.ir_cron_process_inbound_events")._trigger()
+            for cron in self._processor_crons():
+                cron._trigger()
         return events
+
+    @api.model
+    def _processor_crons(self):
+        """The scheduled actions that process the journal in the background:
+        the module's two and the copies an administrator made of them (each
+        one more processor: Odoo runs one job of an action at a time)."""
+        main = self.env.ref("omnichannel_inbox.ir_cron_process_inbound_events").sudo()
+        return main | main.search(
+            [("model_id", "=", main.model_id.id), ("code", "=", main.code)]
+        )
 
     @api.model
     def _due_rows_remain(self, before_id=None):
@@ -758,11 +982,17 @@ class OmnichannelInboundEvent(models.Model):
         these are still due, their webhook has asked for a wake-up already,
         or the cron has them in hand and looks for due rows again when it
         finishes (_cron_process), after these were committed."""
+        keys = set(new_events.mapped("customer_key")) if new_events else set()
+        if keys and all(keys) and self._queue_job_channel():
+            # OCA's queue_job, when installed and given a channel: a job per
+            # customer, run by every Odoo server's job runner (the processors
+            # stay the safety net for retries and older rows).
+            self._enqueue_customers(sorted(keys))
+            return
         if new_events and self._due_rows_remain(before_id=min(new_events.ids)):
             return
-        self.env.ref(
-            "omnichannel_inbox.ir_cron_process_inbound_events"
-        ).sudo()._trigger()
+        for cron in self._processor_crons():
+            cron._trigger()
 
     def action_retry(self):
         """Run failed (or pending) rows again now, whatever their schedule.
@@ -826,6 +1056,15 @@ class OmnichannelInboundEvent(models.Model):
                 },
             }
         return next_action
+
+
+def _customer_key(channel, event):
+    """Whose ``event`` of ``channel`` is: its sender's provider user id on
+    that channel, or None for an event of nobody in particular (a delivery
+    status), which is processed on its own."""
+    sender = getattr(event, "sender", None)
+    user_id = (getattr(sender, "user_id", "") or "").strip() if sender else ""
+    return f"{channel.id}:{user_id}"[:255] if user_id else None
 
 
 def _event_datetime(timestamp):
