@@ -71,6 +71,9 @@ class Connector(ProviderHttp):
     #: how the public handle fills :attr:`deep_link`: ``'name'`` (a
     #: @username, quoted), ``'digits'`` (a phone number) or ``'email'``
     handle_format: ClassVar[str] = "name"
+    #: the deep link takes a start payload (``?start=<payload>``) that comes
+    #: back with the customer's first message (visitor UTM, tracked links)
+    deep_link_payload: ClassVar[bool] = False
     #: the type carries calls (a phone line: calls, click-to-call, recordings)
     supports_calls: ClassVar[bool] = False
     #: a satisfaction survey can reach the customer as a message

@@ -236,6 +236,7 @@ class TelegramConnector(Connector):
     icon = "fa-telegram"
     color = "#229ED9"
     deep_link = "https://t.me/%s"
+    deep_link_payload = True
     supports_greeting = True
     supports_buttons = True
     supports_request_contact = True

@@ -1213,14 +1213,15 @@ class OmnichannelChannel(models.Model):
         ]
         linked = [(account, link) for account, link in linked if link]
         # The visitor's UTM parameters (passed by the widget) ride in the
-        # Telegram link's start payload, as ids of existing utm records.
+        # start payload of links that take one (Telegram's), as ids of
+        # existing utm records.
         payload = self.env["omnichannel.deep.link"]._visitor_payload(
             self.env.context.get("omnichannel_visitor_utm")
         )
         if payload:
             linked = [
                 (account, start_link(link, payload))
-                if account.channel_type == "telegram"
+                if account._connector_class().deep_link_payload
                 else (account, link)
                 for account, link in linked
             ]

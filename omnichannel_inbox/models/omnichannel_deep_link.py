@@ -198,7 +198,7 @@ class OmnichannelInboundEvent(models.Model):
         any other event."""
         if (
             event.kind != "message"
-            or self.channel_id.channel_type != "telegram"
+            or not self.channel_id._connector_class().deep_link_payload
             or getattr(event, "command", "") != "start"
         ):
             return None
