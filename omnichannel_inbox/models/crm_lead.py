@@ -128,7 +128,14 @@ class CrmLead(models.Model):
         if not self or not Conversation._followup_setting("checkins"):
             return
         days = Conversation._followup_setting("checkin_days")
-        self.sudo().write({"omnichannel_checkin_date": date + timedelta(days=days)})
+        checkin = date + timedelta(days=days)
+        # Unchanged (a burst within the same second): no write, no lead
+        # bookkeeping.
+        leads = self.sudo().filtered(
+            lambda lead: lead.omnichannel_checkin_date != checkin
+        )
+        if leads:
+            leads.write({"omnichannel_checkin_date": checkin})
 
     @api.model
     def _omnichannel_cron_checkins(self, now, limit):

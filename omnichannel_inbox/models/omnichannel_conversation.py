@@ -263,6 +263,9 @@ class OmnichannelConversation(models.Model):
         message = Message.create(
             {
                 "conversation_id": self.id,
+                # The lead it joins, when the conversation has one already
+                # (else _register_inbound sets it once the lead is made).
+                "lead_id": self.lead_id.id,
                 "mail_message_id": mail_message.id,
                 "direction": "in",
                 "author_kind": "customer",
