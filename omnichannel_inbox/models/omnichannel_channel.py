@@ -627,10 +627,15 @@ class OmnichannelChannel(models.Model):
     # -- kind of channel: lead medium, text replies ----------------------------
     def _lead_medium(self):
         """The utm medium of the leads this channel opens."""
-        if self.supports_calls:
-            return self.env.ref("utm.utm_medium_phone", raise_if_not_found=False)
-        return self.env.ref(
-            "omnichannel_inbox.utm_medium_messenger", raise_if_not_found=False
+        # The cached xml id lookup: env.ref would check with a query, for
+        # every new lead, that the medium still exists.
+        xmlid = (
+            "utm.utm_medium_phone"
+            if self.supports_calls
+            else "omnichannel_inbox.utm_medium_messenger"
+        )
+        return self.env["utm.medium"].browse(
+            self.env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=False)
         )
 
     def _can_send_text(self):

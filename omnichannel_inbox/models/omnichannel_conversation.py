@@ -649,7 +649,13 @@ class OmnichannelConversation(models.Model):
         pending = self.env.cr.precommit.data.pop("omnichannel.panel.updates", None)
         if not pending or not pending["conversation_ids"]:
             return
-        group = self.env.ref("omnichannel_inbox.group_omnichannel_user")
+        # The cached xml id lookup: env.ref would check with a query, for
+        # every message, that the group still exists.
+        group = self.env["res.groups"].browse(
+            self.env["ir.model.data"]._xmlid_to_res_id(
+                "omnichannel_inbox.group_omnichannel_user"
+            )
+        )
         self.env["bus.bus"].sudo()._sendone(
             group,
             "omnichannel/update",

@@ -124,7 +124,7 @@ class OmnichannelConversationAlerts(models.Model):
         for user in users:
             lang = self._reader_lang(user)
             by_lang[lang] = by_lang.get(lang, users.browse()) | user
-        bot = self.env.ref("base.partner_root")
+        bot_id = self.env["ir.model.data"]._xmlid_to_res_id("base.partner_root")
         for lang, readers in by_lang.items():
             told = record.with_context(lang=lang)
             values = {
@@ -142,7 +142,7 @@ class OmnichannelConversationAlerts(models.Model):
             told.message_notify(
                 body=Markup("<p>%s:</p><blockquote>%s</blockquote>") % (title, excerpt),
                 subject=title,
-                author_id=bot.id,
+                author_id=bot_id,
                 partner_ids=readers.partner_id.ids,
                 email_layout_xmlid="mail.mail_notification_light",
             )
