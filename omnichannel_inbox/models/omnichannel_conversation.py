@@ -201,7 +201,8 @@ class OmnichannelConversation(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _get_for_identity(self, channel, identity):
-        conversation = self.sudo().search(
+        # Found and read in one query (what follows reads it).
+        conversation = self.sudo().search_fetch(
             [("channel_id", "=", channel.id), ("identity_id", "=", identity.id)],
             limit=1,
         )

@@ -176,7 +176,8 @@ class OmnichannelIdentity(models.Model):
                 "omnichannel-user", channel.company_id.id, channel.channel_type, user_id
             )
         self._lock("omnichannel-identity", channel.id, user_id)
-        identity = self.search(
+        # Found and read in one query (what follows reads it).
+        identity = self.search_fetch(
             [("channel_id", "=", channel.id), ("provider_user_id", "=", user_id)],
             limit=1,
         )
