@@ -449,7 +449,13 @@ class OmnichannelConversation(models.Model):
         ).write({"user_id": user.id})
         if self.lead_id and self.lead_id.user_id != user:
             self.lead_id.sudo().write({"user_id": user.id})
-        self.message_subscribe(partner_ids=user.partner_id.ids)
+        if user.active and not user.share:
+            # What message_subscribe checks with two queries is known here:
+            # an active internal user (the write above checked the access),
+            # whose contact is neither archived nor a customer.
+            self._message_subscribe(partner_ids=user.partner_id.ids, customer_ids=[])
+        else:
+            self.message_subscribe(partner_ids=user.partner_id.ids)
         if previous and previous != user:
             self.message_unsubscribe(partner_ids=previous.partner_id.ids)
         self = self.with_context(lang=self._reader_lang())
