@@ -28,7 +28,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 JOINING_BUDGET = 32
 #: The same for a customer never seen before (partner, identity,
 #: conversation, lead, message, assignment).
-NEW_CUSTOMER_BUDGET = 121
+NEW_CUSTOMER_BUDGET = 116
 #: The whole webhook request of a joining message in the default mode.
 WEBHOOK_JOINING_BUDGET = 54
 
