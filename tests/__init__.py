@@ -67,3 +67,4 @@ from . import test_company_history
 from . import test_qualification
 from . import test_pipeline_cost
 from . import test_parallel_drain
+from . import test_customer_post

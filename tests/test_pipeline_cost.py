@@ -25,12 +25,12 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: Queries of the journal's processing of one message joining an open,
 #: assigned conversation (identity, message, conversation bookkeeping,
 #: SLA, follow-ups, the inbox notification, the row's outcome).
-JOINING_BUDGET = 57
+JOINING_BUDGET = 32
 #: The same for a customer never seen before (partner, identity,
 #: conversation, lead, message, assignment).
-NEW_CUSTOMER_BUDGET = 133
+NEW_CUSTOMER_BUDGET = 116
 #: The whole webhook request of a joining message in the default mode.
-WEBHOOK_JOINING_BUDGET = 78
+WEBHOOK_JOINING_BUDGET = 54
 
 
 class QueryRecorder:

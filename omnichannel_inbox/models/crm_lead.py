@@ -54,11 +54,14 @@ class CrmLead(models.Model):
     @api.model
     def _omnichannel_lead_type(self):
         # Same choice CRM makes: leads when the qualification step is on.
-        use_leads = self.env.ref("crm.group_use_lead", raise_if_not_found=False)
+        # The cached xml id lookup, not env.ref (a query per lead to check
+        # that each group still exists).
+        xmlid_to_res_id = self.env["ir.model.data"]._xmlid_to_res_id
+        use_leads = xmlid_to_res_id("crm.group_use_lead", raise_if_not_found=False)
+        group_user = self.env["res.groups"].browse(xmlid_to_res_id("base.group_user"))
         return (
             "lead"
-            if use_leads
-            and use_leads in self.env.ref("base.group_user").all_implied_ids
+            if use_leads and use_leads in group_user.all_implied_ids.ids
             else "opportunity"
         )
 
@@ -73,7 +76,12 @@ class CrmLead(models.Model):
         kind = channel.channel_kind
         if kind in CHANNEL_MEDIUM:
             medium = (
-                self.env.ref(CHANNEL_MEDIUM[kind], raise_if_not_found=False) or medium
+                self.env["utm.medium"].browse(
+                    self.env["ir.model.data"]._xmlid_to_res_id(
+                        CHANNEL_MEDIUM[kind], raise_if_not_found=False
+                    )
+                )
+                or medium
             )
         lead = (
             self.sudo()
@@ -128,7 +136,14 @@ class CrmLead(models.Model):
         if not self or not Conversation._followup_setting("checkins"):
             return
         days = Conversation._followup_setting("checkin_days")
-        self.sudo().write({"omnichannel_checkin_date": date + timedelta(days=days)})
+        checkin = date + timedelta(days=days)
+        # Unchanged (a burst within the same second): no write, no lead
+        # bookkeeping.
+        leads = self.sudo().filtered(
+            lambda lead: lead.omnichannel_checkin_date != checkin
+        )
+        if leads:
+            leads.write({"omnichannel_checkin_date": checkin})
 
     @api.model
     def _omnichannel_cron_checkins(self, now, limit):

@@ -526,7 +526,8 @@ class OmnichannelChannel(models.Model):
         """The active channel account a webhook address points to (sudo)."""
         if not isinstance(key, str) or not WEBHOOK_KEY.fullmatch(key):
             return self.browse()
-        return self.sudo().search([("webhook_key", "=", key)], limit=1)
+        # Found and read in one query (the request reads it next).
+        return self.sudo().search_fetch([("webhook_key", "=", key)], limit=1)
 
     # -- admin actions --------------------------------------------------------
     def _notify(self, message, kind="info", sticky=False):
@@ -627,10 +628,15 @@ class OmnichannelChannel(models.Model):
     # -- kind of channel: lead medium, text replies ----------------------------
     def _lead_medium(self):
         """The utm medium of the leads this channel opens."""
-        if self.supports_calls:
-            return self.env.ref("utm.utm_medium_phone", raise_if_not_found=False)
-        return self.env.ref(
-            "omnichannel_inbox.utm_medium_messenger", raise_if_not_found=False
+        # The cached xml id lookup: env.ref would check with a query, for
+        # every new lead, that the medium still exists.
+        xmlid = (
+            "utm.utm_medium_phone"
+            if self.supports_calls
+            else "omnichannel_inbox.utm_medium_messenger"
+        )
+        return self.env["utm.medium"].browse(
+            self.env["ir.model.data"]._xmlid_to_res_id(xmlid, raise_if_not_found=False)
         )
 
     def _can_send_text(self):

@@ -3,7 +3,7 @@ import logging
 
 import phonenumbers
 import pytz
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from phonenumbers import timezone as phone_timezone
 
 from odoo import api, fields, models
@@ -201,7 +201,8 @@ class OmnichannelConversation(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _get_for_identity(self, channel, identity):
-        conversation = self.sudo().search(
+        # Found and read in one query (what follows reads it).
+        conversation = self.sudo().search_fetch(
             [("channel_id", "=", channel.id), ("identity_id", "=", identity.id)],
             limit=1,
         )
@@ -249,20 +250,13 @@ class OmnichannelConversation(models.Model):
         date = _event_datetime(event.date)
         attachments, notes, remote_files = self._download_attachments(event)
         body = self._inbound_body(event, notes)
-        mail_message = self.with_context(
-            mail_create_nosubscribe=True,
-            mail_post_autofollow=False,
-            attachments_mime_plainxml=True,
-        ).message_post(
-            body=body,
-            author_id=self.partner_id.id,
-            message_type="comment",
-            subtype_xmlid="mail.mt_comment",
-            attachments=attachments,
-        )
+        mail_message = self._post_customer_message(body, attachments)
         message = Message.create(
             {
                 "conversation_id": self.id,
+                # The lead it joins, when the conversation has one already
+                # (else _register_inbound sets it once the lead is made).
+                "lead_id": self.lead_id.id,
                 "mail_message_id": mail_message.id,
                 "direction": "in",
                 "author_kind": "customer",
@@ -289,6 +283,60 @@ class OmnichannelConversation(models.Model):
             self._send_greeting()
         self._after_receive(message)
         return message
+
+    def _post_customer_message(self, body, attachments):
+        """The customer's message in the chatter: a comment authored by the
+        customer, with their files.  Through ``message_post`` when someone
+        may be notified of it (see :meth:`_customer_post_notifies`); else
+        the same mail.message (parent, alias domain, company, reply-to)
+        without mail's notification pass, which would find nobody to tell
+        after a few queries."""
+        self.ensure_one()
+        poster = self.with_context(
+            mail_create_nosubscribe=True,
+            mail_post_autofollow=False,
+            # The author is the customer: never subscribed (not internal).
+            mail_post_autofollow_author_skip=True,
+            attachments_mime_plainxml=True,
+        )
+        if not self.env.su or self._customer_post_notifies():
+            return poster.message_post(
+                body=body,
+                author_id=self.partner_id.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                attachments=attachments,
+            )
+        author_id, email_from = poster._message_compute_author(self.partner_id.id, None)
+        company = self.env.company
+        values = {
+            "author_id": author_id,
+            "email_from": email_from,
+            "model": self._name,
+            "res_id": self.id,
+            # Escaped unless already markup, as message_post does.
+            "body": escape(body),
+            "message_type": "comment",
+            "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
+            "parent_id": poster._message_compute_parent_id(False),
+            "email_add_signature": True,
+            "record_alias_domain_id": poster._mail_get_alias_domains(
+                default_company=company
+            )[self.id].id,
+            "record_company_id": poster._mail_get_companies(default=company)[
+                self.id
+            ].id,
+        }
+        values.update(poster._process_attachments_for_post(attachments, [], values))
+        mail_message = poster._message_create([values])
+        poster._message_post_after_hook(mail_message, values)
+        return mail_message
+
+    def _customer_post_notifies(self):
+        """Whether posting a customer's message may notify someone (mail's
+        followers notification, an out-of-office answer): then it goes
+        through ``message_post``.  Hook: true here."""
+        return True
 
     def _after_receive(self, message):
         """Hook run once a provider's new message is stored, registered and,
@@ -401,7 +449,13 @@ class OmnichannelConversation(models.Model):
         ).write({"user_id": user.id})
         if self.lead_id and self.lead_id.user_id != user:
             self.lead_id.sudo().write({"user_id": user.id})
-        self.message_subscribe(partner_ids=user.partner_id.ids)
+        if user.active and not user.share:
+            # What message_subscribe checks with two queries is known here:
+            # an active internal user (the write above checked the access),
+            # whose contact is neither archived nor a customer.
+            self._message_subscribe(partner_ids=user.partner_id.ids, customer_ids=[])
+        else:
+            self.message_subscribe(partner_ids=user.partner_id.ids)
         if previous and previous != user:
             self.message_unsubscribe(partner_ids=previous.partner_id.ids)
         self = self.with_context(lang=self._reader_lang())
@@ -646,7 +700,13 @@ class OmnichannelConversation(models.Model):
         pending = self.env.cr.precommit.data.pop("omnichannel.panel.updates", None)
         if not pending or not pending["conversation_ids"]:
             return
-        group = self.env.ref("omnichannel_inbox.group_omnichannel_user")
+        # The cached xml id lookup: env.ref would check with a query, for
+        # every message, that the group still exists.
+        group = self.env["res.groups"].browse(
+            self.env["ir.model.data"]._xmlid_to_res_id(
+                "omnichannel_inbox.group_omnichannel_user"
+            )
+        )
         self.env["bus.bus"].sudo()._sendone(
             group,
             "omnichannel/update",

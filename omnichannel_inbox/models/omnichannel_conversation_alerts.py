@@ -69,6 +69,31 @@ class OmnichannelConversationAlerts(models.Model):
         # The customer's own message: staff hear of it through the alert.
         return [r for r in recipients if not r["uid"] or r["share"]]
 
+    def _customer_post_notifies(self):
+        # Internal followers are not notified of the customer's message (see
+        # _notify_get_recipients): only another kind of follower (a portal
+        # user, a contact), or an out-of-office answer of Odoo's (someone
+        # internal away now), needs mail's notification pass.
+        self.ensure_one()
+        self.env.cr.execute(
+            """
+            SELECT 1
+              FROM mail_followers f
+             WHERE f.res_model = %(model)s AND f.res_id = %(id)s
+               AND NOT EXISTS (
+                    SELECT 1 FROM res_users u
+                     WHERE u.partner_id = f.partner_id AND u.active AND NOT u.share)
+            UNION ALL
+            SELECT 1
+              FROM res_users u
+             WHERE u.out_of_office_from <= %(now)s
+               AND (u.out_of_office_to IS NULL OR u.out_of_office_to >= %(now)s)
+             LIMIT 1
+            """,
+            {"model": self._name, "id": self.id, "now": fields.Datetime.now()},
+        )
+        return bool(self.env.cr.fetchone())
+
     def _alert_on_inbound(self, message):
         """Alert who must answer ``message``: once per wait and owner.  No
         query when the wait was alerted already (a burst of messages)."""
@@ -124,7 +149,7 @@ class OmnichannelConversationAlerts(models.Model):
         for user in users:
             lang = self._reader_lang(user)
             by_lang[lang] = by_lang.get(lang, users.browse()) | user
-        bot = self.env.ref("base.partner_root")
+        bot_id = self.env["ir.model.data"]._xmlid_to_res_id("base.partner_root")
         for lang, readers in by_lang.items():
             told = record.with_context(lang=lang)
             values = {
@@ -142,7 +167,7 @@ class OmnichannelConversationAlerts(models.Model):
             told.message_notify(
                 body=Markup("<p>%s:</p><blockquote>%s</blockquote>") % (title, excerpt),
                 subject=title,
-                author_id=bot.id,
+                author_id=bot_id,
                 partner_ids=readers.partner_id.ids,
                 email_layout_xmlid="mail.mail_notification_light",
             )

@@ -135,9 +135,12 @@ class OmnichannelConversationFollowup(models.Model):
             }
         )
         if kind:
-            self.env.ref(
-                "omnichannel_inbox.ir_cron_omnichannel_followups"
-            ).sudo()._trigger(date)
+            # The cached xml id lookup: no query checking the cron exists.
+            self.env["ir.cron"].sudo().browse(
+                self.env["ir.model.data"]._xmlid_to_res_id(
+                    "omnichannel_inbox.ir_cron_omnichannel_followups"
+                )
+            )._trigger(date)
 
     # ------------------------------------------------------------------
     # Activities

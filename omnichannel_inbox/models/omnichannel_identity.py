@@ -28,11 +28,12 @@ class OmnichannelIdentity(models.Model):
     channel_id = fields.Many2one(
         "omnichannel.channel", required=True, ondelete="cascade", index=True
     )
+    # Precomputed: in the INSERT of a new identity, not an UPDATE after it.
     channel_type = fields.Selection(
-        related="channel_id.channel_type", store=True, index=True
+        related="channel_id.channel_type", store=True, index=True, precompute=True
     )
     company_id = fields.Many2one(
-        related="channel_id.company_id", store=True, index=True
+        related="channel_id.company_id", store=True, index=True, precompute=True
     )
     provider_user_id = fields.Char("Provider user ID", required=True)
     chat_id = fields.Char(
@@ -175,12 +176,15 @@ class OmnichannelIdentity(models.Model):
                 "omnichannel-user", channel.company_id.id, channel.channel_type, user_id
             )
         self._lock("omnichannel-identity", channel.id, user_id)
-        identity = self.search(
+        # Found and read in one query (what follows reads it).
+        identity = self.search_fetch(
             [("channel_id", "=", channel.id), ("provider_user_id", "=", user_id)],
             limit=1,
         )
         if not identity:
-            identity = self._create_for_contact(channel, contact, partner=partner)
+            identity = self._create_for_contact(
+                channel, contact, partner=partner, date=date
+            )
         else:
             updates = {}
             if (
@@ -193,7 +197,10 @@ class OmnichannelIdentity(models.Model):
                 updates["username"] = contact.username
             if updates:
                 identity.write(updates)
-        identity.last_seen_date = date or fields.Datetime.now()
+        seen = date or fields.Datetime.now()
+        if identity.last_seen_date != seen:
+            # Not rewritten when unchanged (a burst within the same second).
+            identity.last_seen_date = seen
         if (contact.phone or contact.email) and not partner:
             identity._link_contact_details(
                 phone=contact.phone,
@@ -204,7 +211,7 @@ class OmnichannelIdentity(models.Model):
         return identity
 
     @api.model
-    def _create_for_contact(self, channel, contact, partner=None):
+    def _create_for_contact(self, channel, contact, partner=None, date=None):
         if not contact.name:
             contact = self._complete_contact(channel, contact)
         phone = self._sanitize_phone(contact.phone, channel.company_id)
@@ -260,6 +267,7 @@ class OmnichannelIdentity(models.Model):
                 "email_verified": bool(email and contact.email_verified),
                 "language": contact.language or False,
                 "partner_id": partner.id,
+                "last_seen_date": date or fields.Datetime.now(),
             }
         )
         if proof:

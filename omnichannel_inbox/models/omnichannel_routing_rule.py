@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import pytz
 
@@ -23,23 +24,36 @@ def _channel_types(self):
 
 
 class RoutingContext:
-    """What the rules look at, computed once per routing decision."""
+    """What the rules look at, computed once per routing decision.  The
+    message's text, its tags and whether the customer is known are read
+    when a rule first asks (most rules look at neither: six queries)."""
 
     def __init__(self, conversation, message=None):
         self.conversation = conversation
         self.message = message
-        env = conversation.env
         partner = conversation.partner_id
         identity = conversation.identity_id
         self.lang = (identity.language or partner.lang or "").replace("-", "_")
         self.country = partner.country_id or conversation._phone_country()
         self.timezone = partner.tz or conversation._phone_timezone()
-        self.text = conversation._routing_text(message)
-        self.tags = (
-            env["crm.tag"].sudo().search([])._omnichannel_mentioned_in(self.text)
-            | conversation.lead_id.tag_ids
+
+    @cached_property
+    def text(self):
+        return self.conversation._routing_text(self.message)
+
+    @cached_property
+    def tags(self):
+        return (
+            self.conversation.env["crm.tag"]
+            .sudo()
+            .search([])
+            ._omnichannel_mentioned_in(self.text)
+            | self.conversation.lead_id.tag_ids
         )
-        self.existing_customer = conversation._is_existing_customer()
+
+    @cached_property
+    def existing_customer(self):
+        return self.conversation._is_existing_customer()
 
     def utc_offset(self):
         if not self.timezone:
