@@ -208,6 +208,24 @@ class OmnichannelHttpCase(OmnichannelTestMixin, HttpCase):
         kwargs.setdefault("timeout", 180)
         return super().start_tour(url_path, tour_name, step_delay=step_delay, **kwargs)
 
+    def _telegram_bot(self, token="123:TEST", **channel_values):
+        """A Telegram channel named "Sales bot" (secret ``s3cret-token``)
+        whose Bot API is a fake server on 127.0.0.1, kept on
+        ``self.bot_api`` and stopped after the test; ``channel_values``
+        add to or override the channel's values."""
+        from .fake_telegram import FakeTelegramServer
+
+        self.bot_api = FakeTelegramServer(token=token).start()
+        self.addCleanup(self.bot_api.stop)
+        values = {
+            "name": "Sales bot",
+            "token": token,
+            "webhook_secret": "s3cret-token",
+            "api_base_url": self.bot_api.url,
+        }
+        values.update(channel_values)
+        return self._create_channel("telegram", **values)
+
     def post_webhook(self, channel, body, headers=None, method="POST"):
         """POST ``body`` (dict -> JSON, or raw bytes) to the channel's webhook."""
         if isinstance(body, (dict, list)):

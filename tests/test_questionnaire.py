@@ -6,7 +6,7 @@ import pytz
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from .fake_telegram import FakeTelegramServer, tg_update, tg_user
+from .fake_telegram import tg_update, tg_user
 from .fake_viber import FakeViberServer, viber_message, viber_signature, viber_user
 from .provider_case import ProviderCase
 from .test_csat import tg_press
@@ -80,14 +80,7 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
 
     def setUp(self):
         super().setUp()
-        self.bot_api = FakeTelegramServer(token="123:TEST").start()
-        self.addCleanup(self.bot_api.stop)
-        self.channel = self._create_channel(
-            "telegram",
-            name="Sales bot",
-            token="123:TEST",
-            webhook_secret="s3cret-token",
-            api_base_url=self.bot_api.url,
+        self.channel = self._telegram_bot(
             team_id=self.team.id,
             greeting_text="Welcome to the shop!",
             # Questions follow each other quickly: sent at once, not queued
