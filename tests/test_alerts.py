@@ -31,10 +31,7 @@ class TestAlerts(ProviderCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("ru_RU")
-        cls.env["ir.module.module"]._load_module_terms(
-            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
-        )
+        cls._load_russian()
         # Open day and night: who is available is decided by each user's
         # switch and leave below, whenever the test runs.
         always = cls.env["resource.calendar"].create(

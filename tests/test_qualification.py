@@ -304,10 +304,7 @@ class TestQualification(OmnichannelHttpCase):
         team leader's here), never written by the webhook's public user.
         (Odoo reads code translations through the module's .pot: this needs
         the template regenerated with the qualification's strings.)"""
-        self.env["res.lang"]._activate_lang("ru_RU")
-        self.env["ir.module.module"]._load_module_terms(
-            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
-        )
+        self._load_russian()
         self.team.user_id = new_test_user(
             self.env,
             login="q18_leader",
