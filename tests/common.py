@@ -13,6 +13,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from odoo import Command
 from odoo.tests import HttpCase, TransactionCase
 
 
@@ -161,6 +162,38 @@ class OmnichannelTestMixin:
         values.update(vals)
         return cls.env["omnichannel.channel"].sudo().create(values)
 
+    @classmethod
+    def _load_russian(cls):
+        """Russian activated, with the addon's translations (i18n/ru.po)."""
+        cls.env["res.lang"]._activate_lang("ru_RU")
+        cls.env["ir.module.module"]._load_module_terms(
+            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
+        )
+
+    @classmethod
+    def _business_calendar(cls, name, weekdays, hour_from, hour_to, tz="UTC"):
+        """A working-time calendar open from ``hour_from`` to ``hour_to``
+        (in ``tz``) on each of ``weekdays`` (0 is Monday), closed otherwise."""
+        return cls.env["resource.calendar"].create(
+            {
+                "name": name,
+                "tz": tz,
+                "attendance_ids": [Command.clear()]
+                + [
+                    Command.create(
+                        {
+                            "name": f"Day {day}",
+                            "dayofweek": str(day),
+                            "hour_from": hour_from,
+                            "hour_to": hour_to,
+                            "day_period": "full_day",
+                        }
+                    )
+                    for day in weekdays
+                ],
+            }
+        )
+
     def run_downloads(self):
         """Run the file download cron as the scheduler would once woken
         (tests run no cron): files follow their message's text."""
@@ -207,6 +240,41 @@ class OmnichannelHttpCase(OmnichannelTestMixin, HttpCase):
         # machine; a real failure still fails, only later.
         kwargs.setdefault("timeout", 180)
         return super().start_tour(url_path, tour_name, step_delay=step_delay, **kwargs)
+
+    def _telegram_bot(self, token="123:TEST", **channel_values):
+        """A Telegram channel named "Sales bot" (secret ``s3cret-token``)
+        whose Bot API is a fake server on 127.0.0.1, kept on
+        ``self.bot_api`` and stopped after the test; ``channel_values``
+        add to or override the channel's values."""
+        from .fake_telegram import FakeTelegramServer
+
+        self.bot_api = FakeTelegramServer(token=token).start()
+        self.addCleanup(self.bot_api.stop)
+        values = {
+            "name": "Sales bot",
+            "token": token,
+            "webhook_secret": "s3cret-token",
+            "api_base_url": self.bot_api.url,
+        }
+        values.update(channel_values)
+        return self._create_channel("telegram", **values)
+
+    def _viber_bot(self, **channel_values):
+        """A Viber channel named "Viber shop" whose API is a fake server on
+        127.0.0.1, kept on ``self.viber`` and stopped after the test;
+        ``channel_values`` add to or override the channel's values."""
+        from .fake_viber import FakeViberServer
+
+        self.viber = FakeViberServer().start()
+        self.addCleanup(self.viber.stop)
+        values = {
+            "name": "Viber shop",
+            "token": self.viber.token,
+            "viber_sender_name": "Mebel Shop",
+            "api_base_url": self.viber.api_root,
+        }
+        values.update(channel_values)
+        return self._create_channel("viber", **values)
 
     def post_webhook(self, channel, body, headers=None, method="POST"):
         """POST ``body`` (dict -> JSON, or raw bytes) to the channel's webhook."""

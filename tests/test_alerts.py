@@ -4,7 +4,7 @@ from datetime import timedelta
 from odoo import Command, fields
 from odoo.tests import new_test_user, tagged
 
-from .fake_telegram import FakeTelegramServer, tg_update, tg_user
+from .fake_telegram import tg_update, tg_user
 from .provider_case import ProviderCase
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -31,10 +31,7 @@ class TestAlerts(ProviderCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("ru_RU")
-        cls.env["ir.module.module"]._load_module_terms(
-            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
-        )
+        cls._load_russian()
         # Open day and night: who is available is decided by each user's
         # switch and leave below, whenever the test runs.
         always = cls.env["resource.calendar"].create(
@@ -111,15 +108,8 @@ class TestAlerts(ProviderCase):
 
     def setUp(self):
         super().setUp()
-        self.bot_api = FakeTelegramServer(token="123:ALERT").start()
-        self.addCleanup(self.bot_api.stop)
-        self.channel = self._create_channel(
-            "telegram",
-            name="Sales bot",
-            token="123:ALERT",
-            webhook_secret="alert-secret",
-            api_base_url=self.bot_api.url,
-            team_id=self.team.id,
+        self.channel = self._telegram_bot(
+            "123:ALERT", webhook_secret="alert-secret", team_id=self.team.id
         )
         self.Notification = self.env["mail.notification"].sudo()
         self.seen = self.Notification.search([], order="id desc", limit=1).id or 0

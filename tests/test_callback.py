@@ -16,35 +16,11 @@ from .fake_zadarma import FakeZadarmaServer
 from .test_calls import PBX_SECRET, CallsCase, load_bridge, pbx_headers
 
 
-def all_week_calendar(env):
-    return env["resource.calendar"].create(
-        {
-            "name": "Always open",
-            "tz": "UTC",
-            "attendance_ids": [(5, 0, 0)]
-            + [
-                (
-                    0,
-                    0,
-                    {
-                        "name": f"Day {day}",
-                        "dayofweek": str(day),
-                        "hour_from": 0,
-                        "hour_to": 24,
-                        "day_period": "full_day",
-                    },
-                )
-                for day in range(7)
-            ],
-        }
-    )
-
-
 class CallbackCase(CallsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.always = all_week_calendar(cls.env)
+        cls.always = cls._business_calendar("Always open", range(7), 0, 24)
         cls.site = cls._create_channel("website", name="Our site")
         cls.env["ir.config_parameter"].sudo().set_param(
             "omnichannel_inbox.rate_limit_per_address", 0
@@ -308,31 +284,11 @@ class TestCallbackOrders(CallbackCase):
     def test_outside_hours_scheduled_for_the_next_opening_and_told_when(self):
         now = datetime.utcnow()
         opening_day = (now + timedelta(days=2)).date()
-        calendar = self.env["resource.calendar"].create(
-            {
-                "name": "One day a week",
-                "tz": "UTC",
-                "attendance_ids": [
-                    (5, 0, 0),
-                    (
-                        0,
-                        0,
-                        {
-                            "name": "Open",
-                            "dayofweek": str(opening_day.weekday()),
-                            "hour_from": 9,
-                            "hour_to": 18,
-                            "day_period": "full_day",
-                        },
-                    ),
-                ],
-            }
+        calendar = self._business_calendar(
+            "One day a week", [opening_day.weekday()], 9, 18
         )
         self.line.business_calendar_id = calendar
-        self.env["res.lang"]._activate_lang("ru_RU")
-        self.env["ir.module.module"]._load_module_terms(
-            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
-        )
+        self._load_russian()
         response = self.order("+79035550102", lang="ru")
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["state"], "scheduled")

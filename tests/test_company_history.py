@@ -10,7 +10,7 @@ from odoo.tools import html2plaintext
 from odoo.addons.omnichannel_inbox import connectors
 
 from .common import OmnichannelHttpCase
-from .fake_telegram import FakeTelegramServer, tg_update, tg_user
+from .fake_telegram import tg_update, tg_user
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ANNA = tg_user(7770001, "Anna", "Smirnova", "anna_acme")
@@ -61,15 +61,8 @@ class TestCompanyHistory(OmnichannelHttpCase):
 
     def setUp(self):
         super().setUp()
-        self.bot_api = FakeTelegramServer(token="555:ACME").start()
-        self.addCleanup(self.bot_api.stop)
-        self.channel = self._create_channel(
-            "telegram",
-            name="Sales bot",
-            token="555:ACME",
-            webhook_secret="acme-secret",
-            api_base_url=self.bot_api.url,
-            team_id=self.team.id,
+        self.channel = self._telegram_bot(
+            "555:ACME", webhook_secret="acme-secret", team_id=self.team.id
         )
         self.Conversation = self.env["omnichannel.conversation"].sudo()
 

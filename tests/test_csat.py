@@ -7,7 +7,7 @@ from odoo import fields
 from odoo.tests import new_test_user, tagged
 
 from .common import OmnichannelHttpCase
-from .fake_telegram import FakeTelegramServer, tg_update, tg_user
+from .fake_telegram import tg_update, tg_user
 from .test_whatsapp import PHONE_ID, WhatsAppCase
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -83,16 +83,7 @@ class TestCsatTelegram(CsatCase):
 
     def setUp(self):
         super().setUp()
-        self.bot_api = FakeTelegramServer(token="123:TEST").start()
-        self.addCleanup(self.bot_api.stop)
-        self.channel = self._create_channel(
-            "telegram",
-            name="Sales bot",
-            token="123:TEST",
-            webhook_secret="s3cret-token",
-            api_base_url=self.bot_api.url,
-            team_id=self.team.id,
-        )
+        self.channel = self._telegram_bot(team_id=self.team.id)
         self.update_id = 7000
 
     def send(self, update):

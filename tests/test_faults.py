@@ -37,9 +37,11 @@ def sandbox_message(session, text, phone="", name="Marina", phone_verified=False
     )
 
 
-@tagged("post_install", "-at_install")
-class TestConcurrentWorkers(BaseCase):
-    """Several workers on one journal, each with its own committed transaction."""
+class CommittedCase(BaseCase):
+    """Workers with database connections of their own, each committing for
+    real (also tests/test_parallel_drain.py); channels made with
+    ``new_channel`` and all that came through them are removed after the
+    test."""
 
     @classmethod
     def setUpClass(cls):
@@ -80,26 +82,7 @@ class TestConcurrentWorkers(BaseCase):
         self.channel_ids.append(channel_id)
         return channel_id
 
-    def journal(self, channel_id, events):
-        return self.run_in_env(
-            lambda env: (
-                env["omnichannel.inbound.event"]
-                ._journal(env["omnichannel.channel"].browse(channel_id), events)
-                .ids
-            )
-        )
-
-    def process_in_parallel(self, *row_id_lists):
-        """Process each list of journal rows in its own worker, at once."""
-
-        def process(row_ids):
-            return lambda env: (
-                env["omnichannel.inbound.event"].browse(row_ids)._process(commit=True)
-            )
-
-        self.in_parallel(*(process(row_ids) for row_ids in row_id_lists))
-
-    def in_parallel(self, *workers):
+    def in_parallel(self, *workers, timeout=120):
         """Run each ``worker(env)`` in its own thread and transaction, all
         released at the same moment; re-raise the first error."""
         barrier = threading.Barrier(len(workers))
@@ -119,7 +102,7 @@ class TestConcurrentWorkers(BaseCase):
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=120)
+            thread.join(timeout=timeout)
         self.assertFalse([t for t in threads if t.is_alive()], "a worker hung")
         if errors:
             raise errors[0]
@@ -163,6 +146,30 @@ class TestConcurrentWorkers(BaseCase):
     def read_committed(self, func):
         with self.cursor() as cr:
             return func(api.Environment(cr, SUPERUSER_ID, {}))
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentWorkers(CommittedCase):
+    """Several workers on one journal, each with its own committed transaction."""
+
+    def journal(self, channel_id, events):
+        return self.run_in_env(
+            lambda env: (
+                env["omnichannel.inbound.event"]
+                ._journal(env["omnichannel.channel"].browse(channel_id), events)
+                .ids
+            )
+        )
+
+    def process_in_parallel(self, *row_id_lists):
+        """Process each list of journal rows in its own worker, at once."""
+
+        def process(row_ids):
+            return lambda env: (
+                env["omnichannel.inbound.event"].browse(row_ids)._process(commit=True)
+            )
+
+        self.in_parallel(*(process(row_ids) for row_ids in row_id_lists))
 
     # -- tests -----------------------------------------------------------------
     def test_two_workers_never_handle_a_row_twice(self):

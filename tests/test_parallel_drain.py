@@ -5,48 +5,19 @@ messages are stored in the order they were journaled.
 
 Real connections committing for real, as in tests/test_faults.py."""
 
-import threading
-
 from odoo import SUPERUSER_ID, api
-from odoo.modules.registry import Registry
-from odoo.orm.registry import DummyRLock
-from odoo.sql_db import db_connect
 from odoo.tests import tagged
-from odoo.tests.common import BaseCase, get_db_name
 
-from .test_faults import sandbox_message
+from .test_faults import CommittedCase, sandbox_message
 
 
 @tagged("post_install", "-at_install")
-class TestParallelDrain(BaseCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.dbname = get_db_name()
-        cls.registry = Registry(cls.dbname)
-
+class TestParallelDrain(CommittedCase):
     def setUp(self):
         super().setUp()
-        self.patch(Registry, "_lock", DummyRLock())
-        self.channel_id = self.run_in_env(
-            lambda env: (
-                env["omnichannel.channel"]
-                .create({"name": "Parallel drain", "channel_type": "sandbox"})
-                .id
-            )
-        )
-        self.addCleanup(self._remove_committed_data)
+        self.channel_id = self.new_channel("Parallel drain")
 
     # -- helpers ---------------------------------------------------------------
-    def cursor(self):
-        return db_connect(self.dbname).cursor()
-
-    def run_in_env(self, func, uid=SUPERUSER_ID):
-        with self.cursor() as cr:
-            result = func(api.Environment(cr, uid, {}))
-            cr.commit()
-            return result
-
     def journal(self, messages):
         """Journal ``messages`` [(customer, text)] in this order; their row ids."""
         return self.run_in_env(
@@ -81,8 +52,7 @@ class TestParallelDrain(BaseCase):
             )
             return texts, [(r.id, r.state, r.attempts) for r in rows]
 
-        with self.cursor() as cr:
-            return read(api.Environment(cr, SUPERUSER_ID, {}))
+        return self.read_committed(read)
 
     def assert_in_order(self, texts, expected):
         self.assertEqual(
@@ -92,37 +62,6 @@ class TestParallelDrain(BaseCase):
             },
             expected,
         )
-
-    def _remove_committed_data(self):
-        def remove(env):
-            channel = env["omnichannel.channel"].browse(self.channel_id)
-            conversations = (
-                env["omnichannel.conversation"]
-                .with_context(active_test=False)
-                .search([("channel_id", "=", channel.id)])
-            )
-            identities = env["omnichannel.identity"].search(
-                [("channel_id", "=", channel.id)]
-            )
-            partners = identities.partner_id | conversations.partner_id
-            leads = (
-                env["crm.lead"]
-                .with_context(active_test=False)
-                .search([("partner_id", "in", partners.ids)])
-            )
-            env["omnichannel.inbound.event"].search(
-                [("channel_id", "=", channel.id)]
-            ).unlink()
-            env["omnichannel.message"].search(
-                [("channel_id", "=", channel.id)]
-            ).unlink()
-            conversations.unlink()
-            leads.unlink()
-            identities.unlink()
-            partners.unlink()
-            channel.unlink()
-
-        self.run_in_env(remove)
 
     # -- tests -----------------------------------------------------------------
     def test_a_customer_held_by_one_processor_waits_for_it_others_do_not(self):
@@ -184,25 +123,8 @@ class TestParallelDrain(BaseCase):
     def test_two_processors_drain_at_once_each_row_once_in_order(self):
         who = [f"customer{n}" for n in range(6)]
         self.journal([(who[n % 6], f"{who[n % 6]} {n // 6}") for n in range(60)])
-        barrier = threading.Barrier(2)
-        errors = []
-
-        def processor():
-            try:
-                with self.cursor() as cr:
-                    barrier.wait(timeout=30)
-                    self.drain(api.Environment(cr, SUPERUSER_ID, {}))
-                    cr.commit()
-            except Exception as exc:  # noqa: BLE001 - reported by the test
-                errors.append(exc)
-
-        threads = [threading.Thread(target=processor) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=180)
-        self.assertFalse([t for t in threads if t.is_alive()], "a processor hung")
-        self.assertFalse(errors, errors)
+        # Two processors at once; a hung one or an error fails the test.
+        self.in_parallel(self.drain, self.drain, timeout=180)
         texts, rows = self.stored()
         self.assertEqual(
             {(state, attempts) for _id, state, attempts in rows},

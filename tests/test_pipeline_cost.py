@@ -15,7 +15,7 @@ import traceback
 from odoo.tests import new_test_user, tagged
 
 from .common import OmnichannelHttpCase
-from .fake_telegram import FakeTelegramServer, tg_update, tg_user
+from .fake_telegram import tg_update, tg_user
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Budgets are the cost measured when they were set (issue 16 aims at 15 and
@@ -78,8 +78,6 @@ def _caller():
 class TestPipelineCost(OmnichannelHttpCase):
     def setUp(self):
         super().setUp()
-        self.bot_api = FakeTelegramServer(token="123:TEST").start()
-        self.addCleanup(self.bot_api.stop)
         self.salesperson = new_test_user(
             self.env,
             login="cost_sales",
@@ -93,14 +91,7 @@ class TestPipelineCost(OmnichannelHttpCase):
                 "omnichannel_on_duty_user_id": self.salesperson.id,
             }
         )
-        self.channel = self._create_channel(
-            "telegram",
-            name="Cost bot",
-            token="123:TEST",
-            webhook_secret="s3cret-token",
-            api_base_url=self.bot_api.url,
-            team_id=self.team.id,
-        )
+        self.channel = self._telegram_bot(name="Cost bot", team_id=self.team.id)
         self.env["ir.config_parameter"].sudo().set_param(
             "omnichannel_inbox.deferred_processing", "True"
         )

@@ -7,7 +7,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
 from .common import OmnichannelHttpCase
-from .fake_telegram import FakeTelegramServer, tg_update, tg_user
+from .fake_telegram import tg_update, tg_user
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _updates = itertools.count(18001)
@@ -55,16 +55,7 @@ class TestQualification(OmnichannelHttpCase):
 
     def setUp(self):
         super().setUp()
-        self.bot_api = FakeTelegramServer(token="123:TEST").start()
-        self.addCleanup(self.bot_api.stop)
-        self.channel = self._create_channel(
-            "telegram",
-            name="Sales bot",
-            token="123:TEST",
-            webhook_secret="s3cret-token",
-            api_base_url=self.bot_api.url,
-            team_id=self.team.id,
-        )
+        self.channel = self._telegram_bot(team_id=self.team.id)
         self.Conversation = self.env["omnichannel.conversation"]
         self.Lead = self.env["crm.lead"].with_context(active_test=False)
 
@@ -313,10 +304,7 @@ class TestQualification(OmnichannelHttpCase):
         team leader's here), never written by the webhook's public user.
         (Odoo reads code translations through the module's .pot: this needs
         the template regenerated with the qualification's strings.)"""
-        self.env["res.lang"]._activate_lang("ru_RU")
-        self.env["ir.module.module"]._load_module_terms(
-            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
-        )
+        self._load_russian()
         self.team.user_id = new_test_user(
             self.env,
             login="q18_leader",

@@ -6,8 +6,8 @@ import pytz
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from .fake_telegram import FakeTelegramServer, tg_update, tg_user
-from .fake_viber import FakeViberServer, viber_message, viber_signature, viber_user
+from .fake_telegram import tg_update, tg_user
+from .fake_viber import viber_message, viber_signature, viber_user
 from .provider_case import ProviderCase
 from .test_csat import tg_press
 
@@ -80,14 +80,7 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
 
     def setUp(self):
         super().setUp()
-        self.bot_api = FakeTelegramServer(token="123:TEST").start()
-        self.addCleanup(self.bot_api.stop)
-        self.channel = self._create_channel(
-            "telegram",
-            name="Sales bot",
-            token="123:TEST",
-            webhook_secret="s3cret-token",
-            api_base_url=self.bot_api.url,
+        self.channel = self._telegram_bot(
             team_id=self.team.id,
             greeting_text="Welcome to the shop!",
             # Questions follow each other quickly: sent at once, not queued
@@ -136,25 +129,8 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
         """Business hours 10:00-12:00 (Moscow) one day a week, two days from
         now: the nearest free slot is that day's 10:00."""
         day = (datetime.utcnow() + timedelta(days=2)).date()
-        calendar = self.env["resource.calendar"].create(
-            {
-                "name": "Call-back hours",
-                "tz": "Europe/Moscow",
-                "attendance_ids": [
-                    (5, 0, 0),
-                    (
-                        0,
-                        0,
-                        {
-                            "name": "Calls",
-                            "dayofweek": str(day.weekday()),
-                            "hour_from": 10,
-                            "hour_to": 12,
-                            "day_period": "full_day",
-                        },
-                    ),
-                ],
-            }
+        calendar = self._business_calendar(
+            "Call-back hours", [day.weekday()], 10, 12, tz="Europe/Moscow"
         )
         self.channel.business_calendar_id = calendar
         moscow = pytz.timezone("Europe/Moscow")
@@ -338,10 +314,7 @@ class TestQuestionnaireTelegram(QuestionnaireCase):
         self.assertFalse(conversation.lead_id.description)
 
     def load_russian(self):
-        self.env["res.lang"]._activate_lang("ru_RU")
-        self.env["ir.module.module"]._load_module_terms(
-            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
-        )
+        self._load_russian()
         self.user = tg_user(language_code="ru")
 
     def test_russian_customer_gets_russian_questions(self):
@@ -434,17 +407,8 @@ class TestQuestionnaireViber(QuestionnaireCase):
 
     def setUp(self):
         super().setUp()
-        self.viber = FakeViberServer().start()
-        self.addCleanup(self.viber.stop)
-        self.channel = self._create_channel(
-            "viber",
-            name="Viber shop",
-            token=self.viber.token,
-            viber_sender_name="Mebel Shop",
-            api_base_url=self.viber.api_root,
-            team_id=self.team.id,
-            send_rate=0,
-            send_chat_rate=0,
+        self.channel = self._viber_bot(
+            team_id=self.team.id, send_rate=0, send_chat_rate=0
         )
         self.token = 5000
 

@@ -7,7 +7,7 @@ from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import OmnichannelHttpCase
-from .fake_telegram import FakeTelegramServer, tg_update, tg_user
+from .fake_telegram import tg_update, tg_user
 from .panel_uploads import pending_uploads
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -22,15 +22,7 @@ class TestTelegramWebhook(OmnichannelHttpCase):
 
     def setUp(self):
         super().setUp()
-        self.bot_api = FakeTelegramServer(token="123:TEST").start()
-        self.addCleanup(self.bot_api.stop)
-        self.channel = self._create_channel(
-            "telegram",
-            name="Sales bot",
-            token="123:TEST",
-            webhook_secret="s3cret-token",
-            api_base_url=self.bot_api.url,
-        )
+        self.channel = self._telegram_bot()
         self.Journal = self.env["omnichannel.inbound.event"].sudo()
         self.Message = self.env["omnichannel.message"].sudo()
 
@@ -492,14 +484,8 @@ class TestTelegramReplies(OmnichannelHttpCase):
 
     def setUp(self):
         super().setUp()
-        self.bot_api = FakeTelegramServer(token="999:REPLY").start()
-        self.addCleanup(self.bot_api.stop)
-        self.channel = self._create_channel(
-            "telegram",
-            name="Reply bot",
-            token="999:REPLY",
-            webhook_secret="sec",
-            api_base_url=self.bot_api.url,
+        self.channel = self._telegram_bot(
+            "999:REPLY", name="Reply bot", webhook_secret="sec"
         )
         self.post_webhook(
             self.channel,

@@ -12,10 +12,7 @@ class TestRussianTranslation(OmnichannelTransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("ru_RU")
-        cls.env["ir.module.module"]._load_module_terms(
-            ["omnichannel_inbox"], ["ru_RU"], overwrite=True
-        )
+        cls._load_russian()
         cls.env_ru = cls.env(context=dict(cls.env.context, lang="ru_RU"))
 
     def test_menus_and_fields_are_russian(self):

@@ -2,7 +2,6 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .fake_viber import (
-    FakeViberServer,
     viber_callback,
     viber_message,
     viber_signature,
@@ -18,15 +17,7 @@ SIGNATURE_HEADER = "X-Viber-Content-Signature"
 class ViberCase(ProviderCase):
     def setUp(self):
         super().setUp()
-        self.viber = FakeViberServer().start()
-        self.addCleanup(self.viber.stop)
-        self.channel = self._create_channel(
-            "viber",
-            name="Viber shop",
-            token=self.viber.token,
-            viber_sender_name="Mebel Shop",
-            api_base_url=self.viber.api_root,
-        )
+        self.channel = self._viber_bot()
 
     def send(self, callback, signature=True):
         body, good = viber_signature(self.viber.token, callback)

@@ -106,17 +106,7 @@ class OmnichannelReportConversation(models.Model):
     def _table_query(self):
         return SQL(
             """
-            SELECT c.id AS id,
-                   c.id AS conversation_id,
-                   c.first_customer_message_date AS date,
-                   c.channel_id,
-                   c.channel_type,
-                   c.company_id,
-                   c.team_id,
-                   c.user_id,
-                   c.partner_id,
-                   c.lead_id,
-                   l.source_id,
+            SELECT %(conversation_columns)s,
                    l.stage_id,
                    c.state,
                    c.last_speaker,
@@ -167,6 +157,7 @@ class OmnichannelReportConversation(models.Model):
              WHERE c.first_customer_message_date IS NOT NULL
                AND c.qualification_state IS DISTINCT FROM 'spam'
         """,
+            conversation_columns=self._conversation_columns_sql(),
             weekday_hour=self._weekday_hour_sql("c.first_customer_message_date"),
             voice_email=VOICE_EMAIL_TYPES,
             messengers=MESSENGER_TYPES,

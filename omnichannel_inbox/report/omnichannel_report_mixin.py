@@ -82,6 +82,26 @@ class OmnichannelReportMixin(models.AbstractModel):
             t=local,
         )
 
+    @api.model
+    def _conversation_columns_sql(self):
+        """The first columns of a report with one row per conversation
+        ``c`` (dated by its first customer message) joined to its lead
+        ``l``: the row's id, the conversation, the date and the dimensions
+        above."""
+        return SQL(
+            """c.id AS id,
+                   c.id AS conversation_id,
+                   c.first_customer_message_date AS date,
+                   c.channel_id,
+                   c.channel_type,
+                   c.company_id,
+                   c.team_id,
+                   c.user_id,
+                   c.partner_id,
+                   c.lead_id,
+                   l.source_id"""
+        )
+
     def _read_group_select(self, aggregate_spec, query):
         fname, _property, func = parse_read_group_spec(aggregate_spec)
         if fname in self._median_fields and func == "avg":

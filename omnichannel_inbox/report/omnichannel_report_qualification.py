@@ -41,17 +41,7 @@ class OmnichannelReportQualification(models.Model):
     def _table_query(self):
         return SQL(
             """
-            SELECT c.id AS id,
-                   c.id AS conversation_id,
-                   c.first_customer_message_date AS date,
-                   c.channel_id,
-                   c.channel_type,
-                   c.company_id,
-                   c.team_id,
-                   c.user_id,
-                   c.partner_id,
-                   c.lead_id,
-                   l.source_id,
+            SELECT %(conversation_columns)s,
                    c.qualification_state,
                    c.not_lead_reason,
                    1 AS request_count,
@@ -63,5 +53,6 @@ class OmnichannelReportQualification(models.Model):
               FROM omnichannel_conversation c
          LEFT JOIN crm_lead l ON l.id = c.lead_id
              WHERE c.qualification_state IS NOT NULL
-            """
+            """,
+            conversation_columns=self._conversation_columns_sql(),
         )
