@@ -1,7 +1,7 @@
 """The customer's message in the chatter (issue 16): when nobody is to be
-notified of it, it is stored without mail's notification pass, and must be
-the same message ``message_post`` makes; when someone is (a follower who is
-not an internal user), it still goes through ``message_post``."""
+notified of it, mail's notification pass is skipped, and it must be the same
+message ``message_post`` makes otherwise; when someone is (a follower who is
+not an internal user), they are still notified."""
 
 from odoo.tests import new_test_user, tagged
 

@@ -25,7 +25,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: Queries of the journal's processing of one message joining an open,
 #: assigned conversation (identity, message, conversation bookkeeping,
 #: SLA, follow-ups, the inbox notification, the row's outcome).
-JOINING_BUDGET = 32
+JOINING_BUDGET = 34
 #: The same for a customer never seen before (partner, identity,
 #: conversation, lead, message, assignment).
 NEW_CUSTOMER_BUDGET = 116

@@ -3,7 +3,7 @@ import logging
 
 import phonenumbers
 import pytz
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from phonenumbers import timezone as phone_timezone
 
 from odoo import api, fields, models
@@ -286,56 +286,40 @@ class OmnichannelConversation(models.Model):
 
     def _post_customer_message(self, body, attachments):
         """The customer's message in the chatter: a comment authored by the
-        customer, with their files.  Through ``message_post`` when someone
-        may be notified of it (see :meth:`_customer_post_notifies`); else
-        the same mail.message (parent, alias domain, company, reply-to)
-        without mail's notification pass, which would find nobody to tell
-        after a few queries."""
+        customer, with their files.  Mail's notification pass is skipped
+        when nobody is to be notified of it (see :meth:`_notify_thread`)."""
         self.ensure_one()
-        poster = self.with_context(
+        return self.with_context(
             mail_create_nosubscribe=True,
             mail_post_autofollow=False,
             # The author is the customer: never subscribed (not internal).
             mail_post_autofollow_author_skip=True,
             attachments_mime_plainxml=True,
+            omnichannel_customer_post=True,
+        ).message_post(
+            body=body,
+            author_id=self.partner_id.id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            attachments=attachments,
         )
-        if not self.env.su or self._customer_post_notifies():
-            return poster.message_post(
-                body=body,
-                author_id=self.partner_id.id,
-                message_type="comment",
-                subtype_xmlid="mail.mt_comment",
-                attachments=attachments,
-            )
-        author_id, email_from = poster._message_compute_author(self.partner_id.id, None)
-        company = self.env.company
-        values = {
-            "author_id": author_id,
-            "email_from": email_from,
-            "model": self._name,
-            "res_id": self.id,
-            # Escaped unless already markup, as message_post does.
-            "body": escape(body),
-            "message_type": "comment",
-            "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
-            "parent_id": poster._message_compute_parent_id(False),
-            "email_add_signature": True,
-            "record_alias_domain_id": poster._mail_get_alias_domains(
-                default_company=company
-            )[self.id].id,
-            "record_company_id": poster._mail_get_companies(default=company)[
-                self.id
-            ].id,
-        }
-        values.update(poster._process_attachments_for_post(attachments, [], values))
-        mail_message = poster._message_create([values])
-        poster._message_post_after_hook(mail_message, values)
-        return mail_message
+
+    def _notify_thread(self, message, msg_vals=False, **kwargs):
+        if (
+            self.env.context.get("omnichannel_customer_post")
+            and len(self) == 1
+            and not self._customer_post_notifies()
+        ):
+            # The customer's own message with nobody to tell: mail's pass
+            # (followers, out of office) would find nobody after a few
+            # queries per message.
+            return []
+        return super()._notify_thread(message, msg_vals=msg_vals, **kwargs)
 
     def _customer_post_notifies(self):
         """Whether posting a customer's message may notify someone (mail's
-        followers notification, an out-of-office answer): then it goes
-        through ``message_post``.  Hook: true here."""
+        followers notification, an out-of-office answer): then mail's
+        notification pass runs.  Hook: true here."""
         return True
 
     def _after_receive(self, message):
