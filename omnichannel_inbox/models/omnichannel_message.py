@@ -550,11 +550,15 @@ class OmnichannelMessage(models.Model):
         it oldest -> newest), plus the conversations a reply can go to."""
         record, partners, domain = self._panel_scope(res_model, res_id)
         limit = max(1, min(int(limit or PANEL_PAGE), 200))
-        # Searched as the user: the record rules (and allowed companies) say
-        # which of the customer's messages, calls and recordings are shown.
-        Message = self.sudo(False)
+        # The record rules (and allowed companies) say which of the customer's
+        # messages, calls and recordings are shown.  A message's rules are its
+        # conversation's, so they are applied once per conversation, not once
+        # per message: searched on the messages, an OR over joined tables
+        # makes PostgreSQL read and join the whole history before it keeps a
+        # page (ten thousand messages: six times slower than ten).
+        domain = domain + self._panel_readable_domain(domain)
         if before_id:
-            anchor = Message.search([("id", "=", int(before_id))])
+            anchor = self.sudo(False).search([("id", "=", int(before_id))])
             if anchor:
                 domain = domain + [
                     "|",
@@ -563,9 +567,11 @@ class OmnichannelMessage(models.Model):
                     ("date", "=", anchor.date),
                     ("id", "<", anchor.id),
                 ]
-        messages = Message.search(domain, order="date desc, id desc", limit=limit + 1)
+        messages = self.sudo().search(
+            domain, order="date desc, id desc", limit=limit + 1
+        )
         has_more = len(messages) > limit
-        messages = messages[:limit].sudo()
+        messages = messages[:limit]
         result = {
             "messages": messages._panel_values(),
             "has_more": has_more,
@@ -582,6 +588,31 @@ class OmnichannelMessage(models.Model):
                 Log._log(record, "inbox")
             Log._log(messages.conversation_id, "panel")
         return result
+
+    @api.model
+    def _panel_readable_domain(self, domain):
+        """What restricts the history's messages (``domain``) to the
+        conversations the user may read: a plain list of ids, which
+        PostgreSQL checks row by row while it walks the customer's history
+        index newest first, and stops after a page."""
+        Conversation = self.env["omnichannel.conversation"]
+        candidates = Conversation.sudo().search(domain)
+        lead_ids = [
+            leaf[2]
+            for leaf in domain
+            if isinstance(leaf, (list, tuple)) and leaf[0] == "lead_id"
+        ]
+        if lead_ids:
+            # A message keeps the lead of its day; its conversation may have
+            # moved on to another lead since.
+            candidates |= Conversation.sudo().browse(
+                conversation.id
+                for [conversation] in self.sudo()._read_group(
+                    [("lead_id", "in", lead_ids)], ["conversation_id"]
+                )
+            )
+        readable = Conversation.search([("id", "in", candidates.ids)])
+        return [("conversation_id", "in", readable.ids)]
 
     @api.model
     def _panel_reply_targets(self, res_model, record, partners):
