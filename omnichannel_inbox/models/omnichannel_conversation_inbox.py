@@ -20,7 +20,12 @@ class OmnichannelConversation(models.Model):
     _inherit = "omnichannel.conversation"
 
     tag_ids = fields.Many2many("omnichannel.conversation.tag", string="Tags")
-    lead_stage_id = fields.Many2one(related="lead_id.stage_id", string="Lead stage")
+    # Not tracked (a related field takes its target's tracking): the lead's
+    # chatter tells its stage; tracking it here read the whole lead on every
+    # write of a conversation, i.e. on every message.
+    lead_stage_id = fields.Many2one(
+        related="lead_id.stage_id", string="Lead stage", tracking=False
+    )
     waiting_hours = fields.Float(
         "Waiting",
         compute="_compute_waiting_hours",
