@@ -73,8 +73,10 @@ class OmnichannelConversation(models.Model):
         index=True,
         readonly=True,
     )
+    # Not tracked (a related field takes its target's tracking): a
+    # conversation never changes channel.
     channel_type = fields.Selection(
-        related="channel_id.channel_type", store=True, index=True
+        related="channel_id.channel_type", store=True, index=True, tracking=False
     )
     company_id = fields.Many2one(
         related="channel_id.company_id", store=True, index=True
@@ -290,6 +292,9 @@ class OmnichannelConversation(models.Model):
         when nobody is to be notified of it (see :meth:`_notify_thread`)."""
         self.ensure_one()
         return self.with_context(
+            # Its reader's language (mail's otherwise reads the processing
+            # user's whole row for it).
+            lang=self._reader_lang(),
             mail_create_nosubscribe=True,
             mail_post_autofollow=False,
             # The author is the customer: never subscribed (not internal).
@@ -407,12 +412,21 @@ class OmnichannelConversation(models.Model):
         self.ensure_one()
         installed = {code for code, _name in self.env["res.lang"].get_installed()}
         company = self.channel_id.company_id or self.env.company
+
+        def lang_of(user):
+            # Only the language: a user's and a contact's rows are wide, and
+            # read whole they cost more than the query (on every message).
+            user = user.sudo()
+            user.fetch(["partner_id"])
+            user.partner_id.fetch(["lang"])
+            return user.lang
+
         # Read one after the other: the owner's language is usually enough
         # (no read of the team and the company on every message).
         for read in (
-            lambda: user.lang if user else False,
-            lambda: self.user_id.lang,
-            lambda: self.team_id.user_id.lang,
+            lambda: lang_of(user) if user else False,
+            lambda: lang_of(self.user_id),
+            lambda: lang_of(self.team_id.user_id),
             lambda: company.partner_id.lang,
         ):
             lang = read()
