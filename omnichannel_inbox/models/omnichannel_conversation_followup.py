@@ -63,7 +63,6 @@ class OmnichannelConversationFollowup(models.Model):
     def _followup_on_inbound(self, message):
         super()._followup_on_inbound(message)
         self.ensure_one()
-        self = self.with_context(lang=self._reader_lang(self._followup_owner()))
         text = html2plaintext(message.body or "")
         if self._followup_setting("customer_dates"):
             found = followup_dates.follow_up_in(
@@ -71,11 +70,15 @@ class OmnichannelConversationFollowup(models.Model):
             )
             if found:
                 mention, sentence = found
-                self._followup_activity(
+                owner = self._followup_owner()
+                # The activity is written in its reader's language; looked up
+                # only when there is one (most messages name no date).
+                conversation = self.with_context(lang=self._reader_lang(owner))
+                conversation._followup_activity(
                     "customer_date",
                     mention.when.date(),
-                    self._followup_owner(),
-                    self.env._("Customer: %s", mention.phrase),
+                    owner,
+                    conversation.env._("Customer: %s", mention.phrase),
                     sentence,
                     message,
                     mention,
