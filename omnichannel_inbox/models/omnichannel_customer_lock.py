@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.tools import SQL
 
 
 class OmnichannelCustomerLock(models.Model):
@@ -23,16 +24,24 @@ class OmnichannelCustomerLock(models.Model):
 
     _key_unique = models.Constraint("UNIQUE(key)", "One lock row per key.")
 
-    def _acquire(self, key):
-        """Lock ``key`` until the end of the transaction (see the class).
+    def _acquire(self, *keys):
+        """Lock ``keys`` until the end of the transaction (see the class), in
+        one statement and in one order for every worker, so that two workers
+        never hold one key each while waiting for the other's.
         A serialization failure here is expected under contention and handled
         by the journal's retry: not an error worth a log line."""
+        rows = SQL(", ").join(
+            SQL("(%s, now() AT TIME ZONE 'UTC')", key)
+            for key in sorted({key[:255] for key in keys})
+        )
         self.env.cr.execute(
-            """
+            SQL(
+                """
             INSERT INTO omnichannel_customer_lock AS lock (key, locked_date)
-            VALUES (%s, now() AT TIME ZONE 'UTC')
+            VALUES %s
             ON CONFLICT (key) DO UPDATE SET locked_date = EXCLUDED.locked_date
         """,
-            [key[:255]],
+                rows,
+            ),
             log_exceptions=False,
         )

@@ -134,8 +134,13 @@ class OmnichannelIdentity(models.Model):
         """Serialize on a business key until the end of the transaction, and
         make sure this transaction sees what the previous holder committed
         (see omnichannel.customer.lock)."""
+        self._lock_keys([parts])
+
+    @api.model
+    def _lock_keys(self, keys):
+        """:meth:`_lock` on several keys (tuples of parts) at once."""
         self.env["omnichannel.customer.lock"].sudo()._acquire(
-            ":".join(str(p) for p in parts)
+            *(":".join(str(p) for p in parts) for parts in keys)
         )
 
     def _is_blacklisted(self):
@@ -169,13 +174,19 @@ class OmnichannelIdentity(models.Model):
         user_id = (contact.user_id or "").strip()
         if not user_id:
             raise ValueError("a customer identity needs a provider user id")
+        keys = [("omnichannel-identity", channel.id, user_id)]
         if type(channel._get_connector()).user_ids_are_global:
             # The same person writing to two accounts of the company at the
             # same moment (two bots) must find the identity the other made.
-            self._lock(
-                "omnichannel-user", channel.company_id.id, channel.channel_type, user_id
+            keys.append(
+                (
+                    "omnichannel-user",
+                    channel.company_id.id,
+                    channel.channel_type,
+                    user_id,
+                )
             )
-        self._lock("omnichannel-identity", channel.id, user_id)
+        self._lock_keys(keys)
         # Found and read in one query (what follows reads it).
         identity = self.search_fetch(
             [("channel_id", "=", channel.id), ("provider_user_id", "=", user_id)],
