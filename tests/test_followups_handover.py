@@ -157,12 +157,17 @@ class TestFollowups(FollowupCase):
             WED_10 + timedelta(minutes=1),
         )
         lead = conversation.lead_id
-        self.assertEqual(
-            lead.omnichannel_checkin_date, WED_10 + timedelta(minutes=1, days=14)
-        )
         self.env["mail.activity"].search(
             [("res_model", "=", "crm.lead"), ("res_id", "=", lead.id)]
         ).unlink()
+        # Fourteen days after the customer's message, but not after the
+        # reply a minute later: no check-in yet, it waits for the period
+        # after the last message.
+        self.run_cron(WED_10 + timedelta(days=14, seconds=30))
+        self.assertFalse(self.activities(conversation, "checkin"))
+        self.assertEqual(
+            lead.omnichannel_checkin_date, WED_10 + timedelta(minutes=1, days=14)
+        )
         _conversations, leads = self.run_cron(WED_10 + timedelta(days=15))
         self.assertIn(lead, leads)
         self.assertTrue(self.activities(conversation, "checkin"))

@@ -131,19 +131,17 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------------
     def _omnichannel_push_checkin(self, date):
         """A message was exchanged at ``date``: the next check-in is a full period
-        later."""
+        later.  Planned here only on a lead that has none: when one is due,
+        the cron moves it a period after the last message if there was one
+        since, so that a message costs no lead write (and CRM's bookkeeping
+        of it) on a lead that already waits for a check-in."""
         Conversation = self.env["omnichannel.conversation"]
         if not self or not Conversation._followup_setting("checkins"):
             return
         days = Conversation._followup_setting("checkin_days")
-        checkin = date + timedelta(days=days)
-        # Unchanged (a burst within the same second): no write, no lead
-        # bookkeeping.
-        leads = self.sudo().filtered(
-            lambda lead: lead.omnichannel_checkin_date != checkin
-        )
+        leads = self.sudo().filtered(lambda lead: not lead.omnichannel_checkin_date)
         if leads:
-            leads.write({"omnichannel_checkin_date": checkin})
+            leads.write({"omnichannel_checkin_date": date + timedelta(days=days)})
 
     @api.model
     def _omnichannel_cron_checkins(self, now, limit):
@@ -165,9 +163,6 @@ class CrmLead(models.Model):
             if not lead.active or lead.won_status != "pending":
                 lead.omnichannel_checkin_date = False
                 continue
-            lead.omnichannel_checkin_date = now + timedelta(days=days)
-            if lead.activity_ids or not lead.user_id:
-                continue
             last = (
                 self.env["omnichannel.message"]
                 .sudo()
@@ -175,6 +170,13 @@ class CrmLead(models.Model):
                     [("lead_id", "=", lead.id)], order="date desc, id desc", limit=1
                 )
             )
+            if last and last.date + timedelta(days=days) > now:
+                # Messages since it was planned: a full period after the last.
+                lead.omnichannel_checkin_date = last.date + timedelta(days=days)
+                continue
+            lead.omnichannel_checkin_date = now + timedelta(days=days)
+            if lead.activity_ids or not lead.user_id:
+                continue
             note = Markup("<p>%s</p>") % self.env._(
                 "No message with the customer for %s days and nothing planned: check "
                 "in.",
