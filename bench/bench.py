@@ -53,6 +53,7 @@ import time
 import uuid
 import zipfile
 
+import psycopg2.errors
 import requests
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -329,17 +330,26 @@ def set_deferred(bench, deferred):
 
 def set_processors(bench, count):
     """Keep ``count`` of the journal's processors (scheduled actions) active,
-    and wake them."""
-    cr, env = bench.env()
-    Journal = env["omnichannel.inbound.event"].with_context(active_test=False)
-    crons = Journal._processor_crons().sorted("id")
-    for n, cron in enumerate(crons):
-        cron.active = n < count
-    cr.commit()
-    for cron in crons[:count]:
-        cron._trigger()
-    cr.commit()
-    cr.close()
+    and wake them.  A processor still running writes its own row when it
+    ends: the switch is tried again then."""
+    for attempt in range(30):
+        cr, env = bench.env()
+        try:
+            Journal = env["omnichannel.inbound.event"].with_context(active_test=False)
+            crons = Journal._processor_crons().sorted("id")
+            for n, cron in enumerate(crons):
+                cron.active = n < count
+            cr.commit()
+            for cron in crons[:count]:
+                cron._trigger()
+            cr.commit()
+            return
+        except psycopg2.errors.SerializationFailure:
+            cr.rollback()
+            time.sleep(0.5 * (attempt + 1))
+        finally:
+            cr.close()
+    raise RuntimeError("the journal's processors could not be switched")
 
 
 def bench_telegram_channel(env, name="Bench bot"):
