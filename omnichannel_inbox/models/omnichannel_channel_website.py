@@ -94,7 +94,10 @@ class OmnichannelChannel(models.Model):
         lead when it was just processed, 200 with the same lead for a replay
         (same submission id), 202 when it is journaled and waits for the
         background processing."""
-        if self.channel_type != "website" or not events:
+        # The connector says which provider this is: the channel's own row
+        # was dropped from the cache by the commits of the journal and of the
+        # processing, and is not read again only to answer.
+        if connector.code != "website" or not events:
             return super()._webhook_answer(connector, events, new_events)
         row = (
             self.env["omnichannel.inbound.event"]
