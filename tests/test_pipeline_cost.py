@@ -31,7 +31,7 @@ JOINING_BUDGET = 33
 #: conversation, lead, message, assignment).
 NEW_CUSTOMER_BUDGET = 115
 #: The whole webhook request of a joining message in the default mode.
-WEBHOOK_JOINING_BUDGET = 54
+WEBHOOK_JOINING_BUDGET = 53
 #: Added to each budget: how warm Odoo's caches are after the tests that
 #: ran before (the whole suite vs this class alone) moves a message's cost
 #: by a few queries (131 to 136 for the same new customer, 39 to 44 for the

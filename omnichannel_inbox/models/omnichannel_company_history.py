@@ -186,11 +186,8 @@ class OmnichannelConversation(models.Model):
         company's open deal (the deal's team says auto / ask / never).  Costs
         nothing more for a customer of no company."""
         self.ensure_one()
-        lead = self.lead_id
         partner = self.partner_id
-        if (lead and lead.active and lead.won_status == "pending") or not (
-            partner.parent_id
-        ):
+        if self._lead_is_open() or not partner.parent_id:
             return super()._ensure_lead()
         company = _company_family(partner)
         if not company:

@@ -541,7 +541,7 @@ class OmnichannelConversation(models.Model):
         self.ensure_one()
         Lead = self.env["crm.lead"].sudo()
         lead = self.lead_id
-        if lead and lead.active and lead.won_status == "pending":
+        if self._lead_is_open():
             return lead
         if self.partner_id:
             # Two channels of the same customer at the same moment (a won
@@ -563,6 +563,16 @@ class OmnichannelConversation(models.Model):
         if lead != self.lead_id:
             self.lead_id = lead
         return lead
+
+    def _lead_is_open(self):
+        """Whether the conversation has a lead still in play (active, neither
+        won nor lost).  Read narrowly, with what a message reads of it next
+        (the priority the response-time policy depends on, the check-in date
+        of the follow-ups): a lead's row is wide, and every message asks."""
+        self.ensure_one()
+        lead = self.lead_id.sudo()
+        lead.fetch(["active", "won_status", "priority", "omnichannel_checkin_date"])
+        return bool(lead) and lead.active and lead.won_status == "pending"
 
     def _send_greeting(self):
         text = self.channel_id.greeting_text
