@@ -354,7 +354,29 @@ def set_processors(bench, count):
 
 def bench_telegram_channel(env, name="Bench bot"):
     """A Telegram channel whose webhook the senders post to (its outgoing
-    calls go to a closed port)."""
+    calls go to a closed port), for a sales team with a salesperson on duty
+    at any hour: a new customer's conversation and lead are assigned to
+    them (the assignment, the follower and the alert are measured), and a
+    message joins a conversation someone handles, as in a deployment that
+    routes customers (and as tests/test_pipeline_cost.py counts it).  Without
+    a team nobody is ever assigned and every message is routed again."""
+    salesperson = env["res.users"].create(
+        {
+            "name": f"{name} salesperson",
+            "login": f"{name.lower().replace(' ', '_')}_salesperson",
+            "group_ids": [
+                (4, env.ref("sales_team.group_sale_salesman").id),
+                (4, env.ref("omnichannel_inbox.group_omnichannel_user").id),
+            ],
+        }
+    )
+    team = env["crm.team"].create(
+        {
+            "name": f"{name} team",
+            "member_ids": [(6, 0, salesperson.ids)],
+            "omnichannel_on_duty_user_id": salesperson.id,
+        }
+    )
     return env["omnichannel.channel"].create(
         {
             "name": name,
@@ -362,6 +384,7 @@ def bench_telegram_channel(env, name="Bench bot"):
             "token": "1:BENCH",
             "webhook_secret": WEBHOOK_SECRET,
             "api_base_url": "http://127.0.0.1:9",
+            "team_id": team.id,
         }
     )
 
