@@ -342,3 +342,22 @@ class TestAlerts(ProviderCase):
             ("crm.lead", conversation.lead_id.id),
         )
         self.assertFalse(self.pushes(browsers), "mail pushes inbox users' alerts only")
+
+    def test_the_alert_email_leaves_through_the_queue_woken_at_once(self):
+        """The webhook does not wait for the mail server: the email is queued
+        and the mail queue (hourly by itself) is woken to send it now."""
+        self.bob.notification_type = "email"
+        (self.olga | self.erin).write({"omnichannel_alerts": "none"})
+        queue = self.env.ref("mail.ir_cron_mail_scheduler_action")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        woken_before = Trigger.search_count([("cron_id", "=", queue.id)])
+        self.receive(31, "Call me back", customer=7031)
+        (notification,) = self.new_notifications()[self.bob]
+        mail = notification.mail_mail_id
+        self.assertEqual(mail.state, "outgoing", "queued, not sent by the webhook")
+        self.assertEqual(
+            Trigger.search_count([("cron_id", "=", queue.id)]),
+            woken_before + 1,
+            "the queue is woken once",
+        )
+        self.assertEqual(notification.notification_status, "ready")

@@ -29,7 +29,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 JOINING_BUDGET = 33
 #: The same for a customer never seen before (partner, identity,
 #: conversation, lead, message, assignment).
-NEW_CUSTOMER_BUDGET = 115
+NEW_CUSTOMER_BUDGET = 116
 #: The whole webhook request of a joining message in the default mode.
 WEBHOOK_JOINING_BUDGET = 53
 #: Added to each budget: how warm Odoo's caches are after the tests that

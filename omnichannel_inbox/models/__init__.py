@@ -13,6 +13,7 @@ from . import res_users
 from . import crm_team
 from . import crm_tag
 from . import mail_activity
+from . import mail_mail
 from . import resource_calendar_leaves
 from . import omnichannel_routing_rule
 from . import omnichannel_sla_policy

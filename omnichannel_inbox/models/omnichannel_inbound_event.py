@@ -16,6 +16,7 @@ from odoo.tools.mail import email_re
 from odoo.addons.omnichannel_inbox import connectors
 
 from ..services import retry
+from .mail_mail import QUEUE_MAIL
 
 #: The UTM an event carries, and the lead fields and models they fill.
 UTM_FIELDS = {
@@ -689,7 +690,12 @@ class OmnichannelInboundEvent(models.Model):
         try:
             with self.env.cr.savepoint():
                 event = connectors.event_from_dict(json.loads(self.payload))
-                result = getattr(self, f"_process_{event.kind}")(
+                # The emails it causes are queued and the queue woken: a
+                # webhook processed at once never waits for the mail server.
+                processing = self.with_context(
+                    mail_notify_force_send=False, **{QUEUE_MAIL: True}
+                )
+                result = getattr(processing, f"_process_{event.kind}")(
                     event, final_attempt=attempt > len(RETRY_DELAYS)
                 )
                 vals = {
