@@ -187,6 +187,25 @@ class TestSla(SlaCase):
             untouched,
         )
 
+    def test_a_changed_policy_applies_to_the_next_message(self):
+        first = self.receive("chg1")
+        self.assertEqual(first.sla_policy_id, self.policy)
+        # The 5-minute policy now covers another team only; a slower one
+        # covers everyone else.
+        elsewhere = self.env["crm.team"].create({"name": "Elsewhere"})
+        self.policy.team_ids = [(6, 0, elsewhere.ids)]
+        slower = self.policy.copy(
+            {
+                "name": "Everyone: 30 minutes",
+                "team_ids": [(5, 0, 0)],
+                "first_response_minutes": 30,
+                "sequence": 20,
+            }
+        )
+        second = self.receive("chg2")
+        self.assertEqual(second.sla_policy_id, slower)
+        self.assertEqual(second.sla_deadline, WED_10 + timedelta(minutes=30))
+
     def test_no_policy_no_deadline(self):
         self.policy.active = False
         conversation = self.receive("nopolicy")

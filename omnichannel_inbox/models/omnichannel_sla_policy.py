@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytz
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 PRIORITIES = [
@@ -119,20 +119,51 @@ class OmnichannelSlaPolicy(models.Model):
                     self.env._('Choose the business hours "%s" counts in.', policy.name)
                 )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
     @api.model
     def _for_conversation(self, conversation):
         priority = conversation.lead_id.priority or "0"
-        for policy in self.sudo().search(
-            [("company_id", "in", [False, conversation.company_id.id])]
+        for policy_id, team_ids, channel_ids, min_priority in self._choices(
+            conversation.company_id.id
         ):
-            if policy.team_ids and conversation.team_id not in policy.team_ids:
+            if team_ids and conversation.team_id.id not in team_ids:
                 continue
-            if policy.channel_ids and conversation.channel_id not in policy.channel_ids:
+            if channel_ids and conversation.channel_id.id not in channel_ids:
                 continue
-            if priority < policy.min_priority:
+            if priority < min_priority:
                 continue
-            return policy
+            return self.browse(policy_id)
         return self.browse()
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _choices(self, company_id):
+        """The active policies of ``company_id`` and of every company, in
+        their order, with what picks one (teams, channel accounts, lowest
+        priority).  Cached (cleared by any change of a policy): every
+        customer's message asks, and policies seldom change."""
+        policies = self.sudo().search([("company_id", "in", [False, company_id])])
+        return tuple(
+            (
+                policy.id,
+                frozenset(policy.team_ids.ids),
+                frozenset(policy.channel_ids.ids),
+                policy.min_priority,
+            )
+            for policy in policies
+        )
 
     def _add_minutes(self, start, minutes):
         """``start`` (naive UTC) plus ``minutes`` counted in the policy's time
