@@ -231,13 +231,7 @@ class OmnichannelConversation(models.Model):
         self.ensure_one()
         Message = self.env["omnichannel.message"].sudo()
         existing = (
-            Message.search(
-                [
-                    ("channel_id", "=", self.channel_id.id),
-                    ("provider_message_id", "=", event.message_id),
-                ],
-                limit=1,
-            )
+            Message._find_by_provider_id(self.channel_id, event.message_id)
             if event.message_id
             else Message
         )
