@@ -753,6 +753,32 @@ class OmnichannelConversation(models.Model):
             "views": [(False, "form")],
         }
 
+    @api.model
+    def _count_per(self, field_name, records):
+        """How many conversations each of ``records`` has, by
+        ``field_name``: the count of the smart button that a lead and a
+        contact both show.  Counted as superuser, so it is every
+        conversation of the record, whatever the reader's rules let them
+        open."""
+        return dict(
+            self.sudo()._read_group(
+                [(field_name, "in", records.ids)], [field_name], ["__count"]
+            )
+        )
+
+    @api.model
+    def _action_of(self, field_name, record):
+        """The conversation list of ``record`` (a lead or a contact) that
+        its smart button opens: only its conversations, none created from
+        there."""
+        record.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "omnichannel_inbox.omnichannel_conversation_action"
+        )
+        action["domain"] = [(field_name, "=", record.id)]
+        action["context"] = {"create": False}
+        return action
+
     def _is_first_customer_message(self, message):
         return (
             not self.env["omnichannel.message"]
