@@ -43,11 +43,7 @@ class CrmLead(models.Model):
     )
 
     def _compute_omnichannel_conversation_count(self):
-        counts = dict(
-            self.env["omnichannel.conversation"]
-            .sudo()
-            ._read_group([("lead_id", "in", self.ids)], ["lead_id"], ["__count"])
-        )
+        counts = self.env["omnichannel.conversation"]._count_per("lead_id", self)
         for lead in self:
             lead.omnichannel_conversation_count = counts.get(lead, 0)
 
@@ -226,10 +222,4 @@ class CrmLead(models.Model):
         return result
 
     def action_view_omnichannel_conversations(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "omnichannel_inbox.omnichannel_conversation_action"
-        )
-        action["domain"] = [("lead_id", "=", self.id)]
-        action["context"] = {"create": False}
-        return action
+        return self.env["omnichannel.conversation"]._action_of("lead_id", self)

@@ -800,14 +800,8 @@ class OmnichannelChannel(models.Model):
 
     def _email_known_mirror(self, message):
         return (
-            self.env["omnichannel.message"]
-            .sudo()
-            .search(
-                [
-                    ("channel_id", "=", self.id),
-                    ("provider_message_id", "=", message.message_id),
-                ],
-                limit=1,
+            self.env["omnichannel.message"]._find_by_provider_id(
+                self, message.message_id
             )
             if message.message_id
             else False

@@ -231,13 +231,7 @@ class OmnichannelConversation(models.Model):
         self.ensure_one()
         Message = self.env["omnichannel.message"].sudo()
         existing = (
-            Message.search(
-                [
-                    ("channel_id", "=", self.channel_id.id),
-                    ("provider_message_id", "=", event.message_id),
-                ],
-                limit=1,
-            )
+            Message._find_by_provider_id(self.channel_id, event.message_id)
             if event.message_id
             else Message
         )
@@ -758,6 +752,32 @@ class OmnichannelConversation(models.Model):
             "view_mode": "form",
             "views": [(False, "form")],
         }
+
+    @api.model
+    def _count_per(self, field_name, records):
+        """How many conversations each of ``records`` has, by
+        ``field_name``: the count of the smart button that a lead and a
+        contact both show.  Counted as superuser, so it is every
+        conversation of the record, whatever the reader's rules let them
+        open."""
+        return dict(
+            self.sudo()._read_group(
+                [(field_name, "in", records.ids)], [field_name], ["__count"]
+            )
+        )
+
+    @api.model
+    def _action_of(self, field_name, record):
+        """The conversation list of ``record`` (a lead or a contact) that
+        its smart button opens: only its conversations, none created from
+        there."""
+        record.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "omnichannel_inbox.omnichannel_conversation_action"
+        )
+        action["domain"] = [(field_name, "=", record.id)]
+        action["context"] = {"create": False}
+        return action
 
     def _is_first_customer_message(self, message):
         return (

@@ -792,16 +792,8 @@ class OmnichannelInboundEvent(models.Model):
         return {"message_id": message.id, "conversation_id": conversation.id}
 
     def _process_status(self, event, final_attempt=False):
-        message = (
-            self.env["omnichannel.message"]
-            .sudo()
-            .search(
-                [
-                    ("channel_id", "=", self.channel_id.id),
-                    ("provider_message_id", "=", event.message_id),
-                ],
-                limit=1,
-            )
+        message = self.env["omnichannel.message"]._find_by_provider_id(
+            self.channel_id, event.message_id
         )
         if not message:
             return {

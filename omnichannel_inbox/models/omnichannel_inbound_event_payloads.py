@@ -129,16 +129,8 @@ class OmnichannelInboundEvent(models.Model):
     def _process_revoke(self, event, final_attempt=False):
         """The customer deleted one of their messages: it is marked deleted,
         its text kept for the record."""
-        message = (
-            self.env["omnichannel.message"]
-            .sudo()
-            .search(
-                [
-                    ("channel_id", "=", self.channel_id.id),
-                    ("provider_message_id", "=", event.message_id),
-                ],
-                limit=1,
-            )
+        message = self.env["omnichannel.message"]._find_by_provider_id(
+            self.channel_id, event.message_id
         )
         if not message:
             return {

@@ -185,6 +185,21 @@ class OmnichannelMessage(models.Model):
     # ------------------------------------------------------------------
     # Provider events
     # ------------------------------------------------------------------
+    @api.model
+    def _find_by_provider_id(self, channel, provider_message_id):
+        """The message (sudo; empty if none) that the provider names
+        ``provider_message_id`` on ``channel``.  A redelivered message, an
+        edit, a delivery report, a deletion and a mirrored email all find
+        their message so; the id is unique only per channel account
+        (``_provider_message_unique``)."""
+        return self.sudo().search(
+            [
+                ("channel_id", "=", channel.id),
+                ("provider_message_id", "=", provider_message_id),
+            ],
+            limit=1,
+        )
+
     def _apply_edit(self, body):
         """The customer's new text, saying it was edited."""
         self.ensure_one()

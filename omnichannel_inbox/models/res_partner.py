@@ -31,22 +31,12 @@ class ResPartner(models.Model):
     )
 
     def _compute_omnichannel_conversation_count(self):
-        counts = dict(
-            self.env["omnichannel.conversation"]
-            .sudo()
-            ._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
-        )
+        counts = self.env["omnichannel.conversation"]._count_per("partner_id", self)
         for partner in self:
             partner.omnichannel_conversation_count = counts.get(partner, 0)
 
     def action_view_omnichannel_conversations(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "omnichannel_inbox.omnichannel_conversation_action"
-        )
-        action["domain"] = [("partner_id", "=", self.id)]
-        action["context"] = {"create": False}
-        return action
+        return self.env["omnichannel.conversation"]._action_of("partner_id", self)
 
     # ------------------------------------------------------------------
     # Email exchanged on a customer's card

@@ -111,23 +111,15 @@ class OmnichannelReportConversation(models.Model):
                    c.state,
                    c.last_speaker,
                    %(weekday_hour)s,
-                   c.first_response_seconds / 3600.0::float8 AS first_response_hours,
-                   c.first_response_seconds / 3600.0::float8 AS
-                       first_response_hours_median,
-                   c.first_response_business_seconds / 3600.0::float8 AS
-                       first_response_business_hours,
-                   c.first_response_business_seconds / 3600.0::float8 AS
-                       first_response_business_hours_median,
+                   %(first_response_hours)s,
+                   %(first_response_business_hours)s,
                    CASE WHEN c.first_response_date IS NULL THEN 0 ELSE 1 END AS
                        answered_count,
                    CASE WHEN c.first_response_date IS NULL THEN 1 ELSE 0 END AS
                        never_answered_count,
                    CASE WHEN c.state = 'open' THEN 1 ELSE 0 END AS waiting_count,
                    sla.status AS first_response_sla,
-                   CASE sla.status WHEN 'met' THEN 100.0::float8 WHEN 'breached' THEN
-                       0.0::float8 END AS sla_compliance,
-                   CASE WHEN sla.status = 'breached' THEN 1 ELSE 0 END AS
-                       sla_breached_count,
+                   %(sla_measures)s,
                    first_conv.channel_type AS customer_first_channel_type,
                    CASE WHEN c.channel_type IN %(voice_email)s
                              AND first_conv.channel_type IN %(messengers)s
@@ -159,6 +151,13 @@ class OmnichannelReportConversation(models.Model):
         """,
             conversation_columns=self._conversation_columns_sql(),
             weekday_hour=self._weekday_hour_sql("c.first_customer_message_date"),
+            first_response_hours=self._hours_sql(
+                "c.first_response_seconds", "first_response_hours"
+            ),
+            first_response_business_hours=self._hours_sql(
+                "c.first_response_business_seconds", "first_response_business_hours"
+            ),
+            sla_measures=self._sla_measures_sql("sla.status"),
             voice_email=VOICE_EMAIL_TYPES,
             messengers=MESSENGER_TYPES,
         )

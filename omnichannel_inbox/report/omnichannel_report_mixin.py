@@ -102,6 +102,35 @@ class OmnichannelReportMixin(models.AbstractModel):
                    l.source_id"""
         )
 
+    @api.model
+    def _hours_sql(self, seconds_column, name):
+        """Columns ``name`` and ``name``_median: a wait in seconds shown in
+        hours, twice, so that a pivot offers both its average and its
+        median (``_median_fields``) of the same values."""
+        hours = SQL("%s / 3600.0::float8", SQL(seconds_column))
+        return SQL(
+            "%s AS %s, %s AS %s",
+            hours,
+            SQL.identifier(name),
+            hours,
+            SQL.identifier(f"{name}_median"),
+        )
+
+    @api.model
+    def _sla_measures_sql(self, status_column):
+        """Columns sla_compliance and sla_breached_count of an SLA status
+        (met, breached, or another value or none): compliance is 100 when
+        met, 0 when breached and empty otherwise, so that its average is the
+        share of the deadlines that were met among those that were decided;
+        every report with an SLA counts them alike."""
+        return SQL(
+            """CASE %(status)s WHEN 'met' THEN 100.0::float8 WHEN 'breached' THEN
+                       0.0::float8 END AS sla_compliance,
+                   CASE WHEN %(status)s = 'breached' THEN 1 ELSE 0 END AS
+                       sla_breached_count""",
+            status=SQL(status_column),
+        )
+
     def _read_group_select(self, aggregate_spec, query):
         fname, _property, func = parse_read_group_spec(aggregate_spec)
         if fname in self._median_fields and func == "avg":

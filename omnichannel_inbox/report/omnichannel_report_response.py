@@ -90,16 +90,10 @@ class OmnichannelReportResponse(models.Model):
                    l.source_id,
                    COALESCE(m.is_first_response, FALSE) AS is_first_response,
                    %(weekday_hour)s,
-                   m.response_seconds / 3600.0::float8 AS response_hours,
-                   m.response_seconds / 3600.0::float8 AS response_hours_median,
-                   m.response_business_seconds / 3600.0::float8 AS business_hours,
-                   m.response_business_seconds / 3600.0::float8 AS
-                       business_hours_median,
+                   %(response_hours)s,
+                   %(business_hours)s,
                    m.response_sla_status AS sla_status,
-                   CASE m.response_sla_status WHEN 'met' THEN 100.0::float8 WHEN
-                       'breached' THEN 0.0::float8 END AS sla_compliance,
-                   CASE WHEN m.response_sla_status = 'breached' THEN 1 ELSE 0 END AS
-                       sla_breached_count
+                   %(sla_measures)s
               FROM omnichannel_message m
          LEFT JOIN omnichannel_conversation c ON c.id = m.conversation_id
          LEFT JOIN crm_lead l ON l.id = m.lead_id
@@ -107,4 +101,9 @@ class OmnichannelReportResponse(models.Model):
                AND c.qualification_state IS DISTINCT FROM 'spam'
         """,
             weekday_hour=self._weekday_hour_sql("m.response_from"),
+            response_hours=self._hours_sql("m.response_seconds", "response_hours"),
+            business_hours=self._hours_sql(
+                "m.response_business_seconds", "business_hours"
+            ),
+            sla_measures=self._sla_measures_sql("m.response_sla_status"),
         )
