@@ -90,6 +90,10 @@ class Connector(ProviderHttp):
     supports_request_contact: ClassVar[bool] = False
     #: the account answers a bot start command with its greeting
     supports_greeting: ClassVar[bool] = False
+    #: a referral (an ad click, an opt-in) can come before the customer's
+    #: first message, as an event of its own: the lead of their next message
+    #: takes its campaign (other types carry their UTM in the message)
+    sends_referrals: ClassVar[bool] = False
     #: the common connection settings (token, secrets, API address) apply
     supports_connection_settings: ClassVar[bool] = True
     #: which of them the channel form shows under their common names

@@ -67,6 +67,7 @@ class StatusWatermark:
 class MessagingPlatformConnector(MetaConnector):
     """What Messenger and Instagram share; each subclass is one channel type."""
 
+    sends_referrals = True
     subscribed_fields = ""
     profile_fields = ""
     account_fields = ""

@@ -26,12 +26,12 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: Queries of the journal's processing of one message joining an open,
 #: assigned conversation (identity, message, conversation bookkeeping,
 #: SLA, follow-ups, the inbox notification, the row's outcome).
-JOINING_BUDGET = 32
+JOINING_BUDGET = 31
 #: The same for a customer never seen before (partner, identity,
 #: conversation, lead, message, assignment).
-NEW_CUSTOMER_BUDGET = 115
+NEW_CUSTOMER_BUDGET = 114
 #: The whole webhook request of a joining message in the default mode.
-WEBHOOK_JOINING_BUDGET = 52
+WEBHOOK_JOINING_BUDGET = 51
 #: Added to each budget: how warm Odoo's caches are after the tests that
 #: ran before (the whole suite vs this class alone) moves a message's cost
 #: by a few queries (131 to 136 for the same new customer, 39 to 44 for the

@@ -23,7 +23,11 @@ class OmnichannelInboundEvent(models.Model):
         without a campaign gets them."""
         values = self._utm_lead_values(event) if event.kind == "message" else {}
         referral_row = self.browse()
-        if not values and event.kind == "message":
+        if (
+            not values
+            and event.kind == "message"
+            and self.channel_id._connector_class().sends_referrals
+        ):
             referral_row, referral = self._pending_referral(event.sender.user_id)
             values = self._utm_lead_values(referral) if referral_row else {}
         if not values:

@@ -1,6 +1,8 @@
 """What every connector shares: the events' checks and their journal form,
 the signing helper, and the one HTTP path (answers, downloads)."""
 
+import inspect
+
 import pytest
 
 import connectors
@@ -142,3 +144,17 @@ def test_listed_private_host_is_allowed_when_the_channel_says_so(connector, prov
         "vk", extra={"media_hosts": ["127.0.0.1"], "media_private": True}
     )
     assert trusted.download(f"http://{host}/rec.wav") == (b"data", "audio/wav")
+
+
+def test_connectors_that_read_referrals_declare_it():
+    """The Odoo side looks for a pending referral (an ad click or opt-in
+    journaled before the first message) only on types that declare
+    ``sends_referrals``: a connector that makes Referral events without it
+    would have them never applied to the next message's lead."""
+    for cls in connectors.connector_classes():
+        source = "".join(
+            inspect.getsource(k)
+            for k in cls.__mro__
+            if k.__module__.startswith("connectors")
+        )
+        assert ("Referral(" in source) == cls.sends_referrals, cls.code
