@@ -12,7 +12,6 @@ from odoo.tests import new_test_user, tagged
 
 from .common import FakeProviderServer
 from .fake_ami import FakeAmiServer, channel_fields
-from .fake_zadarma import FakeZadarmaServer
 from .test_calls import PBX_SECRET, CallsCase, load_bridge, pbx_headers
 
 
@@ -314,17 +313,8 @@ class TestCallbackOrders(CallbackCase):
         self.assertEqual(request.state, "calling")
 
     def test_zadarma_line_uses_its_callback_api(self):
-        zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
-        self.addCleanup(zadarma.stop)
         self.line.active = False
-        self._line(
-            "zadarma",
-            name="Zadarma",
-            token="zd-key",
-            app_secret="zd-secret",
-            api_base_url=zadarma.url,
-            business_calendar_id=self.always.id,
-        )
+        zadarma, _ = self._zadarma_line(business_calendar_id=self.always.id)
         response = self.order("+79035550102")
         self.assertEqual(response.json()["state"], "calling", response.json())
         callback = zadarma.calls("/v1/request/callback/")[-1]
