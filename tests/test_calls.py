@@ -16,7 +16,12 @@ from odoo import fields
 from odoo.tests import new_test_user, tagged
 
 from .common import FakeProviderServer, OmnichannelHttpCase
-from .fake_ami import FakeAmiServer, channel_fields, inbound_call_script
+from .fake_ami import (
+    FakeAmiServer,
+    channel_fields,
+    inbound_call_script,
+    originated_call_script,
+)
 from .fake_zadarma import FakeZadarmaServer
 
 MSK = pytz.timezone("Europe/Moscow")
@@ -775,37 +780,16 @@ class TestAsteriskAmi(CallsCase):
         self.assertTrue(self.ami.find("Logoff"), "the AMI session is closed")
         # Asterisk reports the originated call under the ChannelId we gave it.
         start = time.time() - 60
-        me = channel_fields(
-            "PJSIP/101-00000040",
-            channel_id,
-            channel_id,
-            "79123456789",
-            exten="79123456789",
-        )
-        trunk = channel_fields(
-            "PJSIP/trunk-00000041", channel_id + "-2", channel_id, "79123456789"
-        )
-        dest = {"Dest" + k: v for k, v in trunk.items()}
         self.run_bridge(
-            [
-                dict(me, Event="Newchannel", Timestamp=f"{start:.6f}"),
-                dict(
-                    me,
-                    Event="DialBegin",
-                    Timestamp="%.6f" % (start + 5),
-                    DialString="trunk/79123456789",
-                    **dest,
-                ),
-                dict(
-                    me,
-                    Event="DialEnd",
-                    Timestamp="%.6f" % (start + 12),
-                    DialStatus="ANSWER",
-                    **dest,
-                ),
-                dict(me, Event="HangupRequest", Timestamp="%.6f" % (start + 52)),
-                dict(me, Event="Hangup", Timestamp="%.6f" % (start + 52), Cause="16"),
-            ]
+            originated_call_script(
+                channel_id,
+                "79123456789",
+                start,
+                leg=40,
+                dial_after=5,
+                answer_after=12,
+                hangup_after=52,
+            )
         )
         self.assertEqual(len(self.calls(self.line)), 1)
         self.assertEqual(
