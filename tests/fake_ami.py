@@ -232,6 +232,48 @@ def channel_fields(
     }
 
 
+def originated_call_script(
+    channel_id, number, start, leg, dial_after, answer_after, hangup_after=None
+):
+    """The AMI events of a call Odoo originated under ``channel_id``: the
+    phone of extension 101 (channel number ``leg``) dials ``number`` through
+    the trunk ``dial_after`` seconds after ``start``, the customer answers
+    ``answer_after`` seconds after ``start`` and, with ``hangup_after``, the
+    employee hangs up then."""
+    me = channel_fields(
+        f"PJSIP/101-{leg:08d}", channel_id, channel_id, number, exten=number
+    )
+    trunk = channel_fields(
+        f"PJSIP/trunk-{leg + 1:08d}", channel_id + "-2", channel_id, number
+    )
+    dest = {"Dest" + k: v for k, v in trunk.items()}
+    script = [
+        dict(me, Event="Newchannel", Timestamp=f"{start:.6f}"),
+        dict(
+            me,
+            Event="DialBegin",
+            Timestamp=f"{start + dial_after:.6f}",
+            DialString=f"trunk/{number}",
+            **dest,
+        ),
+        dict(
+            me,
+            Event="DialEnd",
+            Timestamp=f"{start + answer_after:.6f}",
+            DialStatus="ANSWER",
+            **dest,
+        ),
+    ]
+    if hangup_after is not None:
+        script += [
+            dict(me, Event="HangupRequest", Timestamp=f"{start + hangup_after:.6f}"),
+            dict(
+                me, Event="Hangup", Timestamp=f"{start + hangup_after:.6f}", Cause="16"
+            ),
+        ]
+    return script
+
+
 def inbound_call_script(
     linkedid,
     caller,

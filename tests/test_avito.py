@@ -12,7 +12,6 @@ from .fake_avito import (
     FakeAvitoServer,
     message_notification,
 )
-from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 from .test_telegram import PNG
 
@@ -191,15 +190,10 @@ class TestAvitoReplies(AvitoCase):
         super().setUp()
         self.target = self.connect()
         self.notify(message_notification("m-1", "Сколько стоит доставка?"), self.target)
-        self.conversation = self.env["omnichannel.conversation"].search(
-            [("channel_id", "=", self.channel.id)]
-        )
-        self.lead = self.conversation.lead_id
+        self.remember_conversation()
 
     def test_text_reply_and_its_echo(self):
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Доставка 500 ₽"
-        )
+        sent = self.reply("Доставка 500 ₽")
         self.assertEqual(sent["status"], "sent")
         chat_id, delivered = self.avito.sent[-1]
         self.assertEqual(
@@ -220,13 +214,7 @@ class TestAvitoReplies(AvitoCase):
         self.assertEqual(self.journal()[:1].state, "ignored")
 
     def test_image_reply_is_uploaded_then_sent(self):
-        sent = self.Message.panel_send(
-            "crm.lead",
-            self.lead.id,
-            self.conversation.id,
-            text="Фото шкафа",
-            attachment_ids=pending_uploads(self.env, ("shkaf.png", PNG)).ids,
-        )
+        sent = self.reply("Фото шкафа", ("shkaf.png", PNG))
         self.assertEqual(sent["status"], "sent")
         self.assertEqual(list(self.avito.images.values()), [PNG])
         kinds = [m["type"] for _chat, m in self.avito.sent]
@@ -234,17 +222,13 @@ class TestAvitoReplies(AvitoCase):
 
     def test_revoked_token_is_fetched_again(self):
         self.avito.tokens.clear()  # Avito no longer knows the cached token
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Ещё вопрос?"
-        )
+        sent = self.reply("Ещё вопрос?")
         self.assertEqual(sent["status"], "sent")
         self.assertEqual(len(self.avito.tokens), 1)
 
     def test_unknown_chat_fails_clearly(self):
         self.avito.chats.clear()
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Алло?"
-        )
+        sent = self.reply("Алло?")
         self.assertEqual(sent["status"], "failed")
         self.assertIn("chat not found", sent["error"])
 

@@ -17,7 +17,6 @@ from odoo.tests import new_test_user, tagged
 from odoo.tests.common import TEST_CURSOR_COOKIE_NAME
 
 from .fake_ami import inbound_call_script
-from .fake_zadarma import FakeZadarmaServer
 from .test_calls import PBX_SECRET, CallsCase, load_bridge, pbx_headers
 
 POPUP = "omnichannel_call/popup"
@@ -341,15 +340,7 @@ class TestCallPopupProviders(PopupCase):
         )
 
     def test_zadarma_notify_start_and_internal(self):
-        zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
-        self.addCleanup(zadarma.stop)
-        line = self._line(
-            "zadarma",
-            name="Zadarma",
-            token="zd-key",
-            app_secret="zd-secret",
-            api_base_url=zadarma.url,
-        )
+        zadarma, line = self._zadarma_line()
         call = {
             "pbx_call_id": "in-1",
             "caller_id": "89123456789",

@@ -28,7 +28,6 @@ from odoo.addons.omnichannel_inbox.connectors import safe_http
 
 from .common import FakeProviderServer
 from .fake_ami import FakeAmiServer, inbound_call_script
-from .fake_zadarma import FakeZadarmaServer
 from .test_calls import MP3, MSK, PBX_SECRET, CallsCase, load_bridge, pbx_headers
 
 DIAL_STRING = "SIP/trunk/0900123456"
@@ -101,15 +100,7 @@ class TestClickToCallAbuse(ClickToCallCase):
             self.portal.write({"omnichannel_phone_extension": "555"})
         # Even with an extension stored anyhow, a customer places no call,
         # through whichever line (the Zadarma line is the conversation's own).
-        zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
-        self.addCleanup(zadarma.stop)
-        zd_line = self._line(
-            "zadarma",
-            name="Zadarma",
-            token="zd-key",
-            app_secret="zd-secret",
-            api_base_url=zadarma.url,
-        )
+        zadarma, zd_line = self._zadarma_line()
         identity = (
             self.env["omnichannel.identity"]
             .sudo()
@@ -210,14 +201,7 @@ class TestClickToCallAbuse(ClickToCallCase):
         self.assertEqual(self.seller.omnichannel_phone_extension, "101")
         # A dial string stored before the check is refused when it would be dialled.
         self.set_extension_as_legacy_data(self.seller, DIAL_STRING)
-        lead = self.env["crm.lead"].create(
-            {
-                "name": "Chairs",
-                "partner_id": self.customer.id,
-                "phone": "+7 912 345 6789",
-                "user_id": self.seller.id,
-            }
-        )
+        lead = self._seller_lead()
         result = (
             self.env["omnichannel.call"]
             .with_user(self.seller)
@@ -640,15 +624,7 @@ class TestPhoneReplays(CallsCase):
         self.assertTrue(all("replay" in row.note for row in rows), rows.mapped("note"))
 
     def test_zadarma_notifications_outside_the_window_or_seen_before(self):
-        zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
-        self.addCleanup(zadarma.stop)
-        line = self._line(
-            "zadarma",
-            name="Zadarma",
-            token="zd-key",
-            app_secret="zd-secret",
-            api_base_url=zadarma.url,
-        )
+        zadarma, line = self._zadarma_line()
 
         def notify(event, **fields):
             body, headers = zadarma.notification(event, **fields)
@@ -899,18 +875,7 @@ class TestAmiOverTls(CallsCase):
             result["params"]["type"], "success", result["params"]["message"]
         )
         self.assertEqual(self.ami.tls_handshakes, 1)
-        lead = self.env["crm.lead"].create(
-            {
-                "name": "Chairs",
-                "partner_id": self.customer.id,
-                "phone": "+7 912 345 6789",
-                "user_id": self.seller.id,
-            }
-        )
-        action = lead.with_user(self.seller).action_omnichannel_call()
-        self.assertEqual(
-            action["params"]["type"], "success", action["params"]["message"]
-        )
+        self.click_to_call()
         self.assertEqual(self.ami.find("Originate")[-1]["Channel"], "PJSIP/101")
 
     def test_an_unknown_certificate_is_refused(self):

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from .fake_zadarma import FakeZadarmaServer
 from .test_calls import PBX_SECRET, WIDE_REPLAY_WINDOW, CallsCase, pbx_headers
 
 
@@ -242,18 +241,10 @@ class TestCallTracking(CallsCase):
         )
 
     def test_zadarma_called_did_is_the_tracking_number(self):
-        zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
-        self.addCleanup(zadarma.stop)
         self.env["ir.config_parameter"].sudo().set_param(
             "omnichannel_inbox.phone_replay_window_minutes", WIDE_REPLAY_WINDOW
         )
-        line = self._line(
-            "zadarma",
-            name="Zadarma",
-            token="zd-key",
-            app_secret="zd-secret",
-            api_base_url=zadarma.url,
-        )
+        zadarma, line = self._zadarma_line()
         campaign = self.utm._find_or_create_record("utm.campaign", "Radio")
         self.Number.create(
             {

@@ -11,8 +11,7 @@ from odoo import fields
 from odoo.tests import new_test_user, tagged
 
 from .common import FakeProviderServer
-from .fake_ami import FakeAmiServer, channel_fields
-from .fake_zadarma import FakeZadarmaServer
+from .fake_ami import FakeAmiServer, originated_call_script
 from .test_calls import PBX_SECRET, CallsCase, load_bridge, pbx_headers
 
 
@@ -314,17 +313,8 @@ class TestCallbackOrders(CallbackCase):
         self.assertEqual(request.state, "calling")
 
     def test_zadarma_line_uses_its_callback_api(self):
-        zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
-        self.addCleanup(zadarma.stop)
         self.line.active = False
-        self._line(
-            "zadarma",
-            name="Zadarma",
-            token="zd-key",
-            app_secret="zd-secret",
-            api_base_url=zadarma.url,
-            business_calendar_id=self.always.id,
-        )
+        zadarma, _ = self._zadarma_line(business_calendar_id=self.always.id)
         response = self.order("+79035550102")
         self.assertEqual(response.json()["state"], "calling", response.json())
         callback = zadarma.calls("/v1/request/callback/")[-1]
@@ -370,36 +360,9 @@ class TestCallbackOrders(CallbackCase):
         )
         # Asterisk reports the call through the bridge: the visitor answered.
         channel_id, start = originate["ChannelId"], time.time() - 30
-        me = channel_fields(
-            "PJSIP/101-00000050",
-            channel_id,
-            channel_id,
-            "79035550102",
-            exten="79035550102",
+        script = originated_call_script(
+            channel_id, "79035550102", start, leg=50, dial_after=3, answer_after=9
         )
-        dest = {
-            "Dest" + k: v
-            for k, v in channel_fields(
-                "PJSIP/trunk-00000051", channel_id + "-2", channel_id, "79035550102"
-            ).items()
-        }
-        script = [
-            dict(me, Event="Newchannel", Timestamp=f"{start:.6f}"),
-            dict(
-                me,
-                Event="DialBegin",
-                Timestamp="%.6f" % (start + 3),
-                DialString="trunk/79035550102",
-                **dest,
-            ),
-            dict(
-                me,
-                Event="DialEnd",
-                Timestamp="%.6f" % (start + 9),
-                DialStatus="ANSWER",
-                **dest,
-            ),
-        ]
         ami.script = script
         bridge_module = load_bridge()
         url = f"{self.base_url()}/omnichannel/webhook/{line.webhook_key}"

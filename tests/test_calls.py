@@ -16,7 +16,12 @@ from odoo import fields
 from odoo.tests import new_test_user, tagged
 
 from .common import FakeProviderServer, OmnichannelHttpCase
-from .fake_ami import FakeAmiServer, channel_fields, inbound_call_script
+from .fake_ami import (
+    FakeAmiServer,
+    channel_fields,
+    inbound_call_script,
+    originated_call_script,
+)
 from .fake_zadarma import FakeZadarmaServer
 
 MSK = pytz.timezone("Europe/Moscow")
@@ -127,6 +132,44 @@ class CallsCase(OmnichannelHttpCase):
         vals.setdefault("business_calendar_id", self.calendar.id)
         vals.setdefault("phone_timezone", "Europe/Moscow")
         return self._create_channel(channel_type, **vals)
+
+    def _zadarma_line(self, **vals):
+        """Start a fake Zadarma API (stopped at the end of the test) and a
+        Zadarma line that signs with its key and secret; ``vals`` override the
+        line's values. Returns (server, line)."""
+        zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
+        self.addCleanup(zadarma.stop)
+        vals.setdefault("name", "Zadarma")
+        line = self._line(
+            "zadarma",
+            token="zd-key",
+            app_secret="zd-secret",
+            api_base_url=zadarma.url,
+            **vals,
+        )
+        return zadarma, line
+
+    def _seller_lead(self, phone="+7 912 345 6789"):
+        """The salesperson's lead "Chairs" for the known customer at ``phone``."""
+        return self.env["crm.lead"].create(
+            {
+                "name": "Chairs",
+                "partner_id": self.customer.id,
+                "phone": phone,
+                "user_id": self.seller.id,
+            }
+        )
+
+    def click_to_call(self, phone="+7 912 345 6789"):
+        """The salesperson clicks "Call" on their lead at ``phone``; the call
+        must be placed (the notification says success, else its message is
+        the failure). Returns (lead, action)."""
+        lead = self._seller_lead(phone)
+        action = lead.with_user(self.seller).action_omnichannel_call()
+        self.assertEqual(
+            action["params"]["type"], "success", action["params"]["message"]
+        )
+        return lead, action
 
     def calls(self, channel):
         return self.Call.search([("channel_id", "=", channel.id)])
@@ -437,18 +480,7 @@ class TestGenericPhoneWebhook(CallsCase):
         ]
         pbx.route("POST", "/originate", lambda request: answers.pop(0))
         self.line.api_base_url = pbx.url + "/originate"
-        lead = self.env["crm.lead"].create(
-            {
-                "name": "Chairs",
-                "partner_id": self.customer.id,
-                "phone": "+7 912 345 6789",
-                "user_id": self.seller.id,
-            }
-        )
-        action = lead.with_user(self.seller).action_omnichannel_call()
-        self.assertEqual(
-            action["params"]["type"], "success", action["params"]["message"]
-        )
+        lead, _ = self.click_to_call()
         request = pbx.requests[-1]
         self.assertEqual(
             request.headers["X-Omnichannel-Signature"],
@@ -721,18 +753,7 @@ class TestAsteriskAmi(CallsCase):
         self.assertFalse(self.calls(self.line))
 
     def test_click_to_call_originates_and_the_call_follows(self):
-        lead = self.env["crm.lead"].create(
-            {
-                "name": "Chairs",
-                "partner_id": self.customer.id,
-                "phone": "8 (912) 345-67-89",
-                "user_id": self.seller.id,
-            }
-        )
-        action = lead.with_user(self.seller).action_omnichannel_call()
-        self.assertEqual(
-            action["params"]["type"], "success", action["params"]["message"]
-        )
+        lead, action = self.click_to_call("8 (912) 345-67-89")
         self.assertIn("rings first", action["params"]["message"])
         originate = self.ami.find("Originate")[-1]
         self.assertEqual(
@@ -759,37 +780,16 @@ class TestAsteriskAmi(CallsCase):
         self.assertTrue(self.ami.find("Logoff"), "the AMI session is closed")
         # Asterisk reports the originated call under the ChannelId we gave it.
         start = time.time() - 60
-        me = channel_fields(
-            "PJSIP/101-00000040",
-            channel_id,
-            channel_id,
-            "79123456789",
-            exten="79123456789",
-        )
-        trunk = channel_fields(
-            "PJSIP/trunk-00000041", channel_id + "-2", channel_id, "79123456789"
-        )
-        dest = {"Dest" + k: v for k, v in trunk.items()}
         self.run_bridge(
-            [
-                dict(me, Event="Newchannel", Timestamp=f"{start:.6f}"),
-                dict(
-                    me,
-                    Event="DialBegin",
-                    Timestamp="%.6f" % (start + 5),
-                    DialString="trunk/79123456789",
-                    **dest,
-                ),
-                dict(
-                    me,
-                    Event="DialEnd",
-                    Timestamp="%.6f" % (start + 12),
-                    DialStatus="ANSWER",
-                    **dest,
-                ),
-                dict(me, Event="HangupRequest", Timestamp="%.6f" % (start + 52)),
-                dict(me, Event="Hangup", Timestamp="%.6f" % (start + 52), Cause="16"),
-            ]
+            originated_call_script(
+                channel_id,
+                "79123456789",
+                start,
+                leg=40,
+                dial_after=5,
+                answer_after=12,
+                hangup_after=52,
+            )
         )
         self.assertEqual(len(self.calls(self.line)), 1)
         self.assertEqual(
@@ -799,14 +799,7 @@ class TestAsteriskAmi(CallsCase):
         self.assertEqual(call.conversation_id.last_speaker, "employee")
 
     def test_click_to_call_failures_are_explained(self):
-        lead = self.env["crm.lead"].create(
-            {
-                "name": "Chairs",
-                "partner_id": self.customer.id,
-                "phone": "+7 912 345 6789",
-                "user_id": self.seller.id,
-            }
-        )
+        lead = self._seller_lead()
         self.ami.originate_outcome = "busy"
         action = lead.with_user(self.seller).action_omnichannel_call()
         self.assertEqual(action["params"]["type"], "danger")
@@ -843,18 +836,10 @@ class TestZadarma(CallsCase):
 
     def setUp(self):
         super().setUp()
-        self.zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
-        self.addCleanup(self.zadarma.stop)
         self.env["ir.config_parameter"].sudo().set_param(
             "omnichannel_inbox.phone_replay_window_minutes", WIDE_REPLAY_WINDOW
         )
-        self.line = self._line(
-            "zadarma",
-            name="Zadarma",
-            token="zd-key",
-            app_secret="zd-secret",
-            api_base_url=self.zadarma.url,
-        )
+        self.zadarma, self.line = self._zadarma_line()
 
     def notify(self, event, secret=None, **fields):
         body, headers = self.zadarma.notification(event, secret=secret, **fields)
@@ -1020,18 +1005,7 @@ class TestZadarma(CallsCase):
         self.assertEqual(call.conversation_id.state, "waiting")
 
     def test_click_to_call_uses_the_callback_api(self):
-        lead = self.env["crm.lead"].create(
-            {
-                "name": "Chairs",
-                "partner_id": self.customer.id,
-                "phone": "+7 912 345 6789",
-                "user_id": self.seller.id,
-            }
-        )
-        action = lead.with_user(self.seller).action_omnichannel_call()
-        self.assertEqual(
-            action["params"]["type"], "success", action["params"]["message"]
-        )
+        lead, _ = self.click_to_call()
         request = self.zadarma.calls("/v1/request/callback/")[-1]
         self.assertEqual(
             (request.query["from"], request.query["to"]), ("101", "79123456789")
@@ -1065,14 +1039,7 @@ class TestZadarma(CallsCase):
         )
 
     def test_refused_callback_is_shown_with_zadarma_reason(self):
-        lead = self.env["crm.lead"].create(
-            {
-                "name": "Chairs",
-                "partner_id": self.customer.id,
-                "phone": "+7 912 345 6789",
-                "user_id": self.seller.id,
-            }
-        )
+        lead = self._seller_lead()
         self.zadarma.callback_error = (400, "Wrong parameter 'from'")
         action = lead.with_user(self.seller).action_omnichannel_call()
         self.assertEqual(action["params"]["type"], "danger")
@@ -1099,18 +1066,10 @@ class TestCallsInChatPanel(CallsCase):
     """The call entry in a lead's chat panel, in a real browser."""
 
     def test_call_entry_with_recording_player_and_phone_button(self):
-        zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
-        self.addCleanup(zadarma.stop)
         self.env["ir.config_parameter"].sudo().set_param(
             "omnichannel_inbox.phone_replay_window_minutes", WIDE_REPLAY_WINDOW
         )
-        line = self._line(
-            "zadarma",
-            name="Zadarma tour",
-            token="zd-key",
-            app_secret="zd-secret",
-            api_base_url=zadarma.url,
-        )
+        zadarma, line = self._zadarma_line(name="Zadarma tour")
         when = past_local(2, 14)
         call_fields = {
             "pbx_call_id": "tour-1",

@@ -171,6 +171,16 @@ class TestConcurrentWorkers(CommittedCase):
 
         self.in_parallel(*(process(row_ids) for row_ids in row_id_lists))
 
+    def assert_all_done(self, env, row_ids):
+        """Every journal row of ``row_ids`` was processed (state "done"); a
+        failure lists each row's state and error."""
+        rows = env["omnichannel.inbound.event"].browse(row_ids)
+        self.assertEqual(
+            set(rows.mapped("state")),
+            {"done"},
+            [(r.state, r.error_message) for r in rows],
+        )
+
     # -- tests -----------------------------------------------------------------
     def test_two_workers_never_handle_a_row_twice(self):
         channel_id = self.new_channel("Two workers")
@@ -247,12 +257,7 @@ class TestConcurrentWorkers(CommittedCase):
         self.process_in_parallel(rows_a, rows_b)
 
         def check(env):
-            rows = env["omnichannel.inbound.event"].browse(rows_a + rows_b)
-            self.assertEqual(
-                set(rows.mapped("state")),
-                {"done"},
-                [(r.state, r.error_message) for r in rows],
-            )
+            self.assert_all_done(env, rows_a + rows_b)
             identities = env["omnichannel.identity"].search(
                 [("channel_id", "in", [first, second])]
             )
@@ -472,12 +477,7 @@ class TestConcurrentWorkers(CommittedCase):
         self.process_in_parallel(rows_a, rows_b)
 
         def check(env):
-            rows = env["omnichannel.inbound.event"].browse(rows_a + rows_b)
-            self.assertEqual(
-                set(rows.mapped("state")),
-                {"done"},
-                [(r.state, r.error_message) for r in rows],
-            )
+            self.assert_all_done(env, rows_a + rows_b)
             identities = env["omnichannel.identity"].search(
                 [("channel_id", "in", [bot_a, bot_b])]
             )
@@ -532,12 +532,7 @@ class TestConcurrentWorkers(CommittedCase):
         self.process_in_parallel(rows_a, rows_b)
 
         def check(env):
-            rows = env["omnichannel.inbound.event"].browse(rows_a + rows_b)
-            self.assertEqual(
-                set(rows.mapped("state")),
-                {"done"},
-                [(r.state, r.error_message) for r in rows],
-            )
+            self.assert_all_done(env, rows_a + rows_b)
             leads = (
                 env["crm.lead"]
                 .with_context(active_test=False)

@@ -185,18 +185,7 @@ class TestMango(PopupCase):
         self.assertFalse(self.popups())
 
     def test_click_to_call_sends_the_signed_callback_command(self):
-        lead = self.env["crm.lead"].create(
-            {
-                "name": "Chairs",
-                "partner_id": self.customer.id,
-                "phone": "+7 912 345 6789",
-                "user_id": self.seller.id,
-            }
-        )
-        action = lead.with_user(self.seller).action_omnichannel_call()
-        self.assertEqual(
-            action["params"]["type"], "success", action["params"]["message"]
-        )
+        lead, _ = self.click_to_call()
         request = self.mango.calls("commands/callback")[-1]
         self.assertTrue(self.mango.signed(request), "signed with the PBX's salt")
         self.assertEqual(
@@ -242,14 +231,7 @@ class TestMango(PopupCase):
         self.assertFalse(self.popups(), "an outgoing call pops nothing")
 
     def test_refused_callback_shows_mango_result(self):
-        lead = self.env["crm.lead"].create(
-            {
-                "name": "Chairs",
-                "partner_id": self.customer.id,
-                "phone": CUSTOMER,
-                "user_id": self.seller.id,
-            }
-        )
+        lead = self._seller_lead(CUSTOMER)
         self.mango.callback_result = 3102
         action = lead.with_user(self.seller).action_omnichannel_call()
         self.assertEqual(action["params"]["type"], "danger")

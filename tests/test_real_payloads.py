@@ -599,17 +599,7 @@ class TestTwilioWhatsAppSenders(SmsCase):
 class TestZadarmaSmsAndTranscripts(CallsCase):
     def setUp(self):
         super().setUp()
-        from .fake_zadarma import FakeZadarmaServer
-
-        self.zadarma = FakeZadarmaServer(key="zd-key", secret="zd-secret").start()
-        self.addCleanup(self.zadarma.stop)
-        self.line = self._line(
-            "zadarma",
-            name="Zadarma",
-            token="zd-key",
-            app_secret="zd-secret",
-            api_base_url=self.zadarma.url,
-        )
+        self.zadarma, self.line = self._zadarma_line()
 
     def notify_result(self, event, result, secret="zd-secret"):
         data = {"event": event, "result": json.dumps(result, ensure_ascii=False)}

@@ -9,7 +9,6 @@ from .fake_twilio import (
     status_callback,
     twilio_request,
 )
-from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 
 CHANNEL_NUMBER = "+12025550123"
@@ -172,15 +171,7 @@ class TestSmsReplies(SmsCase):
     def setUp(self):
         super().setUp()
         self.send(incoming_sms(CUSTOMER, CHANNEL_NUMBER, "Price of the wardrobe?"))
-        self.conversation = self.env["omnichannel.conversation"].search(
-            [("channel_id", "=", self.channel.id)]
-        )
-        self.lead = self.conversation.lead_id
-
-    def reply(self, text):
-        return self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text=text
-        )
+        self.remember_conversation()
 
     def test_reply_goes_through_the_sms_stack_from_the_channel_number(self):
         sent = self.reply("It is 300 EUR")
@@ -293,13 +284,7 @@ class TestSmsReplies(SmsCase):
         self.assertFalse(self.twilio.messages)
 
     def test_files_are_sent_as_links(self):
-        sent = self.Message.panel_send(
-            "crm.lead",
-            self.lead.id,
-            self.conversation.id,
-            text="The offer",
-            attachment_ids=pending_uploads(self.env, ("offer.pdf", b"%PDF offer")).ids,
-        )
+        sent = self.reply("The offer", ("offer.pdf", b"%PDF offer"))
         self.assertEqual(sent["status"], "sent")
         body = self.twilio.messages[-1]["Body"]
         self.assertTrue(

@@ -134,15 +134,7 @@ class TestSmscReplies(SmscCase):
     def setUp(self):
         super().setUp()
         self.callback(incoming_sms(9100, CUSTOMER, "Сколько стоит доставка?"))
-        self.conversation = self.env["omnichannel.conversation"].search(
-            [("channel_id", "=", self.channel.id)]
-        )
-        self.lead = self.conversation.lead_id
-
-    def reply(self, text):
-        return self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text=text
-        )
+        self.remember_conversation()
 
     def test_reply_reaches_smsc_and_statuses_come_back(self):
         sent = self.reply("Доставка по Москве — 500 ₽")

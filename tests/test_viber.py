@@ -7,7 +7,6 @@ from .fake_viber import (
     viber_signature,
     viber_user,
 )
-from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 from .test_telegram import PNG
 
@@ -252,15 +251,10 @@ class TestViberReplies(ViberCase):
         self.send(
             viber_message(1, {"type": "text", "text": "Hello, the price of the sofa?"})
         )
-        self.conversation = self.env["omnichannel.conversation"].search(
-            [("channel_id", "=", self.channel.id)]
-        )
-        self.lead = self.conversation.lead_id
+        self.remember_conversation()
 
     def test_reply_is_sent_and_status_reports_apply(self):
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="It is 500 EUR"
-        )
+        sent = self.reply("It is 500 EUR")
         self.assertEqual(sent["status"], "sent")
         call = self.viber.calls("send_message")[-1]
         self.assertEqual(call.headers["X-Viber-Auth-Token"], self.viber.token)
@@ -287,9 +281,7 @@ class TestViberReplies(ViberCase):
         )
 
     def test_failed_report_shows_the_reason(self):
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Offer"
-        )
+        sent = self.reply("Offer")
         message = self.Message.browse(sent["id"])
         self.send(
             viber_callback(
@@ -303,14 +295,8 @@ class TestViberReplies(ViberCase):
         self.assertEqual(message.error_message, "failure description")
 
     def test_picture_and_file_are_sent_by_public_url(self):
-        sent = self.Message.panel_send(
-            "crm.lead",
-            self.lead.id,
-            self.conversation.id,
-            text="Our catalogue",
-            attachment_ids=pending_uploads(
-                self.env, ("sofa.png", PNG), ("catalogue.pdf", b"%PDF catalogue")
-            ).ids,
+        sent = self.reply(
+            "Our catalogue", ("sofa.png", PNG), ("catalogue.pdf", b"%PDF catalogue")
         )
         self.assertEqual(sent["status"], "sent")
         kinds = [p["type"] for p in self.viber.sent]
@@ -335,23 +321,17 @@ class TestViberReplies(ViberCase):
         )
         self.assertTrue(self.conversation.unreachable)
         with self.assertRaisesRegex(UserError, "cannot be reached on Viber shop"):
-            self.Message.panel_send(
-                "crm.lead", self.lead.id, self.conversation.id, text="Hello?"
-            )
+            self.reply("Hello?")
         self.assertFalse(self.viber.sent, "nothing went to Viber")
         # subscribing again (or writing) makes them reachable
         self.send(viber_callback("subscribed", 4912661846655238146, user=viber_user()))
         self.assertFalse(self.conversation.unreachable)
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Welcome back"
-        )
+        sent = self.reply("Welcome back")
         self.assertEqual(sent["status"], "sent")
 
     def test_provider_refusals(self):
         self.viber.failure = (6, "receiverNotSubscribed")
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Hello?"
-        )
+        sent = self.reply("Hello?")
         self.assertEqual(sent["status"], "failed")
         self.assertIn("receiverNotSubscribed", sent["error"])
         self.assertEqual(self.Message.browse(sent["id"]).error_code, "6")
@@ -361,9 +341,7 @@ class TestViberReplies(ViberCase):
         )
         self.conversation.identity_id.write({"unreachable": False})
         self.viber.failure = (12, "tooManyRequests")
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Later"
-        )
+        sent = self.reply("Later")
         self.assertEqual(sent["status"], "queued", "a rate limit is retried later")
         self.viber.failure = None
         message = self.Message.browse(sent["id"])

@@ -1,7 +1,6 @@
 from odoo.tests import tagged
 
 from .fake_vk import GROUP_ID, FakeVkServer, vk_event, vk_message, vk_message_new
-from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 from .test_telegram import PNG
 
@@ -298,15 +297,10 @@ class TestVkReplies(VkCase):
     def setUp(self):
         super().setUp()
         self.send(vk_message_new(1, text="Сколько стоит доставка?"))
-        self.conversation = self.env["omnichannel.conversation"].search(
-            [("channel_id", "=", self.channel.id)]
-        )
-        self.lead = self.conversation.lead_id
+        self.remember_conversation()
 
     def test_reply_is_sent_and_its_echo_is_not_stored_again(self):
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Доставка 500 ₽"
-        )
+        sent = self.reply("Доставка 500 ₽")
         self.assertEqual(sent["status"], "sent")
         call = self.vk.calls("messages.send")[-1].fields
         self.assertEqual(
@@ -335,9 +329,7 @@ class TestVkReplies(VkCase):
 
     def test_random_id_is_stable_across_a_retried_send(self):
         self.vk.failures["messages.send"] = "gateway"
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Once only"
-        )
+        sent = self.reply("Once only")
         self.assertEqual(sent["status"], "queued", "the answer was lost: retried later")
         self.assertEqual(len(self.vk.delivered), 1, "VK did deliver it")
         del self.vk.failures["messages.send"]
@@ -350,9 +342,7 @@ class TestVkReplies(VkCase):
         self.assertEqual(calls[0].fields["random_id"], calls[1].fields["random_id"])
         self.assertEqual(len(self.vk.delivered), 1, "the customer got the message once")
         self.assertEqual(message.provider_message_id, str(self.vk.delivered[0]["id"]))
-        other = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Once only"
-        )
+        other = self.reply("Once only")
         self.assertNotEqual(
             self.vk.calls("messages.send")[-1].fields["random_id"],
             calls[0].fields["random_id"],
@@ -362,14 +352,8 @@ class TestVkReplies(VkCase):
         self.assertEqual(len(self.vk.delivered), 2)
 
     def test_files_are_uploaded_then_attached(self):
-        sent = self.Message.panel_send(
-            "crm.lead",
-            self.lead.id,
-            self.conversation.id,
-            text="Photos and offer",
-            attachment_ids=pending_uploads(
-                self.env, ("sofa.png", PNG), ("offer.pdf", b"%PDF offer")
-            ).ids,
+        sent = self.reply(
+            "Photos and offer", ("sofa.png", PNG), ("offer.pdf", b"%PDF offer")
         )
         self.assertEqual(sent["status"], "sent")
         self.assertTrue(self.vk.calls("photos.getMessagesUploadServer"))
@@ -386,18 +370,14 @@ class TestVkReplies(VkCase):
             901,
             "Can't send messages for users without permission",
         )
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Hello?"
-        )
+        sent = self.reply("Hello?")
         self.assertEqual(sent["status"], "failed")
         self.assertIn("Can't send messages for users without permission", sent["error"])
         self.assertEqual(self.Message.browse(sent["id"]).error_code, "901")
         self.assertTrue(self.conversation.unreachable)
         self.conversation.identity_id.write({"unreachable": False})
         self.vk.failures["messages.send"] = (9, "Flood control")
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Later"
-        )
+        sent = self.reply("Later")
         self.assertEqual(sent["status"], "queued", "flood control is retried later")
         self.channel.token = "revoked"
         del self.vk.failures["messages.send"]

@@ -14,7 +14,6 @@ from .fake_waha import (
     waha_message,
     waha_session_status,
 )
-from .panel_uploads import pending_uploads
 from .provider_case import ProviderCase
 from .test_telegram import PNG
 
@@ -193,15 +192,10 @@ class TestWahaReplies(WahaCase):
     def setUp(self):
         super().setUp()
         self.send("message", waha_message("3EB0AB01", CUSTOMER, "Сколько стоит?"))
-        self.conversation = self.env["omnichannel.conversation"].search(
-            [("channel_id", "=", self.channel.id)]
-        )
-        self.lead = self.conversation.lead_id
+        self.remember_conversation()
 
     def test_reply_goes_out_and_acks_come_back(self):
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="4 500 ₽"
-        )
+        sent = self.reply("4 500 ₽")
         self.assertEqual(sent["status"], "sent")
         [(path, payload)] = self.waha.sent
         self.assertEqual(
@@ -222,14 +216,8 @@ class TestWahaReplies(WahaCase):
         self.assertEqual(message.status, "read", "a late ack never moves it back")
 
     def test_files_go_out_inline(self):
-        sent = self.Message.panel_send(
-            "crm.lead",
-            self.lead.id,
-            self.conversation.id,
-            text="Our catalogue",
-            attachment_ids=pending_uploads(
-                self.env, ("chair.png", PNG), ("catalogue.pdf", b"%PDF catalogue")
-            ).ids,
+        sent = self.reply(
+            "Our catalogue", ("chair.png", PNG), ("catalogue.pdf", b"%PDF catalogue")
         )
         self.assertEqual(sent["status"], "sent")
         paths = [path for path, _payload in self.waha.sent]
@@ -241,9 +229,7 @@ class TestWahaReplies(WahaCase):
 
     def test_reply_waits_while_the_number_is_disconnected(self):
         self.waha.status = "SCAN_QR_CODE"
-        sent = self.Message.panel_send(
-            "crm.lead", self.lead.id, self.conversation.id, text="Ответим позже"
-        )
+        sent = self.reply("Ответим позже")
         self.assertEqual(sent["status"], "queued", "retried once the number is back")
         self.waha.status = "WORKING"
         message = self.Message.browse(sent["id"])
