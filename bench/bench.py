@@ -330,8 +330,11 @@ def set_deferred(bench, deferred):
 
 def set_processors(bench, count):
     """Keep ``count`` of the journal's processors (scheduled actions) active,
-    and wake them.  A processor still running writes its own row when it
-    ends: the switch is tried again then."""
+    and wake them.  A processor still running holds its own row (Odoo
+    refuses the change, or it fails to serialize with the run's end): the
+    switch is tried again."""
+    from odoo.exceptions import UserError
+
     for attempt in range(30):
         cr, env = bench.env()
         try:
@@ -344,7 +347,7 @@ def set_processors(bench, count):
                 cron._trigger()
             cr.commit()
             return
-        except psycopg2.errors.SerializationFailure:
+        except (psycopg2.errors.SerializationFailure, UserError):
             cr.rollback()
             time.sleep(0.5 * (attempt + 1))
         finally:
