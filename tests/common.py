@@ -14,7 +14,7 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from odoo import Command
-from odoo.tests import HttpCase, TransactionCase
+from odoo.tests import HttpCase, TransactionCase, new_test_user
 
 
 class RecordedRequest:
@@ -193,6 +193,25 @@ class OmnichannelTestMixin:
                 ],
             }
         )
+
+    @classmethod
+    def _team_on_duty(cls, name, login):
+        """(salesperson, team): an inbox user who is the team's on-duty
+        salesperson, so that whatever the hour the test runs at, a new
+        customer's conversation and lead are assigned to them."""
+        salesperson = new_test_user(
+            cls.env,
+            login=login,
+            groups="sales_team.group_sale_salesman,omnichannel_inbox.group_omnichannel_user",
+        )
+        team = cls.env["crm.team"].create(
+            {
+                "name": name,
+                "member_ids": [Command.set(salesperson.ids)],
+                "omnichannel_on_duty_user_id": salesperson.id,
+            }
+        )
+        return salesperson, team
 
     def run_downloads(self):
         """Run the file download cron as the scheduler would once woken

@@ -3,7 +3,7 @@ notified of it, mail's notification pass is skipped, and it must be the same
 message ``message_post`` makes otherwise; when someone is (a follower who is
 not an internal user), they are still notified."""
 
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import OmnichannelHttpCase
 from .fake_telegram import FakeTelegramServer, tg_update, tg_user
@@ -17,18 +17,7 @@ class TestCustomerPost(OmnichannelHttpCase):
         super().setUp()
         self.bot_api = FakeTelegramServer(token="123:TEST").start()
         self.addCleanup(self.bot_api.stop)
-        self.salesperson = new_test_user(
-            self.env,
-            login="post_sales",
-            groups="sales_team.group_sale_salesman,omnichannel_inbox.group_omnichannel_user",
-        )
-        self.team = self.env["crm.team"].create(
-            {
-                "name": "Post team",
-                "member_ids": [(6, 0, self.salesperson.ids)],
-                "omnichannel_on_duty_user_id": self.salesperson.id,
-            }
-        )
+        self.salesperson, self.team = self._team_on_duty("Post team", "post_sales")
         self.channel = self._create_channel(
             "telegram",
             name="Post bot",

@@ -13,7 +13,7 @@ import os
 import time
 import traceback
 
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import OmnichannelHttpCase
 from .fake_telegram import tg_update, tg_user
@@ -85,19 +85,7 @@ def _caller():
 class TestPipelineCost(OmnichannelHttpCase):
     def setUp(self):
         super().setUp()
-        self.salesperson = new_test_user(
-            self.env,
-            login="cost_sales",
-            groups="sales_team.group_sale_salesman,omnichannel_inbox.group_omnichannel_user",
-        )
-        self.team = self.env["crm.team"].create(
-            {
-                "name": "Cost team",
-                "member_ids": [(6, 0, self.salesperson.ids)],
-                # Whatever the hour the test runs at, someone gets the customer.
-                "omnichannel_on_duty_user_id": self.salesperson.id,
-            }
-        )
+        self.salesperson, self.team = self._team_on_duty("Cost team", "cost_sales")
         self.channel = self._telegram_bot(name="Cost bot", team_id=self.team.id)
         self.env["ir.config_parameter"].sudo().set_param(
             "omnichannel_inbox.deferred_processing", "True"
